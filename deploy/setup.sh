@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Flashline set-up for a fresh Debian 12 machine: installs every package the
+# project needs to build, test and run, then configures and builds.
+#
+#   deploy/setup.sh demo    set up, build, and run the demo on the virtual line
+#   deploy/setup.sh test    set up, build (default and asan), run every test
+#   deploy/setup.sh build   set up and build the default preset only
+#
+# Idempotent: run it again at any time. Needs root, or sudo for apt-get.
+set -euo pipefail
+
+mode=${1:-build}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+packages=(
+  build-essential cmake pkg-config git
+  gcc-arm-none-eabi binutils-arm-none-eabi
+  libunicorn-dev libcmocka-dev
+)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup.sh: need root (or sudo) to install packages: ${packages[*]}" >&2
+    exit 1
+  fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+werror=OFF
+[ "${CI:-}" = true ] && werror=ON
+
+build() {
+  cmake --preset "$1" -DFLASHLINE_WERROR="$werror" >/dev/null
+  cmake --build --preset "$1" -j "$jobs"
+}
+
+case "$mode" in
+build)
+  build default
+  ;;
+test)
+  build default
+  ctest --preset default -j "$jobs"
+  build asan
+  ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -j "$jobs"
+  ;;
+demo)
+  build default
+  echo
+  echo "== Virtual board self-check: real Thumb code on four virtual STM32s =="
+  ctest --preset default -R '^sim\.' -V 2>&1 | grep -E '^\[|tests passed|Test #' || true
+  ctest --preset default -R '^sim\.' >/dev/null
+  echo
+  echo "== Virtual board speed (bench/bench_board) =="
+  build/default/bench/bench_board 0.5
+  ;;
+*)
+  echo "usage: deploy/setup.sh demo|test|build" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,183 @@
+/*
+ * sim/target: a virtual STM32 board whose Cortex-M core really executes code.
+ *
+ * This is the far side of the SWD cable. A virtual probe (sim/probe) drives a
+ * board through this interface exactly as an ST-LINK drives silicon: memory
+ * and register access through the AHB-AP, halting, reset lines, and the
+ * passage of time. Tests drive it directly.
+ *
+ * Threading: a board belongs to one thread. The only call that may come from
+ * another thread is sim_board_interrupt(), which makes a running
+ * sim_board_advance() return early.
+ *
+ * Time: every board has its own virtual clock (picosecond resolution). It
+ * moves forward only when something happens on the board: instructions
+ * execute (one cycle per half-word of code at the core clock), a bus access
+ * stalls on a busy flash, or the caller lets time pass with
+ * sim_board_advance(). Everything is therefore deterministic for a given seed.
+ * The speed factor only decides how much wall-clock time a board spends for
+ * each virtual second: 1 = real time, 0 = never wait.
+ */
+#ifndef FLASHLINE_SIM_TARGET_BOARD_H
+#define FLASHLINE_SIM_TARGET_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum sim_err {
+    SIM_OK = 0,
+    SIM_E_ARG,        /* caller error: unknown chip, bad register, bad width */
+    SIM_E_NOMEM,      /* host allocation failed */
+    SIM_E_ENGINE,     /* the CPU emulator refused an operation */
+    SIM_E_BUS,        /* the AHB access faulted (unmapped, wrong width, RDP) */
+    SIM_E_NOT_HALTED, /* core register access needs a halted core (S_REGRDY) */
+    SIM_E_NO_POWER,   /* the board has no power: SWD does not answer */
+    SIM_E_NO_LINK,    /* SWD pins are unavailable (needs connect under reset) */
+} sim_err;
+
+const char *sim_err_str(sim_err err);
+
+typedef enum sim_family {
+    SIM_FAMILY_F1,
+    SIM_FAMILY_F4,
+    SIM_FAMILY_L0,
+    SIM_FAMILY_L4,
+} sim_family;
+
+/* Facts about one chip model, kept as data (see chips.c for sources). */
+typedef struct sim_chip {
+    const char *name; /* "stm32f103rb" */
+    sim_family family;
+    uint16_t dev_id; /* DBGMCU_IDCODE[11:0] */
+    uint16_t rev_id; /* DBGMCU_IDCODE[31:16] */
+    uint32_t idcode_addr;
+    uint32_t cpuid;
+    uint32_t dp_idcode; /* SW-DP IDCODE the probe reads on connect */
+    int cpu_model;      /* unicorn UC_CPU_ARM_* */
+    bool armv6m;
+    uint32_t core_hz; /* reset clock (HSI/MSI) */
+    uint32_t flash_base, flash_size;
+    uint8_t flash_erased; /* 0xFF, or 0x00 on L0 */
+    uint32_t sram_base, sram_size;
+    uint32_t sram2_base, sram2_size; /* separately mapped SRAM2 (L4), or 0 */
+    /* Read-only system blocks (boot ROM, OTP, UID, flash size, option-byte
+     * images), each 4 KiB aligned; size 0 ends the list. Stores into them go
+     * to the flash controller (option programming) or fault. */
+    struct sim_region {
+        uint32_t base, size;
+    } sys[3];
+    uint32_t flash_size_reg; /* u16 in KiB */
+    uint32_t uid_addr[3];
+    uint32_t page_size;                /* erase unit (F4: smallest sector) */
+    uint32_t eeprom_base, eeprom_size; /* L0 data EEPROM, or 0 */
+    uint32_t flash_regs;               /* FLASH controller base */
+    uint32_t dbgmcu_cr, dbgmcu_apb1_fz;
+    uint32_t iwdg_freeze_bit; /* bit in dbgmcu_cr (F1) or apb1_fz */
+    uint32_t rcc_base, rcc_csr;
+    uint32_t lsi_hz;
+} sim_chip;
+
+/* The chip table; NULL-terminated lookup by name. */
+const sim_chip *sim_chip_find(const char *name);
+const sim_chip *sim_chip_at(size_t index); /* NULL past the end */
+
+typedef struct sim_board sim_board;
+
+/*
+ * Create a powered board: flash blank, option bytes at factory values, core
+ * held in its reset state and then released (running from the reset vector;
+ * with blank flash that locks up at once, as real silicon does). seed makes
+ * the unique ID and every injected fault reproducible.
+ */
+sim_err sim_board_create(const char *chip, uint64_t seed, double speed, sim_board **out);
+void sim_board_destroy(sim_board *b);
+
+const sim_chip *sim_board_chip(const sim_board *b);
+void sim_board_uid(const sim_board *b, uint32_t uid[3]);
+void sim_board_set_speed(sim_board *b, double speed);
+
+/* ---- time ---------------------------------------------------------------- */
+
+uint64_t sim_board_now_ns(const sim_board *b);
+/*
+ * Let ns of virtual time pass. A running core executes meanwhile (taking
+ * interrupts, faulting, hitting BKPT); peripherals (watchdog, SysTick, flash
+ * operations) advance whether the core runs or not. Returns early, with the
+ * clock where it stopped, when the core halts.
+ */
+sim_err sim_board_advance(sim_board *b, uint64_t ns);
+/* Make a running sim_board_advance() return soon. Safe from any thread. */
+void sim_board_interrupt(sim_board *b);
+
+/* ---- debug access, as the AHB-AP and the SW-DP see it --------------------- */
+
+uint32_t sim_board_dp_idcode(const sim_board *b);
+/*
+ * Memory access through the AHB-AP. width is 1, 2 or 4 bytes per access; len
+ * must be a multiple of width. Each access costs bus time; an access to busy
+ * flash stalls until the flash is done. SIM_E_BUS leaves *fault_addr (if
+ * non-NULL) at the address that faulted; accesses before it took effect.
+ */
+sim_err sim_board_mem_read(sim_board *b, uint32_t addr, void *buf, size_t len, unsigned width,
+                           uint32_t *fault_addr);
+sim_err sim_board_mem_write(sim_board *b, uint32_t addr, const void *buf, size_t len,
+                            unsigned width, uint32_t *fault_addr);
+sim_err sim_board_read32(sim_board *b, uint32_t addr, uint32_t *v);
+sim_err sim_board_write32(sim_board *b, uint32_t addr, uint32_t v);
+
+/* Core registers by DCRSR REGSEL number (0-15, 16 xPSR, 17 MSP, 18 PSP,
+ * 20 CONTROL|FAULTMASK|BASEPRI|PRIMASK). Needs a halted core. */
+sim_err sim_board_reg_read(sim_board *b, unsigned regsel, uint32_t *v);
+sim_err sim_board_reg_write(sim_board *b, unsigned regsel, uint32_t v);
+
+bool sim_board_halted(const sim_board *b);
+bool sim_board_locked_up(const sim_board *b);
+
+/* NRST pin: asserted holds the whole chip in reset; release restarts it. */
+void sim_board_nrst(sim_board *b, bool asserted);
+/* Supply. Power off loses SRAM and registers; power on is a power-on reset. */
+void sim_board_power(sim_board *b, bool on);
+bool sim_board_powered(const sim_board *b);
+/* Target voltage in millivolts as an ST-LINK measures it (0 when off). */
+unsigned sim_board_voltage_mv(const sim_board *b);
+
+/* ---- faults --------------------------------------------------------------- */
+
+typedef enum sim_fault {
+    /* Firmware in flash, running at connect, with a SysTick interrupt that
+     * scribbles over R0-R3 and disturbs a flash loader unless C_MASKINTS. */
+    SIM_FAULT_RUNNING_FIRMWARE,
+    /* The independent watchdog started by hardware option: resets the chip
+     * unless frozen through DBGMCU while the core is halted. */
+    SIM_FAULT_WATCHDOG,
+    /* SWD pins unavailable while the core runs (low-power mode / remapped
+     * pins): only a connect under reset (NRST held) gets in. */
+    SIM_FAULT_SWD_LOCKED,
+    /* Error flags left latched in FLASH_SR at connect. */
+    SIM_FAULT_STALE_FLASH_ERRORS,
+    /* Readout protection level 1 in the option bytes. */
+    SIM_FAULT_RDP1,
+    /* One flash word (arg = address) that never takes a program. */
+    SIM_FAULT_BAD_CELL,
+    /* No power. */
+    SIM_FAULT_NO_POWER,
+} sim_fault;
+
+sim_err sim_board_inject(sim_board *b, sim_fault fault, uint32_t arg);
+/* Make the running core take a bus fault at its next instruction, as a
+ * disturbed flash loader does (it then vectors to the HardFault handler, or
+ * locks up when the vector table is erased). The virtual probe uses this for
+ * its loader-failure fault. */
+void sim_board_fault_now(sim_board *b);
+
+/* ---- the bench's view, bypassing the bus (tests, not probes) -------------- */
+
+/* Main flash array as it is now (erased cells read flash_erased). */
+const uint8_t *sim_board_flash(const sim_board *b);
+/* Load bytes straight into flash or SRAM, as a factory programmer would. */
+sim_err sim_board_preload(sim_board *b, uint32_t addr, const void *data, size_t len);
+/* Counters for benchmarks. */
+uint64_t sim_board_instructions(const sim_board *b);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * Inside the virtual board: what the board core (board.c), the debug
+ * registers (scs.c) and the flash controllers (flash_*.c) share. Nothing
+ * outside sim/target includes this.
+ */
+#ifndef FLASHLINE_SIM_TARGET_BOARD_INTERNAL_H
+#define FLASHLINE_SIM_TARGET_BOARD_INTERNAL_H
+
+#include "board.h"
+
+#include <unicorn/unicorn.h>
+
+#define PS_PER_NS 1000ull
+#define PS_PER_US 1000000ull
+#define PS_PER_MS 1000000000ull
+
+/* Who is making a bus access: the core's own load/store, or the debugger
+ * through the AHB-AP. Some rules differ (RDP blocks the debugger). */
+typedef enum bus_master {
+    BUS_CPU,
+    BUS_DEBUG,
+} bus_master;
+
+/*
+ * One flash-controller family. Each file flash_<family>.c defines one of
+ * these; the board dispatches to it for the controller's register block
+ * (chip->flash_regs, 1 KiB) and for every store into flash, option bytes or
+ * data EEPROM, from the core or from the debugger. Registers are presented
+ * as aligned 32-bit words: reg_read returns the whole word (the board picks
+ * the bytes a narrower load wanted); reg_write gets the word offset, the
+ * value shifted into its byte lanes and the mask of lanes written (0xFFFFFFFF
+ * for a word store, 0x0000FF00 for a byte store to offset+1), so a
+ * write-1-to-clear flag is only cleared where the store really wrote a 1.
+ */
+typedef struct flash_ctrl_ops {
+    size_t state_size; /* bytes of controller state, zeroed at creation */
+    /* Factory state: write the option bytes' flash image into the info
+     * block (sim_board_info_ptr) as shipped. Called once at creation. */
+    void (*factory)(sim_board *b, void *st);
+    /* Reset: registers to reset values, controller locked. power_on also
+     * reloads option bytes from their flash image. */
+    void (*reset)(sim_board *b, void *st, bool power_on);
+    uint32_t (*reg_read)(sim_board *b, void *st, uint32_t offset);
+    /* Return false to answer the access with a bus error (e.g. wrong key). */
+    bool (*reg_write)(sim_board *b, void *st, uint32_t offset, uint32_t value, uint32_t mask);
+    /* A store of size bytes (1, 2 or 4; value in the low bits) to addr inside
+     * main flash, the option-byte area or data EEPROM. Return false for a bus
+     * error. The controller changes the array through sim_flash_ptr().
+     * Stores to the boot alias at 0 arrive translated to flash_base. */
+    bool (*mem_write)(sim_board *b, void *st, bus_master who, uint32_t addr, uint32_t value,
+                      unsigned size);
+    /* Readout protection currently in force (level 1 or 2). */
+    bool (*read_protected)(sim_board *b, void *st);
+    /* Put error flags into SR as firmware that crashed mid-operation would
+     * leave them (SIM_FAULT_STALE_FLASH_ERRORS). */
+    void (*inject_stale_errors)(sim_board *b, void *st);
+    /* Set RDP level 1 in the option bytes (SIM_FAULT_RDP1); takes effect at
+     * the next power-on / option load, as on silicon. */
+    void (*inject_rdp1)(sim_board *b, void *st);
+} flash_ctrl_ops;
+
+extern const flash_ctrl_ops sim_flash_f1;
+extern const flash_ctrl_ops sim_flash_f4;
+extern const flash_ctrl_ops sim_flash_l0;
+extern const flash_ctrl_ops sim_flash_l4;
+
+/* ---- services the board offers to its controllers ------------------------ */
+
+/* Virtual time now, in picoseconds. */
+uint64_t sim_now_ps(const sim_board *b);
+/* The bus (and the core with it) waits until t: used for AHB stalls. */
+void sim_stall_until(sim_board *b, uint64_t t_ps);
+/* Start a flash-array operation lasting ns nanoseconds (datasheet typical).
+ * Until it ends, sim_flash_busy() is true and reads of the busy array from
+ * the core or the debugger stall until the end. */
+void sim_flash_begin_op(sim_board *b, uint64_t ns);
+bool sim_flash_busy(const sim_board *b);
+/* When the current (or last) operation ends, in ps. */
+uint64_t sim_flash_busy_until(const sim_board *b);
+
+/* Main flash array (chip->flash_size bytes); writes through this pointer are
+ * what the array holds. Call sim_flash_changed() after changing it so that
+ * translated code is dropped. */
+uint8_t *sim_flash_ptr(sim_board *b);
+void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len);
+/* The bytes behind any address of the info/system block, option bytes or
+ * data EEPROM (NULL if addr is not in one); len bytes must fit. */
+uint8_t *sim_board_info_ptr(sim_board *b, uint32_t addr, uint32_t len);
+/* A cell that does not take writes (SIM_FAULT_BAD_CELL): the controller asks
+ * before programming addr..addr+len-1. */
+bool sim_flash_cell_bad(const sim_board *b, uint32_t addr, uint32_t len);
+/* Is a debugger connected (C_DEBUGEN set since power-on)? RDP rules use it. */
+bool sim_debugger_attached(const sim_board *b);
+/* Deterministic per-board pseudo random numbers (for scrambled cells). */
+uint64_t sim_board_random(sim_board *b);
+/* Request a system reset at the next instruction boundary (OBL_LAUNCH). */
+void sim_board_request_reset(sim_board *b);
+
+#endif

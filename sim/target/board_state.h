@@ -1,0 +1,119 @@
+/*
+ * The state of one virtual board, shared by the board core (board.c), the
+ * system control space (scs.c) and the APB peripherals (periph.c). Flash
+ * controllers do not see it: they go through board_internal.h.
+ */
+#ifndef FLASHLINE_SIM_TARGET_BOARD_STATE_H
+#define FLASHLINE_SIM_TARGET_BOARD_STATE_H
+
+#include "board_internal.h"
+
+#include <stdatomic.h>
+
+/* Why the last uc_emu_start returned, set from inside hooks. */
+enum stop_reason {
+    STOP_NONE,
+    STOP_BKPT,
+    STOP_EXC_RETURN,
+    STOP_SVC,
+    STOP_FAULT,
+};
+
+/* Exception numbers (ARMv7-M B1.5.2). */
+enum { EXC_NMI = 2, EXC_HARDFAULT = 3, EXC_SVCALL = 11, EXC_SYSTICK = 15 };
+
+struct sim_board {
+    const sim_chip *chip;
+    const flash_ctrl_ops *fops;
+    void *fstate;
+    uc_engine *uc;
+    uc_hook hooks[6];
+
+    uint8_t *flash; /* main array, chip->flash_size bytes */
+    uint8_t *sram;  /* SRAM1 (+ SRAM2 right after it on L4) */
+    uint8_t *sys[3];
+    uint8_t *eeprom; /* 4 KiB mapping, eeprom_size valid */
+    uint32_t uid[3];
+    uint64_t rng;
+
+    /* time */
+    uint64_t now_ps;
+    uint64_t cycle_ps;
+    uint64_t stop_at_ps; /* the block hook stops the core here */
+    uint64_t flash_busy_until;
+    double speed;
+    uint64_t pace_vt_ps;   /* pacing anchor: virtual time ... */
+    uint64_t pace_wall_ns; /* ... and the wall clock at that moment */
+    atomic_bool interrupt;
+    uint64_t instructions;
+
+    /* translated code that must be dropped before the core runs again */
+    uint32_t dirty_lo, dirty_hi;
+
+    /* core and debug state */
+    bool powered;
+    bool nrst; /* NRST held low */
+    bool halted;
+    bool locked_up;
+    bool reset_pending; /* SYSRESETREQ / OBL_LAUNCH / watchdog */
+    bool debugger_attached;
+    enum stop_reason stop;
+    int fault_exc; /* exception to enter after STOP_FAULT */
+    bool bus_fault_pending;
+    uint32_t dhcsr_ctrl; /* C_DEBUGEN | C_HALT | C_STEP | C_MASKINTS */
+    bool s_reset_st, s_retire_st;
+    uint32_t dcrdr, demcr, dfsr, cfsr, hfsr, bfar, vtor, aircr_prigroup, scr, shcsr;
+    uint32_t fp_ctrl, fp_comp[8], dwt_ctrl, dwt_comp[4][3];
+    uint64_t dwt_cyc_base_ps; /* CYCCNT = (now - base) / cycle */
+    uint32_t dbgmcu_cr, dbgmcu_fz1, dbgmcu_fz2;
+
+    /* SysTick (ARMv7-M B3.3) */
+    uint32_t syst_csr, syst_rvr;
+    uint64_t syst_base_ps; /* when the counter last loaded RVR */
+    uint32_t syst_cvr_at_base;
+    bool systick_pending;
+
+    /* IWDG (RM0008 19.4): counting, reload value, prescaler, unlocked */
+    bool iwdg_on;
+    uint32_t iwdg_pr, iwdg_rlr, iwdg_kr_unlocked;
+    uint64_t iwdg_reload_ps;  /* virtual time of the last reload */
+    uint64_t iwdg_frozen_ps;  /* time spent frozen since the last reload */
+    uint64_t iwdg_halt_since; /* when a frozen halt began, or UINT64_MAX */
+    uint32_t rcc_csr_flags;   /* reset-cause flags as RCC_CSR shows them */
+    uint32_t rcc_apb2enr;
+
+    /* injected faults */
+    bool fault_firmware, fault_watchdog, fault_swd_locked;
+    bool bad_cell;
+    uint32_t bad_cell_addr;
+};
+
+/* scs.c: the private peripheral bus (SCS, SysTick, DWT, FPB, DBGMCU). */
+uint32_t scs_read(sim_board *b, uint32_t addr, bus_master who, bool *ok);
+void scs_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bus_master who,
+               bool *ok);
+void scs_reset(sim_board *b, bool power_on);
+uint64_t systick_next_event(const sim_board *b);
+void systick_service(sim_board *b);
+/* Freeze the counter's value at now; call before the core stops or starts. */
+void systick_snapshot(sim_board *b);
+uint32_t dbgmcu_read(sim_board *b, uint32_t addr);
+void dbgmcu_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask);
+
+/* periph.c: the APB/AHB peripherals the board models. */
+uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok);
+void periph_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bus_master who,
+                  bool *ok);
+void periph_reset(sim_board *b, bool power_on);
+uint64_t iwdg_expiry(const sim_board *b);
+bool iwdg_frozen(const sim_board *b);
+void iwdg_halt_changed(sim_board *b);
+
+/* board.c: core services used by scs.c. */
+void board_halt(sim_board *b, uint32_t dfsr_reason);
+void board_resume(sim_board *b);
+void board_system_reset(sim_board *b);
+sim_err board_core_reg_read(sim_board *b, unsigned regsel, uint32_t *v);
+sim_err board_core_reg_write(sim_board *b, unsigned regsel, uint32_t v);
+
+#endif

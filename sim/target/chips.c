@@ -1,0 +1,152 @@
+/*
+ * The chip table: everything the virtual board needs to know about one
+ * STM32 part, as data. Addresses and identities are from the reference
+ * manuals and CMSIS device headers (shared/reference/stm32-flash.md sections
+ * 1 and 7 list the sources); clocks are the reset clocks (F1 HSI 8 MHz,
+ * F4 HSI 16 MHz, L0 MSI 2.097 MHz, L4 MSI 4 MHz).
+ */
+#include "board.h"
+
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+static const sim_chip chips[] = {
+    {
+        .name = "stm32f103rb",
+        .family = SIM_FAMILY_F1,
+        .dev_id = 0x410,
+        .rev_id = 0x2003, /* rev Y */
+        .idcode_addr = 0xE0042000,
+        .cpuid = 0x411FC231, /* Cortex-M3 r1p1 */
+        .dp_idcode = 0x1BA01477,
+        .cpu_model = UC_CPU_ARM_CORTEX_M3,
+        .armv6m = false,
+        .core_hz = 8000000,
+        .flash_base = 0x08000000,
+        .flash_size = 128 * 1024,
+        .flash_erased = 0xFF,
+        .sram_base = 0x20000000,
+        .sram_size = 20 * 1024,
+        /* boot ROM 0x1FFFF000 (2 KiB), flash size 0x1FFFF7E0, UID 0x1FFFF7E8,
+         * option bytes 0x1FFFF800: all in one 4 KiB block */
+        .sys = {{0x1FFFF000, 0x1000}},
+        .flash_size_reg = 0x1FFFF7E0,
+        .uid_addr = {0x1FFFF7E8, 0x1FFFF7EC, 0x1FFFF7F0},
+        .page_size = 1024,
+        .flash_regs = 0x40022000,
+        .dbgmcu_cr = 0xE0042004,
+        .dbgmcu_apb1_fz = 0xE0042004, /* F1 keeps the freeze bits in DBGMCU_CR */
+        .iwdg_freeze_bit = 1u << 8,   /* DBG_IWDG_STOP */
+        .rcc_base = 0x40021000,
+        .rcc_csr = 0x40021024,
+        .lsi_hz = 40000,
+    },
+    {
+        .name = "stm32f446re",
+        .family = SIM_FAMILY_F4,
+        .dev_id = 0x421,
+        .rev_id = 0x1000,
+        .idcode_addr = 0xE0042000,
+        .cpuid = 0x410FC241, /* Cortex-M4F r0p1 */
+        .dp_idcode = 0x2BA01477,
+        .cpu_model = UC_CPU_ARM_CORTEX_M4,
+        .armv6m = false,
+        .core_hz = 16000000,
+        .flash_base = 0x08000000,
+        .flash_size = 512 * 1024,
+        .flash_erased = 0xFF,
+        .sram_base = 0x20000000,
+        .sram_size = 128 * 1024,
+        /* boot ROM 0x1FFF0000, OTP 0x1FFF7800, UID 0x1FFF7A10, flash size
+         * 0x1FFF7A22; option bytes 0x1FFFC000 */
+        .sys = {{0x1FFF0000, 0x8000}, {0x1FFFC000, 0x1000}},
+        .flash_size_reg = 0x1FFF7A22,
+        .uid_addr = {0x1FFF7A10, 0x1FFF7A14, 0x1FFF7A18},
+        .page_size = 16 * 1024,
+        .flash_regs = 0x40023C00,
+        .dbgmcu_cr = 0xE0042004,
+        .dbgmcu_apb1_fz = 0xE0042008,
+        .iwdg_freeze_bit = 1u << 12,
+        .rcc_base = 0x40023800,
+        .rcc_csr = 0x40023874,
+        .lsi_hz = 32000,
+    },
+    {
+        .name = "stm32l053r8",
+        .family = SIM_FAMILY_L0,
+        .dev_id = 0x417,
+        .rev_id = 0x1000,
+        .idcode_addr = 0x40015800, /* on the APB, not the PPB */
+        .cpuid = 0x410CC601,       /* Cortex-M0+ r0p1 */
+        .dp_idcode = 0x0BC11477,
+        .cpu_model = UC_CPU_ARM_CORTEX_M0,
+        .armv6m = true,
+        .core_hz = 2097000,
+        .flash_base = 0x08000000,
+        .flash_size = 64 * 1024,
+        .flash_erased = 0x00,
+        .sram_base = 0x20000000,
+        .sram_size = 8 * 1024,
+        /* boot ROM 0x1FF00000; info block 0x1FF80000: option bytes, UID
+         * (0x50, 0x54, 0x64), flash size 0x7C */
+        .sys = {{0x1FF00000, 0x1000}, {0x1FF80000, 0x1000}},
+        .flash_size_reg = 0x1FF8007C,
+        .uid_addr = {0x1FF80050, 0x1FF80054, 0x1FF80064},
+        .page_size = 128,
+        .eeprom_base = 0x08080000,
+        .eeprom_size = 2048,
+        .flash_regs = 0x40022000,
+        .dbgmcu_cr = 0x40015804,
+        .dbgmcu_apb1_fz = 0x40015808,
+        .iwdg_freeze_bit = 1u << 12,
+        .rcc_base = 0x40021000,
+        .rcc_csr = 0x40021050,
+        .lsi_hz = 38000,
+    },
+    {
+        .name = "stm32l476rg",
+        .family = SIM_FAMILY_L4,
+        .dev_id = 0x415,
+        .rev_id = 0x1007, /* rev 4 */
+        .idcode_addr = 0xE0042000,
+        .cpuid = 0x410FC241,
+        .dp_idcode = 0x2BA01477,
+        .cpu_model = UC_CPU_ARM_CORTEX_M4,
+        .armv6m = false,
+        .core_hz = 4000000,
+        .flash_base = 0x08000000,
+        .flash_size = 1024 * 1024,
+        .flash_erased = 0xFF,
+        .sram_base = 0x20000000,
+        .sram_size = 96 * 1024,
+        .sram2_base = 0x10000000, /* also seen right after SRAM1 at 0x20018000 */
+        .sram2_size = 32 * 1024,
+        /* boot ROM 0x1FFF0000, OTP 0x1FFF7000, package 0x1FFF7500, UID
+         * 0x1FFF7590, flash size 0x1FFF75E0, bank 1 options 0x1FFF7800;
+         * bank 2 options 0x1FFFF800 */
+        .sys = {{0x1FFF0000, 0x8000}, {0x1FFFF000, 0x1000}},
+        .flash_size_reg = 0x1FFF75E0,
+        .uid_addr = {0x1FFF7590, 0x1FFF7594, 0x1FFF7598},
+        .page_size = 2048,
+        .flash_regs = 0x40022000,
+        .dbgmcu_cr = 0xE0042004,
+        .dbgmcu_apb1_fz = 0xE0042008,
+        .iwdg_freeze_bit = 1u << 12,
+        .rcc_base = 0x40021000,
+        .rcc_csr = 0x40021094,
+        .lsi_hz = 32000,
+    },
+};
+
+const sim_chip *sim_chip_at(size_t index)
+{
+    return index < sizeof chips / sizeof chips[0] ? &chips[index] : NULL;
+}
+
+const sim_chip *sim_chip_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
+        if (name && strcmp(chips[i].name, name) == 0)
+            return &chips[i];
+    return NULL;
+}

@@ -1,0 +1,607 @@
+/*
+ * STM32F446 flash interface at 0x40023C00 (RM0390 section 3; RM0090
+ * section 3 describes the same design for the F405/F407 and is the text
+ * quoted below where RM0390 was not at hand).
+ *
+ * What silicon does and therefore what this model does:
+ *  - Unlock: KEY1 then KEY2 into KEYR clears CR.LOCK; a wrong sequence is a
+ *    bus error and CR stays locked until reset (RM0090 3.6.1). Writing KEYR
+ *    while CR is already unlocked is such a wrong sequence (OpenOCD's
+ *    stm32f2x checks LOCK first because "writing on KEYR will fail").
+ *    OPTKEYR opens OPTCR the same way (RM0090 3.7.2).
+ *  - Program: PG=1 and PSIZE set, then stores of exactly the PSIZE width
+ *    (RM0090 3.6.4). Other width: not written, PGPERR. Data crossing a
+ *    128-bit row: PGAERR. Store with PG=0 (or CR locked): PGSERR. Protected
+ *    sector: WRPERR. There is no "not erased" check: the cells keep the AND
+ *    of old and new data ("successive write operations are possible ...
+ *    when changing bits from 1 to 0").
+ *  - Erase: SER + SNB + STRT, or MER + STRT; MER and SER together, an
+ *    invalid SNB, or a protected sector: WRPERR, nothing erased (RM0090
+ *    3.7.4). Neither MER nor SER: nothing, no flag (RM0090 3.6.3).
+ *  - EOP is set only when EOPIE=1, OPERR only when ERRIE=1 (RM0090 3.9.5).
+ *  - BSY: a write to CR stalls the bus until BSY clears (RM0090 3.6.1 note);
+ *    so does a store to the busy array (reads stall in the board).
+ *  - Options: OPTCR holds the loaded option bytes; writing it and setting
+ *    OPTSTRT erases the user configuration sector and programs it from
+ *    OPTCR (RM0090 3.7.2). RDP 0xAA is level 0, 0xCC level 2, anything else
+ *    level 1; 1 -> 0 mass-erases main flash during the operation (RM0090
+ *    3.7.3). Level 1 with a debugger attached: main flash cannot be read
+ *    (the board refuses), programmed or erased (WRPERR, RM0090 3.7.4).
+ *
+ * Timing: DS10693 (STM32F446xC/E datasheet), table "Flash memory
+ * programming": word program 16 us typical at any parallelism; sector erase
+ * 16 KiB 400/300/250 ms, 64 KiB 1200/700/550 ms, 128 KiB 2/1.3/1 s and
+ * mass erase 8/5.5/4 s for x8/x16/x32 (the F411's DS10314 Table 45 has the
+ * same x32 figures). x64 needs the external VPP supply, which the datasheet
+ * times separately; we use the x32 figures for it [U].
+ */
+#include "board_internal.h"
+
+#include <string.h>
+
+/* Register offsets (RM0390 3.8) */
+#define F4_ACR     0x00
+#define F4_KEYR    0x04
+#define F4_OPTKEYR 0x08
+#define F4_SR      0x0C
+#define F4_CR      0x10
+#define F4_OPTCR   0x14
+
+#define KEY1    0x45670123u
+#define KEY2    0xCDEF89ABu
+#define OPTKEY1 0x08192A3Bu
+#define OPTKEY2 0x4C5D6E7Fu
+
+#define SR_EOP    (1u << 0)
+#define SR_OPERR  (1u << 1)
+#define SR_WRPERR (1u << 4)
+#define SR_PGAERR (1u << 5)
+#define SR_PGPERR (1u << 6)
+#define SR_PGSERR (1u << 7)
+#define SR_RDERR  (1u << 8)
+#define SR_BSY    (1u << 16)
+#define SR_W1C    (SR_EOP | SR_OPERR | SR_WRPERR | SR_PGAERR | SR_PGPERR | SR_PGSERR | SR_RDERR)
+
+#define CR_PG          (1u << 0)
+#define CR_SER         (1u << 1)
+#define CR_MER         (1u << 2)
+#define CR_SNB_SHIFT   3
+#define CR_SNB         (0x1Fu << CR_SNB_SHIFT) /* RM0390: b6:3; CMSIS: b7:3 */
+#define CR_PSIZE_SHIFT 8
+#define CR_PSIZE       (3u << CR_PSIZE_SHIFT)
+#define CR_STRT        (1u << 16)
+#define CR_EOPIE       (1u << 24)
+#define CR_ERRIE       (1u << 25)
+#define CR_LOCK        (1u << 31)
+#define CR_PLAIN       (CR_PG | CR_SER | CR_MER | CR_SNB | CR_PSIZE | CR_EOPIE | CR_ERRIE)
+
+#define ACR_RW 0x1F0Fu /* LATENCY b3:0, PRFTEN, ICEN, DCEN, ICRST, DCRST */
+
+#define OPTCR_OPTLOCK (1u << 0)
+#define OPTCR_OPTSTRT (1u << 1)
+/* BOR_LEV b3:2, WDG_SW b5, nRST_STOP b6, nRST_STDBY b7, RDP b15:8,
+ * nWRP b23:16, SPRMOD b31. b4 and b30:24 are reserved (b27:24 read 1). */
+#define OPTCR_RW     0x80FFFFECu
+#define OPTCR_SPRMOD (1u << 31)
+
+#define RDP_LEVEL0 0xAAu
+#define RDP_LEVEL2 0xCCu
+
+/* Option image in the user configuration sector (RM0090 Table 15): the
+ * word at 0x1FFFC000 holds RDP and USER in b15:0, the one at 0x1FFFC008
+ * SPRMOD and nWRP in b15:0. The complements in b31:16 are our reading of
+ * public dumps [U]. */
+#define OPT_BASE 0x1FFFC000u
+#define OPT_SIZE 16u
+
+/* OTP: 16 blocks of 32 bytes, then 16 lock bytes (RM0090 3.8). */
+#define OTP_BASE  0x1FFF7800u
+#define OTP_LOCK  0x1FFF7A00u
+#define OTP_END   0x1FFF7A10u
+#define OTP_BLOCK 32u
+
+#define NSECTORS 8u
+
+/* DS10693 "Flash memory programming" (see the header comment), in ms, by
+ * PSIZE x8/x16/x32/x64 and by 16 KiB, 64 KiB, 128 KiB sector and mass. */
+static const uint32_t erase_ms[4][4] = {
+    {400, 1200, 2000, 8000},
+    {300, 700, 1300, 5500},
+    {250, 550, 1000, 4000},
+    {250, 550, 1000, 4000},
+};
+#define T_PROG_NS 16000ull
+
+typedef struct f4_state {
+    uint32_t acr, cr, sr, optcr;
+    uint8_t rdp;       /* RDP byte in force since the last reset */
+    uint32_t wrp_live; /* OPTCR b31:16 in force: nWRP acts at once (F411 bench) */
+    bool key1_seen, keys_dead;
+    bool optkey1_seen, optkeys_dead;
+    bool op_pending;
+    /* x64: the first word of a double word, waiting for the second */
+    bool dw_pending;
+    uint32_t dw_addr, dw_lo;
+} f4_state;
+
+static const uint32_t sector_off[NSECTORS] = {0x00000, 0x04000, 0x08000, 0x0C000,
+                                              0x10000, 0x20000, 0x40000, 0x60000};
+static const uint32_t sector_len[NSECTORS] = {0x4000,  0x4000,  0x4000,  0x4000,
+                                              0x10000, 0x20000, 0x20000, 0x20000};
+
+static unsigned sector_of(uint32_t off)
+{
+    unsigned n = 0;
+    while (n + 1 < NSECTORS && off >= sector_off[n + 1])
+        n++;
+    return n;
+}
+
+static unsigned size_class(unsigned sector)
+{
+    return sector < 4 ? 0 : sector == 4 ? 1 : 2;
+}
+
+static unsigned psize(const f4_state *s)
+{
+    return (s->cr & CR_PSIZE) >> CR_PSIZE_SHIFT;
+}
+
+static bool in_main(const sim_chip *c, uint32_t addr, uint32_t len)
+{
+    return addr >= c->flash_base && addr - c->flash_base + len <= c->flash_size;
+}
+
+static void settle(sim_board *b, f4_state *s)
+{
+    if (s->op_pending && !sim_flash_busy(b)) {
+        s->op_pending = false;
+        s->cr &= ~CR_STRT;
+        s->optcr &= ~OPTCR_OPTSTRT;
+        if (s->cr & CR_EOPIE)
+            s->sr |= SR_EOP;
+    }
+}
+
+static void start_op(sim_board *b, f4_state *s, uint64_t ns)
+{
+    sim_flash_begin_op(b, ns);
+    s->op_pending = true;
+}
+
+/* Error flags latch until written with 1; OPERR only with ERRIE. */
+static void fail(f4_state *s, uint32_t flags)
+{
+    s->sr |= flags;
+    if (s->cr & CR_ERRIE)
+        s->sr |= SR_OPERR;
+}
+
+static bool read_protected(const f4_state *s)
+{
+    return s->rdp != RDP_LEVEL0;
+}
+
+static unsigned rdp_level(uint8_t rdp)
+{
+    return rdp == RDP_LEVEL0 ? 0 : rdp == RDP_LEVEL2 ? 2 : 1;
+}
+
+/* RM0090 3.7.4 note: at level 1 with the debug port connected, no sector
+ * can be programmed or erased, even with nWRPi = 1. */
+static bool rdp_blocks(sim_board *b, const f4_state *s)
+{
+    return read_protected(s) && sim_debugger_attached(b);
+}
+
+/* nWRPi = 0 protects sector i; with SPRMOD = 1 the bits select PCROP,
+ * active high, and a PCROP sector is write protected too (RM0090 3.7.4). */
+static bool sector_protected(const f4_state *s, unsigned sector)
+{
+    bool bit = (s->wrp_live >> sector) & 1;
+    return (s->wrp_live & (OPTCR_SPRMOD >> 16)) ? bit : !bit;
+}
+
+static void erase_main(sim_board *b, uint32_t off, uint32_t len)
+{
+    const sim_chip *c = sim_board_chip(b);
+    memset(sim_flash_ptr(b) + off, 0xFF, len);
+    sim_flash_changed(b, c->flash_base + off, len);
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* Write OPTCR's option fields into the image, each half-word followed by
+ * its complement. */
+static void store_options(sim_board *b, uint32_t optcr)
+{
+    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    if (!img)
+        return;
+    memset(img, 0xFF, OPT_SIZE);
+    uint16_t lo = (uint16_t)(optcr & 0xFFFC); /* RDP, USER (b1:0 are controls) */
+    uint16_t hi = (uint16_t)(optcr >> 16);    /* SPRMOD, nWRP */
+    wr16(img + 0, lo);
+    wr16(img + 2, (uint16_t)~lo);
+    wr16(img + 8, hi);
+    wr16(img + 10, (uint16_t)~hi);
+}
+
+static void load_options(sim_board *b, f4_state *s)
+{
+    const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    uint16_t lo = img ? rd16(img) : 0xFFFC;
+    uint16_t hi = img ? rd16(img + 8) : 0x0FFF;
+    /* "The option bits are loaded with values from flash memory at reset
+     * release" (RM0090 3.9.9); OPTCR comes back locked. */
+    s->optcr = (uint32_t)hi << 16 | (lo & 0xFFFCu) | OPTCR_OPTLOCK;
+    s->rdp = (uint8_t)(lo >> 8);
+    s->wrp_live = hi;
+}
+
+static void f4_factory(sim_board *b, void *st)
+{
+    (void)st;
+    /* RM0390 FLASH_OPTCR reset value 0x0FFFAAED: level 0, no sector
+     * protected, BOR off, software watchdog, no reset on Stop/Standby. */
+    store_options(b, 0x0FFFAAEDu);
+}
+
+static void f4_reset(sim_board *b, void *st, bool power_on)
+{
+    (void)power_on;
+    f4_state *s = st;
+    memset(s, 0, sizeof *s);
+    s->cr = CR_LOCK;
+    load_options(b, s);
+}
+
+static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
+{
+    f4_state *s = st;
+    settle(b, s);
+    switch (offset) {
+    case F4_ACR:
+        return s->acr;
+    case F4_SR:
+        return s->sr | (sim_flash_busy(b) ? SR_BSY : 0);
+    case F4_CR:
+        return s->cr;
+    case F4_OPTCR:
+        return s->optcr;
+    default: /* KEYR, OPTKEYR (write-only), OPTCR1 (absent on the F446) */
+        return 0;
+    }
+}
+
+/* KEY1 then KEY2, full-word writes only (RM0090 3.9.3 "word access"). Any
+ * other write, including one while already unlocked, is a wrong sequence:
+ * bus error, locked until reset. */
+static bool key_write(bool *seen, bool *dead, bool unlocked, uint32_t k1, uint32_t k2,
+                      uint32_t value, uint32_t mask, bool *opened)
+{
+    *opened = false;
+    if (*dead)
+        return false;
+    bool full = mask == 0xFFFFFFFFu;
+    if (!unlocked && full && !*seen && value == k1) {
+        *seen = true;
+        return true;
+    }
+    if (!unlocked && full && *seen && value == k2) {
+        *seen = false;
+        *opened = true;
+        return true;
+    }
+    *seen = false;
+    *dead = true;
+    return false;
+}
+
+static void start_erase(sim_board *b, f4_state *s)
+{
+    const sim_chip *c = sim_board_chip(b);
+    unsigned ps = psize(s);
+    bool mer = s->cr & CR_MER, ser = s->cr & CR_SER;
+    if (!mer && !ser) {
+        s->cr &= ~CR_STRT; /* "unpredictable ... without any error flag" */
+        return;
+    }
+    unsigned snb = (s->cr & CR_SNB) >> CR_SNB_SHIFT;
+    bool refused = (mer && ser) || rdp_blocks(b, s) || (ser && snb >= NSECTORS);
+    if (!refused && mer) /* "a mass erase cannot be performed if one of the
+                          * sectors is write-protected" (RM0090 3.7.4) */
+        for (unsigned i = 0; i < NSECTORS && !refused; i++)
+            refused = sector_protected(s, i);
+    if (!refused && ser)
+        refused = sector_protected(s, snb);
+    if (refused) {
+        fail(s, SR_WRPERR);
+        s->cr &= ~CR_STRT;
+        return;
+    }
+    if (mer) {
+        erase_main(b, 0, c->flash_size);
+        start_op(b, s, erase_ms[ps][3] * 1000000ull);
+    } else {
+        erase_main(b, sector_off[snb], sector_len[snb]);
+        start_op(b, s, erase_ms[ps][size_class(snb)] * 1000000ull);
+    }
+}
+
+static void cr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
+{
+    if (s->cr & CR_LOCK)
+        return; /* FLASH_CR is not writable until unlocked (RM0090 3.6.1) */
+    uint32_t w = value & mask;
+    uint32_t cr = (s->cr & ~(CR_PLAIN & mask)) | (w & CR_PLAIN);
+    if (!(cr & CR_PG))
+        s->dw_pending = false;
+    if (w & CR_LOCK)
+        cr |= CR_LOCK;
+    s->cr = cr;
+    if ((w & CR_STRT) && !(cr & CR_LOCK)) {
+        s->cr |= CR_STRT; /* cleared by hardware when BSY falls */
+        start_erase(b, s);
+    }
+}
+
+/* OPTSTRT: erase the user configuration sector, program it from OPTCR. */
+static void start_option_change(sim_board *b, f4_state *s)
+{
+    const sim_chip *c = sim_board_chip(b);
+    const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    uint8_t old_rdp = img ? img[1] : 0xFF;
+    uint16_t old_hi = img ? rd16(img + 8) : 0x0FFF;
+    uint8_t new_rdp = (uint8_t)(s->optcr >> 8);
+    uint16_t new_hi = (uint16_t)(s->optcr >> 16);
+    bool regress = rdp_level(old_rdp) == 1 && rdp_level(new_rdp) == 0;
+    /* Level 2: "user option bytes can no longer be changed" (RM0090 3.7.3);
+     * the flag is our choice [U]. PCROP may only be dropped (SPRMOD cleared
+     * or an active nWRPi bit cleared) together with an RDP 1 -> 0
+     * regression, else WRPERR and nothing changes (RM0090 3.7.5). */
+    bool refused = rdp_level(s->rdp) == 2 || rdp_level(old_rdp) == 2;
+    if ((old_hi & 0x8000) && !regress)
+        refused |= !(new_hi & 0x8000) || (old_hi & 0xFF & ~new_hi) != 0;
+    if (refused) {
+        fail(s, SR_WRPERR);
+        s->optcr &= ~OPTCR_OPTSTRT;
+        return;
+    }
+    /* Duration: DS10693 has no option-byte figure; the user configuration
+     * sector is erased and programmed, taken as a 16 KiB sector erase at
+     * the current parallelism [U]. */
+    unsigned ps = psize(s);
+    uint64_t ns = erase_ms[ps][0] * 1000000ull;
+    if (regress) {
+        /* Level 1 -> 0: main flash is mass-erased first, whatever the write
+         * protection (RM0090 3.7.3); the other options are kept. */
+        erase_main(b, 0, c->flash_size);
+        ns += erase_ms[ps][3] * 1000000ull;
+    }
+    store_options(b, s->optcr);
+    /* nWRP acts at once (F411 bench); RDP and USER at the next reset. */
+    s->wrp_live = new_hi;
+    start_op(b, s, ns);
+}
+
+static void optcr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
+{
+    if (s->optcr & OPTCR_OPTLOCK)
+        return;
+    uint32_t w = value & mask;
+    s->optcr = (s->optcr & ~(OPTCR_RW & mask)) | (w & OPTCR_RW);
+    if (w & OPTCR_OPTLOCK) {
+        s->optcr |= OPTCR_OPTLOCK;
+        s->optkey1_seen = false;
+        return;
+    }
+    if (w & OPTCR_OPTSTRT) {
+        s->optcr |= OPTCR_OPTSTRT;
+        start_option_change(b, s);
+    }
+}
+
+static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value, uint32_t mask)
+{
+    f4_state *s = st;
+    settle(b, s);
+    bool opened = false;
+    switch (offset) {
+    case F4_ACR:
+        /* ICRST/DCRST only act while the cache is off; nothing to model. */
+        s->acr = (s->acr & ~(ACR_RW & mask)) | (value & mask & ACR_RW);
+        return true;
+    case F4_KEYR:
+        if (!key_write(&s->key1_seen, &s->keys_dead, !(s->cr & CR_LOCK), KEY1, KEY2, value, mask,
+                       &opened)) {
+            s->cr |= CR_LOCK;
+            return false;
+        }
+        if (opened)
+            s->cr &= ~CR_LOCK;
+        return true;
+    case F4_OPTKEYR:
+        if (!key_write(&s->optkey1_seen, &s->optkeys_dead, !(s->optcr & OPTCR_OPTLOCK), OPTKEY1,
+                       OPTKEY2, value, mask, &opened)) {
+            s->optcr |= OPTCR_OPTLOCK;
+            return false;
+        }
+        if (opened)
+            s->optcr &= ~OPTCR_OPTLOCK;
+        return true;
+    case F4_SR:
+        s->sr &= ~(value & mask & SR_W1C);
+        return true;
+    case F4_CR:
+    case F4_OPTCR:
+        /* RM0090 3.6.1: a write to CR while BSY stalls the AHB until BSY
+         * clears; OPTCR is taken to behave the same [U]. */
+        if (sim_flash_busy(b)) {
+            sim_stall_until(b, sim_flash_busy_until(b));
+            settle(b, s);
+        }
+        if (offset == F4_CR)
+            cr_write(b, s, value, mask);
+        else
+            optcr_write(b, s, value, mask);
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* Program size bytes of data at cell (AND: bits only go 1 -> 0), unless
+ * the cell is bad: then nothing changes and the controller still reports
+ * success, as a bad cell does. */
+static void program_cells(sim_board *b, f4_state *s, uint8_t *cell, uint32_t addr,
+                          const uint8_t *data, unsigned size, bool main)
+{
+    if (!main || !sim_flash_cell_bad(b, addr, size)) {
+        for (unsigned i = 0; i < size; i++)
+            cell[i] &= data[i];
+        if (main)
+            sim_flash_changed(b, addr, size);
+    }
+    start_op(b, s, T_PROG_NS);
+}
+
+/* One store into main flash or OTP. */
+static bool store(sim_board *b, f4_state *s, uint32_t addr, uint32_t value, unsigned size,
+                  bool main)
+{
+    const sim_chip *c = sim_board_chip(b);
+    unsigned ps = psize(s);
+    uint32_t err = 0;
+    if ((s->cr & CR_LOCK) || !(s->cr & CR_PG))
+        err |= SR_PGSERR;
+    /* x64 takes its double word as two word stores (the core has no 64-bit
+     * bus access); other parallelisms take one store of their width. */
+    if (size != (ps == 3 ? 4u : 1u << ps))
+        err |= SR_PGPERR;
+    if ((addr & 15) + size > 16)
+        err |= SR_PGAERR;
+    if (rdp_blocks(b, s))
+        err |= SR_WRPERR;
+    if (main && sector_protected(s, sector_of(addr - c->flash_base)))
+        err |= SR_WRPERR;
+    if (!main) {
+        /* OTP: the lock bytes themselves can be programmed; a data block
+         * whose lock byte is 0x00 cannot. */
+        uint8_t *lock = sim_board_info_ptr(b, OTP_LOCK, 16);
+        if (addr < OTP_LOCK && lock && lock[(addr - OTP_BASE) / OTP_BLOCK] == 0x00)
+            err |= SR_WRPERR;
+    }
+    if (err) {
+        fail(s, err);
+        s->dw_pending = false;
+        return true;
+    }
+    uint8_t *cell =
+        main ? sim_flash_ptr(b) + (addr - c->flash_base) : sim_board_info_ptr(b, addr, size);
+    if (!cell)
+        return false;
+    uint8_t data[8];
+    if (ps == 3) {
+        if (!s->dw_pending) {
+            /* A double word starting in the last word of a row would cross
+             * it: PGAERR at once [U: which word raises it]. */
+            if ((addr & 15) == 12) {
+                fail(s, SR_PGAERR);
+                return true;
+            }
+            s->dw_pending = true;
+            s->dw_addr = addr;
+            s->dw_lo = value;
+            return true;
+        }
+        s->dw_pending = false;
+        if (addr != s->dw_addr + 4) { /* second word not next to the first [U] */
+            fail(s, SR_PGAERR);
+            return true;
+        }
+        memcpy(data, &s->dw_lo, 4);
+        memcpy(data + 4, &value, 4);
+        addr = s->dw_addr;
+        cell -= 4;
+        size = 8;
+    } else {
+        memcpy(data, &value, size);
+    }
+    program_cells(b, s, cell, addr, data, size, main);
+    return true;
+}
+
+static bool f4_mem_write(sim_board *b, void *st, bus_master who, uint32_t addr, uint32_t value,
+                         unsigned size)
+{
+    (void)who;
+    f4_state *s = st;
+    const sim_chip *c = sim_board_chip(b);
+    settle(b, s);
+    if (sim_flash_busy(b)) {
+        /* Single bank: the interface takes the store when the array is free. */
+        sim_stall_until(b, sim_flash_busy_until(b));
+        settle(b, s);
+    }
+    if (in_main(c, addr, size))
+        return store(b, s, addr, value, size, true);
+    if (addr >= OTP_BASE && addr - OTP_BASE + size <= OTP_END - OTP_BASE)
+        return store(b, s, addr, value, size, false);
+    /* System memory, the user configuration sector and the identity words
+     * are never programmed by stores: PGSERR without PG, else WRPERR
+     * ("a write operation is performed on system memory ... to the user
+     * configuration sector", RM0090 3.7.4). */
+    if ((s->cr & CR_LOCK) || !(s->cr & CR_PG))
+        fail(s, SR_PGSERR);
+    else
+        fail(s, SR_WRPERR);
+    return true;
+}
+
+static bool f4_read_protected(sim_board *b, void *st)
+{
+    (void)b;
+    return read_protected(st);
+}
+
+static void f4_inject_stale_errors(sim_board *b, void *st)
+{
+    (void)b;
+    f4_state *s = st;
+    s->sr |= SR_PGSERR | SR_PGPERR | SR_PGAERR;
+}
+
+static void f4_inject_rdp1(sim_board *b, void *st)
+{
+    (void)st;
+    /* RDP 0x55 (the HAL's OB_RDP_LEVEL_1) into the image, loaded at the
+     * next reset like any option. */
+    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    if (!img)
+        return;
+    uint16_t lo = (uint16_t)((rd16(img) & 0x00FF) | 0x5500);
+    wr16(img, lo);
+    wr16(img + 2, (uint16_t)~lo);
+}
+
+const flash_ctrl_ops sim_flash_f4 = {
+    .state_size = sizeof(f4_state),
+    .factory = f4_factory,
+    .reset = f4_reset,
+    .reg_read = f4_reg_read,
+    .reg_write = f4_reg_write,
+    .mem_write = f4_mem_write,
+    .read_protected = f4_read_protected,
+    .inject_stale_errors = f4_inject_stale_errors,
+    .inject_rdp1 = f4_inject_rdp1,
+};

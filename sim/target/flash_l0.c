@@ -1,0 +1,748 @@
+/*
+ * STM32L0 NVM interface (FLASH @ 0x40022000), as on the STM32L053R8.
+ *
+ * Sources: RM0367 (L0x3; its NVM chapter is shared with RM0377) chapter 3 as
+ * summarised in shared/reference/stm32-flash.md section 4, the CMSIS header
+ * stm32l053xx.h for bit positions, and the STM32L1 NVM register descriptions
+ * (RM0038, same NVM design) for the lock-bit side effects. [U] marks a rule
+ * the primary text did not settle; the choice made is always the stricter one
+ * a programmer can observe.
+ *
+ * Model overview
+ * - Three locks, opened in order: PEKEYR clears PELOCK (PECR and data EEPROM),
+ *   then PRGKEYR clears PRGLOCK (program memory) and OPTKEYR clears OPTLOCK
+ *   (option bytes). A wrong key, a key register written out of turn or a third
+ *   write after a successful unlock is answered with a bus error and the lock
+ *   stays set until the next reset (RM0367/RM0038 FLASH_PECR lock-bit descriptions).
+ * - Program memory: a 32-bit store programs one word (no PROG bit); FPRG+PROG
+ *   and 16 word stores program a half page (64 B); ERASE+PROG and a store into
+ *   a page erase that 128-byte page. Erased cells read 0x00. Each of these
+ *   keeps BSY for one tprog; a store while BSY waits on the bus. Programming
+ *   a word that is not zero fails with NOTZEROERR and writes nothing.
+ * - Data EEPROM: byte/half-word/word stores once PELOCK is clear; the
+ *   interface erases the word first when it is not zero (one or two tprog).
+ * - Option bytes (user area 0x1FF80000-0x1FF8001F): word stores of
+ *   (~v << 16) | v after OPTKEYR; loaded at power-on or PECR.OBL_LAUNCH, which
+ *   also resets the chip.
+ */
+#include "board_internal.h"
+
+#include <string.h>
+
+/* ---- registers (RM0367 FLASH register map, offsets) --------------------- */
+#define REG_ACR     0x00
+#define REG_PECR    0x04
+#define REG_PDKEYR  0x08
+#define REG_PEKEYR  0x0C
+#define REG_PRGKEYR 0x10
+#define REG_OPTKEYR 0x14
+#define REG_SR      0x18
+#define REG_OPTR    0x1C
+#define REG_WRPR    0x20
+
+#define ACR_WRITABLE 0x0000007Bu /* LATENCY, PRFTEN, SLEEP_PD, RUN_PD, DISAB_BUF, PRE_READ */
+#define ACR_RUN_PD   (1u << 4)
+
+#define PECR_PELOCK     (1u << 0)
+#define PECR_PRGLOCK    (1u << 1)
+#define PECR_OPTLOCK    (1u << 2)
+#define PECR_PROG       (1u << 3)
+#define PECR_DATA       (1u << 4)
+#define PECR_FIX        (1u << 8)
+#define PECR_ERASE      (1u << 9)
+#define PECR_FPRG       (1u << 10)
+#define PECR_EOPIE      (1u << 16)
+#define PECR_ERRIE      (1u << 17)
+#define PECR_OBL_LAUNCH (1u << 18)
+#define PECR_NZDISABLE  (1u << 23)
+#define PECR_LOCKS      (PECR_PELOCK | PECR_PRGLOCK | PECR_OPTLOCK)
+/* Bits that select an operation: "writable only when no program or erase
+ * operation is ongoing" and "cleared when PELOCK is set" (RM0038/RM0367 PECR). */
+#define PECR_OPSEL (PECR_PROG | PECR_DATA | PECR_FIX | PECR_ERASE | PECR_FPRG)
+#define PECR_CFG   (PECR_OPSEL | PECR_EOPIE | PECR_ERRIE | PECR_NZDISABLE)
+
+#define SR_BSY        (1u << 0)
+#define SR_EOP        (1u << 1)
+#define SR_ENDHV      (1u << 2)
+#define SR_READY      (1u << 3)
+#define SR_WRPERR     (1u << 8)
+#define SR_PGAERR     (1u << 9)
+#define SR_SIZERR     (1u << 10)
+#define SR_OPTVERR    (1u << 11)
+#define SR_RDERR      (1u << 13)
+#define SR_NOTZEROERR (1u << 16)
+#define SR_FWWERR     (1u << 17)
+#define SR_W1C                                                                                     \
+    (SR_EOP | SR_WRPERR | SR_PGAERR | SR_SIZERR | SR_OPTVERR | SR_RDERR | SR_NOTZEROERR | SR_FWWERR)
+
+#define PEKEY1  0x89ABCDEFu
+#define PEKEY2  0x02030405u
+#define PRGKEY1 0x8C9DAEBFu
+#define PRGKEY2 0x13141516u
+#define OPTKEY1 0xFBEAD9C8u
+#define OPTKEY2 0x24252627u
+#define PDKEY1  0x04152637u
+#define PDKEY2  0xFAFBFCFDu
+
+/* ---- memory layout (RM0367 Table 5, category 3) --------------------------- */
+#define OPT_BASE    0x1FF80000u /* user option bytes, 8 words */
+#define OPT_SIZE    0x20u
+#define OPT_RDP     (OPT_BASE + 0x0) /* RDPROT b7:0, WPRMOD b8 (+ complement) */
+#define OPT_USER    (OPT_BASE + 0x4) /* BOR_LEV, IWDG_SW, nRST_STOP, nRST_STDBY, nBOOT1 */
+#define OPT_WRP1    (OPT_BASE + 0x8) /* WRP[15:0], 1 bit per 4 KiB sector */
+#define HALF_PAGE   64u
+#define SECTOR_SIZE 4096u
+#define RDP_LEVEL0  0xAAu
+#define RDP_LEVEL2  0xCCu
+#define OPTR_WPRMOD (1u << 8)
+
+/* Factory option image [U: exact shipped USER value]: level 0, WPRMOD 0,
+ * BOR off, IWDG/nRST_STOP/nRST_STDBY = 1 (software watchdog, no reset on
+ * Stop/Standby), nBOOT1 = 1 -> OPTR 0x807000AA; no write protection. */
+#define FACTORY_RDP  0x00AAu
+#define FACTORY_USER 0x8070u
+#define FACTORY_WRP  0x0000u
+
+/*
+ * tprog: "Programming time for word or half-page" (and page erase, one
+ * high-voltage phase) in the STM32L053x6/x8 datasheet, "Flash memory and data
+ * EEPROM characteristics": 3.2 ms typ [U], 3.94 ms max (max corroborated by
+ * libopencm3 FLASH_T_PROG). Data EEPROM and option words that are not zero
+ * need an erase phase first: two tprog [U].
+ */
+#define TPROG_NS 3200000ull
+
+typedef enum busy_area {
+    AREA_NONE,
+    AREA_MAIN, /* main flash array, addr/len */
+    AREA_INFO, /* data EEPROM or option bytes, addr/len */
+    AREA_ALL,  /* RDP 1 -> 0: whole flash + EEPROM + option word */
+} busy_area;
+
+typedef struct l0_state {
+    uint32_t acr, pecr, sr;
+    /* Unlock sequence per key register: 0 = expects key 1, 1 = expects key 2.
+     * stuck: a bad access happened; the lock stays set until reset. */
+    uint8_t pe_seq, prg_seq, opt_seq, pd_seq;
+    bool pe_stuck, prg_stuck, opt_stuck;
+    bool run_pd_unlocked;
+    /* Loaded option bytes (OPTR / WRPR). */
+    uint32_t optr, wrpr;
+    bool opt_invalid; /* OPTVERR at the last load; set again at each reset */
+    bool obl_pending; /* OBL_LAUNCH: reload options during the reset */
+    /* Half-page latch: count words loaded so far into base. */
+    unsigned hp_count;
+    uint32_t hp_base;
+    uint32_t hp_data[16];
+    /* The operation behind BSY: EOP is set when it has ended (lazily, the
+     * next time anything looks at the controller). */
+    bool op_pending;
+    uint64_t op_end_ps; /* end of the last operation started */
+    busy_area area;
+    uint32_t area_addr, area_len;
+} l0_state;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static uint32_t rd_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void wr_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t opt_word(uint16_t v)
+{
+    return ((uint32_t)(uint16_t)~v << 16) | v;
+}
+
+static uint8_t rdp_level_byte(const l0_state *st)
+{
+    return (uint8_t)(st->optr & 0xFF);
+}
+
+/* RM0367 read protection and SR.WRPERR causes: with RDP set, program/erase of the program
+ * memory and data EEPROM are refused while a debugger is connected (and when
+ * booting from SRAM or system memory, which the board does not model). */
+static bool rdp_blocks_writes(const sim_board *b, const l0_state *st)
+{
+    return rdp_level_byte(st) != RDP_LEVEL0 && sim_debugger_attached(b);
+}
+
+static bool in_main(const sim_chip *c, uint32_t addr)
+{
+    return addr >= c->flash_base && addr - c->flash_base < c->flash_size;
+}
+
+static bool in_eeprom(const sim_chip *c, uint32_t addr)
+{
+    return c->eeprom_size && addr >= c->eeprom_base && addr - c->eeprom_base < c->eeprom_size;
+}
+
+/* Write protection: WRPR bit n protects 4 KiB sector n when WPRMOD = 0
+ * (RM0367 FLASH_WRPR). With WPRMOD = 1 the bits select PCROP sectors instead; read
+ * protection of code is not modelled (the board owns reads). */
+static bool sector_protected(const sim_chip *c, const l0_state *st, uint32_t addr)
+{
+    if (st->optr & OPTR_WPRMOD)
+        return false;
+    uint32_t sector = (addr - c->flash_base) / SECTOR_SIZE;
+    return sector < 32 && (st->wrpr >> sector) & 1u;
+}
+
+static void set_error(l0_state *st, uint32_t flags)
+{
+    st->sr |= flags;
+    /* Any error abandons a half page being loaded (HAL ramfunc: "start
+     * over" after PGAERR). */
+    st->hp_count = 0;
+}
+
+static void begin(sim_board *b, l0_state *st, uint64_t ns, busy_area area, uint32_t addr,
+                  uint32_t len)
+{
+    sim_flash_begin_op(b, ns);
+    st->op_pending = true;
+    st->op_end_ps = sim_flash_busy_until(b);
+    st->area = area;
+    st->area_addr = addr;
+    st->area_len = len;
+}
+
+/* Complete an operation whose BSY time is over: EOP is set "if the high
+ * voltage stops being applied and programming has not been aborted"
+ * (RM0038/RM0367 SR.EOP); unlike L4 it does not depend on EOPIE, which only
+ * enables the interrupt. */
+static void sync(sim_board *b, l0_state *st)
+{
+    if (st->op_pending && !sim_flash_busy(b)) {
+        st->op_pending = false;
+        st->area = AREA_NONE;
+        st->sr |= SR_EOP;
+    }
+}
+
+static void stall_if_busy(sim_board *b, l0_state *st)
+{
+    if (sim_flash_busy(b))
+        sim_stall_until(b, sim_flash_busy_until(b));
+    sync(b, st);
+}
+
+/* PELOCK set by software or by a failed unlock: locks everything and clears
+ * the operation selection bits (RM0038 PECR: PRGLOCK/OPTLOCK "set when PELOCK
+ * is set"; PROG, DATA, FIX/FTDW, ERASE, FPRG "cleared when PELOCK is set").
+ * OpenOCD and st-flash rely on this: they leave ERASE|PROG behind and only
+ * relock. */
+static void lock_all(l0_state *st)
+{
+    st->pecr |= PECR_LOCKS;
+    st->pecr &= ~PECR_OPSEL;
+    st->pe_seq = st->prg_seq = st->opt_seq = 0;
+    st->hp_count = 0;
+}
+
+/* ---- option bytes ------------------------------------------------------------ */
+
+/* Load OPTR/WRPR from the option image (power-on reset, OBL_LAUNCH). Each word
+ * holds the value in b15:0 and its complement in b31:16; a mismatch sets
+ * OPTVERR (RM0367 SR.OPTVERR) and, for the RDP word, falls back to level 1
+ * [U: which default the other options take]. */
+static void load_options(sim_board *b, l0_state *st)
+{
+    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    st->opt_invalid = false;
+    if (!img) {
+        st->optr = FACTORY_RDP | (uint32_t)FACTORY_USER << 16;
+        st->wrpr = FACTORY_WRP;
+        return;
+    }
+    uint32_t w_rdp = rd_le32(img + 0), w_user = rd_le32(img + 4), w_wrp = rd_le32(img + 8);
+    uint16_t rdp = (uint16_t)w_rdp, user = (uint16_t)w_user, wrp = (uint16_t)w_wrp;
+    if ((uint16_t)(w_rdp >> 16) != (uint16_t)~rdp) {
+        st->opt_invalid = true;
+        rdp = 0x00; /* neither 0xAA nor 0xCC: level 1 */
+    }
+    if ((uint16_t)(w_user >> 16) != (uint16_t)~user)
+        st->opt_invalid = true;
+    if ((uint16_t)(w_wrp >> 16) != (uint16_t)~wrp)
+        st->opt_invalid = true;
+    st->optr = (uint32_t)rdp | (uint32_t)user << 16;
+    st->wrpr = wrp;
+}
+
+/* ---- flash_ctrl_ops ------------------------------------------------------------ */
+
+static void l0_factory(sim_board *b, void *vst)
+{
+    l0_state *st = vst;
+    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    if (img) {
+        memset(img, 0, OPT_SIZE); /* erased option words read 0 */
+        wr_le32(img + 0, opt_word(FACTORY_RDP));
+        wr_le32(img + 4, opt_word(FACTORY_USER));
+        wr_le32(img + 8, opt_word(FACTORY_WRP));
+    }
+    load_options(b, st);
+}
+
+static void scramble(sim_board *b, uint8_t *p, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i += 8) {
+        uint64_t r = sim_board_random(b);
+        for (uint32_t k = 0; k < 8 && i + k < len; k++)
+            p[i + k] = (uint8_t)(r >> (8 * k));
+    }
+}
+
+static void l0_reset(sim_board *b, void *vst, bool power_on)
+{
+    l0_state *st = vst;
+    const sim_chip *c = sim_board_chip(b);
+    /* A reset in the middle of a program/erase leaves the cells it was
+     * changing in an undefined state: model that as random contents. The
+     * board may already have ended BSY when it calls us, so judge by the
+     * operation's own end time. */
+    if (st->op_pending && sim_now_ps(b) < st->op_end_ps) {
+        if (st->area == AREA_MAIN) {
+            scramble(b, sim_flash_ptr(b) + (st->area_addr - c->flash_base), st->area_len);
+            sim_flash_changed(b, st->area_addr, st->area_len);
+        } else if (st->area == AREA_INFO || st->area == AREA_ALL) {
+            /* AREA_ALL: the arrays are already blank; the option word being
+             * written is what gets corrupted. */
+            uint8_t *p = sim_board_info_ptr(b, st->area_addr, st->area_len);
+            if (p)
+                scramble(b, p, st->area_len);
+        }
+    }
+    bool reload = power_on || st->obl_pending;
+    st->acr = 0;
+    st->pecr = PECR_LOCKS; /* reset value 0x00000007 */
+    st->pe_seq = st->prg_seq = st->opt_seq = st->pd_seq = 0;
+    st->pe_stuck = st->prg_stuck = st->opt_stuck = false;
+    st->run_pd_unlocked = false;
+    st->hp_count = 0;
+    st->op_pending = false;
+    st->area = AREA_NONE;
+    st->obl_pending = false;
+    if (reload)
+        load_options(b, st);
+    /* OPTVERR "reverts to 1 at each system reset" while the options stay
+     * invalid (RM0038 SR.OPTVERR). */
+    st->sr = st->opt_invalid ? SR_OPTVERR : 0;
+}
+
+static uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
+{
+    l0_state *st = vst;
+    sync(b, st);
+    switch (offset) {
+    case REG_ACR:
+        return st->acr;
+    case REG_PECR:
+        return st->pecr;
+    case REG_SR: {
+        bool busy = sim_flash_busy(b);
+        /* READY: the NVM is not in power-down (the board has no low-power
+         * modes). ENDHV: no high voltage applied. Reset value 0x0000000C. */
+        return st->sr | SR_READY | (busy ? SR_BSY : SR_ENDHV);
+    }
+    case REG_OPTR:
+        return st->optr;
+    case REG_WRPR:
+        return st->wrpr;
+    default:
+        return 0; /* key registers are write-only */
+    }
+}
+
+/*
+ * One key register. *seq tracks the two-key sequence, *stuck the "locked until
+ * reset" state, lock_bit the PECR bit it clears. prereq is false when the
+ * register is not accessible yet (PRGKEYR/OPTKEYR before PELOCK is clear):
+ * treated as a wrong sequence [U: bus error vs ignored]. Returns false for a
+ * bus error.
+ */
+static bool key_write(l0_state *st, uint32_t value, uint32_t mask, uint8_t *seq, bool *stuck,
+                      uint32_t lock_bit, uint32_t key1, uint32_t key2, bool prereq)
+{
+    bool ok;
+    if (*stuck || !prereq || mask != 0xFFFFFFFFu || !(st->pecr & lock_bit))
+        ok = false; /* locked for good, out of turn, partial word, or 3rd access */
+    else if (*seq == 0)
+        ok = value == key1;
+    else
+        ok = value == key2;
+    if (!ok) {
+        *stuck = true;
+        *seq = 0;
+        if (lock_bit == PECR_PELOCK)
+            lock_all(st);
+        else
+            st->pecr |= lock_bit;
+        return false;
+    }
+    if (*seq == 0) {
+        *seq = 1;
+    } else {
+        *seq = 0;
+        st->pecr &= ~lock_bit;
+    }
+    return true;
+}
+
+static void obl_launch(sim_board *b, l0_state *st)
+{
+    /* RM0367 PECR.OBL_LAUNCH: reloads the option bytes and generates a
+     * system reset (the debug link drops; OpenOCD re-halts afterwards). */
+    st->pecr |= PECR_OBL_LAUNCH;
+    st->obl_pending = true;
+    sim_board_request_reset(b);
+}
+
+static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
+{
+    l0_state *st = vst;
+    sync(b, st);
+    uint32_t v = value & mask;
+    switch (offset) {
+    case REG_ACR: {
+        uint32_t wm = ACR_WRITABLE & mask;
+        if (!st->run_pd_unlocked)
+            wm &= ~ACR_RUN_PD; /* RUN_PD needs the PDKEYR sequence */
+        st->acr = (st->acr & ~wm) | (value & wm);
+        if (mask & ACR_RUN_PD)
+            st->run_pd_unlocked = false;
+        return true;
+    }
+    case REG_PECR: {
+        /* The operation selection bits are "writable only when no program or
+         * erase operation is ongoing". A write while BSY waits on the bus
+         * until the NVM is idle [U: stall vs ignore]: OpenOCD's stm32lx
+         * mass_erase writes OBL_LAUNCH right after an option write without
+         * polling BSY, and works on silicon, so the write cannot be lost. */
+        stall_if_busy(b, st);
+        uint32_t before = st->pecr;
+        /* With PELOCK set nothing but the lock bits can be written. */
+        if (!(before & PECR_PELOCK)) {
+            uint32_t wm = PECR_CFG & mask;
+            st->pecr = (st->pecr & ~wm) | (value & wm);
+            if ((st->pecr ^ before) & (PECR_FPRG | PECR_PROG | PECR_ERASE))
+                st->hp_count = 0; /* leaving half-page mode drops the latch */
+            if ((v & PECR_OBL_LAUNCH) && !(before & PECR_OPTLOCK))
+                obl_launch(b, st);
+        }
+        /* Lock bits "can only be written to 1". */
+        if (v & PECR_PELOCK)
+            lock_all(st);
+        if (v & PECR_PRGLOCK) {
+            st->pecr |= PECR_PRGLOCK;
+            st->prg_seq = 0;
+        }
+        if (v & PECR_OPTLOCK) {
+            st->pecr |= PECR_OPTLOCK;
+            st->opt_seq = 0;
+        }
+        return true;
+    }
+    case REG_PDKEYR:
+        /* Power-down keys only gate ACR.RUN_PD; a wrong key restarts the
+         * sequence [U: no bus error documented]. */
+        if (mask == 0xFFFFFFFFu && value == (st->pd_seq == 0 ? PDKEY1 : PDKEY2)) {
+            if (st->pd_seq == 1)
+                st->run_pd_unlocked = true;
+            st->pd_seq ^= 1;
+        } else {
+            st->pd_seq = 0;
+        }
+        return true;
+    case REG_PEKEYR:
+        return key_write(st, value, mask, &st->pe_seq, &st->pe_stuck, PECR_PELOCK, PEKEY1, PEKEY2,
+                         true);
+    case REG_PRGKEYR:
+        return key_write(st, value, mask, &st->prg_seq, &st->prg_stuck, PECR_PRGLOCK, PRGKEY1,
+                         PRGKEY2, !(st->pecr & PECR_PELOCK));
+    case REG_OPTKEYR:
+        return key_write(st, value, mask, &st->opt_seq, &st->opt_stuck, PECR_OPTLOCK, OPTKEY1,
+                         OPTKEY2, !(st->pecr & PECR_PELOCK));
+    case REG_SR:
+        st->sr &= ~(v & SR_W1C);
+        return true;
+    default:
+        return true; /* OPTR, WRPR read-only; reserved space ignores writes */
+    }
+}
+
+/* ---- program memory -------------------------------------------------------- */
+
+/* Program n words at addr (already checked). Cells that do not take a program
+ * (SIM_FAULT_BAD_CELL) keep their content; the controller still reports
+ * success, as a marginal cell does: only a verify catches it. With NZDISABLE
+ * the non-zero check is off and a program can only set more bits (erased
+ * cells are 0 on L0), hence the OR. */
+static void program_words(sim_board *b, uint32_t addr, const uint32_t *w, unsigned n)
+{
+    const sim_chip *c = sim_board_chip(b);
+    uint8_t *p = sim_flash_ptr(b) + (addr - c->flash_base);
+    for (unsigned i = 0; i < n; i++) {
+        if (sim_flash_cell_bad(b, addr + 4 * i, 4))
+            continue;
+        wr_le32(p + 4 * i, rd_le32(p + 4 * i) | w[i]);
+    }
+    sim_flash_changed(b, addr, 4 * n);
+}
+
+static bool words_zero(sim_board *b, uint32_t addr, unsigned n)
+{
+    const sim_chip *c = sim_board_chip(b);
+    const uint8_t *p = sim_flash_ptr(b) + (addr - c->flash_base);
+    for (unsigned i = 0; i < 4 * n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Checks shared by word and half-page programming, then the program.
+ * NOTZEROERR: the target is not erased and the interface cannot erase it
+ * first (RM0367 SR.NOTZEROERR). Whether the write still happens is not stated
+ * [U]; here it is dropped (the array keeps its content, EOP stays clear), so
+ * that a missed erase always shows up in a verify. NZDISABLE suppresses the
+ * check (and the flag). */
+static void program_checked(sim_board *b, l0_state *st, uint32_t addr, const uint32_t *w,
+                            unsigned n)
+{
+    const sim_chip *c = sim_board_chip(b);
+    if (sector_protected(c, st, addr)) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    if (!(st->pecr & PECR_NZDISABLE) && !words_zero(b, addr, n)) {
+        set_error(st, SR_NOTZEROERR);
+        return;
+    }
+    program_words(b, addr, w, n);
+    begin(b, st, TPROG_NS, AREA_MAIN, addr, 4 * n);
+}
+
+static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
+{
+    const sim_chip *c = sim_board_chip(b);
+    /* WRPERR: program memory not unlocked (PELOCK and PRGLOCK), or RDP with
+     * a debugger (RM0367 SR.WRPERR cause list). */
+    if (st->pecr & (PECR_PELOCK | PECR_PRGLOCK)) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    if (rdp_blocks_writes(b, st)) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    /* Program memory is written by words only (RM0367 "NVM main
+     * features": word or half-page programming). */
+    if (size != 4 || (addr & 3)) {
+        set_error(st, SR_SIZERR);
+        return;
+    }
+    uint32_t sel = st->pecr & (PECR_PROG | PECR_ERASE | PECR_FPRG);
+    if (sel == (PECR_PROG | PECR_ERASE)) {
+        /* Page erase: ERASE+PROG, then a word store anywhere in the page (HAL
+         * and OpenOCD store 0 to its first word; the value is ignored [U]). */
+        uint32_t page = addr & ~(c->page_size - 1);
+        if (sector_protected(c, st, page)) {
+            set_error(st, SR_WRPERR);
+            return;
+        }
+        memset(sim_flash_ptr(b) + (page - c->flash_base), c->flash_erased, c->page_size);
+        sim_flash_changed(b, page, c->page_size);
+        begin(b, st, TPROG_NS, AREA_MAIN, page, c->page_size);
+        return;
+    }
+    if (sel == (PECR_PROG | PECR_FPRG)) {
+        /* Half page: 16 word stores fill a latch in order; the first must be
+         * 64-byte aligned and all of them inside that half page, else PGAERR
+         * and the latch is abandoned (RM0367 half-page programming, SR.PGAERR). The HAL stores
+         * all 16 words to the first address, loaders increment the address:
+         * both land in order. Array write after the 16th word, one tprog. */
+        if (st->hp_count == 0) {
+            if (addr & (HALF_PAGE - 1)) {
+                set_error(st, SR_PGAERR);
+                return;
+            }
+            st->hp_base = addr;
+        } else if ((addr & ~(HALF_PAGE - 1)) != st->hp_base) {
+            set_error(st, SR_PGAERR);
+            return;
+        }
+        st->hp_data[st->hp_count++] = value;
+        if (st->hp_count == 16) {
+            st->hp_count = 0;
+            program_checked(b, st, st->hp_base, st->hp_data, 16);
+        }
+        return;
+    }
+    if (sel == 0 || sel == PECR_PROG) {
+        /* Word programming needs no PROG bit (RM0038 PECR.PROG: "except in
+         * the case of word programming"). */
+        program_checked(b, st, addr, &value, 1);
+        return;
+    }
+    /* FPRG or ERASE without PROG (or with each other): program memory not
+     * selected for this operation [U: flag]; nothing is written. */
+    set_error(st, SR_WRPERR);
+}
+
+/* ---- data EEPROM and option bytes ------------------------------------------ */
+
+static void store_eeprom(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
+{
+    /* Data EEPROM is writable once PELOCK is clear (RM0038 PECR.PELOCK:
+     * "When this bit is cleared, write access to the data EEPROM is
+     * allowed"). */
+    if ((st->pecr & PECR_PELOCK) || rdp_blocks_writes(b, st)) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    if (addr & (size - 1)) {
+        set_error(st, SR_SIZERR);
+        return;
+    }
+    uint32_t word_addr = addr & ~3u;
+    uint8_t *w = sim_board_info_ptr(b, word_addr, 4);
+    if (!w)
+        return;
+    uint32_t sel = st->pecr & (PECR_ERASE | PECR_DATA | PECR_FPRG);
+    if (sel == (PECR_ERASE | PECR_DATA)) {
+        /* Word erase of the data EEPROM: ERASE+DATA and a word store. */
+        if (size != 4) {
+            set_error(st, SR_SIZERR);
+            return;
+        }
+        wr_le32(w, 0);
+        begin(b, st, TPROG_NS, AREA_INFO, word_addr, 4);
+        return;
+    }
+    if (sel & (PECR_ERASE | PECR_FPRG)) {
+        set_error(st, SR_WRPERR); /* [U] no double-word / erase mode here */
+        return;
+    }
+    /* Byte, half-word or word write: the interface erases the word first
+     * when it is not zero, or always with FIX = 1 (RM0367 PECR.FIX): one or
+     * two tprog [U for the exact split]. The result is simply the new data. */
+    bool need_erase = (st->pecr & PECR_FIX) || rd_le32(w) != 0;
+    uint8_t *p = w + (addr - word_addr);
+    for (unsigned i = 0; i < size; i++)
+        p[i] = (uint8_t)(value >> (8 * i));
+    begin(b, st, need_erase ? 2 * TPROG_NS : TPROG_NS, AREA_INFO, word_addr, 4);
+}
+
+static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
+{
+    const sim_chip *c = sim_board_chip(b);
+    if (st->pecr & (PECR_PELOCK | PECR_OPTLOCK)) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    /* Option bytes are written by words (RM0367 "NVM main features"). */
+    if (size != 4 || (addr & 3)) {
+        set_error(st, SR_SIZERR);
+        return;
+    }
+    /* Level 2 freezes the options for good. Level 1 still lets a debugger
+     * rewrite them: that is the documented way back to level 0. */
+    if (rdp_level_byte(st) == RDP_LEVEL2) {
+        set_error(st, SR_WRPERR);
+        return;
+    }
+    uint8_t *w = sim_board_info_ptr(b, addr, 4);
+    if (!w)
+        return;
+    /* ERASE selects a word erase of the option area (RM0038 PECR.ERASE:
+     * "Double Word Erase on the data EEPROM and the option byte block"). A
+     * write over a non-zero word erases it first, like data EEPROM [U]. */
+    bool erase_only = st->pecr & PECR_ERASE;
+    if (erase_only)
+        value = 0;
+    bool need_erase = !erase_only && rd_le32(w) != 0;
+    wr_le32(w, value);
+    uint64_t ns = need_erase ? 2 * TPROG_NS : TPROG_NS;
+    /* RDP level 1 -> 0: writing level 0 (with a valid complement) while
+     * level 1 is loaded mass-erases program memory and data EEPROM (RM0367
+     * 3.4.1; OpenOCD's "mass_erase" relies on it). Duration [U]: one more
+     * tprog per array. */
+    uint16_t lo = (uint16_t)value;
+    if (addr == OPT_RDP && rdp_level_byte(st) != RDP_LEVEL0 && (uint8_t)lo == RDP_LEVEL0 &&
+        (uint16_t)(value >> 16) == (uint16_t)~lo) {
+        memset(sim_flash_ptr(b), c->flash_erased, c->flash_size);
+        sim_flash_changed(b, c->flash_base, c->flash_size);
+        uint8_t *ee = sim_board_info_ptr(b, c->eeprom_base, c->eeprom_size);
+        if (ee)
+            memset(ee, 0, c->eeprom_size);
+        ns += 2 * TPROG_NS;
+        begin(b, st, ns, AREA_ALL, addr, 4);
+        return;
+    }
+    begin(b, st, ns, AREA_INFO, addr, 4);
+}
+
+static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
+                         unsigned size)
+{
+    (void)who;
+    l0_state *st = vst;
+    const sim_chip *c = sim_board_chip(b);
+    /* A store while the NVM is busy waits on the bus until it is free. */
+    stall_if_busy(b, st);
+    if (in_main(c, addr))
+        store_main(b, st, addr, value, size);
+    else if (in_eeprom(c, addr))
+        store_eeprom(b, st, addr, value, size);
+    else if (addr >= OPT_BASE && addr - OPT_BASE < OPT_SIZE)
+        store_option(b, st, addr, value, size);
+    else
+        /* System memory and factory option bytes: WRPERR (RM0367 SR.WRPERR causes). */
+        set_error(st, SR_WRPERR);
+    return true;
+}
+
+static bool l0_read_protected(sim_board *b, void *vst)
+{
+    (void)b;
+    const l0_state *st = vst;
+    return rdp_level_byte(st) != RDP_LEVEL0;
+}
+
+static void l0_inject_stale_errors(sim_board *b, void *vst)
+{
+    (void)b;
+    l0_state *st = vst;
+    st->sr |= SR_PGAERR | SR_SIZERR;
+}
+
+static void l0_inject_rdp1(sim_board *b, void *vst)
+{
+    (void)vst;
+    uint8_t *img = sim_board_info_ptr(b, OPT_RDP, 4);
+    if (!img)
+        return;
+    /* Keep WPRMOD, set RDPROT to 0xBB (the HAL's level 1 value). */
+    uint16_t v = (uint16_t)((rd_le32(img) & 0xFF00u) | 0xBBu);
+    wr_le32(img, opt_word(v));
+}
+
+const flash_ctrl_ops sim_flash_l0 = {
+    .state_size = sizeof(l0_state),
+    .factory = l0_factory,
+    .reset = l0_reset,
+    .reg_read = l0_reg_read,
+    .reg_write = l0_reg_write,
+    .mem_write = l0_mem_write,
+    .read_protected = l0_read_protected,
+    .inject_stale_errors = l0_inject_stale_errors,
+    .inject_rdp1 = l0_inject_rdp1,
+};

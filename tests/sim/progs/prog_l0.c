@@ -1,0 +1,236 @@
+/*
+ * Thumb test program for the STM32L0 NVM model (test_flash_l0.c). Runs from
+ * SRAM like a flash loader; no globals (the host sets SP at the top of the
+ * 8 KiB SRAM). prog_main(op, a, b, c) performs one operation and returns what
+ * the test needs, usually FLASH_SR. The op numbers are mirrored in
+ * test_flash_l0.c.
+ */
+#include <stdint.h>
+
+#define FLASH_BASE 0x40022000u
+#define REG(off)   (*(volatile uint32_t *)(FLASH_BASE + (off)))
+#define PECR       REG(0x04)
+#define PEKEYR     REG(0x0C)
+#define PRGKEYR    REG(0x10)
+#define OPTKEYR    REG(0x14)
+#define SR         REG(0x18)
+
+#define PECR_PELOCK     (1u << 0)
+#define PECR_PRGLOCK    (1u << 1)
+#define PECR_OPTLOCK    (1u << 2)
+#define PECR_PROG       (1u << 3)
+#define PECR_ERASE      (1u << 9)
+#define PECR_FPRG       (1u << 10)
+#define PECR_OBL_LAUNCH (1u << 18)
+#define SR_BSY          (1u << 0)
+#define SR_ERRORS       0x00032F00u /* WRPERR PGAERR SIZERR OPTVERR RDERR NOTZEROERR FWWERR */
+
+enum {
+    OP_SR = 0,          /* return SR */
+    OP_PEKEYS = 1,      /* PEKEYR <- a, b; return PECR */
+    OP_PRGKEYS = 2,     /* PRGKEYR <- a, b; return PECR */
+    OP_OPTKEYS = 3,     /* OPTKEYR <- a, b; return PECR */
+    OP_UNLOCK = 4,      /* unlock PECR and program memory; return PECR */
+    OP_LOCK = 5,        /* PRGLOCK, then PELOCK; return PECR */
+    OP_PECR = 6,        /* PECR <- a; return PECR */
+    OP_CLEAR_SR = 7,    /* SR <- a; return SR */
+    OP_ERASE_PAGE = 8,  /* erase the page holding a; return SR */
+    OP_PROG_WORD = 9,   /* word b at a; return SR */
+    OP_HALF_PAGE = 10,  /* 16 words from b to a; c: 0 incrementing, 1 same address,
+                           2 the 9th word outside the half page; return SR */
+    OP_WRITE = 11,      /* c bytes from b to a (words and half pages); return SR */
+    OP_STORE8 = 12,     /* byte b at a; return SR */
+    OP_STORE16 = 13,    /* half-word b at a; return SR */
+    OP_TWO_WORDS = 14,  /* word b at a and at once word c at a+4; return SR | BSY-seen << 31 */
+    OP_EE_WRITE = 15,   /* unlock PECR, store b at a with size c; return SR */
+    OP_OPT_WRITE = 16,  /* unlock PECR and options, word b at a; return SR */
+    OP_OBL = 17,        /* unlock options, OBL_LAUNCH (the chip resets) */
+    OP_READ32 = 18,     /* return *a */
+    OP_START_WORD = 19, /* word b at a, no wait; return SR */
+    OP_OPT_OBL = 20     /* unlock options, word b at a, OBL_LAUNCH without
+                           waiting for BSY (as OpenOCD's stm32lx mass_erase) */
+};
+
+uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
+
+static void wait_idle(void)
+{
+    while (SR & SR_BSY)
+        ;
+}
+
+static void unlock_pe(void)
+{
+    if (PECR & PECR_PELOCK) {
+        PEKEYR = 0x89ABCDEFu;
+        PEKEYR = 0x02030405u;
+    }
+}
+
+static void unlock_prg(void)
+{
+    unlock_pe();
+    if (PECR & PECR_PRGLOCK) {
+        PRGKEYR = 0x8C9DAEBFu;
+        PRGKEYR = 0x13141516u;
+    }
+}
+
+static void unlock_opt(void)
+{
+    unlock_pe();
+    if (PECR & PECR_OPTLOCK) {
+        OPTKEYR = 0xFBEAD9C8u;
+        OPTKEYR = 0x24252627u;
+    }
+}
+
+static uint32_t half_page(uint32_t dst, uint32_t src, uint32_t mode)
+{
+    volatile uint32_t *d = (volatile uint32_t *)dst;
+    const volatile uint32_t *s = (const volatile uint32_t *)src;
+    PECR |= PECR_FPRG;
+    PECR |= PECR_PROG;
+    for (uint32_t i = 0; i < 16; i++) {
+        if (mode == 1)
+            d[0] = s[i]; /* as HAL_FLASHEx_HalfPageProgram does */
+        else if (mode == 2 && i == 8)
+            d[i + 16] = s[i]; /* outside the half page */
+        else
+            d[i] = s[i];
+    }
+    wait_idle();
+    PECR &= ~(PECR_PROG | PECR_FPRG);
+    return SR;
+}
+
+/* A flash loader: words up to a half-page boundary, half pages, words. */
+static uint32_t write_buf(uint32_t dst, uint32_t src, uint32_t n)
+{
+    while (n >= 4) {
+        if ((dst & 63u) == 0 && n >= 64) {
+            half_page(dst, src, 0);
+            dst += 64;
+            src += 64;
+            n -= 64;
+        } else {
+            *(volatile uint32_t *)dst = *(const volatile uint32_t *)src;
+            wait_idle();
+            dst += 4;
+            src += 4;
+            n -= 4;
+        }
+        if (SR & SR_ERRORS)
+            break;
+    }
+    return SR;
+}
+
+__attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b,
+                                                               uint32_t c)
+{
+    volatile uint32_t *pa = (volatile uint32_t *)a;
+    if (op == OP_SR)
+        return SR;
+    if (op == OP_PEKEYS) {
+        PEKEYR = a;
+        PEKEYR = b;
+        return PECR;
+    }
+    if (op == OP_PRGKEYS) {
+        PRGKEYR = a;
+        PRGKEYR = b;
+        return PECR;
+    }
+    if (op == OP_OPTKEYS) {
+        OPTKEYR = a;
+        OPTKEYR = b;
+        return PECR;
+    }
+    if (op == OP_UNLOCK) {
+        unlock_prg();
+        return PECR;
+    }
+    if (op == OP_LOCK) {
+        PECR |= PECR_PRGLOCK;
+        PECR |= PECR_PELOCK;
+        return PECR;
+    }
+    if (op == OP_PECR) {
+        PECR = a;
+        return PECR;
+    }
+    if (op == OP_CLEAR_SR) {
+        SR = a;
+        return SR;
+    }
+    if (op == OP_ERASE_PAGE) {
+        PECR |= PECR_ERASE;
+        PECR |= PECR_PROG;
+        *pa = 0;
+        wait_idle();
+        PECR &= ~(PECR_PROG | PECR_ERASE);
+        return SR;
+    }
+    if (op == OP_PROG_WORD) {
+        *pa = b;
+        wait_idle();
+        return SR;
+    }
+    if (op == OP_HALF_PAGE)
+        return half_page(a, b, c);
+    if (op == OP_WRITE)
+        return write_buf(a, b, c);
+    if (op == OP_STORE8) {
+        *(volatile uint8_t *)a = (uint8_t)b;
+        wait_idle();
+        return SR;
+    }
+    if (op == OP_STORE16) {
+        *(volatile uint16_t *)a = (uint16_t)b;
+        wait_idle();
+        return SR;
+    }
+    if (op == OP_TWO_WORDS) {
+        pa[0] = b;
+        uint32_t seen = SR & SR_BSY;
+        pa[1] = c; /* the array is busy: this store waits on the bus */
+        wait_idle();
+        return SR | seen << 31;
+    }
+    if (op == OP_EE_WRITE) {
+        unlock_pe();
+        if (c == 1)
+            *(volatile uint8_t *)a = (uint8_t)b;
+        else if (c == 2)
+            *(volatile uint16_t *)a = (uint16_t)b;
+        else
+            *pa = b;
+        wait_idle();
+        return SR;
+    }
+    if (op == OP_OPT_WRITE) {
+        unlock_opt();
+        *pa = b;
+        wait_idle();
+        return SR;
+    }
+    if (op == OP_OBL) {
+        unlock_opt();
+        PECR |= PECR_OBL_LAUNCH;
+        return 0xDEADDEADu; /* not reached: the chip resets */
+    }
+    if (op == OP_READ32)
+        return *pa;
+    if (op == OP_OPT_OBL) {
+        unlock_opt();
+        *pa = b;
+        PECR |= PECR_OBL_LAUNCH; /* written while BSY */
+        return 0xDEADDEADu;      /* not reached: the chip resets */
+    }
+    if (op == OP_START_WORD) {
+        *pa = b;
+        return SR;
+    }
+    return 0xFFFFFFFFu;
+}
