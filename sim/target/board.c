@@ -554,11 +554,11 @@ void board_resume(sim_board *b)
 /* Load SP and PC from the vector table at 0 and start (or halt) the core. */
 static void core_reset(sim_board *b, bool power_on, uint32_t cause)
 {
-    /* A reset ends any flash operation at once. Controllers apply an
-     * operation's effect when it starts, so the cells keep the new content;
-     * silicon promises nothing there (a known gap: no scrambling yet). */
-    b->flash_busy_until = b->now_ps;
+    /* A reset ends any flash operation at once. The controller's reset sees
+     * the operation still busy, so it can leave the cells as silicon does
+     * (scrambled: the L0/L4 models do; F1/F4 keep the new content). */
     b->fops->reset(b, b->fstate, power_on);
+    b->flash_busy_until = b->now_ps;
     periph_reset(b, power_on);
     scs_reset(b, power_on);
     b->rcc_csr_flags |= cause;
