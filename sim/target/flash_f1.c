@@ -34,7 +34,7 @@
  * Facts marked [U] in comments are not stated by the manuals we could read;
  * the choice made is the stricter one that real tools still get through.
  */
-#include "board_internal.h"
+#include "flash_common.h"
 
 #include <string.h>
 
@@ -91,26 +91,18 @@
 
 typedef struct f1_state {
     uint32_t acr, cr, sr, ar;
-    uint32_t obr, wrpr; /* option bytes as loaded at the last reset */
-    bool key1_seen;     /* KEYR: KEY1 written, KEY2 expected next */
-    bool keys_dead;     /* wrong KEYR sequence: locked until reset */
-    bool optkey1_seen;
-    bool optkeys_dead;
-    bool op_pending; /* a program/erase is running; EOP is due when it ends */
+    uint32_t obr, wrpr;   /* option bytes as loaded at the last reset */
+    flash_keyseq keys;    /* KEYR */
+    flash_keyseq optkeys; /* OPTKEYR */
+    flash_op op;          /* a program/erase is running; EOP is due when it ends */
 } f1_state;
-
-static bool in_main(const sim_chip *c, uint32_t addr, uint32_t len)
-{
-    return addr >= c->flash_base && addr - c->flash_base + len <= c->flash_size;
-}
 
 /* An operation that was running has ended: BSY fell (the board keeps the
  * time), STRT clears with it, EOP rises. Done lazily whenever something
  * looks at the controller. */
 static void settle(sim_board *b, f1_state *s)
 {
-    if (s->op_pending && !sim_flash_busy(b)) {
-        s->op_pending = false;
+    if (flash_op_ended(b, &s->op)) {
         s->cr &= ~CR_STRT;
         s->sr |= SR_EOP;
     }
@@ -118,8 +110,7 @@ static void settle(sim_board *b, f1_state *s)
 
 static void start_op(sim_board *b, f1_state *s, uint64_t ns)
 {
-    sim_flash_begin_op(b, ns);
-    s->op_pending = true;
+    flash_op_begin(b, &s->op, ns, FLASH_AREA_NONE, 0, 0);
 }
 
 static bool read_protected(const f1_state *s)
@@ -146,13 +137,6 @@ static bool page_protected(const f1_state *s, uint32_t page)
     if (bit > 31)
         bit = 31;
     return !(s->wrpr & (1u << bit));
-}
-
-static void erase_main(sim_board *b, uint32_t addr, uint32_t len)
-{
-    const sim_chip *c = sim_board_chip(b);
-    memset(sim_flash_ptr(b) + (addr - c->flash_base), 0xFF, len);
-    sim_flash_changed(b, addr, len);
 }
 
 /* Option byte pair n: low byte the value, high byte its complement. A pair
@@ -200,10 +184,8 @@ static void f1_factory(sim_board *b, void *st)
     uint8_t *p = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     if (!p)
         return;
-    for (unsigned i = 0; i < 8; i++) {
-        p[2 * i] = (uint8_t)image[i];
-        p[2 * i + 1] = (uint8_t)(image[i] >> 8);
-    }
+    for (unsigned i = 0; i < 8; i++)
+        flash_put_le16(p + 2 * i, image[i]);
 }
 
 static void f1_reset(sim_board *b, void *st, bool power_on)
@@ -242,31 +224,16 @@ static uint32_t f1_reg_read(sim_board *b, void *st, uint32_t offset)
 }
 
 /* A full-word key write: KEY1 then KEY2. Anything else is a wrong sequence:
- * bus error, locked until reset. While already unlocked the two keys are
+ * bus error, locked until reset; once dead, a correct pair is refused too
+ * (F411 bench, fact sheet 3). While already unlocked the two keys are
  * accepted and change nothing: OpenOCD's stm32f1x writes them again between
  * erasing and programming the option bytes without relocking, which works
  * on silicon. A wrong value then still counts as a wrong sequence [U]. */
-static bool key_write(bool *seen, bool *dead, bool unlocked, uint32_t value, uint32_t mask,
-                      bool *opened)
+static flash_key_result key_write(flash_keyseq *k, bool unlocked, uint32_t value, uint32_t mask)
 {
-    *opened = false;
-    if (*dead)
-        return false; /* F411 bench (fact sheet 3): a correct pair is refused too */
-    bool full = mask == 0xFFFFFFFFu;
-    if (unlocked && full && (value == KEY1 || value == KEY2))
-        return true;
-    if (!unlocked && full && !*seen && value == KEY1) {
-        *seen = true;
-        return true;
-    }
-    if (!unlocked && full && *seen && value == KEY2) {
-        *seen = false;
-        *opened = true;
-        return true;
-    }
-    *seen = false;
-    *dead = true;
-    return false;
+    if (!k->dead && unlocked && mask == 0xFFFFFFFFu && (value == KEY1 || value == KEY2))
+        return FLASH_KEY_TAKEN;
+    return flash_key_step(k, !unlocked, KEY1, KEY2, value, mask);
 }
 
 /* STRT written to 1 with CR unlocked and nothing running. */
@@ -294,12 +261,12 @@ static void start_erase(sim_board *b, f1_state *s)
             s->cr &= ~CR_STRT;
             return;
         }
-        erase_main(b, c->flash_base, c->flash_size);
+        flash_erase_main(b, c->flash_base, c->flash_size);
         start_op(b, s, T_MASS_NS);
         return;
     }
     if (s->cr & CR_PER) {
-        if (!in_main(c, s->ar, 1)) {
+        if (!flash_in_main(c, s->ar, 1)) {
             /* AR outside main flash: nothing to erase and no flag [U]. */
             s->cr &= ~CR_STRT;
             return;
@@ -310,7 +277,7 @@ static void start_erase(sim_board *b, f1_state *s)
             s->cr &= ~CR_STRT;
             return;
         }
-        erase_main(b, c->flash_base + page * PAGE_SIZE, PAGE_SIZE);
+        flash_erase_main(b, c->flash_base + page * PAGE_SIZE, PAGE_SIZE);
         start_op(b, s, T_ERASE_NS);
         return;
     }
@@ -322,7 +289,7 @@ static void cr_write(sim_board *b, f1_state *s, uint32_t value, uint32_t mask)
     if (s->cr & CR_LOCK)
         return; /* "not accessible in write mode" until unlocked */
     uint32_t w = value & mask;
-    uint32_t cr = (s->cr & ~(CR_PLAIN & mask)) | (w & CR_PLAIN);
+    uint32_t cr = flash_masked(s->cr, CR_PLAIN, value, mask);
     /* OPTWRE: software can only clear it. OPTPG/OPTER: only meaningful with
      * option write access; without OPTWRE they do not stick [U]. */
     if ((mask & CR_OPTWRE) && !(w & CR_OPTWRE))
@@ -332,7 +299,7 @@ static void cr_write(sim_board *b, f1_state *s, uint32_t value, uint32_t mask)
     if (w & CR_LOCK) {
         /* Relock. The key sequences start over. */
         cr |= CR_LOCK;
-        s->key1_seen = false;
+        flash_key_restart(&s->keys);
     }
     bool strt = (w & CR_STRT) && !(cr & CR_LOCK);
     s->cr = cr;
@@ -352,17 +319,18 @@ static bool f1_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
      * writes CR without waiting for BSY fails here as it may on silicon. */
     if (sim_flash_busy(b))
         return true;
-    bool opened = false;
+    flash_key_result key;
     switch (offset) {
     case F1_ACR:
-        s->acr = (s->acr & ~(ACR_RW & mask)) | (value & mask & ACR_RW);
+        s->acr = flash_masked(s->acr, ACR_RW, value, mask);
         return true;
     case F1_KEYR:
-        if (!key_write(&s->key1_seen, &s->keys_dead, !(s->cr & CR_LOCK), value, mask, &opened)) {
+        key = key_write(&s->keys, !(s->cr & CR_LOCK), value, mask);
+        if (key == FLASH_KEY_BAD) {
             s->cr |= CR_LOCK;
             return false;
         }
-        if (opened)
+        if (key == FLASH_KEY_OPEN)
             s->cr &= ~CR_LOCK;
         return true;
     case F1_OPTKEYR:
@@ -371,21 +339,21 @@ static bool f1_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
          * sequence like on KEYR [U]. */
         if (s->cr & CR_LOCK)
             return true;
-        if (!key_write(&s->optkey1_seen, &s->optkeys_dead, (s->cr & CR_OPTWRE) != 0, value, mask,
-                       &opened))
+        key = key_write(&s->optkeys, (s->cr & CR_OPTWRE) != 0, value, mask);
+        if (key == FLASH_KEY_BAD)
             return false;
-        if (opened)
+        if (key == FLASH_KEY_OPEN)
             s->cr |= CR_OPTWRE;
         return true;
     case F1_SR:
-        s->sr &= ~(value & mask & SR_W1C);
+        flash_w1c(&s->sr, SR_W1C, value, mask);
         return true;
     case F1_CR:
         cr_write(b, s, value, mask);
         return true;
     case F1_AR:
         if (!(s->cr & CR_LOCK)) /* AR is written like CR, once unlocked [U] */
-            s->ar = (s->ar & ~mask) | (value & mask);
+            s->ar = flash_masked(s->ar, 0xFFFFFFFFu, value, mask);
         return true;
     default: /* OBR, WRPR and reserved words: read-only */
         return true;
@@ -406,7 +374,7 @@ static bool program_main(sim_board *b, f1_state *s, uint32_t addr, uint32_t valu
         return true;
     }
     uint8_t *cell = sim_flash_ptr(b) + (addr - c->flash_base);
-    uint16_t old = (uint16_t)(cell[0] | cell[1] << 8);
+    uint16_t old = flash_le16(cell);
     uint16_t v = (uint16_t)value;
     if (old != 0xFFFF && v != 0) {
         s->sr |= SR_PGERR;
@@ -415,8 +383,7 @@ static bool program_main(sim_board *b, f1_state *s, uint32_t addr, uint32_t valu
     /* A bad cell does not take the write, yet the controller reports
      * success: only a verify finds it. */
     if (!sim_flash_cell_bad(b, addr, 2)) {
-        cell[0] = (uint8_t)v;
-        cell[1] = (uint8_t)(v >> 8);
+        flash_put_le16(cell, v);
         sim_flash_changed(b, addr, 2);
     }
     start_op(b, s, T_PROG_NS);
@@ -443,7 +410,7 @@ static bool program_option(sim_board *b, f1_state *s, uint32_t addr, uint32_t va
     uint64_t ns = T_PROG_NS; /* DS5319 gives no option figure: a half-word [U] */
     if (addr == OPT_BASE && v == RDP_UNPROTECTED && read_protected(s)) {
         /* Protected -> unprotected: main flash is mass-erased first. */
-        erase_main(b, c->flash_base, c->flash_size);
+        flash_erase_main(b, c->flash_base, c->flash_size);
         ns += T_MASS_NS;
     }
     cell[0] = v;
@@ -459,15 +426,13 @@ static bool f1_mem_write(sim_board *b, void *st, bus_master who, uint32_t addr, 
     f1_state *s = st;
     const sim_chip *c = sim_board_chip(b);
     settle(b, s);
-    if (sim_flash_busy(b)) {
-        /* The FPEC takes the next store only when the array is free: the
-         * bus waits (RM0091 3.2.2: accesses to busy flash stall). */
-        sim_stall_until(b, sim_flash_busy_until(b));
+    /* The FPEC takes the next store only when the array is free: the bus
+     * waits (RM0091 3.2.2: accesses to busy flash stall). */
+    if (flash_stall_if_busy(b))
         settle(b, s);
-    }
-    if (in_main(c, addr, size))
+    if (flash_in_main(c, addr, size))
         return program_main(b, s, addr, value, size);
-    if (addr >= OPT_BASE && addr - OPT_BASE + size <= OPT_SIZE)
+    if (flash_in_range(addr, size, OPT_BASE, OPT_SIZE))
         return program_option(b, s, addr, value, size);
     /* Boot ROM, UID and the rest of the system block: never programmable.
      * With PG or OPTPG set the store is refused as protected [U]. */

@@ -35,7 +35,7 @@
  * same x32 figures). x64 needs the external VPP supply, which the datasheet
  * times separately; we use the x32 figures for it [U].
  */
-#include "board_internal.h"
+#include "flash_common.h"
 
 #include <string.h>
 
@@ -84,9 +84,6 @@
 #define OPTCR_RW     0x80FFFFECu
 #define OPTCR_SPRMOD (1u << 31)
 
-#define RDP_LEVEL0 0xAAu
-#define RDP_LEVEL2 0xCCu
-
 /* Option image in the user configuration sector (RM0090 Table 15): the
  * word at 0x1FFFC000 holds RDP and USER in b15:0, the one at 0x1FFFC008
  * SPRMOD and nWRP in b15:0. The complements in b31:16 are our reading of
@@ -114,11 +111,10 @@ static const uint32_t erase_ms[4][4] = {
 
 typedef struct f4_state {
     uint32_t acr, cr, sr, optcr;
-    uint8_t rdp;       /* RDP byte in force since the last reset */
-    uint32_t wrp_live; /* OPTCR b31:16 in force: nWRP acts at once (F411 bench) */
-    bool key1_seen, keys_dead;
-    bool optkey1_seen, optkeys_dead;
-    bool op_pending;
+    uint8_t rdp;                /* RDP byte in force since the last reset */
+    uint32_t wrp_live;          /* OPTCR b31:16 in force: nWRP acts at once (F411 bench) */
+    flash_keyseq keys, optkeys; /* KEYR, OPTKEYR */
+    flash_op op;
     /* x64: the first word of a double word, waiting for the second */
     bool dw_pending;
     uint32_t dw_addr, dw_lo;
@@ -147,15 +143,9 @@ static unsigned psize(const f4_state *s)
     return (s->cr & CR_PSIZE) >> CR_PSIZE_SHIFT;
 }
 
-static bool in_main(const sim_chip *c, uint32_t addr, uint32_t len)
-{
-    return addr >= c->flash_base && addr - c->flash_base + len <= c->flash_size;
-}
-
 static void settle(sim_board *b, f4_state *s)
 {
-    if (s->op_pending && !sim_flash_busy(b)) {
-        s->op_pending = false;
+    if (flash_op_ended(b, &s->op)) {
         s->cr &= ~CR_STRT;
         s->optcr &= ~OPTCR_OPTSTRT;
         if (s->cr & CR_EOPIE)
@@ -165,8 +155,7 @@ static void settle(sim_board *b, f4_state *s)
 
 static void start_op(sim_board *b, f4_state *s, uint64_t ns)
 {
-    sim_flash_begin_op(b, ns);
-    s->op_pending = true;
+    flash_op_begin(b, &s->op, ns, FLASH_AREA_NONE, 0, 0);
 }
 
 /* Error flags latch until written with 1; OPERR only with ERRIE. */
@@ -179,12 +168,7 @@ static void fail(f4_state *s, uint32_t flags)
 
 static bool read_protected(const f4_state *s)
 {
-    return s->rdp != RDP_LEVEL0;
-}
-
-static unsigned rdp_level(uint8_t rdp)
-{
-    return rdp == RDP_LEVEL0 ? 0 : rdp == RDP_LEVEL2 ? 2 : 1;
+    return s->rdp != FLASH_RDP_LEVEL0;
 }
 
 /* RM0090 3.7.4 note: at level 1 with the debug port connected, no sector
@@ -202,24 +186,6 @@ static bool sector_protected(const f4_state *s, unsigned sector)
     return (s->wrp_live & (OPTCR_SPRMOD >> 16)) ? bit : !bit;
 }
 
-static void erase_main(sim_board *b, uint32_t off, uint32_t len)
-{
-    const sim_chip *c = sim_board_chip(b);
-    memset(sim_flash_ptr(b) + off, 0xFF, len);
-    sim_flash_changed(b, c->flash_base + off, len);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
 /* Write OPTCR's option fields into the image, each half-word followed by
  * its complement. */
 static void store_options(sim_board *b, uint32_t optcr)
@@ -230,17 +196,17 @@ static void store_options(sim_board *b, uint32_t optcr)
     memset(img, 0xFF, OPT_SIZE);
     uint16_t lo = (uint16_t)(optcr & 0xFFFC); /* RDP, USER (b1:0 are controls) */
     uint16_t hi = (uint16_t)(optcr >> 16);    /* SPRMOD, nWRP */
-    wr16(img + 0, lo);
-    wr16(img + 2, (uint16_t)~lo);
-    wr16(img + 8, hi);
-    wr16(img + 10, (uint16_t)~hi);
+    flash_put_le16(img + 0, lo);
+    flash_put_le16(img + 2, (uint16_t)~lo);
+    flash_put_le16(img + 8, hi);
+    flash_put_le16(img + 10, (uint16_t)~hi);
 }
 
 static void load_options(sim_board *b, f4_state *s)
 {
     const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
-    uint16_t lo = img ? rd16(img) : 0xFFFC;
-    uint16_t hi = img ? rd16(img + 8) : 0x0FFF;
+    uint16_t lo = img ? flash_le16(img) : 0xFFFC;
+    uint16_t hi = img ? flash_le16(img + 8) : 0x0FFF;
     /* "The option bits are loaded with values from flash memory at reset
      * release" (RM0090 3.9.9); OPTCR comes back locked. */
     s->optcr = (uint32_t)hi << 16 | (lo & 0xFFFCu) | OPTCR_OPTLOCK;
@@ -283,30 +249,6 @@ static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
     }
 }
 
-/* KEY1 then KEY2, full-word writes only (RM0090 3.9.3 "word access"). Any
- * other write, including one while already unlocked, is a wrong sequence:
- * bus error, locked until reset. */
-static bool key_write(bool *seen, bool *dead, bool unlocked, uint32_t k1, uint32_t k2,
-                      uint32_t value, uint32_t mask, bool *opened)
-{
-    *opened = false;
-    if (*dead)
-        return false;
-    bool full = mask == 0xFFFFFFFFu;
-    if (!unlocked && full && !*seen && value == k1) {
-        *seen = true;
-        return true;
-    }
-    if (!unlocked && full && *seen && value == k2) {
-        *seen = false;
-        *opened = true;
-        return true;
-    }
-    *seen = false;
-    *dead = true;
-    return false;
-}
-
 static void start_erase(sim_board *b, f4_state *s)
 {
     const sim_chip *c = sim_board_chip(b);
@@ -330,10 +272,10 @@ static void start_erase(sim_board *b, f4_state *s)
         return;
     }
     if (mer) {
-        erase_main(b, 0, c->flash_size);
+        flash_erase_main(b, c->flash_base, c->flash_size);
         start_op(b, s, erase_ms[ps][3] * 1000000ull);
     } else {
-        erase_main(b, sector_off[snb], sector_len[snb]);
+        flash_erase_main(b, c->flash_base + sector_off[snb], sector_len[snb]);
         start_op(b, s, erase_ms[ps][size_class(snb)] * 1000000ull);
     }
 }
@@ -343,7 +285,7 @@ static void cr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
     if (s->cr & CR_LOCK)
         return; /* FLASH_CR is not writable until unlocked (RM0090 3.6.1) */
     uint32_t w = value & mask;
-    uint32_t cr = (s->cr & ~(CR_PLAIN & mask)) | (w & CR_PLAIN);
+    uint32_t cr = flash_masked(s->cr, CR_PLAIN, value, mask);
     if (!(cr & CR_PG))
         s->dw_pending = false;
     if (w & CR_LOCK)
@@ -361,15 +303,15 @@ static void start_option_change(sim_board *b, f4_state *s)
     const sim_chip *c = sim_board_chip(b);
     const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     uint8_t old_rdp = img ? img[1] : 0xFF;
-    uint16_t old_hi = img ? rd16(img + 8) : 0x0FFF;
+    uint16_t old_hi = img ? flash_le16(img + 8) : 0x0FFF;
     uint8_t new_rdp = (uint8_t)(s->optcr >> 8);
     uint16_t new_hi = (uint16_t)(s->optcr >> 16);
-    bool regress = rdp_level(old_rdp) == 1 && rdp_level(new_rdp) == 0;
+    bool regress = flash_rdp_level(old_rdp) == 1 && flash_rdp_level(new_rdp) == 0;
     /* Level 2: "user option bytes can no longer be changed" (RM0090 3.7.3);
      * the flag is our choice [U]. PCROP may only be dropped (SPRMOD cleared
      * or an active nWRPi bit cleared) together with an RDP 1 -> 0
      * regression, else WRPERR and nothing changes (RM0090 3.7.5). */
-    bool refused = rdp_level(s->rdp) == 2 || rdp_level(old_rdp) == 2;
+    bool refused = flash_rdp_level(s->rdp) == 2 || flash_rdp_level(old_rdp) == 2;
     if ((old_hi & 0x8000) && !regress)
         refused |= !(new_hi & 0x8000) || (old_hi & 0xFF & ~new_hi) != 0;
     if (refused) {
@@ -385,7 +327,7 @@ static void start_option_change(sim_board *b, f4_state *s)
     if (regress) {
         /* Level 1 -> 0: main flash is mass-erased first, whatever the write
          * protection (RM0090 3.7.3); the other options are kept. */
-        erase_main(b, 0, c->flash_size);
+        flash_erase_main(b, c->flash_base, c->flash_size);
         ns += erase_ms[ps][3] * 1000000ull;
     }
     store_options(b, s->optcr);
@@ -399,10 +341,10 @@ static void optcr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask
     if (s->optcr & OPTCR_OPTLOCK)
         return;
     uint32_t w = value & mask;
-    s->optcr = (s->optcr & ~(OPTCR_RW & mask)) | (w & OPTCR_RW);
+    s->optcr = flash_masked(s->optcr, OPTCR_RW, value, mask);
     if (w & OPTCR_OPTLOCK) {
         s->optcr |= OPTCR_OPTLOCK;
-        s->optkey1_seen = false;
+        flash_key_restart(&s->optkeys);
         return;
     }
     if (w & OPTCR_OPTSTRT) {
@@ -415,41 +357,28 @@ static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
 {
     f4_state *s = st;
     settle(b, s);
-    bool opened = false;
     switch (offset) {
     case F4_ACR:
         /* ICRST/DCRST only act while the cache is off; nothing to model. */
-        s->acr = (s->acr & ~(ACR_RW & mask)) | (value & mask & ACR_RW);
+        s->acr = flash_masked(s->acr, ACR_RW, value, mask);
         return true;
+    /* KEY1 then KEY2, full-word writes only (RM0090 3.9.3 "word access"). Any
+     * other write, including one while already unlocked, is a wrong
+     * sequence: bus error, locked until reset. */
     case F4_KEYR:
-        if (!key_write(&s->key1_seen, &s->keys_dead, !(s->cr & CR_LOCK), KEY1, KEY2, value, mask,
-                       &opened)) {
-            s->cr |= CR_LOCK;
-            return false;
-        }
-        if (opened)
-            s->cr &= ~CR_LOCK;
-        return true;
+        return flash_key_unlock(&s->keys, &s->cr, CR_LOCK, true, KEY1, KEY2, value, mask);
     case F4_OPTKEYR:
-        if (!key_write(&s->optkey1_seen, &s->optkeys_dead, !(s->optcr & OPTCR_OPTLOCK), OPTKEY1,
-                       OPTKEY2, value, mask, &opened)) {
-            s->optcr |= OPTCR_OPTLOCK;
-            return false;
-        }
-        if (opened)
-            s->optcr &= ~OPTCR_OPTLOCK;
-        return true;
+        return flash_key_unlock(&s->optkeys, &s->optcr, OPTCR_OPTLOCK, true, OPTKEY1, OPTKEY2,
+                                value, mask);
     case F4_SR:
-        s->sr &= ~(value & mask & SR_W1C);
+        flash_w1c(&s->sr, SR_W1C, value, mask);
         return true;
     case F4_CR:
     case F4_OPTCR:
         /* RM0090 3.6.1: a write to CR while BSY stalls the AHB until BSY
          * clears; OPTCR is taken to behave the same [U]. */
-        if (sim_flash_busy(b)) {
-            sim_stall_until(b, sim_flash_busy_until(b));
+        if (flash_stall_if_busy(b))
             settle(b, s);
-        }
         if (offset == F4_CR)
             cr_write(b, s, value, mask);
         else
@@ -548,14 +477,12 @@ static bool f4_mem_write(sim_board *b, void *st, bus_master who, uint32_t addr, 
     f4_state *s = st;
     const sim_chip *c = sim_board_chip(b);
     settle(b, s);
-    if (sim_flash_busy(b)) {
-        /* Single bank: the interface takes the store when the array is free. */
-        sim_stall_until(b, sim_flash_busy_until(b));
+    /* Single bank: the interface takes the store when the array is free. */
+    if (flash_stall_if_busy(b))
         settle(b, s);
-    }
-    if (in_main(c, addr, size))
+    if (flash_in_main(c, addr, size))
         return store(b, s, addr, value, size, true);
-    if (addr >= OTP_BASE && addr - OTP_BASE + size <= OTP_END - OTP_BASE)
+    if (flash_in_range(addr, size, OTP_BASE, OTP_END - OTP_BASE))
         return store(b, s, addr, value, size, false);
     /* System memory, the user configuration sector and the identity words
      * are never programmed by stores: PGSERR without PG, else WRPERR
@@ -589,9 +516,9 @@ static void f4_inject_rdp1(sim_board *b, void *st)
     uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     if (!img)
         return;
-    uint16_t lo = (uint16_t)((rd16(img) & 0x00FF) | 0x5500);
-    wr16(img, lo);
-    wr16(img + 2, (uint16_t)~lo);
+    uint16_t lo = (uint16_t)((flash_le16(img) & 0x00FF) | 0x5500);
+    flash_put_le16(img, lo);
+    flash_put_le16(img + 2, (uint16_t)~lo);
 }
 
 const flash_ctrl_ops sim_flash_f4 = {

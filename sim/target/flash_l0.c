@@ -25,7 +25,7 @@
  *   (~v << 16) | v after OPTKEYR; loaded at power-on or PECR.OBL_LAUNCH, which
  *   also resets the chip.
  */
-#include "board_internal.h"
+#include "flash_common.h"
 
 #include <string.h>
 
@@ -92,8 +92,6 @@
 #define OPT_WRP1    (OPT_BASE + 0x8) /* WRP[15:0], 1 bit per 4 KiB sector */
 #define HALF_PAGE   64u
 #define SECTOR_SIZE 4096u
-#define RDP_LEVEL0  0xAAu
-#define RDP_LEVEL2  0xCCu
 #define OPTR_WPRMOD (1u << 8)
 
 /* Factory option image [U: exact shipped USER value]: level 0, WPRMOD 0,
@@ -112,20 +110,12 @@
  */
 #define TPROG_NS 3200000ull
 
-typedef enum busy_area {
-    AREA_NONE,
-    AREA_MAIN, /* main flash array, addr/len */
-    AREA_INFO, /* data EEPROM or option bytes, addr/len */
-    AREA_ALL,  /* RDP 1 -> 0: whole flash + EEPROM + option word */
-} busy_area;
-
 typedef struct l0_state {
     uint32_t acr, pecr, sr;
-    /* Unlock sequence per key register: 0 = expects key 1, 1 = expects key 2.
-     * stuck: a bad access happened; the lock stays set until reset. */
-    uint8_t pe_seq, prg_seq, opt_seq, pd_seq;
-    bool pe_stuck, prg_stuck, opt_stuck;
-    bool run_pd_unlocked;
+    /* Unlock sequence per key register; a bad access keeps the lock set
+     * until reset. */
+    flash_keyseq pe_keys, prg_keys, opt_keys;
+    flash_run_pd pd; /* PDKEYR and ACR.RUN_PD */
     /* Loaded option bytes (OPTR / WRPR). */
     uint32_t optr, wrpr;
     bool opt_invalid; /* OPTVERR at the last load; set again at each reset */
@@ -136,26 +126,10 @@ typedef struct l0_state {
     uint32_t hp_data[16];
     /* The operation behind BSY: EOP is set when it has ended (lazily, the
      * next time anything looks at the controller). */
-    bool op_pending;
-    uint64_t op_end_ps; /* end of the last operation started */
-    busy_area area;
-    uint32_t area_addr, area_len;
+    flash_op op;
 } l0_state;
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static uint32_t rd_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 static uint32_t opt_word(uint16_t v)
 {
@@ -172,17 +146,12 @@ static uint8_t rdp_level_byte(const l0_state *st)
  * booting from SRAM or system memory, which the board does not model). */
 static bool rdp_blocks_writes(const sim_board *b, const l0_state *st)
 {
-    return rdp_level_byte(st) != RDP_LEVEL0 && sim_debugger_attached(b);
-}
-
-static bool in_main(const sim_chip *c, uint32_t addr)
-{
-    return addr >= c->flash_base && addr - c->flash_base < c->flash_size;
+    return rdp_level_byte(st) != FLASH_RDP_LEVEL0 && sim_debugger_attached(b);
 }
 
 static bool in_eeprom(const sim_chip *c, uint32_t addr)
 {
-    return c->eeprom_size && addr >= c->eeprom_base && addr - c->eeprom_base < c->eeprom_size;
+    return c->eeprom_size && flash_in_range(addr, 1, c->eeprom_base, c->eeprom_size);
 }
 
 /* Write protection: WRPR bit n protects 4 KiB sector n when WPRMOD = 0
@@ -204,34 +173,19 @@ static void set_error(l0_state *st, uint32_t flags)
     st->hp_count = 0;
 }
 
-static void begin(sim_board *b, l0_state *st, uint64_t ns, busy_area area, uint32_t addr,
-                  uint32_t len)
-{
-    sim_flash_begin_op(b, ns);
-    st->op_pending = true;
-    st->op_end_ps = sim_flash_busy_until(b);
-    st->area = area;
-    st->area_addr = addr;
-    st->area_len = len;
-}
-
 /* Complete an operation whose BSY time is over: EOP is set "if the high
  * voltage stops being applied and programming has not been aborted"
  * (RM0038/RM0367 SR.EOP); unlike L4 it does not depend on EOPIE, which only
  * enables the interrupt. */
 static void sync(sim_board *b, l0_state *st)
 {
-    if (st->op_pending && !sim_flash_busy(b)) {
-        st->op_pending = false;
-        st->area = AREA_NONE;
+    if (flash_op_ended(b, &st->op))
         st->sr |= SR_EOP;
-    }
 }
 
 static void stall_if_busy(sim_board *b, l0_state *st)
 {
-    if (sim_flash_busy(b))
-        sim_stall_until(b, sim_flash_busy_until(b));
+    flash_stall_if_busy(b);
     sync(b, st);
 }
 
@@ -244,7 +198,9 @@ static void lock_all(l0_state *st)
 {
     st->pecr |= PECR_LOCKS;
     st->pecr &= ~PECR_OPSEL;
-    st->pe_seq = st->prg_seq = st->opt_seq = 0;
+    flash_key_restart(&st->pe_keys);
+    flash_key_restart(&st->prg_keys);
+    flash_key_restart(&st->opt_keys);
     st->hp_count = 0;
 }
 
@@ -263,7 +219,7 @@ static void load_options(sim_board *b, l0_state *st)
         st->wrpr = FACTORY_WRP;
         return;
     }
-    uint32_t w_rdp = rd_le32(img + 0), w_user = rd_le32(img + 4), w_wrp = rd_le32(img + 8);
+    uint32_t w_rdp = flash_le32(img + 0), w_user = flash_le32(img + 4), w_wrp = flash_le32(img + 8);
     uint16_t rdp = (uint16_t)w_rdp, user = (uint16_t)w_user, wrp = (uint16_t)w_wrp;
     if ((uint16_t)(w_rdp >> 16) != (uint16_t)~rdp) {
         st->opt_invalid = true;
@@ -285,51 +241,26 @@ static void l0_factory(sim_board *b, void *vst)
     uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     if (img) {
         memset(img, 0, OPT_SIZE); /* erased option words read 0 */
-        wr_le32(img + 0, opt_word(FACTORY_RDP));
-        wr_le32(img + 4, opt_word(FACTORY_USER));
-        wr_le32(img + 8, opt_word(FACTORY_WRP));
+        flash_put_le32(img + 0, opt_word(FACTORY_RDP));
+        flash_put_le32(img + 4, opt_word(FACTORY_USER));
+        flash_put_le32(img + 8, opt_word(FACTORY_WRP));
     }
     load_options(b, st);
-}
-
-static void scramble(sim_board *b, uint8_t *p, uint32_t len)
-{
-    for (uint32_t i = 0; i < len; i += 8) {
-        uint64_t r = sim_board_random(b);
-        for (uint32_t k = 0; k < 8 && i + k < len; k++)
-            p[i + k] = (uint8_t)(r >> (8 * k));
-    }
 }
 
 static void l0_reset(sim_board *b, void *vst, bool power_on)
 {
     l0_state *st = vst;
-    const sim_chip *c = sim_board_chip(b);
     /* A reset in the middle of a program/erase leaves the cells it was
-     * changing in an undefined state: model that as random contents. The
-     * board may already have ended BSY when it calls us, so judge by the
-     * operation's own end time. */
-    if (st->op_pending && sim_now_ps(b) < st->op_end_ps) {
-        if (st->area == AREA_MAIN) {
-            scramble(b, sim_flash_ptr(b) + (st->area_addr - c->flash_base), st->area_len);
-            sim_flash_changed(b, st->area_addr, st->area_len);
-        } else if (st->area == AREA_INFO || st->area == AREA_ALL) {
-            /* AREA_ALL: the arrays are already blank; the option word being
-             * written is what gets corrupted. */
-            uint8_t *p = sim_board_info_ptr(b, st->area_addr, st->area_len);
-            if (p)
-                scramble(b, p, st->area_len);
-        }
-    }
+     * changing in an undefined state. */
+    flash_op_cut_short(b, &st->op);
     bool reload = power_on || st->obl_pending;
     st->acr = 0;
     st->pecr = PECR_LOCKS; /* reset value 0x00000007 */
-    st->pe_seq = st->prg_seq = st->opt_seq = st->pd_seq = 0;
-    st->pe_stuck = st->prg_stuck = st->opt_stuck = false;
-    st->run_pd_unlocked = false;
+    st->pe_keys = st->prg_keys = st->opt_keys = (flash_keyseq){0};
+    st->pd = (flash_run_pd){0};
     st->hp_count = 0;
-    st->op_pending = false;
-    st->area = AREA_NONE;
+    flash_op_forget(&st->op);
     st->obl_pending = false;
     if (reload)
         load_options(b, st);
@@ -363,38 +294,20 @@ static uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
 }
 
 /*
- * One key register. *seq tracks the two-key sequence, *stuck the "locked until
- * reset" state, lock_bit the PECR bit it clears. prereq is false when the
+ * One key register clearing lock_bit in PECR. prereq is false when the
  * register is not accessible yet (PRGKEYR/OPTKEYR before PELOCK is clear):
- * treated as a wrong sequence [U: bus error vs ignored]. Returns false for a
- * bus error.
+ * treated as a wrong sequence [U: bus error vs ignored], as are a partial
+ * word and a third access after the unlock. A wrong PEKEYR sequence locks
+ * everything. Returns false for a bus error.
  */
-static bool key_write(l0_state *st, uint32_t value, uint32_t mask, uint8_t *seq, bool *stuck,
-                      uint32_t lock_bit, uint32_t key1, uint32_t key2, bool prereq)
+static bool key_write(l0_state *st, flash_keyseq *k, uint32_t lock_bit, uint32_t key1,
+                      uint32_t key2, bool prereq, uint32_t value, uint32_t mask)
 {
-    bool ok;
-    if (*stuck || !prereq || mask != 0xFFFFFFFFu || !(st->pecr & lock_bit))
-        ok = false; /* locked for good, out of turn, partial word, or 3rd access */
-    else if (*seq == 0)
-        ok = value == key1;
-    else
-        ok = value == key2;
-    if (!ok) {
-        *stuck = true;
-        *seq = 0;
-        if (lock_bit == PECR_PELOCK)
-            lock_all(st);
-        else
-            st->pecr |= lock_bit;
-        return false;
-    }
-    if (*seq == 0) {
-        *seq = 1;
-    } else {
-        *seq = 0;
-        st->pecr &= ~lock_bit;
-    }
-    return true;
+    if (flash_key_unlock(k, &st->pecr, lock_bit, prereq, key1, key2, value, mask))
+        return true;
+    if (lock_bit == PECR_PELOCK)
+        lock_all(st);
+    return false;
 }
 
 static void obl_launch(sim_board *b, l0_state *st)
@@ -412,15 +325,9 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
     sync(b, st);
     uint32_t v = value & mask;
     switch (offset) {
-    case REG_ACR: {
-        uint32_t wm = ACR_WRITABLE & mask;
-        if (!st->run_pd_unlocked)
-            wm &= ~ACR_RUN_PD; /* RUN_PD needs the PDKEYR sequence */
-        st->acr = (st->acr & ~wm) | (value & wm);
-        if (mask & ACR_RUN_PD)
-            st->run_pd_unlocked = false;
+    case REG_ACR:
+        st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
         return true;
-    }
     case REG_PECR: {
         /* The operation selection bits are "writable only when no program or
          * erase operation is ongoing". A write while BSY waits on the bus
@@ -431,8 +338,7 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
         uint32_t before = st->pecr;
         /* With PELOCK set nothing but the lock bits can be written. */
         if (!(before & PECR_PELOCK)) {
-            uint32_t wm = PECR_CFG & mask;
-            st->pecr = (st->pecr & ~wm) | (value & wm);
+            st->pecr = flash_masked(st->pecr, PECR_CFG, value, mask);
             if ((st->pecr ^ before) & (PECR_FPRG | PECR_PROG | PECR_ERASE))
                 st->hp_count = 0; /* leaving half-page mode drops the latch */
             if ((v & PECR_OBL_LAUNCH) && !(before & PECR_OPTLOCK))
@@ -443,36 +349,29 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
             lock_all(st);
         if (v & PECR_PRGLOCK) {
             st->pecr |= PECR_PRGLOCK;
-            st->prg_seq = 0;
+            flash_key_restart(&st->prg_keys);
         }
         if (v & PECR_OPTLOCK) {
             st->pecr |= PECR_OPTLOCK;
-            st->opt_seq = 0;
+            flash_key_restart(&st->opt_keys);
         }
         return true;
     }
     case REG_PDKEYR:
         /* Power-down keys only gate ACR.RUN_PD; a wrong key restarts the
          * sequence [U: no bus error documented]. */
-        if (mask == 0xFFFFFFFFu && value == (st->pd_seq == 0 ? PDKEY1 : PDKEY2)) {
-            if (st->pd_seq == 1)
-                st->run_pd_unlocked = true;
-            st->pd_seq ^= 1;
-        } else {
-            st->pd_seq = 0;
-        }
+        flash_run_pd_key(&st->pd, PDKEY1, PDKEY2, value, mask);
         return true;
     case REG_PEKEYR:
-        return key_write(st, value, mask, &st->pe_seq, &st->pe_stuck, PECR_PELOCK, PEKEY1, PEKEY2,
-                         true);
+        return key_write(st, &st->pe_keys, PECR_PELOCK, PEKEY1, PEKEY2, true, value, mask);
     case REG_PRGKEYR:
-        return key_write(st, value, mask, &st->prg_seq, &st->prg_stuck, PECR_PRGLOCK, PRGKEY1,
-                         PRGKEY2, !(st->pecr & PECR_PELOCK));
+        return key_write(st, &st->prg_keys, PECR_PRGLOCK, PRGKEY1, PRGKEY2,
+                         !(st->pecr & PECR_PELOCK), value, mask);
     case REG_OPTKEYR:
-        return key_write(st, value, mask, &st->opt_seq, &st->opt_stuck, PECR_OPTLOCK, OPTKEY1,
-                         OPTKEY2, !(st->pecr & PECR_PELOCK));
+        return key_write(st, &st->opt_keys, PECR_OPTLOCK, OPTKEY1, OPTKEY2,
+                         !(st->pecr & PECR_PELOCK), value, mask);
     case REG_SR:
-        st->sr &= ~(v & SR_W1C);
+        flash_w1c(&st->sr, SR_W1C, value, mask);
         return true;
     default:
         return true; /* OPTR, WRPR read-only; reserved space ignores writes */
@@ -493,7 +392,7 @@ static void program_words(sim_board *b, uint32_t addr, const uint32_t *w, unsign
     for (unsigned i = 0; i < n; i++) {
         if (sim_flash_cell_bad(b, addr + 4 * i, 4))
             continue;
-        wr_le32(p + 4 * i, rd_le32(p + 4 * i) | w[i]);
+        flash_put_le32(p + 4 * i, flash_le32(p + 4 * i) | w[i]);
     }
     sim_flash_changed(b, addr, 4 * n);
 }
@@ -527,7 +426,7 @@ static void program_checked(sim_board *b, l0_state *st, uint32_t addr, const uin
         return;
     }
     program_words(b, addr, w, n);
-    begin(b, st, TPROG_NS, AREA_MAIN, addr, 4 * n);
+    flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_MAIN, addr, 4 * n);
 }
 
 static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
@@ -558,9 +457,8 @@ static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value
             set_error(st, SR_WRPERR);
             return;
         }
-        memset(sim_flash_ptr(b) + (page - c->flash_base), c->flash_erased, c->page_size);
-        sim_flash_changed(b, page, c->page_size);
-        begin(b, st, TPROG_NS, AREA_MAIN, page, c->page_size);
+        flash_erase_main(b, page, c->page_size);
+        flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_MAIN, page, c->page_size);
         return;
     }
     if (sel == (PECR_PROG | PECR_FPRG)) {
@@ -623,8 +521,8 @@ static void store_eeprom(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
             set_error(st, SR_SIZERR);
             return;
         }
-        wr_le32(w, 0);
-        begin(b, st, TPROG_NS, AREA_INFO, word_addr, 4);
+        flash_put_le32(w, 0);
+        flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_INFO, word_addr, 4);
         return;
     }
     if (sel & (PECR_ERASE | PECR_FPRG)) {
@@ -634,11 +532,11 @@ static void store_eeprom(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
     /* Byte, half-word or word write: the interface erases the word first
      * when it is not zero, or always with FIX = 1 (RM0367 PECR.FIX): one or
      * two tprog [U for the exact split]. The result is simply the new data. */
-    bool need_erase = (st->pecr & PECR_FIX) || rd_le32(w) != 0;
+    bool need_erase = (st->pecr & PECR_FIX) || flash_le32(w) != 0;
     uint8_t *p = w + (addr - word_addr);
     for (unsigned i = 0; i < size; i++)
         p[i] = (uint8_t)(value >> (8 * i));
-    begin(b, st, need_erase ? 2 * TPROG_NS : TPROG_NS, AREA_INFO, word_addr, 4);
+    flash_op_begin(b, &st->op, need_erase ? 2 * TPROG_NS : TPROG_NS, FLASH_AREA_INFO, word_addr, 4);
 }
 
 static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
@@ -655,7 +553,7 @@ static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
     }
     /* Level 2 freezes the options for good. Level 1 still lets a debugger
      * rewrite them: that is the documented way back to level 0. */
-    if (rdp_level_byte(st) == RDP_LEVEL2) {
+    if (rdp_level_byte(st) == FLASH_RDP_LEVEL2) {
         set_error(st, SR_WRPERR);
         return;
     }
@@ -668,26 +566,25 @@ static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
     bool erase_only = st->pecr & PECR_ERASE;
     if (erase_only)
         value = 0;
-    bool need_erase = !erase_only && rd_le32(w) != 0;
-    wr_le32(w, value);
+    bool need_erase = !erase_only && flash_le32(w) != 0;
+    flash_put_le32(w, value);
     uint64_t ns = need_erase ? 2 * TPROG_NS : TPROG_NS;
     /* RDP level 1 -> 0: writing level 0 (with a valid complement) while
      * level 1 is loaded mass-erases program memory and data EEPROM (RM0367
      * 3.4.1; OpenOCD's "mass_erase" relies on it). Duration [U]: one more
      * tprog per array. */
     uint16_t lo = (uint16_t)value;
-    if (addr == OPT_RDP && rdp_level_byte(st) != RDP_LEVEL0 && (uint8_t)lo == RDP_LEVEL0 &&
-        (uint16_t)(value >> 16) == (uint16_t)~lo) {
-        memset(sim_flash_ptr(b), c->flash_erased, c->flash_size);
-        sim_flash_changed(b, c->flash_base, c->flash_size);
+    if (addr == OPT_RDP && rdp_level_byte(st) != FLASH_RDP_LEVEL0 &&
+        (uint8_t)lo == FLASH_RDP_LEVEL0 && (uint16_t)(value >> 16) == (uint16_t)~lo) {
+        flash_erase_main(b, c->flash_base, c->flash_size);
         uint8_t *ee = sim_board_info_ptr(b, c->eeprom_base, c->eeprom_size);
         if (ee)
             memset(ee, 0, c->eeprom_size);
         ns += 2 * TPROG_NS;
-        begin(b, st, ns, AREA_ALL, addr, 4);
-        return;
     }
-    begin(b, st, ns, AREA_INFO, addr, 4);
+    /* A reset before the end corrupts the option word being written (after
+     * a level 1 -> 0 mass erase, the arrays are already blank). */
+    flash_op_begin(b, &st->op, ns, FLASH_AREA_INFO, addr, 4);
 }
 
 static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
@@ -698,11 +595,11 @@ static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     const sim_chip *c = sim_board_chip(b);
     /* A store while the NVM is busy waits on the bus until it is free. */
     stall_if_busy(b, st);
-    if (in_main(c, addr))
+    if (flash_in_main(c, addr, 1))
         store_main(b, st, addr, value, size);
     else if (in_eeprom(c, addr))
         store_eeprom(b, st, addr, value, size);
-    else if (addr >= OPT_BASE && addr - OPT_BASE < OPT_SIZE)
+    else if (flash_in_range(addr, 1, OPT_BASE, OPT_SIZE))
         store_option(b, st, addr, value, size);
     else
         /* System memory and factory option bytes: WRPERR (RM0367 SR.WRPERR causes). */
@@ -714,7 +611,7 @@ static bool l0_read_protected(sim_board *b, void *vst)
 {
     (void)b;
     const l0_state *st = vst;
-    return rdp_level_byte(st) != RDP_LEVEL0;
+    return rdp_level_byte(st) != FLASH_RDP_LEVEL0;
 }
 
 static void l0_inject_stale_errors(sim_board *b, void *vst)
@@ -731,8 +628,8 @@ static void l0_inject_rdp1(sim_board *b, void *vst)
     if (!img)
         return;
     /* Keep WPRMOD, set RDPROT to 0xBB (the HAL's level 1 value). */
-    uint16_t v = (uint16_t)((rd_le32(img) & 0xFF00u) | 0xBBu);
-    wr_le32(img, opt_word(v));
+    uint16_t v = (uint16_t)((flash_le32(img) & 0xFF00u) | 0xBBu);
+    flash_put_le32(img, opt_word(v));
 }
 
 const flash_ctrl_ops sim_flash_l0 = {

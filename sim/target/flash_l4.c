@@ -28,7 +28,7 @@
  *   committed to the option page by OPTSTRT and loaded at power-on or by
  *   OBL_LAUNCH (which resets the chip).
  */
-#include "board_internal.h"
+#include "flash_common.h"
 
 #include <string.h>
 
@@ -99,9 +99,6 @@
 #define PDKEY1  0x04152637u
 #define PDKEY2  0xFAFBFCFDu
 
-#define RDP_LEVEL0 0xAAu
-#define RDP_LEVEL2 0xCCu
-
 /* ---- geometry --------------------------------------------------------------- */
 #define PAGES_PER_BANK 256u
 #define ROW_BYTES      256u /* 32 double words (HAL FLASH_NB_DOUBLE_WORDS_IN_ROW) */
@@ -160,21 +157,14 @@ static const struct opt_def {
     [OPT_WRP2BR] = {0x50, 0x1FFFF820u, 0x00FF00FFu, 0xFF00FFFFu},
 };
 
-typedef enum busy_area {
-    AREA_NONE,
-    AREA_MAIN, /* main array addr/len */
-    AREA_OTP,  /* OTP double word */
-    AREA_OPT,  /* option pages */
-} busy_area;
-
 typedef struct l4_state {
     uint32_t acr, sr, cr, eccr;
     uint32_t opt[OPT_COUNT]; /* option registers (what OPTSTRT will commit) */
     uint32_t eff[OPT_COUNT]; /* options in force (loaded at POR / OBL) */
     bool opt_invalid;        /* OPTVERR at the last load */
     bool obl_pending;
-    uint8_t key_seq, optkey_seq, pd_seq;
-    bool key_stuck, optkey_stuck, run_pd_unlocked;
+    flash_keyseq keys, optkeys; /* KEYR, OPTKEYR */
+    flash_run_pd pd;            /* PDKEYR and ACR.RUN_PD */
     /* Standard programming: first word of a double word received. */
     bool dw_pending;
     uint32_t dw_addr, dw_lo;
@@ -189,28 +179,12 @@ typedef struct l4_state {
      * if not, PGSERR is set" [U for L4]). Volatile: cleared by any reset. */
     bool bank_blank[2];
     /* Operation behind BSY. */
-    bool op_pending;
+    flash_op op;
     bool op_eopie;
     bool strt_active;
-    uint64_t op_end_ps; /* end of the last operation started */
-    busy_area area;
-    uint32_t area_addr, area_len;
 } l4_state;
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint32_t rd_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 static uint8_t rdp_byte(const l4_state *st)
 {
@@ -222,17 +196,17 @@ static uint8_t rdp_byte(const l4_state *st)
  * neither programmed nor erased: WRPERR. */
 static bool rdp_blocks_writes(const sim_board *b, const l4_state *st)
 {
-    return rdp_byte(st) != RDP_LEVEL0 && sim_debugger_attached(b);
+    return rdp_byte(st) != FLASH_RDP_LEVEL0 && sim_debugger_attached(b);
 }
 
 static bool in_main(const sim_chip *c, uint32_t addr)
 {
-    return addr >= c->flash_base && addr - c->flash_base < c->flash_size;
+    return flash_in_main(c, addr, 1);
 }
 
 static bool in_otp(uint32_t addr)
 {
-    return addr >= OTP_BASE && addr - OTP_BASE < OTP_SIZE;
+    return flash_in_range(addr, 1, OTP_BASE, OTP_SIZE);
 }
 
 static uint32_t bank_size(const sim_chip *c)
@@ -287,20 +261,15 @@ static void set_error(l4_state *st, uint32_t flags)
     st->dw_pending = false;
     if (st->fast_active) {
         st->fast_active = false;
-        st->op_pending = false; /* the row ends without EOP */
+        st->op.pending = false; /* the row ends without EOP */
     }
 }
 
-static void begin(sim_board *b, l4_state *st, uint64_t ns, busy_area area, uint32_t addr,
+static void begin(sim_board *b, l4_state *st, uint64_t ns, flash_area area, uint32_t addr,
                   uint32_t len)
 {
-    sim_flash_begin_op(b, ns);
-    st->op_pending = true;
-    st->op_end_ps = sim_flash_busy_until(b);
+    flash_op_begin(b, &st->op, ns, area, addr, len);
     st->op_eopie = (st->cr & CR_EOPIE) != 0;
-    st->area = area;
-    st->area_addr = addr;
-    st->area_len = len;
 }
 
 /* Bring the controller up to date with virtual time: a fast row whose next
@@ -311,14 +280,12 @@ static void sync(sim_board *b, l4_state *st)
 {
     if (st->fast_active && sim_now_ps(b) - st->fast_last_ps > FAST_GAP_PS)
         set_error(st, SR_MISERR);
-    if (st->op_pending && !st->fast_active && !sim_flash_busy(b)) {
-        st->op_pending = false;
-        if (st->op_eopie)
-            st->sr |= SR_EOP;
-    }
+    if (!st->fast_active && flash_op_ended(b, &st->op) && st->op_eopie)
+        st->sr |= SR_EOP;
     if (!sim_flash_busy(b)) {
+        /* Also the end of a failed fast row, which was no longer pending. */
         st->strt_active = false;
-        st->area = AREA_NONE;
+        st->op.area = FLASH_AREA_NONE;
     }
 }
 
@@ -331,8 +298,8 @@ static void load_options(sim_board *b, l4_state *st)
         const uint8_t *p = sim_board_info_ptr(b, opt_defs[i].addr, 8);
         uint32_t v = opt_defs[i].factory;
         if (p) {
-            v = rd_le32(p);
-            if (rd_le32(p + 4) != ~v) {
+            v = flash_le32(p);
+            if (flash_le32(p + 4) != ~v) {
                 /* OPTVERR: "options may not be the ones configured"; an
                  * unreadable RDP counts as level 1 [U]. */
                 st->opt_invalid = true;
@@ -348,8 +315,8 @@ static void write_option_image(sim_board *b, unsigned i, uint32_t v)
 {
     uint8_t *p = sim_board_info_ptr(b, opt_defs[i].addr, 8);
     if (p) {
-        wr_le32(p, v);
-        wr_le32(p + 4, ~v);
+        flash_put_le32(p, v);
+        flash_put_le32(p + 4, ~v);
     }
 }
 
@@ -368,21 +335,22 @@ static void l4_factory(sim_board *b, void *vst)
 static void option_start(sim_board *b, l4_state *st)
 {
     const sim_chip *c = sim_board_chip(b);
-    if (rdp_byte(st) == RDP_LEVEL2) {
+    if (rdp_byte(st) == FLASH_RDP_LEVEL2) {
         set_error(st, SR_WRPERR);
         return;
     }
     uint64_t ns = T_OPTION_NS;
     uint8_t new_rdp = (uint8_t)st->opt[OPT_OPTR];
-    if (rdp_byte(st) != RDP_LEVEL0 && new_rdp == RDP_LEVEL0) {
-        memset(sim_flash_ptr(b), c->flash_erased, c->flash_size);
-        sim_flash_changed(b, c->flash_base, c->flash_size);
+    if (rdp_byte(st) != FLASH_RDP_LEVEL0 && new_rdp == FLASH_RDP_LEVEL0) {
+        flash_erase_main(b, c->flash_base, c->flash_size);
         st->bank_blank[0] = st->bank_blank[1] = true;
         ns += T_MASS_ERASE_NS;
     }
     for (unsigned i = 0; i < OPT_COUNT; i++)
         write_option_image(b, i, st->opt[i]);
-    begin(b, st, ns, AREA_OPT, 0, 0);
+    /* A reset before the end corrupts the OPTR double word: it then fails
+     * its complement check. */
+    begin(b, st, ns, FLASH_AREA_INFO, opt_defs[OPT_OPTR].addr, 8);
 }
 
 /* ---- erase -------------------------------------------------------------------- */
@@ -416,10 +384,9 @@ static void start_erase(sim_board *b, l4_state *st)
             return;
         }
         uint32_t addr = c->flash_base + bank * bank_size(c) + page * c->page_size;
-        memset(sim_flash_ptr(b) + (addr - c->flash_base), c->flash_erased, c->page_size);
-        sim_flash_changed(b, addr, c->page_size);
+        flash_erase_main(b, addr, c->page_size);
         st->bank_blank[bank] = false;
-        begin(b, st, T_PAGE_ERASE_NS, AREA_MAIN, addr, c->page_size);
+        begin(b, st, T_PAGE_ERASE_NS, FLASH_AREA_MAIN, addr, c->page_size);
         st->strt_active = true;
         return;
     }
@@ -430,13 +397,12 @@ static void start_erase(sim_board *b, l4_state *st)
         return;
     }
     uint32_t first = e1 ? 0 : bank_size(c), len = (e1 && e2) ? c->flash_size : bank_size(c);
-    memset(sim_flash_ptr(b) + first, c->flash_erased, len);
-    sim_flash_changed(b, c->flash_base + first, len);
+    flash_erase_main(b, c->flash_base + first, len);
     if (e1)
         st->bank_blank[0] = true;
     if (e2)
         st->bank_blank[1] = true;
-    begin(b, st, T_MASS_ERASE_NS, AREA_MAIN, c->flash_base + first, len);
+    begin(b, st, T_MASS_ERASE_NS, FLASH_AREA_MAIN, c->flash_base + first, len);
     st->strt_active = true;
 }
 
@@ -462,15 +428,15 @@ static bool write_dw(sim_board *b, l4_state *st, uint32_t addr, uint32_t lo, uin
     uint8_t *p = target_ptr(b, addr);
     if (!p)
         return false;
-    bool blank = rd_le32(p) == 0xFFFFFFFFu && rd_le32(p + 4) == 0xFFFFFFFFu;
+    bool blank = flash_le32(p) == 0xFFFFFFFFu && flash_le32(p + 4) == 0xFFFFFFFFu;
     if (!blank && (lo | hi) != 0) {
         set_error(st, SR_PROGERR);
         return false;
     }
     if (!sim_flash_cell_bad(b, addr, 4))
-        wr_le32(p, rd_le32(p) & lo);
+        flash_put_le32(p, flash_le32(p) & lo);
     if (!sim_flash_cell_bad(b, addr + 4, 4))
-        wr_le32(p + 4, rd_le32(p + 4) & hi);
+        flash_put_le32(p + 4, flash_le32(p + 4) & hi);
     if (in_main(c, addr))
         sim_flash_changed(b, addr, 8);
     return true;
@@ -517,7 +483,7 @@ static void store_standard(sim_board *b, l4_state *st, uint32_t addr, uint32_t v
         return;
     if (in_main(c, dw))
         st->bank_blank[bank_of(c, dw)] = false;
-    begin(b, st, T_DW_NS, in_main(c, dw) ? AREA_MAIN : AREA_OTP, dw, 8);
+    begin(b, st, T_DW_NS, in_main(c, dw) ? FLASH_AREA_MAIN : FLASH_AREA_INFO, dw, 8);
 }
 
 /* Fast programming (RM0351 fast programming sequence). The row must start on a row boundary and
@@ -566,57 +532,31 @@ static void store_fast(sim_board *b, l4_state *st, uint32_t addr, uint32_t value
     if (!write_dw(b, st, dw, st->fast_lo, value))
         return;
     if (st->fast_words == 2)
-        begin(b, st, T_ROW_FAST_NS, AREA_MAIN, dw, ROW_BYTES);
+        begin(b, st, T_ROW_FAST_NS, FLASH_AREA_MAIN, dw, ROW_BYTES);
     if (st->fast_words == 2 * (ROW_BYTES / 8))
         st->fast_active = false; /* row complete: BSY runs to its end, then EOP */
 }
 
 /* ---- flash_ctrl_ops ------------------------------------------------------------ */
 
-static void scramble(sim_board *b, uint8_t *p, uint32_t len)
-{
-    for (uint32_t i = 0; i < len; i += 8) {
-        uint64_t r = sim_board_random(b);
-        for (uint32_t k = 0; k < 8 && i + k < len; k++)
-            p[i + k] = (uint8_t)(r >> (8 * k));
-    }
-}
-
 static void l4_reset(sim_board *b, void *vst, bool power_on)
 {
     l4_state *st = vst;
-    const sim_chip *c = sim_board_chip(b);
     /* Reset during a program/erase: the cells being changed are left
-     * undefined (random); an interrupted option write corrupts the option
-     * page, which then fails its complement check (OPTVERR, RDP level 1).
-     * The board may already have ended BSY when it calls us, so judge by
-     * the operation's own end time. */
-    if (st->area != AREA_NONE && sim_now_ps(b) < st->op_end_ps) {
-        if (st->area == AREA_MAIN) {
-            scramble(b, sim_flash_ptr(b) + (st->area_addr - c->flash_base), st->area_len);
-            sim_flash_changed(b, st->area_addr, st->area_len);
-        } else if (st->area == AREA_OTP) {
-            uint8_t *p = sim_board_info_ptr(b, st->area_addr, 8);
-            if (p)
-                scramble(b, p, 8);
-        } else {
-            uint8_t *p = sim_board_info_ptr(b, opt_defs[OPT_OPTR].addr, 8);
-            if (p)
-                scramble(b, p, 8);
-        }
-    }
+     * undefined; an interrupted option write corrupts the option page,
+     * which then fails its complement check (OPTVERR, RDP level 1). */
+    flash_op_cut_short(b, &st->op);
     bool reload = power_on || st->obl_pending;
     st->acr = ACR_RESET;
     st->cr = CR_RESET;
     st->eccr = 0;
-    st->key_seq = st->optkey_seq = st->pd_seq = 0;
-    st->key_stuck = st->optkey_stuck = st->run_pd_unlocked = false;
+    st->keys = st->optkeys = (flash_keyseq){0};
+    st->pd = (flash_run_pd){0};
     st->dw_pending = false;
     st->fast_active = false;
     st->bank_blank[0] = st->bank_blank[1] = false;
-    st->op_pending = false;
     st->strt_active = false;
-    st->area = AREA_NONE;
+    flash_op_forget(&st->op);
     st->obl_pending = false;
     if (reload)
         load_options(b, st);
@@ -649,41 +589,12 @@ static uint32_t l4_reg_read(sim_board *b, void *vst, uint32_t offset)
     }
 }
 
-/* KEYR/OPTKEYR: two keys in order; a wrong key, a partial-word write, or a
- * key written while already unlocked is a bus error and the lock stays set
- * until the next reset (RM0351 FLASH_KEYR / unlock sequence; OpenOCD checks LOCK first because
- * "writing on STM32_FLASH_KEYR will fail"). OPTKEYR needs LOCK clear first
- * [U: bus error when not]. */
-static bool key_write(l4_state *st, uint32_t value, uint32_t mask, uint8_t *seq, bool *stuck,
-                      uint32_t lock_bit, uint32_t key1, uint32_t key2, bool prereq)
-{
-    bool ok;
-    if (*stuck || !prereq || mask != 0xFFFFFFFFu || !(st->cr & lock_bit))
-        ok = false;
-    else
-        ok = value == (*seq == 0 ? key1 : key2);
-    if (!ok) {
-        *stuck = true;
-        *seq = 0;
-        st->cr |= lock_bit;
-        return false;
-    }
-    if (*seq == 0) {
-        *seq = 1;
-    } else {
-        *seq = 0;
-        st->cr &= ~lock_bit;
-    }
-    return true;
-}
-
 static void cr_write(sim_board *b, l4_state *st, uint32_t value, uint32_t mask)
 {
     uint32_t v = value & mask;
     if (!(st->cr & CR_LOCK)) {
         uint32_t before = st->cr;
-        uint32_t wm = CR_WRITABLE & mask;
-        st->cr = (st->cr & ~wm) | (value & wm);
+        st->cr = flash_masked(st->cr, CR_WRITABLE, value, mask);
         if ((before & CR_PG) && !(st->cr & CR_PG))
             st->dw_pending = false;
         if ((before & CR_FSTPG) && !(st->cr & CR_FSTPG) && st->fast_active) {
@@ -705,12 +616,12 @@ static void cr_write(sim_board *b, l4_state *st, uint32_t value, uint32_t mask)
     /* LOCK and OPTLOCK can only be set by software. */
     if (v & CR_LOCK) {
         st->cr |= CR_LOCK;
-        st->key_seq = 0;
+        flash_key_restart(&st->keys);
         st->dw_pending = false;
     }
     if (v & CR_OPTLOCK) {
         st->cr |= CR_OPTLOCK;
-        st->optkey_seq = 0;
+        flash_key_restart(&st->optkeys);
     }
 }
 
@@ -718,47 +629,37 @@ static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
 {
     l4_state *st = vst;
     sync(b, st);
-    uint32_t v = value & mask;
     switch (offset) {
-    case REG_ACR: {
-        uint32_t wm = ACR_WRITABLE & mask;
-        if (!st->run_pd_unlocked)
-            wm &= ~ACR_RUN_PD;
-        st->acr = (st->acr & ~wm) | (value & wm);
-        if (mask & ACR_RUN_PD)
-            st->run_pd_unlocked = false;
+    case REG_ACR:
+        st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
         return true;
-    }
     case REG_PDKEYR:
-        if (mask == 0xFFFFFFFFu && value == (st->pd_seq == 0 ? PDKEY1 : PDKEY2)) {
-            if (st->pd_seq == 1)
-                st->run_pd_unlocked = true;
-            st->pd_seq ^= 1;
-        } else {
-            st->pd_seq = 0;
-        }
+        flash_run_pd_key(&st->pd, PDKEY1, PDKEY2, value, mask);
         return true;
+    /* KEYR/OPTKEYR: two keys in order; a wrong key, a partial-word write, or
+     * a key written while already unlocked is a bus error and the lock stays
+     * set until the next reset (RM0351 FLASH_KEYR / unlock sequence; OpenOCD
+     * checks LOCK first because "writing on STM32_FLASH_KEYR will fail").
+     * OPTKEYR needs LOCK clear first [U: bus error when not]. */
     case REG_KEYR:
-        return key_write(st, value, mask, &st->key_seq, &st->key_stuck, CR_LOCK, KEY1, KEY2, true);
+        return flash_key_unlock(&st->keys, &st->cr, CR_LOCK, true, KEY1, KEY2, value, mask);
     case REG_OPTKEYR:
-        return key_write(st, value, mask, &st->optkey_seq, &st->optkey_stuck, CR_OPTLOCK, OPTKEY1,
-                         OPTKEY2, !(st->cr & CR_LOCK));
+        return flash_key_unlock(&st->optkeys, &st->cr, CR_OPTLOCK, !(st->cr & CR_LOCK), OPTKEY1,
+                                OPTKEY2, value, mask);
     case REG_SR:
-        st->sr &= ~(v & SR_W1C);
+        flash_w1c(&st->sr, SR_W1C, value, mask);
         return true;
     case REG_CR:
         /* "Writing FLASH_CR while BSY stalls the AHB until BSY clears"
          * (RM0351 note on FLASH_CR accesses). Within a fast row that means waiting for the
          * row's end, by which time the row has failed with MISERR. */
-        if (sim_flash_busy(b)) {
-            sim_stall_until(b, sim_flash_busy_until(b));
+        if (flash_stall_if_busy(b))
             sync(b, st);
-        }
         cr_write(b, st, value, mask);
         return true;
     case REG_ECCR:
-        st->eccr = (st->eccr & ~(ECCR_ECCIE & mask)) | (value & mask & ECCR_ECCIE);
-        st->eccr &= ~(v & ECCR_W1C);
+        st->eccr = flash_masked(st->eccr, ECCR_ECCIE, value, mask);
+        flash_w1c(&st->eccr, ECCR_W1C, value, mask);
         return true;
     default:
         for (unsigned i = 0; i < OPT_COUNT; i++) {
@@ -766,8 +667,7 @@ static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
                 continue;
             /* Option registers change only with LOCK and OPTLOCK clear. */
             if (!(st->cr & (CR_LOCK | CR_OPTLOCK))) {
-                uint32_t wm = opt_defs[i].writable & mask;
-                st->opt[i] = (st->opt[i] & ~wm) | (value & wm);
+                st->opt[i] = flash_masked(st->opt[i], opt_defs[i].writable, value, mask);
             }
             return true;
         }
@@ -785,10 +685,8 @@ static bool l4_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     /* Stores into a busy array wait on the bus (no write-while-write),
      * except the double words of a fast row, which must arrive while the
      * row is being programmed. */
-    if (!st->fast_active && sim_flash_busy(b)) {
-        sim_stall_until(b, sim_flash_busy_until(b));
+    if (!st->fast_active && flash_stall_if_busy(b))
         sync(b, st);
-    }
     if (!in_main(c, addr) && !in_otp(addr))
         return false; /* system memory, option pages: not writable by stores [U] */
     uint32_t cr = st->cr;
@@ -816,7 +714,7 @@ static bool l4_read_protected(sim_board *b, void *vst)
 {
     (void)b;
     const l4_state *st = vst;
-    return rdp_byte(st) != RDP_LEVEL0;
+    return rdp_byte(st) != FLASH_RDP_LEVEL0;
 }
 
 static void l4_inject_stale_errors(sim_board *b, void *vst)
@@ -829,12 +727,9 @@ static void l4_inject_stale_errors(sim_board *b, void *vst)
 static void l4_inject_rdp1(sim_board *b, void *vst)
 {
     (void)vst;
-    uint8_t *p = sim_board_info_ptr(b, opt_defs[OPT_OPTR].addr, 8);
-    if (!p)
-        return;
-    uint32_t v = (rd_le32(p) & ~0xFFu) | 0xBBu; /* HAL's level 1 value */
-    wr_le32(p, v);
-    wr_le32(p + 4, ~v);
+    const uint8_t *p = sim_board_info_ptr(b, opt_defs[OPT_OPTR].addr, 8);
+    if (p) /* HAL's level 1 value */
+        write_option_image(b, OPT_OPTR, (flash_le32(p) & ~0xFFu) | 0xBBu);
 }
 
 const flash_ctrl_ops sim_flash_l4 = {

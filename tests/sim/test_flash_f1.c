@@ -5,15 +5,8 @@
  * effects: the whole flash array against a predicted image, FLASH_SR bits,
  * and virtual time against DS5319 Table 28.
  */
-#include "thumb.h"
+#include "flash_fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 extern const unsigned char prog_f1[];
@@ -70,63 +63,17 @@ enum {
 #define T_PROG_NS  52500u
 #define T_ERASE_NS 30000000u
 
-typedef struct fixture {
-    sim_board *b;
-    uint8_t *expect; /* what the whole array must hold */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(sim_board_create("stm32f103rb", 1, 0.0, &f->b), SIM_OK);
-    f->expect = malloc(FLASH_SIZE);
-    assert_non_null(f->expect);
-    memset(f->expect, 0xFF, FLASH_SIZE);
-    thumb_load(f->b, prog_f1, prog_f1_len);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    sim_board_destroy(f->b);
-    free(f->expect);
-    free(f);
-    return 0;
-}
-
-static uint32_t call(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    return thumb_call(f->b, op, a, b, c);
-}
-
-/* Run an op that must fault (bus error -> HardFault -> lock-up, the vector
- * table being blank): it never reaches its BKPT. */
-static void call_faults(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    const uint32_t args[4] = {op, a, b, c};
-    uint32_t r = 0;
-    assert_false(thumb_run(f->b, args, true, 1000000, &r));
-    assert_true(sim_board_locked_up(f->b));
-}
-
-static uint32_t sr(fixture *f)
-{
-    return rd32(f->b, SR_ADDR);
-}
-
-static void check_flash(fixture *f)
-{
-    const uint8_t *got = sim_board_flash(f->b);
-    for (uint32_t i = 0; i < FLASH_SIZE; i++)
-        if (got[i] != f->expect[i]) {
-            print_error("flash differs at 0x%08x: 0x%02x, expected 0x%02x\n", FLASH_BASE + i,
-                        got[i], f->expect[i]);
-            fail();
-        }
-}
+static const fixture_chip chip = {
+    .name = "stm32f103rb",
+    .seed = 1,
+    .prog = prog_f1,
+    .prog_len = &prog_f1_len,
+    .flash_base = FLASH_BASE,
+    .flash_size = FLASH_SIZE,
+    .erased = 0xFF,
+    .sr_addr = SR_ADDR,
+    .sr_bsy = SR_BSY,
+};
 
 static void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 {
@@ -138,7 +85,7 @@ static void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 static void preload_all(fixture *f)
 {
     fill_pattern(f->expect, FLASH_SIZE, 3);
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE, f->expect, FLASH_SIZE), SIM_OK);
+    preload_expect(f, FLASH_BASE, FLASH_SIZE);
 }
 
 static void unlock(fixture *f)
@@ -146,26 +93,11 @@ static void unlock(fixture *f)
     assert_int_equal(call(f, OP_UNLOCK, KEY1, KEY2, 0) & CR_LOCK, 0);
 }
 
-static void advance_to(sim_board *b, uint64_t t_ns)
-{
-    uint64_t now = sim_board_now_ns(b);
-    if (t_ns > now)
-        assert_int_equal(sim_board_advance(b, t_ns - now), SIM_OK);
-}
-
-/*
- * An operation started between t0 and t1 (virtual ns) must keep BSY up until
- * t0 + dur and have dropped it by t1 + dur: its length is dur within the
- * few microseconds the starting code took.
- */
+/* An operation started between t0 and t1 lasts dur (busy_for) and ends with
+ * EOP. */
 static void check_busy_for(fixture *f, uint64_t t0, uint64_t t1, uint64_t dur)
 {
-    assert_true(t1 - t0 + 1000 < dur);
-    assert_true(sr(f) & SR_BSY);
-    advance_to(f->b, t0 + dur - 1000);
-    assert_true(sr(f) & SR_BSY);
-    advance_to(f->b, t1 + dur);
-    uint32_t s = sr(f);
+    uint32_t s = busy_for(f, t0, t1, dur);
     assert_false(s & SR_BSY);
     assert_true(s & SR_EOP); /* F1: EOP whatever EOPIE says */
 }
@@ -271,7 +203,7 @@ static void test_wrong_width_is_bus_error(void **state)
     assert_int_equal(sim_board_mem_write(f->b, a, &h, 2, 2, NULL), SIM_OK);
     f->expect[0x1000] = 0xDE;
     f->expect[0x1001] = 0xC0;
-    advance_to(f->b, sim_board_now_ns(f->b) + T_PROG_NS);
+    advance_to(f, sim_board_now_ns(f->b) + T_PROG_NS);
     assert_int_equal(sr(f), SR_EOP);
     check_flash(f);
 }
@@ -282,7 +214,7 @@ static void test_locked_controller_refuses(void **state)
     preload_all(f);
     uint32_t a = FLASH_BASE + 7 * PAGE;
     memset(f->expect + 7 * PAGE, 0xFF, PAGE);
-    assert_int_equal(sim_board_preload(f->b, a, f->expect + 7 * PAGE, PAGE), SIM_OK);
+    preload_expect(f, a, PAGE);
 
     /* CR is not writable while locked: PG, PER, STRT do not stick. */
     assert_int_equal(call(f, OP_WRITE_REG, OFF_CR, CR_PG, 0), CR_LOCK);
@@ -314,21 +246,18 @@ static void test_wrong_key_locks_until_reset(void **state)
     assert_true(rd32(f->b, CR_ADDR) & CR_LOCK);
 
     /* A system reset (NRST) frees it. */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     unlock(f);
 
     /* Wrong KEY1: bus error on the first write. */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     call_faults(f, OP_UNLOCK, 0x45670124, KEY2, 0);
     thumb_halt(f->b);
     assert_true(rd32(f->b, CR_ADDR) & CR_LOCK);
 
     /* The keys written again while unlocked are harmless on the F1 (OpenOCD
      * does that between option erase and program). */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     unlock(f);
     unlock(f);
     assert_int_equal(call(f, OP_PROGRAM, FLASH_BASE, 0x4321, 2), SR_EOP);
@@ -497,8 +426,7 @@ static void test_option_bytes_and_write_protection(void **state)
     /* Not loaded yet: WRPR still the old value (no OBL_LAUNCH on the F1). */
     assert_int_equal(rd32(f->b, WRPR), 0xFFFFFFFFu);
 
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(rd32(f->b, WRPR), 0xFFFFFFFEu);
     /* The erased USER/DATA bytes load as 0xFF, RDP as unprotected. */
     assert_int_equal(rd32(f->b, OBR_ADDR), 0x03FFFFFCu);
@@ -550,8 +478,7 @@ static void test_rdp1(void **state)
     check_flash(f);
     /* Still protected until the options load at reset. */
     assert_int_equal(sim_board_read32(f->b, FLASH_BASE, &v), SIM_E_BUS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_false(rd32(f->b, OBR_ADDR) & OBR_RDPRT);
     assert_int_equal(sim_board_read32(f->b, FLASH_BASE + 0x100, &v), SIM_OK);
     assert_int_equal(v, 0xFFFFFFFFu);
@@ -574,18 +501,18 @@ static void test_bad_cell_takes_no_write(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unlock_erase_program, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_program_not_erased, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_width_is_bus_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_locked_controller_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key_locks_until_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_during_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_flags_latch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erase_granularity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_durations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_option_bytes_and_write_protection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rdp1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_cell_takes_no_write, setup, teardown),
+        FIXTURE_TEST(test_unlock_erase_program, &chip),
+        FIXTURE_TEST(test_program_not_erased, &chip),
+        FIXTURE_TEST(test_wrong_width_is_bus_error, &chip),
+        FIXTURE_TEST(test_locked_controller_refuses, &chip),
+        FIXTURE_TEST(test_wrong_key_locks_until_reset, &chip),
+        FIXTURE_TEST(test_write_during_busy, &chip),
+        FIXTURE_TEST(test_error_flags_latch, &chip),
+        FIXTURE_TEST(test_erase_granularity, &chip),
+        FIXTURE_TEST(test_busy_durations, &chip),
+        FIXTURE_TEST(test_option_bytes_and_write_protection, &chip),
+        FIXTURE_TEST(test_rdp1, &chip),
+        FIXTURE_TEST(test_bad_cell_takes_no_write, &chip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,15 +5,8 @@
  * effects: the whole 512 KiB array against a predicted image, FLASH_SR
  * bits, and virtual time against the DS10693 flash programming table.
  */
-#include "thumb.h"
+#include "flash_fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 extern const unsigned char prog_f4[];
@@ -93,68 +86,27 @@ static const uint32_t sector_off[8] = {0x00000, 0x04000, 0x08000, 0x0C000,
 static const uint32_t sector_len[8] = {0x4000,  0x4000,  0x4000,  0x4000,
                                        0x10000, 0x20000, 0x20000, 0x20000};
 
-typedef struct fixture {
-    sim_board *b;
-    uint8_t *expect; /* what the whole array must hold */
-} fixture;
+/* clear_sr() writes all ones; SR must then read 0 but for BSY. */
+static const fixture_chip chip = {
+    .name = "stm32f446re",
+    .seed = 1,
+    .prog = prog_f4,
+    .prog_len = &prog_f4_len,
+    .flash_base = FLASH_BASE,
+    .flash_size = FLASH_SIZE,
+    .erased = 0xFF,
+    .sr_addr = SR_ADDR,
+    .sr_bsy = SR_BSY,
+    .sr_clear = 0xFFFFFFFFu,
+    .sr_ignore = SR_BSY,
+    .sr_idle = 0,
+};
 
-static int setup(void **state)
+/* An op that must fault (call_faults), the core halted again after. */
+static void call_faults_halt(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(sim_board_create("stm32f446re", 1, 0.0, &f->b), SIM_OK);
-    f->expect = malloc(FLASH_SIZE);
-    assert_non_null(f->expect);
-    memset(f->expect, 0xFF, FLASH_SIZE);
-    thumb_load(f->b, prog_f4, prog_f4_len);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    sim_board_destroy(f->b);
-    free(f->expect);
-    free(f);
-    return 0;
-}
-
-static uint32_t call(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    return thumb_call(f->b, op, a, b, c);
-}
-
-/* An op that must fault: bus error -> HardFault -> lock-up (blank vectors). */
-static void call_faults(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    const uint32_t args[4] = {op, a, b, c};
-    uint32_t r = 0;
-    assert_false(thumb_run(f->b, args, true, 1000000, &r));
-    assert_true(sim_board_locked_up(f->b));
+    call_faults(f, op, a, b, c);
     thumb_halt(f->b);
-}
-
-static uint32_t sr(fixture *f)
-{
-    return rd32(f->b, SR_ADDR);
-}
-
-static void clear_sr(fixture *f)
-{
-    wr32(f->b, SR_ADDR, 0xFFFFFFFFu);
-    assert_int_equal(sr(f) & ~SR_BSY, 0);
-}
-
-static void check_flash(fixture *f)
-{
-    const uint8_t *got = sim_board_flash(f->b);
-    for (uint32_t i = 0; i < FLASH_SIZE; i++)
-        if (got[i] != f->expect[i]) {
-            print_error("flash differs at 0x%08x: 0x%02x, expected 0x%02x\n", FLASH_BASE + i,
-                        got[i], f->expect[i]);
-            fail();
-        }
 }
 
 static void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
@@ -166,24 +118,12 @@ static void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 static void preload_all(fixture *f)
 {
     fill_pattern(f->expect, FLASH_SIZE, 5);
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE, f->expect, FLASH_SIZE), SIM_OK);
+    preload_expect(f, FLASH_BASE, FLASH_SIZE);
 }
 
 static void unlock(fixture *f)
 {
     assert_int_equal(call(f, OP_UNLOCK, KEY1, KEY2, 0), 0);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static void advance_to(sim_board *b, uint64_t t_ns)
-{
-    uint64_t now = sim_board_now_ns(b);
-    if (t_ns > now)
-        assert_int_equal(sim_board_advance(b, t_ns - now), SIM_OK);
 }
 
 /* Let virtual time pass (core halted at its BKPT) until BSY falls: long
@@ -204,16 +144,11 @@ static uint32_t erase(fixture *f, unsigned sector, unsigned psize)
     return wait_idle(f);
 }
 
-/* An operation started between t0 and t1 keeps BSY up until t0 + dur and
- * has dropped it by t1 + dur. EOP stays 0 without EOPIE (RM0090 3.9.5). */
+/* An operation started between t0 and t1 lasts dur (busy_for). EOP stays 0
+ * without EOPIE (RM0090 3.9.5). */
 static void check_busy_for(fixture *f, uint64_t t0, uint64_t t1, uint64_t dur)
 {
-    assert_true(t1 - t0 + 1000 < dur);
-    assert_true(sr(f) & SR_BSY);
-    advance_to(f->b, t0 + dur - 1000);
-    assert_true(sr(f) & SR_BSY);
-    advance_to(f->b, t1 + dur);
-    assert_int_equal(sr(f), 0);
+    assert_int_equal(busy_for(f, t0, t1, dur), 0);
     assert_false(rd32(f->b, CR_ADDR) & CR_STRT);
 }
 
@@ -247,14 +182,14 @@ static void test_unlock_erase_program(void **state)
     memcpy(f->expect + 0x8800, data, 64);
     /* x64: a double word as two word stores. */
     assert_int_equal(call(f, OP_PROGRAM64, FLASH_BASE + 0x8C08, 0x33221100, 0x77665544), 0);
-    put32(f->expect + 0x8C08, 0x33221100);
-    put32(f->expect + 0x8C0C, 0x77665544);
+    expect_word(f, FLASH_BASE + 0x8C08, 0x33221100);
+    expect_word(f, FLASH_BASE + 0x8C0C, 0x77665544);
     check_flash(f);
 
     /* With EOPIE the end of operation is flagged. */
     assert_int_equal(call(f, OP_PROGRAM, FLASH_BASE + 0x8C20, 0xCAFEF00D, PGM(4, X32, F_EOPIE)),
                      SR_EOP);
-    put32(f->expect + 0x8C20, 0xCAFEF00D);
+    expect_word(f, FLASH_BASE + 0x8C20, 0xCAFEF00D);
     check_flash(f);
 
     assert_true(call(f, OP_LOCK, 0, 0, 0) & CR_LOCK);
@@ -269,7 +204,7 @@ static void test_reprogram_ands(void **state)
     assert_int_equal(call(f, OP_PROGRAM, a, 0xFFFF00FF, PGM(4, X32, 0)), 0);
     /* No "not erased" check: the cells keep old AND new, no flag. */
     assert_int_equal(call(f, OP_PROGRAM, a, 0x0F0F0F0F, PGM(4, X32, 0)), 0);
-    put32(f->expect + 0x20000, 0x0F0F000F);
+    expect_word(f, FLASH_BASE + 0x20000, 0x0F0F000F);
     /* Byte-wise too, at x8. */
     assert_int_equal(call(f, OP_PROGRAM, a + 5, 0xF0, PGM(1, X8, 0)), 0);
     assert_int_equal(call(f, OP_PROGRAM, a + 5, 0x3C, PGM(1, X8, 0)), 0);
@@ -291,7 +226,7 @@ static void test_parallelism_and_alignment_errors(void **state)
     check_flash(f);
     /* PGPERR latches across a good program; OPERR joins when ERRIE = 1. */
     assert_int_equal(call(f, OP_PROGRAM, a + 16, 0x12345678, PGM(4, X32, 0)), SR_PGPERR);
-    put32(f->expect + 0x40010, 0x12345678);
+    expect_word(f, FLASH_BASE + 0x40010, 0x12345678);
     check_flash(f);
     clear_sr(f);
     assert_int_equal(call(f, OP_PROGRAM, a, 0x00, PGM(1, X16, F_ERRIE)), SR_PGPERR | SR_OPERR);
@@ -348,28 +283,25 @@ static void test_locked_controller_refuses(void **state)
 static void test_wrong_key_locks_until_reset(void **state)
 {
     fixture *f = *state;
-    call_faults(f, OP_UNLOCK, KEY1, KEY1, 0);
+    call_faults_halt(f, OP_UNLOCK, KEY1, KEY1, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK);
     assert_int_equal(sim_board_write32(f->b, KEYR, KEY1), SIM_E_BUS);
-    call_faults(f, OP_UNLOCK, KEY1, KEY2, 0);
+    call_faults_halt(f, OP_UNLOCK, KEY1, KEY2, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK);
 
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     unlock(f);
     /* Writing the keys again while unlocked is a wrong sequence on the F4
      * (OpenOCD's stm32f2x checks LOCK first for that reason). */
-    call_faults(f, OP_UNLOCK, KEY1, KEY2, 0);
+    call_faults_halt(f, OP_UNLOCK, KEY1, KEY2, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK);
 
     /* OPTKEYR: the same rule for OPTLOCK. */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
-    call_faults(f, OP_OPT_UNLOCK, 0x08192A3C, OPTKEY2, 0);
+    nrst_pulse(f);
+    call_faults_halt(f, OP_OPT_UNLOCK, 0x08192A3C, OPTKEY2, 0);
     assert_true(rd32(f->b, OPTCR_ADDR) & OPTCR_OPTLOCK);
     assert_int_equal(sim_board_write32(f->b, OPTKEYR, OPTKEY1), SIM_E_BUS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_false(call(f, OP_OPT_UNLOCK, OPTKEY1, OPTKEY2, 0) & OPTCR_OPTLOCK);
     unlock(f);
 }
@@ -384,8 +316,8 @@ static void test_write_during_busy(void **state)
     assert_int_equal(call(f, OP_PROGRAM_PAIR, a, 0x11111111, 0x22222222), 0);
     uint64_t t1 = sim_board_now_ns(f->b);
     assert_in_range(t1 - t0, 2 * T_PROG_NS, 2 * T_PROG_NS + 100000);
-    put32(f->expect + 0x60000, 0x11111111);
-    put32(f->expect + 0x60004, 0x22222222);
+    expect_word(f, FLASH_BASE + 0x60000, 0x11111111);
+    expect_word(f, FLASH_BASE + 0x60004, 0x22222222);
     check_flash(f);
 
     /* A CR write while BSY stalls the bus until the erase ends (RM0090
@@ -422,7 +354,7 @@ static void test_error_flags_latch(void **state)
     /* A good program still runs (RM0090 names no such block on the F4 [U])
      * and leaves the stale flags where they were. */
     assert_int_equal(call(f, OP_PROGRAM, FLASH_BASE + 0x44, 0xA1B2C3D4, PGM(4, X32, 0)), stale);
-    put32(f->expect + 0x44, 0xA1B2C3D4);
+    expect_word(f, FLASH_BASE + 0x44, 0xA1B2C3D4);
     check_flash(f);
     /* Writing 0 clears nothing; each 1 clears its flag only. */
     wr32(f->b, SR_ADDR, 0);
@@ -492,7 +424,7 @@ static void test_busy_durations(void **state)
     wr32(f->b, FLASH_BASE + 0x50000, 0x5A5A5A5A);
     uint64_t t1 = sim_board_now_ns(f->b);
     check_busy_for(f, t0, t1, T_PROG_NS);
-    put32(f->expect + 0x50000, 0x5A5A5A5A);
+    expect_word(f, FLASH_BASE + 0x50000, 0x5A5A5A5A);
     check_flash(f);
 }
 
@@ -534,8 +466,7 @@ static void test_rdp1_and_regression(void **state)
     assert_int_equal(img[1], 0xAA);
     /* Still level 1 until the options load at reset. */
     assert_int_equal(sim_board_read32(f->b, FLASH_BASE, &v), SIM_E_BUS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(rd32(f->b, OPTCR_ADDR), 0x0FFFAAEDu);
     assert_int_equal(sim_board_read32(f->b, FLASH_BASE + 0x1000, &v), SIM_OK);
     assert_int_equal(v, 0xFFFFFFFFu);
@@ -563,8 +494,7 @@ static void test_sector_write_protection(void **state)
     memset(f->expect + sector_off[2], 0xFF, sector_len[2]);
     check_flash(f);
     /* It survives a reset (the image holds it), and can be lifted. */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(rd32(f->b, OPTCR_ADDR), optcr | OPTCR_OPTLOCK);
     assert_false(call(f, OP_OPT_UNLOCK, OPTKEY1, OPTKEY2, 0) & OPTCR_OPTLOCK);
     call(f, OP_OPTCR, 0x0FFFAAECu, 1, 0);
@@ -611,27 +541,27 @@ static void test_bad_cell_takes_no_write(void **state)
     /* Success reported (EOP with EOPIE, no error), old content kept. */
     assert_int_equal(call(f, OP_PROGRAM, a, 0x00000000, PGM(4, X32, F_EOPIE)), SR_EOP);
     assert_int_equal(call(f, OP_PROGRAM, a + 4, 0x00000000, PGM(4, X32, F_EOPIE)), SR_EOP);
-    put32(f->expect + 0x7004, 0);
+    expect_word(f, FLASH_BASE + 0x7004, 0);
     check_flash(f);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unlock_erase_program, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reprogram_ands, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parallelism_and_alignment_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_without_pg, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_locked_controller_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key_locks_until_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_during_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_flags_latch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erase_granularity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_durations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rdp1_and_regression, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sector_write_protection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_otp_and_system_memory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_cell_takes_no_write, setup, teardown),
+        FIXTURE_TEST(test_unlock_erase_program, &chip),
+        FIXTURE_TEST(test_reprogram_ands, &chip),
+        FIXTURE_TEST(test_parallelism_and_alignment_errors, &chip),
+        FIXTURE_TEST(test_store_without_pg, &chip),
+        FIXTURE_TEST(test_locked_controller_refuses, &chip),
+        FIXTURE_TEST(test_wrong_key_locks_until_reset, &chip),
+        FIXTURE_TEST(test_write_during_busy, &chip),
+        FIXTURE_TEST(test_error_flags_latch, &chip),
+        FIXTURE_TEST(test_erase_granularity, &chip),
+        FIXTURE_TEST(test_busy_durations, &chip),
+        FIXTURE_TEST(test_rdp1_and_regression, &chip),
+        FIXTURE_TEST(test_sector_write_protection, &chip),
+        FIXTURE_TEST(test_otp_and_system_memory, &chip),
+        FIXTURE_TEST(test_bad_cell_takes_no_write, &chip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,14 +5,8 @@
  * flash array against a predicted image, FLASH_SR bits, data EEPROM and
  * option bytes, and virtual time against tprog from the STM32L053 datasheet.
  */
-#include "thumb.h"
+#include "flash_fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
-#include <stdlib.h>
 #include <string.h>
 
 extern const unsigned char prog_l0[];
@@ -87,79 +81,28 @@ enum {
 /* Code, debugger and polling overhead allowed on top of one operation. */
 #define SLACK_NS 400000ull
 
-typedef struct fixture {
-    sim_board *b;
-    uint8_t expect[FLASH_SIZE]; /* what the whole array must hold */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(sim_board_create("stm32l053r8", 7, 0.0, &f->b), SIM_OK);
-    thumb_load(f->b, prog_l0, prog_l0_len);
-    /* erased L0 flash reads 0x00 */
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    sim_board_destroy(f->b);
-    free(f);
-    return 0;
-}
-
-static uint32_t call(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    return thumb_call(f->b, op, a, b, c);
-}
-
-/* Run an op that must end in a bus fault (wrong key): the core never
- * reaches its BKPT. */
-static void call_faults(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    const uint32_t args[4] = {op, a, b, c};
-    uint32_t r = 0;
-    assert_false(thumb_run(f->b, args, true, 1000000, &r));
-}
-
-static void check_flash(fixture *f)
-{
-    assert_memory_equal(sim_board_flash(f->b), f->expect, FLASH_SIZE);
-}
-
-static uint32_t sr(fixture *f)
-{
-    return rd32(f->b, SR_ADDR);
-}
-
-static void expect_word(fixture *f, uint32_t addr, uint32_t v)
-{
-    uint8_t *p = f->expect + (addr - FLASH_BASE);
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
+/* Erased L0 flash reads 0x00. clear_sr() writes EOP and every error flag;
+ * SR must then read READY | ENDHV. */
+static const fixture_chip chip = {
+    .name = "stm32l053r8",
+    .seed = 7,
+    .prog = prog_l0,
+    .prog_len = &prog_l0_len,
+    .flash_base = FLASH_BASE,
+    .flash_size = FLASH_SIZE,
+    .erased = 0x00,
+    .sr_addr = SR_ADDR,
+    .sr_bsy = SR_BSY,
+    .sr_clear = SR_ALL,
+    .sr_ignore = 0,
+    .sr_idle = SR_IDLE,
+};
 
 static void fill_buf(fixture *f, uint32_t *w, unsigned n, uint32_t seed)
 {
     for (unsigned i = 0; i < n; i++)
         w[i] = seed * 0x9E3779B1u + i * 0x01010101u + 1;
     assert_int_equal(sim_board_preload(f->b, SRAM_BUF, w, 4 * n), SIM_OK);
-}
-
-static void advance_to(fixture *f, uint64_t t_ns)
-{
-    uint64_t now = sim_board_now_ns(f->b);
-    if (t_ns > now)
-        assert_int_equal(sim_board_advance(f->b, t_ns - now), SIM_OK);
-}
-
-static void clear_sr(fixture *f)
-{
-    wr32(f->b, SR_ADDR, SR_ALL);
-    assert_int_equal(sr(f), SR_IDLE);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -322,7 +265,7 @@ static void test_locked_refuses(void **state)
     clear_sr(f);
     /* ... and page erase too, even with ERASE+PROG selected */
     f->expect[0x380] = 0x42;
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE + 0x380, &f->expect[0x380], 1), SIM_OK);
+    preload_expect(f, FLASH_BASE + 0x380, 1);
     assert_int_equal(call(f, OP_ERASE_PAGE, FLASH_BASE + 0x380, 0, 0), SR_IDLE | SR_WRPERR);
     check_flash(f);
     clear_sr(f);
@@ -349,27 +292,23 @@ static void test_wrong_key_locks_until_reset(void **state)
     /* ... and from then on even the right keys are */
     assert_int_equal(sim_board_write32(f->b, PEKEYR_ADDR, PEKEY1), SIM_E_BUS);
     assert_int_equal(rd32(f->b, PECR_ADDR), PECR_LOCKS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     /* the core's wrong key faults the core (bus error -> HardFault) */
-    call_faults(f, OP_PEKEYS, 0xDEADBEEFu, PEKEY2, 0);
+    call_no_return(f, OP_PEKEYS, 0xDEADBEEFu, PEKEY2, 0);
     assert_int_equal(rd32(f->b, PECR_ADDR), PECR_LOCKS);
-    call_faults(f, OP_UNLOCK, 0, 0, 0);
+    call_no_return(f, OP_UNLOCK, 0, 0, 0);
     assert_int_equal(rd32(f->b, PECR_ADDR), PECR_LOCKS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     /* PRGKEYR before PECR is unlocked is out of turn */
-    call_faults(f, OP_PRGKEYS, PRGKEY1, PRGKEY2, 0);
+    call_no_return(f, OP_PRGKEYS, PRGKEY1, PRGKEY2, 0);
     assert_int_equal(rd32(f->b, PECR_ADDR), PECR_LOCKS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     /* after reset the sequence works */
     assert_int_equal(call(f, OP_UNLOCK, 0, 0, 0), PECR_OPTLOCK);
     /* a third write to PEKEYR once unlocked is a bus error and relocks */
-    call_faults(f, OP_PEKEYS, PEKEY1, PEKEY2, 0);
+    call_no_return(f, OP_PEKEYS, PEKEY1, PEKEY2, 0);
     assert_int_equal(rd32(f->b, PECR_ADDR), PECR_LOCKS);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(call(f, OP_UNLOCK, 0, 0, 0), PECR_OPTLOCK);
     assert_int_equal(call(f, OP_PROG_WORD, FLASH_BASE, 0x01020304u, 0), SR_IDLE | SR_EOP);
     expect_word(f, FLASH_BASE, 0x01020304u);
@@ -494,7 +433,7 @@ static void test_rdp1_blocks_debugger(void **state)
     fixture *f = *state;
     for (unsigned i = 0; i < 256; i++)
         f->expect[0x100 + i] = (uint8_t)(i + 1);
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE + 0x100, f->expect + 0x100, 256), SIM_OK);
+    preload_expect(f, FLASH_BASE + 0x100, 256);
     const uint32_t ee = 0xA1B2C3D4u;
     assert_int_equal(sim_board_preload(f->b, EE_BASE + 16, &ee, 4), SIM_OK);
     /* the fault writes level 1 and powers the board up with it */
@@ -517,7 +456,7 @@ static void test_rdp1_blocks_debugger(void **state)
     assert_int_equal(rd32(f->b, OPT_RDP), 0xFF5500AAu);
     assert_int_equal(rd32(f->b, OPTR_ADDR) & 0xFF, 0xBB); /* not loaded yet */
     /* OBL_LAUNCH reloads the options and resets the chip */
-    call_faults(f, OP_OBL, 0, 0, 0);
+    call_no_return(f, OP_OBL, 0, 0, 0);
     assert_int_equal(rd32(f->b, OPTR_ADDR) & 0xFF, 0xAA);
     assert_int_equal(sim_board_mem_read(f->b, FLASH_BASE + 0x100, &v, 4, 4, NULL), SIM_OK);
     assert_int_equal(v, 0);
@@ -530,7 +469,7 @@ static void test_write_protection(void **state)
     /* protect sector 1 (0x08001000-0x08001FFF) */
     assert_int_equal(call(f, OP_OPT_WRITE, OPT_WRP1, 0xFFFD0002u, 0) & ~SR_EOP, SR_IDLE);
     assert_int_equal(rd32(f->b, WRPR_ADDR), 0); /* in force after the load */
-    call_faults(f, OP_OBL, 0, 0, 0);
+    call_no_return(f, OP_OBL, 0, 0, 0);
     assert_int_equal(rd32(f->b, WRPR_ADDR), 2);
     thumb_load(f->b, prog_l0, prog_l0_len);
     call(f, OP_UNLOCK, 0, 0, 0);
@@ -571,13 +510,12 @@ static void test_reset_during_erase(void **state)
 {
     fixture *f = *state;
     memset(f->expect + 0x700, 0xC3, PAGE);
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE + 0x700, f->expect + 0x700, PAGE), SIM_OK);
+    preload_expect(f, FLASH_BASE + 0x700, PAGE);
     call(f, OP_UNLOCK, 0, 0, 0);
     call(f, OP_PECR, PECR_ERASE | PECR_PROG, 0, 0);
     assert_true(call(f, OP_START_WORD, FLASH_BASE + 0x700, 0, 0) & SR_BSY);
     /* NRST in the middle of the erase: the page is neither old nor erased */
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     const uint8_t *fl = sim_board_flash(f->b) + 0x700;
     static const uint8_t zero[PAGE];
     assert_memory_not_equal(fl, zero, PAGE);
@@ -604,8 +542,7 @@ static void test_corrupt_options_load_as_level1(void **state)
     /* OPTVERR clears, and comes back with every reset while it stays bad */
     wr32(f->b, SR_ADDR, SR_OPTVERR);
     assert_int_equal(sr(f), SR_IDLE);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(sr(f), SR_IDLE | SR_OPTVERR);
 }
 
@@ -616,16 +553,16 @@ static void test_openocd_style_mass_erase(void **state)
     fixture *f = *state;
     for (unsigned i = 0; i < FLASH_SIZE; i += 4096)
         f->expect[i + 8] = (uint8_t)(i >> 12 | 0x80);
-    assert_int_equal(sim_board_preload(f->b, FLASH_BASE, f->expect, FLASH_SIZE), SIM_OK);
+    preload_expect(f, FLASH_BASE, FLASH_SIZE);
     const uint32_t ee = 0x600DF00Du;
     assert_int_equal(sim_board_preload(f->b, EE_BASE + EE_SIZE - 4, &ee, 4), SIM_OK);
     /* the PECR write waits for the option write: the reset loads level 1 */
     uint64_t t0 = sim_board_now_ns(f->b);
-    call_faults(f, OP_OPT_OBL, OPT_RDP, 0xFFFF0000u, 0);
+    call_no_return(f, OP_OPT_OBL, OPT_RDP, 0xFFFF0000u, 0);
     assert_true(sim_board_now_ns(f->b) - t0 >= 2 * T_PROG_NS);
     assert_int_equal(rd32(f->b, OPTR_ADDR) & 0xFF, 0x00);
     check_flash(f); /* level 1 alone erases nothing */
-    call_faults(f, OP_OPT_OBL, OPT_RDP, 0xFF5500AAu, 0);
+    call_no_return(f, OP_OPT_OBL, OPT_RDP, 0xFF5500AAu, 0);
     assert_int_equal(rd32(f->b, OPTR_ADDR) & 0xFF, 0xAA);
     memset(f->expect, 0, FLASH_SIZE);
     check_flash(f);
@@ -635,25 +572,25 @@ static void test_openocd_style_mass_erase(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reset_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unlock_program_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_half_page, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_program_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reprogram_not_erased, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_half_page_alignment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_locked_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key_locks_until_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_duration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_during_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_flags_latch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_data_eeprom, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rdp1_blocks_debugger, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_protection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_cell_reports_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_during_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_options_load_as_level1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_openocd_style_mass_erase, setup, teardown),
+        FIXTURE_TEST(test_reset_state, &chip),
+        FIXTURE_TEST(test_unlock_program_erase, &chip),
+        FIXTURE_TEST(test_half_page, &chip),
+        FIXTURE_TEST(test_program_buffer, &chip),
+        FIXTURE_TEST(test_reprogram_not_erased, &chip),
+        FIXTURE_TEST(test_wrong_size, &chip),
+        FIXTURE_TEST(test_half_page_alignment, &chip),
+        FIXTURE_TEST(test_locked_refuses, &chip),
+        FIXTURE_TEST(test_wrong_key_locks_until_reset, &chip),
+        FIXTURE_TEST(test_busy_duration, &chip),
+        FIXTURE_TEST(test_write_during_busy, &chip),
+        FIXTURE_TEST(test_error_flags_latch, &chip),
+        FIXTURE_TEST(test_data_eeprom, &chip),
+        FIXTURE_TEST(test_rdp1_blocks_debugger, &chip),
+        FIXTURE_TEST(test_write_protection, &chip),
+        FIXTURE_TEST(test_bad_cell_reports_success, &chip),
+        FIXTURE_TEST(test_reset_during_erase, &chip),
+        FIXTURE_TEST(test_corrupt_options_load_as_level1, &chip),
+        FIXTURE_TEST(test_openocd_style_mass_erase, &chip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

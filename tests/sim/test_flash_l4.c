@@ -5,12 +5,7 @@
  * 1 MiB array against a predicted image, FLASH_SR bits, option bytes, and
  * virtual time against DS10198 Table 63.
  */
-#include "thumb.h"
-
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include "flash_fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,74 +92,33 @@ enum {
 /* Code, debugger and polling overhead allowed on top of an operation. */
 #define SLACK_NS 300000ull
 
-typedef struct fixture {
-    sim_board *b;
-    uint8_t expect[FLASH_SIZE]; /* what the whole array must hold */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(sim_board_create("stm32l476rg", 11, 0.0, &f->b), SIM_OK);
-    thumb_load(f->b, prog_l4, prog_l4_len);
-    memset(f->expect, 0xFF, FLASH_SIZE);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    sim_board_destroy(f->b);
-    free(f);
-    return 0;
-}
-
-static uint32_t call(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    return thumb_call(f->b, op, a, b, c);
-}
-
-/* An op that must end in a bus fault (wrong key) or a reset (OBL_LAUNCH):
- * the core never reaches its BKPT. */
-static void call_no_return(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c)
-{
-    const uint32_t args[4] = {op, a, b, c};
-    uint32_t r = 0;
-    assert_false(thumb_run(f->b, args, true, 1000000, &r));
-}
-
-static void check_flash(fixture *f)
-{
-    assert_memory_equal(sim_board_flash(f->b), f->expect, FLASH_SIZE);
-}
-
-static uint32_t sr(fixture *f)
-{
-    return rd32(f->b, SR_ADDR);
-}
-
-static void clear_sr(fixture *f)
-{
-    wr32(f->b, SR_ADDR, SR_ALL);
-    assert_int_equal(sr(f), 0);
-}
+/* clear_sr() writes EOP and every error flag; SR must then read 0. */
+static const fixture_chip chip = {
+    .name = "stm32l476rg",
+    .seed = 11,
+    .prog = prog_l4,
+    .prog_len = &prog_l4_len,
+    .flash_base = FLASH_BASE,
+    .flash_size = FLASH_SIZE,
+    .erased = 0xFF,
+    .sr_addr = SR_ADDR,
+    .sr_bsy = SR_BSY,
+    .sr_clear = SR_ALL,
+    .sr_ignore = 0,
+    .sr_idle = 0,
+};
 
 static void expect_dw(fixture *f, uint32_t addr, uint32_t lo, uint32_t hi)
 {
-    uint8_t *p = f->expect + (addr - FLASH_BASE);
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(lo >> (8 * i));
-        p[4 + i] = (uint8_t)(hi >> (8 * i));
-    }
+    expect_word(f, addr, lo);
+    expect_word(f, addr + 4, hi);
 }
 
 static void preload(fixture *f, uint32_t addr, uint32_t len, uint8_t seed)
 {
     for (uint32_t i = 0; i < len; i++)
         f->expect[addr - FLASH_BASE + i] = (uint8_t)(seed + i * 7);
-    assert_int_equal(sim_board_preload(f->b, addr, f->expect + (addr - FLASH_BASE), len), SIM_OK);
+    preload_expect(f, addr, len);
 }
 
 static void fill_buf(fixture *f, uint32_t *w, unsigned n, uint32_t seed)
@@ -172,20 +126,6 @@ static void fill_buf(fixture *f, uint32_t *w, unsigned n, uint32_t seed)
     for (unsigned i = 0; i < n; i++)
         w[i] = seed * 0x9E3779B1u + i * 0x01010101u;
     assert_int_equal(sim_board_preload(f->b, SRAM_BUF, w, 4 * n), SIM_OK);
-}
-
-static void advance_to(fixture *f, uint64_t t_ns)
-{
-    uint64_t now = sim_board_now_ns(f->b);
-    if (t_ns > now)
-        assert_int_equal(sim_board_advance(f->b, t_ns - now), SIM_OK);
-}
-
-static uint64_t timed(fixture *f, uint32_t op, uint32_t a, uint32_t b, uint32_t c, uint32_t *r)
-{
-    uint64_t t0 = sim_board_now_ns(f->b);
-    *r = call(f, op, a, b, c);
-    return sim_board_now_ns(f->b) - t0;
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -346,25 +286,21 @@ static void test_wrong_key_locks_until_reset(void **state)
     assert_int_equal(sim_board_write32(f->b, KEYR_ADDR, KEY1), SIM_E_BUS);
     assert_int_equal(sim_board_write32(f->b, KEYR_ADDR, KEY1), SIM_E_BUS);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK | CR_OPTLOCK);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     /* from the core: bus error, HardFault, CR stays locked */
     call_no_return(f, OP_KEYS, KEY1, 0x11111111u, 0);
     call_no_return(f, OP_UNLOCK, 0, 0, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK | CR_OPTLOCK);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     /* OPTKEYR before KEYR is out of turn */
     call_no_return(f, OP_OPTKEYS, 0x08192A3Bu, 0x4C5D6E7Fu, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK | CR_OPTLOCK);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(call(f, OP_UNLOCK, 0, 0, 0), CR_OPTLOCK);
     /* keys written while unlocked: bus error and locked again */
     call_no_return(f, OP_KEYS, KEY1, KEY2, 0);
     assert_int_equal(rd32(f->b, CR_ADDR), CR_LOCK | CR_OPTLOCK);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(call(f, OP_UNLOCK, 0, 0, 0), CR_OPTLOCK);
     assert_int_equal(call(f, OP_PROG_DW, FLASH_BASE + 0x40, 7, 8), 0);
     expect_dw(f, FLASH_BASE + 0x40, 7, 8);
@@ -567,8 +503,7 @@ static void test_reset_during_erase(void **state)
     /* start a page erase and return at once */
     call(f, OP_CR, CR_PER | (9u << 3) | (1u << 16), 0, 0);
     assert_true(sr(f) & SR_BSY);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     const uint8_t *fl = sim_board_flash(f->b) + 9 * PAGE;
     uint8_t *erased = malloc(PAGE);
     assert_non_null(erased);
@@ -609,33 +544,32 @@ static void test_corrupt_options_load_as_level1(void **state)
     assert_int_equal(sim_board_mem_read(f->b, FLASH_BASE, &v, 4, 4, NULL), SIM_E_BUS);
     wr32(f->b, SR_ADDR, SR_OPTVERR);
     assert_int_equal(sr(f), 0);
-    sim_board_nrst(f->b, true);
-    sim_board_nrst(f->b, false);
+    nrst_pulse(f);
     assert_int_equal(sr(f), SR_OPTVERR);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reset_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unlock_program_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eop_and_operr_need_enables, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_double_word_twice, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alignment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sequence_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_flags_block_next_operation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_key_locks_until_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_durations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_during_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fast_programming, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_program_buffer_across_banks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rdp1_blocks_debugger, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_protection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_cell_reports_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_during_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_otp_programs_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_options_load_as_level1, setup, teardown),
+        FIXTURE_TEST(test_reset_state, &chip),
+        FIXTURE_TEST(test_unlock_program_erase, &chip),
+        FIXTURE_TEST(test_eop_and_operr_need_enables, &chip),
+        FIXTURE_TEST(test_double_word_twice, &chip),
+        FIXTURE_TEST(test_wrong_size, &chip),
+        FIXTURE_TEST(test_alignment, &chip),
+        FIXTURE_TEST(test_sequence_errors, &chip),
+        FIXTURE_TEST(test_stale_flags_block_next_operation, &chip),
+        FIXTURE_TEST(test_wrong_key_locks_until_reset, &chip),
+        FIXTURE_TEST(test_busy_durations, &chip),
+        FIXTURE_TEST(test_write_during_busy, &chip),
+        FIXTURE_TEST(test_fast_programming, &chip),
+        FIXTURE_TEST(test_program_buffer_across_banks, &chip),
+        FIXTURE_TEST(test_rdp1_blocks_debugger, &chip),
+        FIXTURE_TEST(test_write_protection, &chip),
+        FIXTURE_TEST(test_bad_cell_reports_success, &chip),
+        FIXTURE_TEST(test_reset_during_erase, &chip),
+        FIXTURE_TEST(test_otp_programs_once, &chip),
+        FIXTURE_TEST(test_corrupt_options_load_as_level1, &chip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,15 +3,8 @@
  * FPEC (RM0008 3.3) from the virtual core, as a flash loader running from
  * SRAM does, and returns FLASH_SR (or what the op says). The op numbers are
  * repeated in test_flash_f1.c.
- *
- * No globals: the program is copied to SRAM without .data/.bss set-up.
  */
-#include <stdint.h>
-
-uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
-
-#define FLASH_BASE 0x40022000u
-#define REG(off)   (*(volatile uint32_t *)(FLASH_BASE + (off)))
+#define FLASH_REGS 0x40022000u
 #define KEYR       REG(0x04)
 #define OPTKEYR    REG(0x08)
 #define SR         REG(0x0C)
@@ -31,6 +24,8 @@ uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
 #define CR_LOCK  (1u << 7)
 #define CR_OPS   (CR_PG | CR_PER | CR_MER | CR_OPTPG | CR_OPTER)
 
+#include "prog_flash.h"
+
 enum {
     OP_READ_REG = 0,       /* return FLASH[a] */
     OP_WRITE_REG = 1,      /* FLASH[a] = b; return FLASH[a] */
@@ -48,24 +43,6 @@ enum {
     OP_ERASE_THEN_CR = 13, /* start a page erase at a, write CR = b at once;
                             * return CR as read right after */
 };
-
-static uint32_t wait_bsy(void)
-{
-    uint32_t sr;
-    while ((sr = SR) & SR_BSY)
-        ;
-    return sr;
-}
-
-static void store(uint32_t addr, uint32_t value, uint32_t width)
-{
-    if (width == 1)
-        *(volatile uint8_t *)addr = (uint8_t)value;
-    else if (width == 2)
-        *(volatile uint16_t *)addr = (uint16_t)value;
-    else
-        *(volatile uint32_t *)addr = value;
-}
 
 static uint32_t finish(void)
 {
@@ -92,24 +69,14 @@ uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c)
 {
     if (op == OP_READ_REG)
         return REG(a);
-    if (op == OP_WRITE_REG) {
-        REG(a) = b;
-        return REG(a);
-    }
-    if (op == OP_UNLOCK) {
-        KEYR = a;
-        KEYR = b;
-        return CR;
-    }
-    if (op == OP_OPT_UNLOCK) {
-        OPTKEYR = a;
-        OPTKEYR = b;
-        return CR;
-    }
-    if (op == OP_LOCK) {
-        CR |= CR_LOCK;
-        return CR;
-    }
+    if (op == OP_WRITE_REG)
+        return write_reg(&REG(a), b);
+    if (op == OP_UNLOCK)
+        return write_keys(&KEYR, a, b, &CR);
+    if (op == OP_OPT_UNLOCK)
+        return write_keys(&OPTKEYR, a, b, &CR);
+    if (op == OP_LOCK)
+        return set_bits(&CR, CR_LOCK);
     if (op == OP_ERASE_PAGE) {
         CR |= CR_PER;
         AR = a;

@@ -3,15 +3,8 @@
  * flash interface (RM0390 3) from the virtual core, as a flash loader
  * running from SRAM does, and returns FLASH_SR (or what the op says). The
  * op numbers are repeated in test_flash_f4.c.
- *
- * No globals: the program is copied to SRAM without .data/.bss set-up.
  */
-#include <stdint.h>
-
-uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
-
-#define FLASH_BASE 0x40023C00u
-#define REG(off)   (*(volatile uint32_t *)(FLASH_BASE + (off)))
+#define FLASH_REGS 0x40023C00u
 #define KEYR       REG(0x04)
 #define OPTKEYR    REG(0x08)
 #define SR         REG(0x0C)
@@ -30,6 +23,8 @@ uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
 #define CR_LOCK    (1u << 31)
 #define CR_OPS     (CR_PG | CR_SER | CR_MER | (0x1Fu << 3) | (3u << 8) | CR_EOPIE | CR_ERRIE)
 #define OPTCR_STRT (1u << 1)
+
+#include "prog_flash.h"
 
 /* Flags in the op arguments */
 #define F_WAIT  1u /* wait for BSY to fall */
@@ -54,27 +49,9 @@ enum {
     OP_PROGRAM64 = 13,     /* x64: word b at a, word c at a + 4 */
 };
 
-static uint32_t wait_bsy(void)
-{
-    uint32_t sr;
-    while ((sr = SR) & SR_BSY)
-        ;
-    return sr;
-}
-
 static uint32_t irq_bits(uint32_t flags)
 {
     return ((flags & F_EOPIE) ? CR_EOPIE : 0) | ((flags & F_ERRIE) ? CR_ERRIE : 0);
-}
-
-static void store(uint32_t addr, uint32_t value, uint32_t width)
-{
-    if (width == 1)
-        *(volatile uint8_t *)addr = (uint8_t)value;
-    else if (width == 2)
-        *(volatile uint16_t *)addr = (uint16_t)value;
-    else
-        *(volatile uint32_t *)addr = value;
 }
 
 static uint32_t finish(uint32_t flags)
@@ -109,24 +86,14 @@ uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c)
 {
     if (op == OP_READ_REG)
         return REG(a);
-    if (op == OP_WRITE_REG) {
-        REG(a) = b;
-        return REG(a);
-    }
-    if (op == OP_UNLOCK) {
-        KEYR = a;
-        KEYR = b;
-        return CR;
-    }
-    if (op == OP_OPT_UNLOCK) {
-        OPTKEYR = a;
-        OPTKEYR = b;
-        return OPTCR;
-    }
-    if (op == OP_LOCK) {
-        CR |= CR_LOCK;
-        return CR;
-    }
+    if (op == OP_WRITE_REG)
+        return write_reg(&REG(a), b);
+    if (op == OP_UNLOCK)
+        return write_keys(&KEYR, a, b, &CR);
+    if (op == OP_OPT_UNLOCK)
+        return write_keys(&OPTKEYR, a, b, &OPTCR);
+    if (op == OP_LOCK)
+        return set_bits(&CR, CR_LOCK);
     if (op == OP_ERASE_SECTOR) {
         CR = (CR & ~CR_OPS) | CR_SER | a << 3 | b << 8 | irq_bits(c);
         CR |= CR_STRT;

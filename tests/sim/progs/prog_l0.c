@@ -5,10 +5,7 @@
  * the test needs, usually FLASH_SR. The op numbers are mirrored in
  * test_flash_l0.c.
  */
-#include <stdint.h>
-
-#define FLASH_BASE 0x40022000u
-#define REG(off)   (*(volatile uint32_t *)(FLASH_BASE + (off)))
+#define FLASH_REGS 0x40022000u
 #define PECR       REG(0x04)
 #define PEKEYR     REG(0x0C)
 #define PRGKEYR    REG(0x10)
@@ -24,6 +21,8 @@
 #define PECR_OBL_LAUNCH (1u << 18)
 #define SR_BSY          (1u << 0)
 #define SR_ERRORS       0x00032F00u /* WRPERR PGAERR SIZERR OPTVERR RDERR NOTZEROERR FWWERR */
+
+#include "prog_flash.h"
 
 enum {
     OP_SR = 0,          /* return SR */
@@ -51,38 +50,21 @@ enum {
                            waiting for BSY (as OpenOCD's stm32lx mass_erase) */
 };
 
-uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
-
-static void wait_idle(void)
-{
-    while (SR & SR_BSY)
-        ;
-}
-
 static void unlock_pe(void)
 {
-    if (PECR & PECR_PELOCK) {
-        PEKEYR = 0x89ABCDEFu;
-        PEKEYR = 0x02030405u;
-    }
+    unlock_if(&PECR, PECR_PELOCK, &PEKEYR, 0x89ABCDEFu, 0x02030405u);
 }
 
 static void unlock_prg(void)
 {
     unlock_pe();
-    if (PECR & PECR_PRGLOCK) {
-        PRGKEYR = 0x8C9DAEBFu;
-        PRGKEYR = 0x13141516u;
-    }
+    unlock_if(&PECR, PECR_PRGLOCK, &PRGKEYR, 0x8C9DAEBFu, 0x13141516u);
 }
 
 static void unlock_opt(void)
 {
     unlock_pe();
-    if (PECR & PECR_OPTLOCK) {
-        OPTKEYR = 0xFBEAD9C8u;
-        OPTKEYR = 0x24252627u;
-    }
+    unlock_if(&PECR, PECR_OPTLOCK, &OPTKEYR, 0xFBEAD9C8u, 0x24252627u);
 }
 
 static uint32_t half_page(uint32_t dst, uint32_t src, uint32_t mode)
@@ -99,7 +81,7 @@ static uint32_t half_page(uint32_t dst, uint32_t src, uint32_t mode)
         else
             d[i] = s[i];
     }
-    wait_idle();
+    wait_bsy();
     PECR &= ~(PECR_PROG | PECR_FPRG);
     return SR;
 }
@@ -115,7 +97,7 @@ static uint32_t write_buf(uint32_t dst, uint32_t src, uint32_t n)
             n -= 64;
         } else {
             *(volatile uint32_t *)dst = *(const volatile uint32_t *)src;
-            wait_idle();
+            wait_bsy();
             dst += 4;
             src += 4;
             n -= 4;
@@ -132,21 +114,12 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
     volatile uint32_t *pa = (volatile uint32_t *)a;
     if (op == OP_SR)
         return SR;
-    if (op == OP_PEKEYS) {
-        PEKEYR = a;
-        PEKEYR = b;
-        return PECR;
-    }
-    if (op == OP_PRGKEYS) {
-        PRGKEYR = a;
-        PRGKEYR = b;
-        return PECR;
-    }
-    if (op == OP_OPTKEYS) {
-        OPTKEYR = a;
-        OPTKEYR = b;
-        return PECR;
-    }
+    if (op == OP_PEKEYS)
+        return write_keys(&PEKEYR, a, b, &PECR);
+    if (op == OP_PRGKEYS)
+        return write_keys(&PRGKEYR, a, b, &PECR);
+    if (op == OP_OPTKEYS)
+        return write_keys(&OPTKEYR, a, b, &PECR);
     if (op == OP_UNLOCK) {
         unlock_prg();
         return PECR;
@@ -156,63 +129,49 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
         PECR |= PECR_PELOCK;
         return PECR;
     }
-    if (op == OP_PECR) {
-        PECR = a;
-        return PECR;
-    }
-    if (op == OP_CLEAR_SR) {
-        SR = a;
-        return SR;
-    }
+    if (op == OP_PECR)
+        return write_reg(&PECR, a);
+    if (op == OP_CLEAR_SR)
+        return write_reg(&SR, a);
     if (op == OP_ERASE_PAGE) {
         PECR |= PECR_ERASE;
         PECR |= PECR_PROG;
         *pa = 0;
-        wait_idle();
+        wait_bsy();
         PECR &= ~(PECR_PROG | PECR_ERASE);
         return SR;
     }
     if (op == OP_PROG_WORD) {
         *pa = b;
-        wait_idle();
+        wait_bsy();
         return SR;
     }
     if (op == OP_HALF_PAGE)
         return half_page(a, b, c);
     if (op == OP_WRITE)
         return write_buf(a, b, c);
-    if (op == OP_STORE8) {
-        *(volatile uint8_t *)a = (uint8_t)b;
-        wait_idle();
-        return SR;
-    }
-    if (op == OP_STORE16) {
-        *(volatile uint16_t *)a = (uint16_t)b;
-        wait_idle();
+    if (op == OP_STORE8 || op == OP_STORE16) {
+        store(a, b, op == OP_STORE8 ? 1 : 2);
+        wait_bsy();
         return SR;
     }
     if (op == OP_TWO_WORDS) {
         pa[0] = b;
         uint32_t seen = SR & SR_BSY;
         pa[1] = c; /* the array is busy: this store waits on the bus */
-        wait_idle();
+        wait_bsy();
         return SR | seen << 31;
     }
     if (op == OP_EE_WRITE) {
         unlock_pe();
-        if (c == 1)
-            *(volatile uint8_t *)a = (uint8_t)b;
-        else if (c == 2)
-            *(volatile uint16_t *)a = (uint16_t)b;
-        else
-            *pa = b;
-        wait_idle();
+        store(a, b, c);
+        wait_bsy();
         return SR;
     }
     if (op == OP_OPT_WRITE) {
         unlock_opt();
         *pa = b;
-        wait_idle();
+        wait_bsy();
         return SR;
     }
     if (op == OP_OBL) {

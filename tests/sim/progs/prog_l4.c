@@ -4,10 +4,7 @@
  * operation and returns what the test needs, usually FLASH_SR. The op
  * numbers are mirrored in test_flash_l4.c.
  */
-#include <stdint.h>
-
-#define FLASH_BASE 0x40022000u
-#define REG(off)   (*(volatile uint32_t *)(FLASH_BASE + (off)))
+#define FLASH_REGS 0x40022000u
 #define KEYR       REG(0x08)
 #define OPTKEYR    REG(0x0C)
 #define SR         REG(0x10)
@@ -27,6 +24,8 @@
 #define CR_LOCK       (1u << 31)
 #define SR_BSY        (1u << 16)
 #define SR_ERRORS     0x000003FAu /* OPERR PROGERR WRPERR PGAERR SIZERR PGSERR MISERR FASTERR */
+
+#include "prog_flash.h"
 
 enum {
     OP_SR = 0,         /* return SR */
@@ -53,29 +52,15 @@ enum {
     OP_CR_IN_BSY = 21, /* PG; dw (b, c) at a; clear PG at once (stalls); return SR */
 };
 
-uint32_t prog_main(uint32_t op, uint32_t a, uint32_t b, uint32_t c);
-
-static void wait_idle(void)
-{
-    while (SR & SR_BSY)
-        ;
-}
-
 static void unlock(void)
 {
-    if (CR & CR_LOCK) {
-        KEYR = 0x45670123u;
-        KEYR = 0xCDEF89ABu;
-    }
+    unlock_if(&CR, CR_LOCK, &KEYR, 0x45670123u, 0xCDEF89ABu);
 }
 
 static void unlock_opt(void)
 {
     unlock();
-    if (CR & CR_OPTLOCK) {
-        OPTKEYR = 0x08192A3Bu;
-        OPTKEYR = 0x4C5D6E7Fu;
-    }
+    unlock_if(&CR, CR_OPTLOCK, &OPTKEYR, 0x08192A3Bu, 0x4C5D6E7Fu);
 }
 
 static void delay(uint32_t n)
@@ -92,7 +77,7 @@ static uint32_t write_buf(uint32_t dst, uint32_t src, uint32_t n)
     for (uint32_t i = 0; i < n / 4; i += 2) {
         d[i] = s[i];
         d[i + 1] = s[i + 1];
-        wait_idle();
+        wait_bsy();
         if (SR & SR_ERRORS)
             break;
     }
@@ -111,7 +96,7 @@ static uint32_t fast_row(uint32_t dst, uint32_t src, uint32_t gap)
         d[i] = s[i];
         d[i + 1] = s[i + 1];
     }
-    wait_idle();
+    wait_bsy();
     CR &= ~CR_FSTPG;
     return SR;
 }
@@ -122,46 +107,34 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
     volatile uint32_t *pa = (volatile uint32_t *)a;
     if (op == OP_SR)
         return SR;
-    if (op == OP_KEYS) {
-        KEYR = a;
-        KEYR = b;
-        return CR;
-    }
-    if (op == OP_OPTKEYS) {
-        OPTKEYR = a;
-        OPTKEYR = b;
-        return CR;
-    }
+    if (op == OP_KEYS)
+        return write_keys(&KEYR, a, b, &CR);
+    if (op == OP_OPTKEYS)
+        return write_keys(&OPTKEYR, a, b, &CR);
     if (op == OP_UNLOCK) {
         unlock();
         return CR;
     }
-    if (op == OP_LOCK) {
-        CR |= CR_LOCK;
-        return CR;
-    }
-    if (op == OP_CR) {
-        CR = a;
-        return CR;
-    }
-    if (op == OP_CLEAR_SR) {
-        SR = a;
-        return SR;
-    }
+    if (op == OP_LOCK)
+        return set_bits(&CR, CR_LOCK);
+    if (op == OP_CR)
+        return write_reg(&CR, a);
+    if (op == OP_CLEAR_SR)
+        return write_reg(&SR, a);
     if (op == OP_ERASE_PAGE) {
-        wait_idle();
+        wait_bsy();
         uint32_t cr = CR & ~(CR_PNB_MASK | CR_BKER);
         CR = cr | CR_PER | (b << 3 & CR_PNB_MASK) | (a ? CR_BKER : 0);
         CR |= CR_STRT;
-        wait_idle();
+        wait_bsy();
         CR &= ~CR_PER;
         return SR;
     }
     if (op == OP_MASS_ERASE) {
-        wait_idle();
+        wait_bsy();
         CR |= a & (CR_MER1 | CR_MER2);
         CR |= CR_STRT;
-        wait_idle();
+        wait_bsy();
         CR &= ~(CR_MER1 | CR_MER2);
         return SR;
     }
@@ -169,7 +142,7 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
         CR |= CR_PG;
         pa[0] = b;
         pa[1] = c;
-        wait_idle();
+        wait_bsy();
         CR &= ~CR_PG;
         return SR;
     }
@@ -177,30 +150,23 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
         return write_buf(a, b, c);
     if (op == OP_FAST_ROW)
         return fast_row(a, b, c);
-    if (op == OP_STORE8) {
+    if (op == OP_STORE8 || op == OP_STORE16) {
         CR |= CR_PG;
-        *(volatile uint8_t *)a = (uint8_t)b;
-        wait_idle();
-        CR &= ~CR_PG;
-        return SR;
-    }
-    if (op == OP_STORE16) {
-        CR |= CR_PG;
-        *(volatile uint16_t *)a = (uint16_t)b;
-        wait_idle();
+        store(a, b, op == OP_STORE8 ? 1 : 2);
+        wait_bsy();
         CR &= ~CR_PG;
         return SR;
     }
     if (op == OP_STORE_RAW) {
         *pa = b;
-        wait_idle();
+        wait_bsy();
         return SR;
     }
     if (op == OP_DW_PAIR) {
         CR |= CR_PG;
         *pa = b;
         *(volatile uint32_t *)c = b;
-        wait_idle();
+        wait_bsy();
         CR &= ~CR_PG;
         return SR;
     }
@@ -211,7 +177,7 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
         uint32_t seen = SR & SR_BSY;
         pa[2] = c; /* the array is busy: this store waits on the bus */
         pa[3] = c;
-        wait_idle();
+        wait_bsy();
         CR &= ~CR_PG;
         return SR | (seen ? 1u << 31 : 0);
     }
@@ -219,7 +185,7 @@ __attribute__((optimize("no-jump-tables"))) uint32_t prog_main(uint32_t op, uint
         unlock_opt();
         REG(b) = a;
         CR |= CR_OPTSTRT;
-        wait_idle();
+        wait_bsy();
         return SR;
     }
     if (op == OP_OBL) {
