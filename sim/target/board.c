@@ -169,9 +169,11 @@ uint8_t *sim_board_info_ptr(sim_board *b, uint32_t addr, uint32_t len)
 {
     const sim_chip *c = b->chip;
     for (int i = 0; i < 3 && c->sys[i].size; i++)
-        if (addr >= c->sys[i].base && addr - c->sys[i].base + len <= c->sys[i].size)
+        if (addr >= c->sys[i].base && len <= c->sys[i].size &&
+            addr - c->sys[i].base <= c->sys[i].size - len)
             return b->sys[i] + (addr - c->sys[i].base);
-    if (c->eeprom_size && addr >= c->eeprom_base && addr - c->eeprom_base + len <= c->eeprom_size)
+    if (c->eeprom_size && addr >= c->eeprom_base && len <= c->eeprom_size &&
+        addr - c->eeprom_base <= c->eeprom_size - len)
         return b->eeprom + (addr - c->eeprom_base);
     return NULL;
 }
@@ -196,45 +198,49 @@ void sim_board_request_reset(sim_board *b)
 
 enum region_kind { R_NONE, R_FLASH, R_SRAM, R_SYS, R_EEPROM, R_PERIPH, R_PPB };
 
+/* addr..addr+width-1 inside [base, base+size), without 32-bit wrap-around. */
+static bool within(uint32_t addr, unsigned width, uint32_t base, uint32_t size)
+{
+    return size >= width && addr >= base && addr - base <= size - width;
+}
+
 /* Find what addr..addr+width-1 is; *mem points at its bytes for memories. */
 static enum region_kind decode(sim_board *b, uint32_t addr, unsigned width, uint8_t **mem,
                                uint32_t *flash_addr)
 {
     const sim_chip *c = b->chip;
-    uint32_t sram_total = c->sram_size + c->sram2_size;
-    if (addr >= c->flash_base && addr - c->flash_base + width <= c->flash_size) {
+    if (within(addr, width, c->flash_base, c->flash_size)) {
         *mem = b->flash + (addr - c->flash_base);
         *flash_addr = addr;
         return R_FLASH;
     }
-    if (addr + width <= c->flash_size) { /* boot alias of main flash */
+    if (within(addr, width, 0, c->flash_size)) { /* boot alias of main flash */
         *mem = b->flash + addr;
         *flash_addr = c->flash_base + addr;
         return R_FLASH;
     }
-    if (addr >= c->sram_base && addr - c->sram_base + width <= sram_total) {
+    if (within(addr, width, c->sram_base, c->sram_size + c->sram2_size)) {
         *mem = b->sram + (addr - c->sram_base);
         return R_SRAM;
     }
-    if (c->sram2_size && addr >= c->sram2_base && addr - c->sram2_base + width <= c->sram2_size) {
+    if (c->sram2_size && within(addr, width, c->sram2_base, c->sram2_size)) {
         *mem = b->sram + c->sram_size + (addr - c->sram2_base);
         return R_SRAM;
     }
     for (int i = 0; i < 3 && c->sys[i].size; i++)
-        if (addr >= c->sys[i].base && addr - c->sys[i].base + width <= c->sys[i].size) {
+        if (within(addr, width, c->sys[i].base, c->sys[i].size)) {
             *mem = b->sys[i] + (addr - c->sys[i].base);
             *flash_addr = addr;
             return R_SYS;
         }
-    if (c->eeprom_size && addr >= c->eeprom_base &&
-        addr - c->eeprom_base + width <= c->eeprom_size) {
+    if (c->eeprom_size && within(addr, width, c->eeprom_base, c->eeprom_size)) {
         *mem = b->eeprom + (addr - c->eeprom_base);
         *flash_addr = addr;
         return R_EEPROM;
     }
-    if (addr >= PERIPH_BASE && addr - PERIPH_BASE < PERIPH_SIZE)
+    if (within(addr, width, PERIPH_BASE, PERIPH_SIZE))
         return R_PERIPH;
-    if (addr >= PPB_BASE && addr - PPB_BASE < PPB_SIZE)
+    if (within(addr, width, PPB_BASE, PPB_SIZE))
         return R_PPB;
     return R_NONE;
 }
@@ -1232,12 +1238,14 @@ void sim_board_power(sim_board *b, bool on)
 sim_err sim_board_preload(sim_board *b, uint32_t addr, const void *data, size_t len)
 {
     const sim_chip *c = b->chip;
-    if (addr >= c->flash_base && addr - c->flash_base + len <= c->flash_size) {
+    if (addr >= c->flash_base && len <= c->flash_size &&
+        addr - c->flash_base <= c->flash_size - len) {
         memcpy(b->flash + (addr - c->flash_base), data, len);
         sim_flash_changed(b, addr, (uint32_t)len);
         return SIM_OK;
     }
-    if (addr >= c->sram_base && addr - c->sram_base + len <= c->sram_size + c->sram2_size) {
+    size_t sram = (size_t)c->sram_size + c->sram2_size;
+    if (addr >= c->sram_base && len <= sram && addr - c->sram_base <= sram - len) {
         memcpy(b->sram + (addr - c->sram_base), data, len);
         mark_dirty(b, addr, (uint32_t)len);
         return SIM_OK;

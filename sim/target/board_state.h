@@ -80,7 +80,7 @@ struct sim_board {
     uint64_t iwdg_frozen_ps;  /* time spent frozen since the last reload */
     uint64_t iwdg_halt_since; /* when a frozen halt began, or UINT64_MAX */
     uint32_t rcc_csr_flags;   /* reset-cause flags as RCC_CSR shows them */
-    uint32_t rcc_apb2enr;
+    uint32_t rcc[256];        /* the RCC block as software last wrote it */
 
     /* injected faults */
     bool fault_firmware, fault_watchdog, fault_swd_locked;

@@ -13,6 +13,8 @@
 #define IWDG_SR   0xCu
 #define IWDG_WINR 0x10u
 
+static void rcc_reset(sim_board *b);
+
 /* ---- IWDG (RM0008 19.4; RM0390 20.4; RM0351 37.4) ------------------------- */
 
 static uint64_t iwdg_timeout_ps(const sim_board *b)
@@ -122,12 +124,82 @@ void periph_reset(sim_board *b, bool power_on)
     /* A hardware watchdog (option WDG_SW = 0) starts with every reset. */
     b->iwdg_on = b->fault_watchdog;
     b->iwdg_reload_ps = b->now_ps;
-    b->rcc_apb2enr = 0;
+    rcc_reset(b);
     if (power_on) {
         b->dbgmcu_cr = 0;
         b->dbgmcu_fz1 = 0;
         b->dbgmcu_fz2 = 0;
     }
+}
+
+/* ---- RCC: clocks are kept as plain registers, and an oscillator or PLL
+ * that software switches on reports ready at once (the core clock itself
+ * stays the reset clock in this model). --------------------------------------- */
+
+typedef struct rcc_pair {
+    uint32_t on, ready;
+} rcc_pair;
+
+/* RCC_CR on/ready bit pairs and reset values: RM0008 7.3.1, RM0390 6.3.1,
+ * RM0367 7.3.1, RM0351 6.4.1. */
+static const rcc_pair rcc_pairs_f1f4[] = {{1u << 0, 1u << 1},   {1u << 16, 1u << 17},
+                                          {1u << 24, 1u << 25}, {1u << 26, 1u << 27},
+                                          {1u << 28, 1u << 29}, {0, 0}};
+static const rcc_pair rcc_pairs_l0[] = {{1u << 0, 1u << 2},   {1u << 3, 1u << 4},
+                                        {1u << 8, 1u << 9},   {1u << 16, 1u << 17},
+                                        {1u << 24, 1u << 25}, {0, 0}};
+static const rcc_pair rcc_pairs_l4[] = {{1u << 0, 1u << 1},
+                                        {1u << 8, 1u << 10},
+                                        {1u << 16, 1u << 17},
+                                        {1u << 24, 1u << 25},
+                                        {1u << 26, 1u << 27},
+                                        {1u << 28, 1u << 29},
+                                        {0, 0}};
+
+static const rcc_pair *rcc_pairs(const sim_board *b)
+{
+    switch (b->chip->family) {
+    case SIM_FAMILY_L0:
+        return rcc_pairs_l0;
+    case SIM_FAMILY_L4:
+        return rcc_pairs_l4;
+    default:
+        return rcc_pairs_f1f4;
+    }
+}
+
+static void rcc_reset(sim_board *b)
+{
+    for (size_t i = 0; i < sizeof b->rcc / sizeof b->rcc[0]; i++)
+        b->rcc[i] = 0;
+    switch (b->chip->family) {
+    case SIM_FAMILY_L0:
+        b->rcc[0] = 0x00000300u; /* MSION | MSIRDY */
+        break;
+    case SIM_FAMILY_L4:
+        b->rcc[0] = 0x00000063u; /* MSION | MSIRDY | MSIRANGE 6 (4 MHz) */
+        break;
+    default:
+        b->rcc[0] = 0x00000083u; /* HSION | HSIRDY | HSITRIM 16 */
+        break;
+    }
+}
+
+static uint32_t rcc_read(const sim_board *b, uint32_t off)
+{
+    uint32_t v = b->rcc[(off / 4) & 0xFF];
+    /* RCC_CFGR: SWS (b3:2) follows SW (b1:0) at once; offset 0x04 on F1,
+     * 0x08 on F4/L4, 0x0C on L0. */
+    uint32_t cfgr = b->chip->family == SIM_FAMILY_F1   ? 0x04
+                    : b->chip->family == SIM_FAMILY_L0 ? 0x0C
+                                                       : 0x08;
+    if (off == cfgr)
+        v = (v & ~0xCu) | (v & 3u) << 2;
+    if (off == 0) {
+        for (const rcc_pair *p = rcc_pairs(b); p->on; p++)
+            v = (v & p->on) ? v | p->ready : v & ~p->ready;
+    }
+    return v;
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */
@@ -150,6 +222,8 @@ uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
         return dbgmcu_read(b, addr);
     if (addr == c->rcc_csr)
         return b->rcc_csr_flags;
+    if (in_block(addr, c->rcc_base, 0x400))
+        return rcc_read(b, addr - c->rcc_base);
     return 0;
 }
 
@@ -175,6 +249,11 @@ void periph_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bu
     if (addr == c->rcc_csr) {
         if (value & mask & (1u << 24)) /* RMVF clears the reset flags */
             b->rcc_csr_flags = 0;
+        return;
+    }
+    if (in_block(addr, c->rcc_base, 0x400)) {
+        uint32_t *r = &b->rcc[((addr - c->rcc_base) / 4) & 0xFF];
+        *r = (*r & ~mask) | (value & mask);
         return;
     }
 }

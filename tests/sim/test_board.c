@@ -132,6 +132,13 @@ static void unmapped_access_faults_for_debugger_and_core(void **state)
     uint32_t v = 0, fault = 0;
     assert_int_equal(sim_board_mem_read(b, 0x60000000u, &v, 4, 4, &fault), SIM_E_BUS);
     assert_int_equal(fault, 0x60000000u);
+    /* The top of the address space must not wrap into the boot alias at 0
+     * (OpenOCD probes up there). */
+    assert_int_equal(sim_board_mem_read(b, 0xFFFFFFFCu, &v, 4, 4, &fault), SIM_E_BUS);
+    uint16_t h = 0;
+    assert_int_equal(sim_board_mem_read(b, 0xFFFFFFFEu, &h, 2, 2, &fault), SIM_E_BUS);
+    uint32_t w = 0x12345678u;
+    assert_int_equal(sim_board_mem_write(b, 0xFFFFFFFCu, &w, 4, 4, &fault), SIM_E_BUS);
     thumb_load(b, prog_core, prog_core_len);
     const uint32_t args[4] = {OP_LOAD, 0x60000000u, 0, 0};
     uint32_t ret = 0;
