@@ -17,6 +17,8 @@ packages=(
   build-essential cmake pkg-config git
   gcc-arm-none-eabi binutils-arm-none-eabi
   libunicorn-dev libcmocka-dev
+  libumockdev-dev umockdev libglib2.0-dev libusb-1.0-0-dev
+  stlink-tools openocd
 )
 
 as_root() {
@@ -57,13 +59,25 @@ test)
   ;;
 demo)
   build default
+  sim=build/default/sim/launcher/flashline-sim
   echo
-  echo "== Virtual board self-check: real Thumb code on four virtual STM32s =="
-  ctest --preset default -R '^sim\.' -V 2>&1 | grep -E '^\[|tests passed|Test #' || true
-  ctest --preset default -R '^sim\.' >/dev/null
+  echo "== Virtual boards: real Thumb code on four virtual STM32s (self-check) =="
+  ctest --preset default -R '^sim\.'
   echo
   echo "== Virtual board speed (bench/bench_board) =="
   build/default/bench/bench_board 0.5
+  echo
+  echo "== A virtual line of four ST-LINKs, seen by Debian's unmodified st-info =="
+  "$sim" run --probe v2:stm32f103rb --probe v2-1:stm32f446re --probe v3:stm32l476rg \
+    --probe v2:stm32l053r8 -- st-info --probe
+  echo
+  echo "== st-flash writes and reads back 16 KiB on a virtual STM32F446 =="
+  tmp=$(mktemp -d)
+  head -c 16384 /dev/urandom >"$tmp/image.bin"
+  "$sim" run --probe v2-1:stm32f446re -- sh -c \
+    "st-flash write $tmp/image.bin 0x08000000 && st-flash read $tmp/back.bin 0x08000000 16384"
+  cmp "$tmp/image.bin" "$tmp/back.bin" && echo "read back identical: the image is in the virtual flash"
+  rm -rf "$tmp"
   ;;
 *)
   echo "usage: deploy/setup.sh demo|test|build" >&2

@@ -1,0 +1,912 @@
+/*
+ * The virtual USB bus on umockdev (see vbus.h).
+ *
+ * How a transfer flows: libusb submits a URB with USBDEVFS_SUBMITURB; the
+ * preload forwards the ioctl to umockdev's worker thread in this process,
+ * where on_ioctl() resolves the URB and its buffer out of the client's
+ * memory. A bulk OUT URB goes to the protocol engine at once; a bulk IN URB
+ * waits until the engine has a reply. A finished URB is "reapable"; the
+ * device node is a FIFO kept full while nothing is reapable, so the
+ * client's poll() for POLLOUT (which is what libusb waits on) wakes exactly
+ * when a URB can be reaped, just as usbfs behaves. A regular-file node
+ * would always poll ready and make libusb spin (shared/reference/pitfalls).
+ *
+ * Locking: every entry point takes bus->lock; the umockdev worker thread
+ * (ioctls), the control thread and timers all go through it.
+ */
+#define _GNU_SOURCE
+#include "vbus.h"
+
+#include "board.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <linux/usbdevice_fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <umockdev.h>
+#include <unistd.h>
+
+#define MAX_PROBES 32
+#define FIFO_CHUNK 4096
+
+/* umockdev_ioctl_data_resolve() returns a new reference (Vala "owned"), on
+ * top of the one the parent keeps in its children: every resolve is
+ * matched by an unref here. */
+typedef struct vurb {
+    UMockdevIoctlData *urb; /* the struct usbdevfs_urb, resolved (our ref) */
+    UMockdevIoctlData *buf; /* its buffer, resolved (our ref; may be NULL) */
+    gulong client_addr;     /* where the URB lives in the client */
+    uint64_t ready_wall_ns; /* when a finished IN URB may be reaped (speed > 0) */
+} vurb;
+
+typedef struct vprobe {
+    struct vbus *bus;
+    stlink_kind kind;
+    char serial[25];
+    char chip[24];
+    stlink_probe *engine;
+    sim_board *board;
+    uint64_t board_seed;
+    bool plugged;
+    bool reenumerate_on_reset;
+    int devnum;
+    char name[16];    /* sysfs name, "1-3" */
+    char *syspath;    /* as umockdev returned it */
+    char devnode[64]; /* /dev/bus/usb/001/003 */
+    int fifo_fd;      /* our end of the device node */
+    bool fifo_full;
+    UMockdevIoctlBase *handler;
+    GQueue in_wait;  /* IN URBs waiting for a reply */
+    GQueue delayed;  /* finished IN URBs whose reply is still "on the wire" */
+    GQueue reapable; /* finished URBs */
+    GSource *delay_src;
+    uint64_t last_wall_ns;
+} vprobe;
+
+struct vbus {
+    GMutex lock;
+    UMockdevTestbed *tb;
+    char *root;
+    double speed;
+    uint64_t seed;
+    int next_devnum;
+    size_t n;
+    vprobe *probes[MAX_PROBES];
+    GMainContext *worker_ctx; /* umockdev's ioctl thread */
+};
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void say(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- descriptors (USB 2.0 chapter 9; ST-LINK layout per stlink-protocol
+ * sheet section 1) ---------------------------------------------------------- */
+
+static size_t build_descriptors(const vprobe *p, uint8_t *out)
+{
+    uint16_t pid = stlink_probe_pid(p->engine);
+    uint16_t mps = stlink_probe_max_packet(p->engine);
+    uint8_t ep_out = stlink_probe_ep_out(p->engine);
+    uint8_t ep_trace = stlink_probe_ep_trace(p->engine);
+    const uint8_t dev[18] = {18,   1,          0x00,     0x02, 0,    0, 0, 64, 0x83,
+                             0x04, pid & 0xFF, pid >> 8, 0x00, 0x01, 1, 2, 3,  1};
+    uint8_t cfg[9 + 9 + 3 * 7] = {
+        9, 2, sizeof cfg, 0, 1,          1,        0,    0x80, 50, /* configuration 1, 100 mA */
+        9, 4, 0,          0, 3,          0xFF,     0xFF, 0xFF, 4,  /* interface 0: vendor class */
+        7, 5, 0x81,       2, mps & 0xFF, mps >> 8, 0,              /* replies */
+        7, 5, ep_out,     2, mps & 0xFF, mps >> 8, 0,              /* commands */
+        7, 5, ep_trace,   2, mps & 0xFF, mps >> 8, 0,              /* trace (SWO) */
+    };
+    memcpy(out, dev, sizeof dev);
+    memcpy(out + sizeof dev, cfg, sizeof cfg);
+    return sizeof dev + sizeof cfg;
+}
+
+/* String descriptor idx into out (max len); returns its length or -1. */
+static int string_descriptor(const vprobe *p, unsigned idx, uint8_t *out, size_t max)
+{
+    uint8_t d[64];
+    size_t n = 0;
+    if (idx == 0) {
+        d[0] = 4, d[1] = 3, d[2] = 0x09, d[3] = 0x04; /* English (US) */
+        n = 4;
+    } else if (idx == 3 && p->kind == STLINK_V2) {
+        /* Old ST-LINK/V2 firmware sends the 12 raw serial bytes as UTF-16
+         * code units (bLength 26); st-info and OpenOCD print them as hex. */
+        d[0] = 26, d[1] = 3;
+        for (int i = 0; i < 12; i++) {
+            unsigned v = 0;
+            sscanf(p->serial + 2 * i, "%2x", &v);
+            d[2 + 2 * i] = (uint8_t)v;
+            d[3 + 2 * i] = 0;
+        }
+        n = 26;
+    } else {
+        const char *s = idx == 1   ? "STMicroelectronics"
+                        : idx == 2 ? (p->kind == STLINK_V3 ? "STLINK-V3" : "STM32 STLink")
+                        : idx == 3 ? p->serial
+                        : idx == 4 ? "ST-Link Debug"
+                                   : NULL;
+        if (!s)
+            return -1;
+        size_t len = strlen(s);
+        d[0] = (uint8_t)(2 + 2 * len), d[1] = 3;
+        for (size_t i = 0; i < len; i++)
+            d[2 + 2 * i] = (uint8_t)s[i], d[3 + 2 * i] = 0;
+        n = 2 + 2 * len;
+    }
+    if (n > max)
+        n = max;
+    memcpy(out, d, n);
+    return (int)n;
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+static void fifo_set_ready(vprobe *p, bool ready)
+{
+    static const char fill[FIFO_CHUNK];
+    char sink[FIFO_CHUNK];
+    if (p->fifo_fd < 0)
+        return;
+    if (ready && p->fifo_full) {
+        if (read(p->fifo_fd, sink, sizeof sink) > 0)
+            p->fifo_full = false;
+    } else if (!ready && !p->fifo_full) {
+        if (write(p->fifo_fd, fill, sizeof fill) == (ssize_t)sizeof fill)
+            p->fifo_full = true;
+    }
+}
+
+static void make_reapable(vprobe *p, vurb *u)
+{
+    g_queue_push_tail(&p->reapable, u);
+    fifo_set_ready(p, true);
+}
+
+static struct usbdevfs_urb *urb_of(vurb *u)
+{
+    return (struct usbdevfs_urb *)u->urb->data;
+}
+
+static void vurb_free(vurb *u)
+{
+    if (u->buf)
+        g_object_unref(u->buf);
+    if (u->urb)
+        g_object_unref(u->urb);
+    g_free(u);
+}
+
+/* ---- the engine side -------------------------------------------------------- */
+
+/*
+ * Let the board catch up with the time the host spent thinking between a
+ * reply and its next command (st-flash sleeps 10 ms between polls of a
+ * running loader; a real target runs on meanwhile). At speed s that wall
+ * time is worth 1/s of virtual time; at speed 0 (no waiting on our side) it
+ * counts one for one, since the host's own sleeps are real.
+ */
+static void catch_up(vprobe *p)
+{
+    uint64_t now = wall_ns();
+    if (p->last_wall_ns && now > p->last_wall_ns) {
+        double ns = (double)(now - p->last_wall_ns);
+        if (p->bus->speed > 0)
+            ns /= p->bus->speed;
+        if (ns > 5e9)
+            ns = 5e9;
+        stlink_probe_idle(p->engine, (uint64_t)ns);
+    }
+    p->last_wall_ns = 0;
+}
+
+static void schedule_delayed(vprobe *p);
+
+/* At speed > 0 a reply becomes reapable only when the virtual transfer
+ * would have finished in wall-clock time. */
+static gboolean release_delayed(gpointer data)
+{
+    vprobe *p = data;
+    g_mutex_lock(&p->bus->lock);
+    if (g_source_is_destroyed(g_main_current_source())) {
+        /* dropped by an unplug while we waited for the lock */
+        g_mutex_unlock(&p->bus->lock);
+        return G_SOURCE_REMOVE;
+    }
+    g_source_unref(p->delay_src);
+    p->delay_src = NULL;
+    uint64_t now = wall_ns();
+    vurb *u;
+    while ((u = g_queue_peek_head(&p->delayed)) && u->ready_wall_ns <= now)
+        make_reapable(p, g_queue_pop_head(&p->delayed));
+    schedule_delayed(p);
+    g_mutex_unlock(&p->bus->lock);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean dispatch_ready(GSource *s, GSourceFunc cb, gpointer data)
+{
+    (void)s;
+    return cb(data);
+}
+
+static GSourceFuncs ready_funcs = {NULL, NULL, dispatch_ready, NULL, NULL, NULL};
+
+static void schedule_delayed(vprobe *p)
+{
+    vurb *u = g_queue_peek_head(&p->delayed);
+    if (!u || p->delay_src || !p->bus->worker_ctx)
+        return;
+    /* g_get_monotonic_time() and wall_ns() read the same clock. */
+    p->delay_src = g_source_new(&ready_funcs, sizeof(GSource));
+    g_source_set_callback(p->delay_src, release_delayed, p, NULL);
+    g_source_set_ready_time(p->delay_src, (gint64)(u->ready_wall_ns / 1000));
+    g_source_attach(p->delay_src, p->bus->worker_ctx);
+}
+
+/* Hand the engine's pending reply to the oldest waiting IN URB. */
+static void serve_in(vprobe *p)
+{
+    while (!g_queue_is_empty(&p->in_wait) && stlink_probe_reply_pending(p->engine)) {
+        vurb *u = g_queue_pop_head(&p->in_wait);
+        struct usbdevfs_urb *urb = urb_of(u);
+        size_t cap = u->buf ? (size_t)urb->buffer_length : 0;
+        int n = stlink_probe_in(p->engine, u->buf ? u->buf->data : NULL, cap);
+        urb->actual_length = n > 0 ? n : 0;
+        urb->status = 0;
+        uint64_t cost = stlink_probe_last_cost_ns(p->engine);
+        if (p->bus->speed > 0 && cost > 0) {
+            u->ready_wall_ns = wall_ns() + (uint64_t)((double)cost * p->bus->speed);
+            g_queue_push_tail(&p->delayed, u);
+            schedule_delayed(p);
+        } else {
+            make_reapable(p, u);
+        }
+    }
+}
+
+static void handle_control(vprobe *p, vurb *u)
+{
+    struct usbdevfs_urb *urb = urb_of(u);
+    urb->status = -EPIPE; /* stall unless understood */
+    urb->actual_length = 0;
+    if (!u->buf || urb->buffer_length < 8)
+        return;
+    uint8_t *setup = u->buf->data;
+    uint8_t type = setup[0], req = setup[1];
+    unsigned value = setup[2] | setup[3] << 8;
+    unsigned length = setup[6] | setup[7] << 8;
+    size_t room = (size_t)urb->buffer_length - 8;
+    if (length < room)
+        room = length;
+    if (type == 0x80 && req == 6) { /* GET_DESCRIPTOR */
+        uint8_t all[18 + 39];
+        int n = -1;
+        switch (value >> 8) {
+        case 1:
+            build_descriptors(p, all);
+            n = (int)(room < 18 ? room : 18);
+            memcpy(setup + 8, all, (size_t)n);
+            break;
+        case 2: {
+            size_t total = build_descriptors(p, all) - 18;
+            n = (int)(room < total ? room : total);
+            memcpy(setup + 8, all + 18, (size_t)n);
+            break;
+        }
+        case 3:
+            n = string_descriptor(p, value & 0xFF, setup + 8, room);
+            break;
+        }
+        if (n >= 0) {
+            urb->status = 0;
+            urb->actual_length = n;
+        }
+    } else if (type == 0x80 && req == 0 && room >= 2) { /* GET_STATUS */
+        setup[8] = 0, setup[9] = 0;
+        urb->status = 0;
+        urb->actual_length = 2;
+    } else if ((type & 0x80) == 0 && length == 0) {
+        urb->status = 0; /* SET_* with no data: accept */
+    }
+}
+
+/* A URB has arrived: route it. Returns the errno for the submit ioctl. */
+static int submit(vprobe *p, vurb *u)
+{
+    struct usbdevfs_urb *urb = urb_of(u);
+    urb->status = 0;
+    urb->actual_length = 0;
+    if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
+        handle_control(p, u);
+        make_reapable(p, u);
+        return 0;
+    }
+    if (urb->type != USBDEVFS_URB_TYPE_BULK)
+        return EINVAL;
+    if (urb->endpoint == stlink_probe_ep_out(p->engine)) {
+        catch_up(p);
+        size_t len = u->buf ? (size_t)urb->buffer_length : 0;
+        if (stlink_probe_out(p->engine, u->buf ? u->buf->data : NULL, len) == 0) {
+            urb->actual_length = (int)len;
+        } else {
+            /* A wedged probe NAKs forever: the host's transfer times out
+             * and is discarded by the host. */
+            g_queue_push_tail(&p->in_wait, u);
+            return 0;
+        }
+        make_reapable(p, u);
+        serve_in(p);
+        return 0;
+    }
+    if (urb->endpoint == 0x81) {
+        g_queue_push_tail(&p->in_wait, u);
+        serve_in(p);
+        return 0;
+    }
+    if ((urb->endpoint & 0x80) && urb->endpoint != 0x81) {
+        g_queue_push_tail(&p->in_wait, u); /* trace endpoint: no data */
+        return 0;
+    }
+    return EINVAL;
+}
+
+static vurb *take_urb(GQueue *q, gulong client_addr)
+{
+    for (GList *l = q->head; l; l = l->next) {
+        vurb *u = l->data;
+        if (u->client_addr == client_addr) {
+            g_queue_delete_link(q, l);
+            return u;
+        }
+    }
+    return NULL;
+}
+
+/* Complete a reap: point the client's URB pointer at the finished URB. */
+static int reap(vprobe *p, UMockdevIoctlClient *client, UMockdevIoctlData *arg, bool *done)
+{
+    *done = false;
+    vurb *u = g_queue_peek_head(&p->reapable);
+    if (!u)
+        return p->plugged ? EAGAIN : ENODEV;
+    g_queue_pop_head(&p->reapable);
+    if (g_queue_is_empty(&p->reapable))
+        fifo_set_ready(p, false);
+    if (urb_of(u)->endpoint == 0x81)
+        p->last_wall_ns = wall_ns(); /* the host has its reply: think time starts */
+    GError *err = NULL;
+    UMockdevIoctlData *slot = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), &err);
+    if (!slot) {
+        g_clear_error(&err);
+        vurb_free(u);
+        return EFAULT;
+    }
+    umockdev_ioctl_data_set_ptr(slot, 0, u->urb);
+    umockdev_ioctl_client_complete(client, 0, 0);
+    g_object_unref(slot);
+    vurb_free(u);
+    *done = true;
+    return 0;
+}
+
+static void reenumerate(vprobe *p);
+
+static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
+{
+    (void)base;
+    vprobe *p = user;
+    vbus *bus = p->bus;
+    gulong req = umockdev_ioctl_client_get_request(client);
+    UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
+    GError *err = NULL;
+    int ret = 0, e = 0;
+
+    g_mutex_lock(&bus->lock);
+    if (!bus->worker_ctx)
+        bus->worker_ctx = g_main_context_ref_thread_default();
+    if (!p->plugged) {
+        g_mutex_unlock(&bus->lock);
+        umockdev_ioctl_client_complete(client, -1, ENODEV);
+        return TRUE;
+    }
+    switch (req) {
+    case USBDEVFS_SUBMITURB: {
+        UMockdevIoctlData *ud =
+            umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), &err);
+        if (!ud) {
+            e = EFAULT;
+            break;
+        }
+        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)ud->data;
+        vurb *u = g_new0(vurb, 1);
+        u->urb = ud;
+        u->client_addr = ud->client_addr;
+        if (urb->buffer_length > 0 && urb->buffer_length <= (1 << 20))
+            u->buf = umockdev_ioctl_data_resolve(ud, offsetof(struct usbdevfs_urb, buffer),
+                                                 (size_t)urb->buffer_length, &err);
+        if (urb->buffer_length > 0 && !u->buf) {
+            vurb_free(u);
+            e = EFAULT;
+            break;
+        }
+        e = submit(p, u);
+        if (e)
+            vurb_free(u);
+        break;
+    }
+    case USBDEVFS_REAPURB:
+    case USBDEVFS_REAPURBNDELAY: {
+        bool done = false;
+        e = reap(p, client, arg, &done);
+        if (done) {
+            g_mutex_unlock(&bus->lock);
+            return TRUE;
+        }
+        break;
+    }
+    case USBDEVFS_DISCARDURB: {
+        /* The argument is the URB's address in the client. */
+        gulong addr = (gulong)(*(void **)arg->data);
+        vurb *u = take_urb(&p->in_wait, addr);
+        if (!u) {
+            e = EINVAL;
+            break;
+        }
+        urb_of(u)->status = -ENOENT;
+        urb_of(u)->actual_length = 0;
+        make_reapable(p, u);
+        break;
+    }
+    case USBDEVFS_GET_CAPABILITIES: {
+        UMockdevIoctlData *caps = umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), &err);
+        if (!caps) {
+            e = EFAULT;
+            break;
+        }
+        uint32_t v = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
+                     USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+        memcpy(caps->data, &v, sizeof v);
+        g_object_unref(caps);
+        break;
+    }
+    case USBDEVFS_GETDRIVER:
+    case USBDEVFS_IOCTL:
+        e = ENODATA; /* no kernel driver bound to the debug interface */
+        break;
+    case USBDEVFS_SETCONFIGURATION:
+    case USBDEVFS_CLAIMINTERFACE:
+    case USBDEVFS_RELEASEINTERFACE:
+    case USBDEVFS_SETINTERFACE:
+    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_RESETEP:
+    case USBDEVFS_DISCONNECT_CLAIM:
+        break;
+    case USBDEVFS_RESET:
+        stlink_probe_usb_reset(p->engine);
+        if (p->reenumerate_on_reset) {
+            /* A probe whose firmware hung comes back under a new address
+             * after the reset: the old handle is dead (libusb: NOT_FOUND). */
+            p->reenumerate_on_reset = false;
+            reenumerate(p);
+            e = ENODEV;
+        }
+        break;
+    default:
+        e = ENOTTY;
+        break;
+    }
+    g_clear_error(&err);
+    g_mutex_unlock(&bus->lock);
+    if (e)
+        ret = -1;
+    umockdev_ioctl_client_complete(client, ret, e);
+    return TRUE;
+}
+
+/* ---- devices in the testbed ------------------------------------------------- */
+
+static void drop_urbs(vprobe *p)
+{
+    vurb *u;
+    if (p->delay_src) {
+        g_source_destroy(p->delay_src);
+        g_source_unref(p->delay_src);
+        p->delay_src = NULL;
+    }
+    while ((u = g_queue_pop_head(&p->in_wait)))
+        vurb_free(u);
+    while ((u = g_queue_pop_head(&p->delayed)))
+        vurb_free(u);
+    while ((u = g_queue_pop_head(&p->reapable)))
+        vurb_free(u);
+}
+
+static int add_to_testbed(vprobe *p, char *err, size_t errlen)
+{
+    vbus *bus = p->bus;
+    p->devnum = bus->next_devnum++;
+    if (bus->next_devnum > 127)
+        bus->next_devnum = 2;
+    snprintf(p->name, sizeof p->name, "1-%d", p->devnum);
+    snprintf(p->devnode, sizeof p->devnode, "/dev/bus/usb/001/%03d", p->devnum);
+    /* sysfs attributes end in a newline, as the kernel writes them
+     * (libusb warns otherwise); uevent properties do not. */
+    char devnum[16], devnum_nl[16], dev[24], product[16], serial_nl[32];
+    snprintf(devnum, sizeof devnum, "%d", p->devnum);
+    snprintf(devnum_nl, sizeof devnum_nl, "%d\n", p->devnum);
+    snprintf(dev, sizeof dev, "189:%d\n", p->devnum - 1);
+    snprintf(product, sizeof product, "%04x\n", stlink_probe_pid(p->engine));
+    snprintf(serial_nl, sizeof serial_nl, "%s\n", p->serial);
+    const char *speed = p->kind == STLINK_V3 ? "480\n" : "12\n";
+    char uevent_product[24], minor[16];
+    snprintf(uevent_product, sizeof uevent_product, "483/%x/100", stlink_probe_pid(p->engine));
+    snprintf(minor, sizeof minor, "%d", p->devnum - 1);
+    p->syspath = umockdev_testbed_add_device(
+        bus->tb, "usb", p->name, NULL, "busnum", "1\n", "devnum", devnum_nl, "idVendor", "0483\n",
+        "idProduct", product, "serial", serial_nl, "speed", speed, "bConfigurationValue", "1\n",
+        "bNumConfigurations", "1\n", "dev", dev, NULL, "DEVNAME", p->devnode, "DEVTYPE",
+        "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product, "BUSNUM", "001", "DEVNUM", devnum,
+        "MAJOR", "189", "MINOR", minor, "ID_SERIAL_SHORT", p->serial, NULL);
+    if (!p->syspath) {
+        say(err, errlen, "umockdev refused to add probe %s", p->serial);
+        return -1;
+    }
+    uint8_t desc[64];
+    size_t n = build_descriptors(p, desc);
+    umockdev_testbed_set_attribute_binary(bus->tb, p->syspath, "descriptors", desc, (gssize)n);
+
+    /* The device node: a FIFO whose readiness we control (add_device makes
+     * no node of its own). */
+    char *node = g_build_filename(bus->root, p->devnode, NULL);
+    char *dir = g_path_get_dirname(node);
+    g_mkdir_with_parents(dir, 0755);
+    g_free(dir);
+    unlink(node);
+    if (mkfifo(node, 0666) != 0) {
+        say(err, errlen, "cannot make device node %s: %s", node, strerror(errno));
+        g_free(node);
+        return -1;
+    }
+    p->fifo_fd = open(node, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    g_free(node);
+    if (p->fifo_fd < 0) {
+        say(err, errlen, "cannot open device node: %s", strerror(errno));
+        return -1;
+    }
+    fcntl(p->fifo_fd, F_SETPIPE_SZ, FIFO_CHUNK);
+    p->fifo_full = false;
+    fifo_set_ready(p, false);
+
+    p->handler = umockdev_ioctl_base_new();
+    g_signal_connect(p->handler, "handle-ioctl", G_CALLBACK(on_ioctl), p);
+    GError *gerr = NULL;
+    if (!umockdev_testbed_attach_ioctl(bus->tb, p->devnode, p->handler, &gerr)) {
+        say(err, errlen, "cannot attach ioctl handler: %s", gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        return -1;
+    }
+    p->plugged = true;
+    umockdev_testbed_uevent(bus->tb, p->syspath, "add");
+    return 0;
+}
+
+static void remove_from_testbed(vprobe *p)
+{
+    vbus *bus = p->bus;
+    if (!p->plugged)
+        return;
+    p->plugged = false;
+    umockdev_testbed_uevent(bus->tb, p->syspath, "remove");
+    GError *gerr = NULL;
+    umockdev_testbed_detach_ioctl(bus->tb, p->devnode, &gerr);
+    g_clear_error(&gerr);
+    umockdev_testbed_remove_device(bus->tb, p->syspath);
+    g_clear_pointer(&p->syspath, g_free);
+    g_clear_object(&p->handler);
+    if (p->fifo_fd >= 0)
+        close(p->fifo_fd);
+    p->fifo_fd = -1;
+    drop_urbs(p);
+}
+
+static void reenumerate(vprobe *p)
+{
+    char err[128];
+    remove_from_testbed(p);
+    if (add_to_testbed(p, err, sizeof err) != 0)
+        g_warning("flashline-sim: re-enumeration of %s failed: %s", p->serial, err);
+}
+
+/* ---- the bus ------------------------------------------------------------------ */
+
+vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    if (!pre || !strstr(pre, "libumockdev-preload")) {
+        say(err, errlen, "the virtual bus needs LD_PRELOAD=libumockdev-preload.so.0");
+        return NULL;
+    }
+    vbus *bus = g_new0(vbus, 1);
+    g_mutex_init(&bus->lock);
+    bus->speed = speed;
+    bus->seed = seed;
+    bus->next_devnum = 2; /* 1 is the root hub */
+    bus->tb = umockdev_testbed_new();
+    if (!bus->tb) {
+        say(err, errlen, "umockdev could not create a testbed");
+        g_free(bus);
+        return NULL;
+    }
+    bus->root = umockdev_testbed_get_root_dir(bus->tb);
+    return bus;
+}
+
+void vbus_free(vbus *bus)
+{
+    if (!bus)
+        return;
+    g_mutex_lock(&bus->lock);
+    for (size_t i = 0; i < bus->n; i++) {
+        vprobe *p = bus->probes[i];
+        remove_from_testbed(p);
+        stlink_probe_free(p->engine);
+        sim_board_destroy(p->board);
+        g_free(p);
+    }
+    bus->n = 0;
+    g_mutex_unlock(&bus->lock);
+    g_object_unref(bus->tb);
+    if (bus->worker_ctx)
+        g_main_context_unref(bus->worker_ctx);
+    g_free(bus->root);
+    g_mutex_clear(&bus->lock);
+    g_free(bus);
+}
+
+const char *vbus_root(const vbus *bus)
+{
+    return bus->root;
+}
+
+static vprobe *find(vbus *bus, const char *serial)
+{
+    for (size_t i = 0; i < bus->n; i++)
+        if (g_ascii_strcasecmp(bus->probes[i]->serial, serial) == 0)
+            return bus->probes[i];
+    return NULL;
+}
+
+static bool valid_serial(const char *s)
+{
+    if (strlen(s) != 24)
+        return false;
+    for (const char *c = s; *c; c++)
+        if (!g_ascii_isxdigit(*c))
+            return false;
+    return true;
+}
+
+int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *serial,
+                   char out_serial[25], char *err, size_t errlen)
+{
+    if (!sim_chip_find(chip)) {
+        say(err, errlen, "unknown chip '%s' (stm32f103rb, stm32f446re, stm32l053r8, stm32l476rg)",
+            chip);
+        return -1;
+    }
+    g_mutex_lock(&bus->lock);
+    int rc = -1;
+    char gen[25];
+    if (!serial) {
+        /* ST's serials are 12 bytes of UID-like data; make them unique per
+         * seed and position so a line is reproducible. */
+        uint64_t x = bus->seed * 0x9E3779B97F4A7C15ull + bus->n + 1;
+        snprintf(gen, sizeof gen, "%08X%08X%08X", 0x0670FF00u | (unsigned)(bus->n & 0xFF),
+                 (unsigned)(x >> 32) | 0x30000000u, (unsigned)x);
+        serial = gen;
+    }
+    if (bus->n >= MAX_PROBES) {
+        say(err, errlen, "too many probes (at most %d)", MAX_PROBES);
+    } else if (!valid_serial(serial)) {
+        say(err, errlen, "serial '%s' is not 24 hex digits", serial);
+    } else if (find(bus, serial)) {
+        say(err, errlen, "duplicate serial %s", serial);
+    } else {
+        vprobe *p = g_new0(vprobe, 1);
+        p->bus = bus;
+        p->kind = kind;
+        p->fifo_fd = -1;
+        for (int i = 0; i < 24; i++)
+            p->serial[i] = g_ascii_toupper(serial[i]);
+        g_strlcpy(p->chip, chip, sizeof p->chip);
+        p->board_seed = bus->seed * 1000003u + bus->n;
+        g_queue_init(&p->in_wait);
+        g_queue_init(&p->delayed);
+        g_queue_init(&p->reapable);
+        if (sim_board_create(chip, p->board_seed, 0.0, &p->board) != SIM_OK) {
+            say(err, errlen, "cannot create board %s", chip);
+            g_free(p);
+        } else {
+            p->engine = stlink_probe_new(kind, p->serial, p->board);
+            if (!p->engine || add_to_testbed(p, err, errlen) != 0) {
+                if (p->engine)
+                    stlink_probe_free(p->engine);
+                sim_board_destroy(p->board);
+                g_free(p);
+            } else {
+                bus->probes[bus->n++] = p;
+                if (out_serial)
+                    memcpy(out_serial, p->serial, 25);
+                rc = 0;
+            }
+        }
+    }
+    g_mutex_unlock(&bus->lock);
+    return rc;
+}
+
+size_t vbus_probe_count(const vbus *bus)
+{
+    return bus->n;
+}
+
+static const char *kind_name(stlink_kind k)
+{
+    return k == STLINK_V2 ? "v2" : k == STLINK_V2_1 ? "v2-1" : "v3";
+}
+
+int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen)
+{
+    if (i >= bus->n)
+        return -1;
+    const vprobe *p = bus->probes[i];
+    say(out, outlen, "%s %s %s %s", kind_name(p->kind), p->chip, p->serial,
+        p->plugged ? p->devnode : "unplugged");
+    return 0;
+}
+
+/* ---- control verbs -------------------------------------------------------------- */
+
+static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
+{
+    static const struct {
+        const char *name;
+        sim_fault fault;
+    } faults[] = {
+        {"firmware", SIM_FAULT_RUNNING_FIRMWARE},
+        {"watchdog", SIM_FAULT_WATCHDOG},
+        {"swd-locked", SIM_FAULT_SWD_LOCKED},
+        {"stale-errors", SIM_FAULT_STALE_FLASH_ERRORS},
+        {"rdp1", SIM_FAULT_RDP1},
+        {"bad-cell", SIM_FAULT_BAD_CELL},
+    };
+    if (argc < 3) {
+        say(reply, n,
+            "usage: fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|"
+            "bad-cell ADDR");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        if (strcmp(argv[2], faults[i].name) != 0)
+            continue;
+        uint32_t arg = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
+        if (sim_board_inject(p->board, faults[i].fault, arg) != SIM_OK) {
+            say(reply, n, "fault %s refused (bad argument?)", argv[2]);
+            return -1;
+        }
+        say(reply, n, "ok %s %s", p->serial, argv[2]);
+        return 0;
+    }
+    say(reply, n, "unknown fault '%s'", argv[2]);
+    return -1;
+}
+
+int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
+{
+    gchar **argv = NULL;
+    gint argc = 0;
+    int rc = -1;
+    if (!g_shell_parse_argv(line, &argc, &argv, NULL) || argc < 1) {
+        say(reply, n, "empty or malformed command");
+        g_strfreev(argv);
+        return -1;
+    }
+    g_mutex_lock(&bus->lock);
+    const char *verb = argv[0];
+    vprobe *p = argc > 1 ? find(bus, argv[1]) : NULL;
+    if (strcmp(verb, "list") == 0) {
+        size_t off = 0;
+        reply[0] = 0;
+        for (size_t i = 0; i < bus->n && off + 1 < n; i++) {
+            char d[160];
+            vbus_describe(bus, i, d, sizeof d);
+            off += (size_t)snprintf(reply + off, n - off, "%s%s", i ? "; " : "", d);
+        }
+        rc = 0;
+    } else if (argc < 2) {
+        say(reply, n, "%s: missing SERIAL", verb);
+    } else if (!p) {
+        say(reply, n, "%s: no probe with serial %s", verb, argv[1]);
+    } else if (strcmp(verb, "unplug") == 0) {
+        remove_from_testbed(p);
+        say(reply, n, "ok unplugged %s", p->serial);
+        rc = 0;
+    } else if (strcmp(verb, "plug") == 0) {
+        if (p->plugged) {
+            say(reply, n, "plug: %s is already plugged in", p->serial);
+        } else {
+            stlink_probe_usb_reset(p->engine); /* power-on of the probe */
+            rc = add_to_testbed(p, reply, n);
+            if (rc == 0)
+                say(reply, n, "ok plugged %s at %s", p->serial, p->devnode);
+        }
+    } else if (strcmp(verb, "swap-board") == 0) {
+        const char *chip = argc > 2 ? argv[2] : p->chip;
+        sim_board *nb = NULL;
+        if (sim_board_create(chip, ++p->board_seed * 7919u, 0.0, &nb) != SIM_OK) {
+            say(reply, n, "swap-board: unknown chip '%s'", chip);
+        } else {
+            sim_board *old = p->board;
+            stlink_probe_attach(p->engine, nb);
+            p->board = nb;
+            sim_board_destroy(old);
+            g_strlcpy(p->chip, chip, sizeof p->chip);
+            say(reply, n, "ok %s now has a fresh %s", p->serial, chip);
+            rc = 0;
+        }
+    } else if (strcmp(verb, "power") == 0) {
+        if (argc < 3 || (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0)) {
+            say(reply, n, "usage: power SERIAL on|off");
+        } else {
+            sim_board_power(p->board, strcmp(argv[2], "on") == 0);
+            say(reply, n, "ok %s power %s", p->serial, argv[2]);
+            rc = 0;
+        }
+    } else if (strcmp(verb, "wedge") == 0) {
+        stlink_probe_wedge(p->engine);
+        p->reenumerate_on_reset = true;
+        say(reply, n, "ok %s wedged", p->serial);
+        rc = 0;
+    } else if (strcmp(verb, "loader-fail") == 0) {
+        static const char *const modes[] = {"off", "once", "alternate", "always"};
+        static const stlink_loader_fail values[] = {LOADER_FAIL_NONE, LOADER_FAIL_ONCE,
+                                                    LOADER_FAIL_ALTERNATE, LOADER_FAIL_ALWAYS};
+        say(reply, n, "usage: loader-fail SERIAL off|once|alternate|always");
+        for (int i = 0; argc > 2 && i < 4; i++)
+            if (strcmp(argv[2], modes[i]) == 0) {
+                stlink_probe_loader_fail(p->engine, values[i]);
+                say(reply, n, "ok %s loader-fail %s", p->serial, modes[i]);
+                rc = 0;
+            }
+    } else if (strcmp(verb, "fault") == 0) {
+        rc = fault_verb(p, argv, argc, reply, n);
+    } else {
+        say(reply, n,
+            "unknown verb '%s' (unplug, plug, swap-board, power, wedge, loader-fail, "
+            "fault, list)",
+            verb);
+    }
+    g_mutex_unlock(&bus->lock);
+    g_strfreev(argv);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * sim/usb: the virtual USB bus. Each virtual ST-LINK appears to programs that
+ * run under libumockdev-preload exactly as a real one does to libusb's Linux
+ * backend: a sysfs device with descriptors, a /dev/bus/usb node, uevents on
+ * plug and unplug, and usbfs ioctls (URB submit/reap/discard, claim, reset)
+ * answered here and fed to the probe's protocol engine (sim/probe) in front
+ * of a virtual board (sim/target).
+ *
+ * The process that creates a vbus must already run under the preload with no
+ * UMOCKDEV_DIR of its own (vbus_new() checks); programs it starts inherit the
+ * testbed through UMOCKDEV_DIR and LD_PRELOAD.
+ */
+#ifndef FLASHLINE_SIM_USB_VBUS_H
+#define FLASHLINE_SIM_USB_VBUS_H
+
+#include "stlink.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vbus vbus;
+
+/* speed: board timing factor (0 = no wall-clock waiting). On failure returns
+ * NULL and a message in err. */
+vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen);
+void vbus_free(vbus *bus);
+/* The testbed root (what UMOCKDEV_DIR is set to). */
+const char *vbus_root(const vbus *bus);
+
+/*
+ * Add a plugged-in probe of kind with a fresh board of chip. serial may be
+ * NULL to derive one from the seed; on success it is copied to out_serial
+ * (25 bytes). Returns 0, or -1 with a one-line reason in err.
+ */
+int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *serial,
+                   char out_serial[25], char *err, size_t errlen);
+size_t vbus_probe_count(const vbus *bus);
+/* Describe probe i ("v2 stm32f103rb 37FF71064E57343625231943 bus 1 dev 3"). */
+int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen);
+
+/*
+ * One control verb, as `flashline-sim ctl` sends it: "unplug SERIAL",
+ * "plug SERIAL", "swap-board SERIAL [CHIP]", "power SERIAL on|off",
+ * "wedge SERIAL", "loader-fail SERIAL alternate|once|always|off",
+ * "fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|bad-cell ADDR",
+ * "list". Writes a one-line reply; returns 0, or -1 when the verb failed
+ * (the reply says why).
+ */
+int vbus_control(vbus *bus, const char *line, char *reply, size_t replylen);
+
+#endif
