@@ -1072,7 +1072,15 @@ static void debug_command(stlink_probe *p)
         return;
     case STLINK_DEBUG_EXIT:
         /* No reply (S17 _stlink_usb_exit_debug_mode send_only; O12
-         * stlink_usb_mode_leave). The target keeps its state. */
+         * stlink_usb_mode_leave). The target keeps its state. STLINK-V3
+         * firmware hangs when told to leave a debug mode it is not in (the
+         * reason O12 only sends EXIT from debug mode): model it as a wedge
+         * that only a USB reset clears. */
+        if (p->kind == STLINK_V3 && p->mode != STLINK_DEV_DEBUG_MODE) {
+            stlink_probe_wedge(p);
+            p->wedge_out_taken = true; /* this EXIT was the OUT that hung it */
+            return;
+        }
         p->mode = STLINK_DEV_MASS_MODE;
         return;
     case STLINK_DEBUG_READCOREID:

@@ -1068,6 +1068,32 @@ static void loader_runs_seen_however_the_core_is_started(void **state)
 
 /* ---- wedge ---------------------------------------------------------------------------- */
 
+/* STLINK-V3 firmware hangs on DEBUG_EXIT outside debug mode; V2 does not. */
+static void v3_exit_outside_debug_mode_wedges(void **state)
+{
+    (void)state;
+    const uint8_t exit_dbg[] = {STLINK_DEBUG_COMMAND, STLINK_DEBUG_EXIT};
+    uint8_t c[STLINK_CMD_SIZE] = {STLINK_GET_VERSION};
+    uint8_t r[64];
+    fx v2 = make(STLINK_V2);
+    xfer(v2.p, exit_dbg, 2, NULL, 0);
+    assert_false(stlink_probe_wedged(v2.p));
+    xfer(v2.p, c, 1, r, 6);
+    destroy(&v2);
+
+    fx f = make(STLINK_V3);
+    open_and_enter(f.p);
+    xfer(f.p, exit_dbg, 2, NULL, 0); /* in debug mode: fine */
+    assert_false(stlink_probe_wedged(f.p));
+    xfer(f.p, exit_dbg, 2, NULL, 0); /* now outside it: the firmware hangs */
+    assert_true(stlink_probe_wedged(f.p));
+    assert_int_equal(stlink_probe_out(f.p, c, sizeof c), -1);
+    assert_int_equal(stlink_probe_in(f.p, r, sizeof r), -1);
+    stlink_probe_usb_reset(f.p);
+    xfer(f.p, c, 1, r, 6);
+    destroy(&f);
+}
+
 static void wedge_until_usb_reset(void **state)
 {
     (void)state;
@@ -1339,6 +1365,7 @@ int main(void)
         cmocka_unit_test(loader_fail_once_and_always),
         cmocka_unit_test(loader_runs_seen_however_the_core_is_started),
         cmocka_unit_test(wedge_until_usb_reset),
+        cmocka_unit_test(v3_exit_outside_debug_mode_wedges),
         cmocka_unit_test(timing_model),
         cmocka_unit_test(malformed_commands),
         cmocka_unit_test(fuzzed_input_is_survived),
