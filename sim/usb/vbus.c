@@ -40,10 +40,16 @@
  * top of the one the parent keeps in its children: every resolve is
  * matched by an unref here. */
 typedef struct vurb {
+    gulong client_addr; /* where the URB lives in the client: its identity */
+    uint8_t type, endpoint;
+    int status, actual; /* the completion, as usbfs reports it */
+    size_t len;         /* buffer length */
+    uint8_t *data;      /* the buffer: umockdev's copy, or our own */
+    bool own_data;
+    uint64_t ready_wall_ns; /* when a finished IN URB may be reaped (speed > 0) */
+    /* umockdev transport only */
     UMockdevIoctlData *urb; /* the struct usbdevfs_urb, resolved (our ref) */
     UMockdevIoctlData *buf; /* its buffer, resolved (our ref; may be NULL) */
-    gulong client_addr;     /* where the URB lives in the client */
-    uint64_t ready_wall_ns; /* when a finished IN URB may be reaped (speed > 0) */
 } vurb;
 
 typedef struct vprobe {
@@ -182,13 +188,10 @@ static void make_reapable(vprobe *p, vurb *u)
     fifo_set_ready(p, true);
 }
 
-static struct usbdevfs_urb *urb_of(vurb *u)
-{
-    return (struct usbdevfs_urb *)u->urb->data;
-}
-
 static void vurb_free(vurb *u)
 {
+    if (u->own_data)
+        g_free(u->data);
     if (u->buf)
         g_object_unref(u->buf);
     if (u->urb)
@@ -268,11 +271,9 @@ static void serve_in(vprobe *p)
 {
     while (!g_queue_is_empty(&p->in_wait) && stlink_probe_reply_pending(p->engine)) {
         vurb *u = g_queue_pop_head(&p->in_wait);
-        struct usbdevfs_urb *urb = urb_of(u);
-        size_t cap = u->buf ? (size_t)urb->buffer_length : 0;
-        int n = stlink_probe_in(p->engine, u->buf ? u->buf->data : NULL, cap);
-        urb->actual_length = n > 0 ? n : 0;
-        urb->status = 0;
+        int n = stlink_probe_in(p->engine, u->data, u->data ? u->len : 0);
+        u->actual = n > 0 ? n : 0;
+        u->status = 0;
         uint64_t cost = stlink_probe_last_cost_ns(p->engine);
         if (p->bus->speed > 0 && cost > 0) {
             u->ready_wall_ns = wall_ns() + (uint64_t)((double)cost * p->bus->speed);
@@ -286,16 +287,15 @@ static void serve_in(vprobe *p)
 
 static void handle_control(vprobe *p, vurb *u)
 {
-    struct usbdevfs_urb *urb = urb_of(u);
-    urb->status = -EPIPE; /* stall unless understood */
-    urb->actual_length = 0;
-    if (!u->buf || urb->buffer_length < 8)
+    u->status = -EPIPE; /* stall unless understood */
+    u->actual = 0;
+    if (!u->data || u->len < 8)
         return;
-    uint8_t *setup = u->buf->data;
+    uint8_t *setup = u->data;
     uint8_t type = setup[0], req = setup[1];
     unsigned value = setup[2] | setup[3] << 8;
     unsigned length = setup[6] | setup[7] << 8;
-    size_t room = (size_t)urb->buffer_length - 8;
+    size_t room = u->len - 8;
     if (length < room)
         room = length;
     if (type == 0x80 && req == 6) { /* GET_DESCRIPTOR */
@@ -318,36 +318,35 @@ static void handle_control(vprobe *p, vurb *u)
             break;
         }
         if (n >= 0) {
-            urb->status = 0;
-            urb->actual_length = n;
+            u->status = 0;
+            u->actual = n;
         }
     } else if (type == 0x80 && req == 0 && room >= 2) { /* GET_STATUS */
         setup[8] = 0, setup[9] = 0;
-        urb->status = 0;
-        urb->actual_length = 2;
+        u->status = 0;
+        u->actual = 2;
     } else if ((type & 0x80) == 0 && length == 0) {
-        urb->status = 0; /* SET_* with no data: accept */
+        u->status = 0; /* SET_* with no data: accept */
     }
 }
 
 /* A URB has arrived: route it. Returns the errno for the submit ioctl. */
 static int submit(vprobe *p, vurb *u)
 {
-    struct usbdevfs_urb *urb = urb_of(u);
-    urb->status = 0;
-    urb->actual_length = 0;
-    if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
+    u->status = 0;
+    u->actual = 0;
+    if (u->type == USBDEVFS_URB_TYPE_CONTROL) {
         handle_control(p, u);
         make_reapable(p, u);
         return 0;
     }
-    if (urb->type != USBDEVFS_URB_TYPE_BULK)
+    if (u->type != USBDEVFS_URB_TYPE_BULK)
         return EINVAL;
-    if (urb->endpoint == stlink_probe_ep_out(p->engine)) {
+    if (u->endpoint == stlink_probe_ep_out(p->engine)) {
         catch_up(p);
-        size_t len = u->buf ? (size_t)urb->buffer_length : 0;
-        if (stlink_probe_out(p->engine, u->buf ? u->buf->data : NULL, len) == 0) {
-            urb->actual_length = (int)len;
+        size_t len = u->data ? u->len : 0;
+        if (stlink_probe_out(p->engine, u->data, len) == 0) {
+            u->actual = (int)len;
         } else {
             /* A wedged probe NAKs forever: the host's transfer times out
              * and is discarded by the host. */
@@ -358,12 +357,12 @@ static int submit(vprobe *p, vurb *u)
         serve_in(p);
         return 0;
     }
-    if (urb->endpoint == 0x81) {
+    if (u->endpoint == 0x81) {
         g_queue_push_tail(&p->in_wait, u);
         serve_in(p);
         return 0;
     }
-    if ((urb->endpoint & 0x80) && urb->endpoint != 0x81) {
+    if (u->endpoint & 0x80) {
         g_queue_push_tail(&p->in_wait, u); /* trace endpoint: no data */
         return 0;
     }
@@ -382,18 +381,33 @@ static vurb *take_urb(GQueue *q, gulong client_addr)
     return NULL;
 }
 
-/* Complete a reap: point the client's URB pointer at the finished URB. */
+/* The next finished URB, or NULL with *e set (EAGAIN, or ENODEV). */
+static vurb *take_reapable(vprobe *p, int *e)
+{
+    vurb *u = g_queue_pop_head(&p->reapable);
+    if (!u) {
+        *e = p->plugged ? EAGAIN : ENODEV;
+        return NULL;
+    }
+    if (g_queue_is_empty(&p->reapable))
+        fifo_set_ready(p, false);
+    if (u->endpoint == 0x81)
+        p->last_wall_ns = wall_ns(); /* the host has its reply: think time starts */
+    return u;
+}
+
+/* umockdev transport: point the client's URB pointer at the finished URB
+ * and let umockdev write the URB and its buffer back. */
 static int reap(vprobe *p, UMockdevIoctlClient *client, UMockdevIoctlData *arg, bool *done)
 {
     *done = false;
-    vurb *u = g_queue_peek_head(&p->reapable);
+    int e = 0;
+    vurb *u = take_reapable(p, &e);
     if (!u)
-        return p->plugged ? EAGAIN : ENODEV;
-    g_queue_pop_head(&p->reapable);
-    if (g_queue_is_empty(&p->reapable))
-        fifo_set_ready(p, false);
-    if (urb_of(u)->endpoint == 0x81)
-        p->last_wall_ns = wall_ns(); /* the host has its reply: think time starts */
+        return e;
+    struct usbdevfs_urb *urb = (struct usbdevfs_urb *)u->urb->data;
+    urb->status = u->status;
+    urb->actual_length = u->actual;
     GError *err = NULL;
     UMockdevIoctlData *slot = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), &err);
     if (!slot) {
@@ -409,7 +423,52 @@ static int reap(vprobe *p, UMockdevIoctlClient *client, UMockdevIoctlData *arg, 
     return 0;
 }
 
+static int discard(vprobe *p, gulong client_addr)
+{
+    vurb *u = take_urb(&p->in_wait, client_addr);
+    if (!u)
+        return EINVAL;
+    u->status = -ENOENT;
+    u->actual = 0;
+    make_reapable(p, u);
+    return 0;
+}
+
+#define USBFS_CAPS                                                                                 \
+    (USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION | USBDEVFS_CAP_NO_PACKET_SIZE_LIM | \
+     USBDEVFS_CAP_REAP_AFTER_DISCONNECT)
+
 static void reenumerate(vprobe *p);
+
+/* The usbfs ioctls that carry no data we need; returns the errno. */
+static int simple_ioctl(vprobe *p, unsigned long req)
+{
+    switch (req) {
+    case USBDEVFS_GETDRIVER:
+    case USBDEVFS_IOCTL:
+        return ENODATA; /* no kernel driver bound to the debug interface */
+    case USBDEVFS_SETCONFIGURATION:
+    case USBDEVFS_CLAIMINTERFACE:
+    case USBDEVFS_RELEASEINTERFACE:
+    case USBDEVFS_SETINTERFACE:
+    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_RESETEP:
+    case USBDEVFS_DISCONNECT_CLAIM:
+        return 0;
+    case USBDEVFS_RESET:
+        stlink_probe_usb_reset(p->engine);
+        if (p->reenumerate_on_reset) {
+            /* A probe whose firmware hung comes back under a new address
+             * after the reset: the old handle is dead (libusb: NOT_FOUND). */
+            p->reenumerate_on_reset = false;
+            reenumerate(p);
+            return ENODEV;
+        }
+        return 0;
+    default:
+        return ENOTTY;
+    }
+}
 
 static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
 {
@@ -441,9 +500,16 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
         vurb *u = g_new0(vurb, 1);
         u->urb = ud;
         u->client_addr = ud->client_addr;
-        if (urb->buffer_length > 0 && urb->buffer_length <= (1 << 20))
+        u->type = urb->type;
+        u->endpoint = urb->endpoint;
+        if (urb->buffer_length > 0 && urb->buffer_length <= (1 << 20)) {
             u->buf = umockdev_ioctl_data_resolve(ud, offsetof(struct usbdevfs_urb, buffer),
                                                  (size_t)urb->buffer_length, &err);
+            if (u->buf) {
+                u->data = u->buf->data;
+                u->len = (size_t)urb->buffer_length;
+            }
+        }
         if (urb->buffer_length > 0 && !u->buf) {
             vurb_free(u);
             e = EFAULT;
@@ -464,55 +530,23 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
         }
         break;
     }
-    case USBDEVFS_DISCARDURB: {
+    case USBDEVFS_DISCARDURB:
         /* The argument is the URB's address in the client. */
-        gulong addr = (gulong)(*(void **)arg->data);
-        vurb *u = take_urb(&p->in_wait, addr);
-        if (!u) {
-            e = EINVAL;
-            break;
-        }
-        urb_of(u)->status = -ENOENT;
-        urb_of(u)->actual_length = 0;
-        make_reapable(p, u);
+        e = discard(p, (gulong)(*(void **)arg->data));
         break;
-    }
     case USBDEVFS_GET_CAPABILITIES: {
         UMockdevIoctlData *caps = umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), &err);
         if (!caps) {
             e = EFAULT;
             break;
         }
-        uint32_t v = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
-                     USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+        uint32_t v = USBFS_CAPS;
         memcpy(caps->data, &v, sizeof v);
         g_object_unref(caps);
         break;
     }
-    case USBDEVFS_GETDRIVER:
-    case USBDEVFS_IOCTL:
-        e = ENODATA; /* no kernel driver bound to the debug interface */
-        break;
-    case USBDEVFS_SETCONFIGURATION:
-    case USBDEVFS_CLAIMINTERFACE:
-    case USBDEVFS_RELEASEINTERFACE:
-    case USBDEVFS_SETINTERFACE:
-    case USBDEVFS_CLEAR_HALT:
-    case USBDEVFS_RESETEP:
-    case USBDEVFS_DISCONNECT_CLAIM:
-        break;
-    case USBDEVFS_RESET:
-        stlink_probe_usb_reset(p->engine);
-        if (p->reenumerate_on_reset) {
-            /* A probe whose firmware hung comes back under a new address
-             * after the reset: the old handle is dead (libusb: NOT_FOUND). */
-            p->reenumerate_on_reset = false;
-            reenumerate(p);
-            e = ENODEV;
-        }
-        break;
     default:
-        e = ENOTTY;
+        e = simple_ioctl(p, req);
         break;
     }
     g_clear_error(&err);
