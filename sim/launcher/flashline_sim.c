@@ -190,6 +190,21 @@ static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen
     return 0;
 }
 
+/* The fast usbfs transport (sim/usb/fastpath), preloaded in front of
+ * umockdev's: FLASHLINE_USBFAST names it or "off" disables it; otherwise
+ * the build tree's copy, then the installed one. */
+static const char *usbfast_library(void)
+{
+    const char *env = getenv("FLASHLINE_USBFAST");
+    if (env)
+        return strcmp(env, "off") == 0 ? NULL : env;
+    if (access(FLASHLINE_USBFAST_BUILD, R_OK) == 0)
+        return FLASHLINE_USBFAST_BUILD;
+    if (access(FLASHLINE_USBFAST_INSTALLED, R_OK) == 0)
+        return FLASHLINE_USBFAST_INSTALLED;
+    return NULL;
+}
+
 /* The testbed only sees its own uevents when this process runs under the
  * preload (pitfalls.md), so re-execute under it once. */
 static void ensure_preload(char **argv)
@@ -202,7 +217,9 @@ static void ensure_preload(char **argv)
         exit(1);
     }
     char value[4096];
-    snprintf(value, sizeof value, "%s%s%s", PRELOAD, pre ? ":" : "", pre ? pre : "");
+    const char *fast = usbfast_library();
+    snprintf(value, sizeof value, "%s%s%s%s%s", fast ? fast : "", fast ? ":" : "", PRELOAD,
+             pre ? ":" : "", pre ? pre : "");
     setenv("LD_PRELOAD", value, 1);
     unsetenv("UMOCKDEV_DIR");
     setenv("FLASHLINE_SIM_REEXEC", "1", 1);

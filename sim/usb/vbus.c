@@ -18,6 +18,7 @@
 #include "vbus.h"
 
 #include "board.h"
+#include "usbfast_proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <umockdev.h>
 #include <unistd.h>
@@ -74,6 +77,9 @@ typedef struct vprobe {
     GQueue reapable; /* finished URBs */
     GSource *delay_src;
     uint64_t last_wall_ns;
+    int fast_listen;      /* the fast transport's socket, or -1 */
+    GThread *fast_accept; /* its accept thread */
+    GSList *fast_conns;   /* open connections (int fds) */
 } vprobe;
 
 struct vbus {
@@ -85,7 +91,11 @@ struct vbus {
     int next_devnum;
     size_t n;
     vprobe *probes[MAX_PROBES];
-    GMainContext *worker_ctx; /* umockdev's ioctl thread */
+    GMainContext *timer_ctx; /* delayed completions at speed > 0 */
+    GMainLoop *timer_loop;
+    GThread *timer_thread;
+    GCond fast_done;  /* signalled when a fast-transport thread ends */
+    int fast_threads; /* fast-transport threads still running */
 };
 
 static uint64_t wall_ns(void)
@@ -257,13 +267,13 @@ static GSourceFuncs ready_funcs = {NULL, NULL, dispatch_ready, NULL, NULL, NULL}
 static void schedule_delayed(vprobe *p)
 {
     vurb *u = g_queue_peek_head(&p->delayed);
-    if (!u || p->delay_src || !p->bus->worker_ctx)
+    if (!u || p->delay_src)
         return;
     /* g_get_monotonic_time() and wall_ns() read the same clock. */
     p->delay_src = g_source_new(&ready_funcs, sizeof(GSource));
     g_source_set_callback(p->delay_src, release_delayed, p, NULL);
     g_source_set_ready_time(p->delay_src, (gint64)(u->ready_wall_ns / 1000));
-    g_source_attach(p->delay_src, p->bus->worker_ctx);
+    g_source_attach(p->delay_src, p->bus->timer_ctx);
 }
 
 /* Hand the engine's pending reply to the oldest waiting IN URB. */
@@ -481,8 +491,6 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
     int ret = 0, e = 0;
 
     g_mutex_lock(&bus->lock);
-    if (!bus->worker_ctx)
-        bus->worker_ctx = g_main_context_ref_thread_default();
     if (!p->plugged) {
         g_mutex_unlock(&bus->lock);
         umockdev_ioctl_client_complete(client, -1, ENODEV);
@@ -555,6 +563,189 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
         ret = -1;
     umockdev_ioctl_client_complete(client, ret, e);
     return TRUE;
+}
+
+/* ---- the fast transport (see fastpath/usbfast.c) ----------------------------- */
+
+typedef struct fconn {
+    vprobe *p;
+    int fd;
+} fconn;
+
+/* One request; fills the reply and returns its length. */
+static size_t fast_request(vprobe *p, const usbfast_msg *req, size_t reqlen, usbfast_msg *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->op = req->op;
+    if (!p->plugged) {
+        rep->err = ENODEV;
+        return sizeof *rep;
+    }
+    switch (req->op) {
+    case USBFAST_SUBMIT: {
+        size_t carried = reqlen - sizeof *req;
+        if (req->len > USBFAST_MAX_DATA || (carried && carried != req->len)) {
+            rep->err = EINVAL;
+            break;
+        }
+        vurb *u = g_new0(vurb, 1);
+        u->client_addr = (gulong)req->urb;
+        u->type = req->type;
+        u->endpoint = req->endpoint;
+        u->len = req->len;
+        u->data = u->len ? g_malloc0(u->len) : NULL;
+        u->own_data = true;
+        if (carried)
+            memcpy(u->data, req->data, carried);
+        rep->err = submit(p, u);
+        if (rep->err)
+            vurb_free(u);
+        break;
+    }
+    case USBFAST_REAP: {
+        int e = 0;
+        vurb *u = take_reapable(p, &e);
+        if (!u) {
+            rep->err = e;
+            break;
+        }
+        rep->urb = u->client_addr;
+        rep->status = u->status;
+        rep->actual = u->actual;
+        const uint8_t *from = NULL;
+        if (u->type == USBDEVFS_URB_TYPE_CONTROL && u->len >= 8 && (u->data[0] & 0x80))
+            from = u->data + 8;
+        else if (u->type != USBDEVFS_URB_TYPE_CONTROL && (u->endpoint & 0x80))
+            from = u->data;
+        if (from && u->actual > 0) {
+            rep->len = (uint32_t)u->actual;
+            memcpy(rep->data, from, rep->len);
+        }
+        vurb_free(u);
+        break;
+    }
+    case USBFAST_DISCARD:
+        rep->err = discard(p, (gulong)req->urb);
+        break;
+    case USBFAST_IOCTL:
+        if (req->request == USBDEVFS_GET_CAPABILITIES)
+            rep->value = USBFS_CAPS;
+        else
+            rep->err = simple_ioctl(p, (unsigned long)req->request);
+        break;
+    default:
+        rep->err = EINVAL;
+        break;
+    }
+    return sizeof *rep + rep->len;
+}
+
+static void fast_thread_done(vbus *bus)
+{
+    g_mutex_lock(&bus->lock);
+    bus->fast_threads--;
+    g_cond_broadcast(&bus->fast_done);
+    g_mutex_unlock(&bus->lock);
+}
+
+static gpointer fast_conn_main(gpointer data)
+{
+    fconn *c = data;
+    vprobe *p = c->p;
+    vbus *bus = p->bus;
+    size_t cap = sizeof(usbfast_msg) + USBFAST_MAX_DATA;
+    usbfast_msg *req = g_malloc(cap), *rep = g_malloc(cap);
+    for (;;) {
+        ssize_t n = recv(c->fd, req, cap, 0);
+        if (n < (ssize_t)sizeof *req)
+            break; /* closed by the client, or shut down by an unplug */
+        g_mutex_lock(&bus->lock);
+        size_t len = fast_request(p, req, (size_t)n, rep);
+        g_mutex_unlock(&bus->lock);
+        if (send(c->fd, rep, len, MSG_NOSIGNAL) != (ssize_t)len)
+            break;
+    }
+    g_mutex_lock(&bus->lock);
+    p->fast_conns = g_slist_remove(p->fast_conns, GINT_TO_POINTER(c->fd));
+    g_mutex_unlock(&bus->lock);
+    close(c->fd);
+    g_free(req);
+    g_free(rep);
+    g_free(c);
+    fast_thread_done(bus);
+    return NULL;
+}
+
+static gpointer fast_accept_main(gpointer data)
+{
+    vprobe *p = data;
+    vbus *bus = p->bus;
+    int lfd = p->fast_listen;
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break; /* shut down by an unplug */
+        }
+        int sz = (int)(sizeof(usbfast_msg) + USBFAST_MAX_DATA) * 2;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+        fconn *c = g_new0(fconn, 1);
+        c->p = p;
+        c->fd = fd;
+        g_mutex_lock(&bus->lock);
+        p->fast_conns = g_slist_prepend(p->fast_conns, GINT_TO_POINTER(fd));
+        bus->fast_threads++;
+        g_mutex_unlock(&bus->lock);
+        g_thread_unref(g_thread_new("vbus-fast", fast_conn_main, c));
+    }
+    fast_thread_done(bus);
+    return NULL;
+}
+
+static void fast_start(vprobe *p)
+{
+    vbus *bus = p->bus;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/" USBFAST_DIR "/001-%03d.sock",
+                     bus->root, p->devnum);
+    p->fast_listen = -1;
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path)
+        return; /* path too long: umockdev's transport still works */
+    unlink(addr.sun_path);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 8) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    int sz = (int)(sizeof(usbfast_msg) + USBFAST_MAX_DATA) * 2;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    p->fast_listen = fd;
+    bus->fast_threads++;
+    p->fast_accept = g_thread_new("vbus-accept", fast_accept_main, p);
+}
+
+/* Called with the lock held: make every fast thread of p leave. */
+static void fast_stop(vprobe *p)
+{
+    if (p->fast_listen < 0)
+        return;
+    char path[sizeof((struct sockaddr_un *)0)->sun_path];
+    snprintf(path, sizeof path, "%s/" USBFAST_DIR "/001-%03d.sock", p->bus->root, p->devnum);
+    unlink(path);
+    shutdown(p->fast_listen, SHUT_RDWR);
+    for (GSList *l = p->fast_conns; l; l = l->next)
+        shutdown(GPOINTER_TO_INT(l->data), SHUT_RDWR);
+    /* The accept thread closes nothing; close its socket once it is gone. */
+    GThread *t = p->fast_accept;
+    int lfd = p->fast_listen;
+    p->fast_accept = NULL;
+    p->fast_listen = -1;
+    g_mutex_unlock(&p->bus->lock);
+    g_thread_join(t);
+    g_mutex_lock(&p->bus->lock);
+    close(lfd);
 }
 
 /* ---- devices in the testbed ------------------------------------------------- */
@@ -640,6 +831,7 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
         return -1;
     }
     p->plugged = true;
+    fast_start(p);
     umockdev_testbed_uevent(bus->tb, p->syspath, "add");
     return 0;
 }
@@ -650,6 +842,7 @@ static void remove_from_testbed(vprobe *p)
     if (!p->plugged)
         return;
     p->plugged = false;
+    fast_stop(p);
     umockdev_testbed_uevent(bus->tb, p->syspath, "remove");
     GError *gerr = NULL;
     umockdev_testbed_detach_ioctl(bus->tb, p->devnode, &gerr);
@@ -673,6 +866,15 @@ static void reenumerate(vprobe *p)
 
 /* ---- the bus ------------------------------------------------------------------ */
 
+static gpointer timer_main(gpointer data)
+{
+    vbus *bus = data;
+    g_main_context_push_thread_default(bus->timer_ctx);
+    g_main_loop_run(bus->timer_loop);
+    g_main_context_pop_thread_default(bus->timer_ctx);
+    return NULL;
+}
+
 vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
 {
     const char *pre = getenv("LD_PRELOAD");
@@ -692,6 +894,13 @@ vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
         return NULL;
     }
     bus->root = umockdev_testbed_get_root_dir(bus->tb);
+    char *fast_dir = g_build_filename(bus->root, USBFAST_DIR, NULL);
+    g_mkdir_with_parents(fast_dir, 0755);
+    g_free(fast_dir);
+    g_cond_init(&bus->fast_done);
+    bus->timer_ctx = g_main_context_new();
+    bus->timer_loop = g_main_loop_new(bus->timer_ctx, FALSE);
+    bus->timer_thread = g_thread_new("vbus-timers", timer_main, bus);
     return bus;
 }
 
@@ -700,9 +909,12 @@ void vbus_free(vbus *bus)
     if (!bus)
         return;
     g_mutex_lock(&bus->lock);
+    for (size_t i = 0; i < bus->n; i++)
+        remove_from_testbed(bus->probes[i]);
+    while (bus->fast_threads > 0) /* connection threads see their shutdown */
+        g_cond_wait(&bus->fast_done, &bus->lock);
     for (size_t i = 0; i < bus->n; i++) {
         vprobe *p = bus->probes[i];
-        remove_from_testbed(p);
         stlink_probe_free(p->engine);
         sim_board_destroy(p->board);
         g_free(p);
@@ -710,8 +922,11 @@ void vbus_free(vbus *bus)
     bus->n = 0;
     g_mutex_unlock(&bus->lock);
     g_object_unref(bus->tb);
-    if (bus->worker_ctx)
-        g_main_context_unref(bus->worker_ctx);
+    g_main_loop_quit(bus->timer_loop);
+    g_thread_join(bus->timer_thread);
+    g_main_loop_unref(bus->timer_loop);
+    g_main_context_unref(bus->timer_ctx);
+    g_cond_clear(&bus->fast_done);
     g_free(bus->root);
     g_mutex_clear(&bus->lock);
     g_free(bus);
@@ -770,6 +985,7 @@ int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *se
         p->bus = bus;
         p->kind = kind;
         p->fifo_fd = -1;
+        p->fast_listen = -1;
         for (int i = 0; i < 24; i++)
             p->serial[i] = g_ascii_toupper(serial[i]);
         g_strlcpy(p->chip, chip, sizeof p->chip);
