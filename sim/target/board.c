@@ -733,10 +733,12 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
         b->stop = STOP_EXC_RETURN;
         return false;
     }
-    if (type == UC_MEM_FETCH_UNMAPPED)
+    if (type == UC_MEM_FETCH_UNMAPPED) {
         b->cfsr |= CFSR_IBUSERR;
-    else
-        b->cfsr |= CFSR_PRECISERR | CFSR_BFARVALID, b->bfar = (uint32_t)addr;
+    } else {
+        b->cfsr |= CFSR_PRECISERR | CFSR_BFARVALID;
+        b->bfar = (uint32_t)addr;
+    }
     return false;
 }
 
