@@ -1,0 +1,60 @@
+/*
+ * The contract between the flash-loader stubs (running on the target) and
+ * the host that drives them: a control block in target SRAM.
+ *
+ * A stub is started with R0 = address of the control block, interrupts
+ * masked (C_MASKINTS), the controller already unlocked by the host. For
+ * FL_OP_PROGRAM it works through two buffers in turn: it waits for the
+ * host to mark a buffer FULL, programs it, marks it EMPTY and moves on to
+ * the other one, so the host fills one buffer over SWD while the flash
+ * programs the other (double buffering: the flash controller, not USB, sets
+ * the pace). It ends in BKPT when the host sets `stop` and no buffer is
+ * full, or at the first error, with `status`, `sr` and `fail_addr` set.
+ * FL_OP_CRC32 computes the CRC-32 (IEEE 802.3, as zlib's crc32()) of
+ * [addr, addr+len) of buffer 0's description and ends in BKPT.
+ *
+ * Included by the stubs (built with arm-none-eabi-gcc) and by the host.
+ */
+#ifndef FLASHLINE_LOADERS_LOADER_ABI_H
+#define FLASHLINE_LOADERS_LOADER_ABI_H
+
+#include <stdint.h>
+
+enum fl_loader_op {
+    FL_OP_PROGRAM = 1,
+    FL_OP_CRC32 = 2,
+};
+
+enum fl_buf_state {
+    FL_BUF_EMPTY = 0,
+    FL_BUF_FULL = 1,
+};
+
+enum fl_loader_status {
+    FL_ST_RUNNING = 0,
+    FL_ST_OK = 1,
+    FL_ST_FLASH_ERROR = 2, /* the controller set an error flag: see sr */
+    FL_ST_VERIFY = 3,      /* a programmed word did not read back */
+    FL_ST_BAD_REQUEST = 4, /* misaligned address or length */
+};
+
+typedef struct fl_loader_buf {
+    volatile uint32_t state; /* enum fl_buf_state */
+    uint32_t addr;           /* flash destination */
+    uint32_t len;            /* bytes; a multiple of the program unit */
+    uint32_t data;           /* SRAM address of the bytes */
+} fl_loader_buf;
+
+typedef struct fl_loader_ctl {
+    uint32_t op;              /* enum fl_loader_op */
+    uint32_t flash_regs;      /* controller base, e.g. 0x40022000 */
+    volatile uint32_t stop;   /* host: no more buffers will come */
+    volatile uint32_t status; /* stub: enum fl_loader_status */
+    uint32_t sr;              /* FLASH_SR when the stub stopped on an error */
+    uint32_t fail_addr;       /* the address being programmed then */
+    uint32_t crc;             /* FL_OP_CRC32 result */
+    uint32_t bytes_done;      /* progress, for the host's bar */
+    fl_loader_buf buf[2];
+} fl_loader_ctl;
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * What every flash-loader stub shares: register access, the buffer loop of
+ * loader_abi.h, and CRC-32. Each family file provides program_chunk().
+ */
+#ifndef FLASHLINE_LOADERS_STUB_H
+#define FLASHLINE_LOADERS_STUB_H
+
+#include "loader_abi.h"
+
+#include <stdint.h>
+
+#define REG32(a) (*(volatile uint32_t *)(uintptr_t)(a))
+#define REG16(a) (*(volatile uint16_t *)(uintptr_t)(a))
+
+/* IWDG key register: a refresh is harmless when the watchdog is off, and
+ * keeps a hardware watchdog quiet while the core runs the stub. */
+#define IWDG_KR 0x40003000u
+
+uint32_t stub_main(fl_loader_ctl *ctl);
+
+/* Program one buffer; returns an fl_loader_status (FL_ST_OK to go on). */
+static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len);
+
+/* CRC-32, reflected polynomial 0xEDB88320 (IEEE 802.3, zlib's crc32()),
+ * a nibble at a time: a 64-byte table instead of 1 KiB of SRAM. */
+static uint32_t crc32_region(uint32_t addr, uint32_t len)
+{
+    static const uint32_t nibble[16] = {0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu,
+                                        0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
+                                        0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+                                        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    uint32_t crc = 0xFFFFFFFFu;
+    const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)addr;
+    for (uint32_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        crc = nibble[crc & 0xF] ^ (crc >> 4);
+        crc = nibble[crc & 0xF] ^ (crc >> 4);
+        if ((i & 0xFFF) == 0)
+            REG32(IWDG_KR) = 0xAAAAu;
+    }
+    return ~crc;
+}
+
+uint32_t stub_main(fl_loader_ctl *ctl)
+{
+    if (ctl->op == FL_OP_CRC32) {
+        ctl->crc = crc32_region(ctl->buf[0].addr, ctl->buf[0].len);
+        ctl->status = FL_ST_OK;
+        return FL_ST_OK;
+    }
+    uint32_t i = 0;
+    for (;;) {
+        fl_loader_buf *b = &ctl->buf[i];
+        while (b->state != FL_BUF_FULL) {
+            if (ctl->stop && ctl->buf[0].state != FL_BUF_FULL && ctl->buf[1].state != FL_BUF_FULL) {
+                ctl->status = FL_ST_OK;
+                return FL_ST_OK;
+            }
+            REG32(IWDG_KR) = 0xAAAAu;
+        }
+        uint32_t st = program_chunk(ctl, b->addr, (const uint8_t *)(uintptr_t)b->data, b->len);
+        if (st != FL_ST_OK) {
+            ctl->status = st;
+            return st;
+        }
+        ctl->bytes_done += b->len;
+        b->state = FL_BUF_EMPTY;
+        i ^= 1;
+    }
+}
+
+#endif

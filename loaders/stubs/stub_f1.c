@@ -1,0 +1,41 @@
+/* STM32F1 FPEC (RM0008 3.3.3 "Main Flash memory programming"): PG set,
+ * one half-word store at a time, wait for BSY, check PGERR/WRPRTERR. */
+#include "stub.h"
+
+#define SR(c)       ((c)->flash_regs + 0x0Cu)
+#define CR(c)       ((c)->flash_regs + 0x10u)
+#define SR_BSY      (1u << 0)
+#define SR_PGERR    (1u << 2)
+#define SR_WRPRTERR (1u << 4)
+#define SR_EOP      (1u << 5)
+#define CR_PG       (1u << 0)
+
+static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len)
+{
+    if ((addr & 1) || (len & 1))
+        return FL_ST_BAD_REQUEST;
+    /* Stale flags from a crashed run would hide this run's result. */
+    REG32(SR(ctl)) = SR_PGERR | SR_WRPRTERR | SR_EOP;
+    REG32(CR(ctl)) |= CR_PG;
+    uint32_t st = FL_ST_OK;
+    for (uint32_t i = 0; i < len; i += 2) {
+        uint16_t v = (uint16_t)(src[i] | src[i + 1] << 8);
+        REG16(addr + i) = v;
+        while (REG32(SR(ctl)) & SR_BSY)
+            ;
+        uint32_t sr = REG32(SR(ctl));
+        if (sr & (SR_PGERR | SR_WRPRTERR)) {
+            ctl->sr = sr;
+            ctl->fail_addr = addr + i;
+            st = FL_ST_FLASH_ERROR;
+            break;
+        }
+        if (REG16(addr + i) != v) {
+            ctl->fail_addr = addr + i;
+            st = FL_ST_VERIFY;
+            break;
+        }
+    }
+    REG32(CR(ctl)) &= ~CR_PG;
+    return st;
+}

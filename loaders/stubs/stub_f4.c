@@ -1,0 +1,42 @@
+/* STM32F4 (RM0390 3.5.4 "Programming"): PSIZE x32 (needs 2.7-3.6 V, which
+ * the host checks), PG set, word stores, wait for BSY, check the error flags. */
+#include "stub.h"
+
+#define SR(c)         ((c)->flash_regs + 0x0Cu)
+#define CR(c)         ((c)->flash_regs + 0x10u)
+#define SR_EOP        (1u << 0)
+#define SR_ERRORS     0x1F2u /* OPERR WRPERR PGAERR PGPERR PGSERR RDERR */
+#define SR_BSY        (1u << 16)
+#define CR_PG         (1u << 0)
+#define CR_PSIZE_MASK (3u << 8)
+#define CR_PSIZE_X32  (2u << 8)
+
+static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len)
+{
+    if ((addr & 3) || (len & 3))
+        return FL_ST_BAD_REQUEST;
+    REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
+    REG32(CR(ctl)) = (REG32(CR(ctl)) & ~CR_PSIZE_MASK) | CR_PSIZE_X32 | CR_PG;
+    uint32_t st = FL_ST_OK;
+    for (uint32_t i = 0; i < len; i += 4) {
+        uint32_t v = (uint32_t)src[i] | (uint32_t)src[i + 1] << 8 | (uint32_t)src[i + 2] << 16 |
+                     (uint32_t)src[i + 3] << 24;
+        REG32(addr + i) = v;
+        while (REG32(SR(ctl)) & SR_BSY)
+            ;
+        uint32_t sr = REG32(SR(ctl));
+        if (sr & SR_ERRORS) {
+            ctl->sr = sr;
+            ctl->fail_addr = addr + i;
+            st = FL_ST_FLASH_ERROR;
+            break;
+        }
+        if (REG32(addr + i) != v) {
+            ctl->fail_addr = addr + i;
+            st = FL_ST_VERIFY;
+            break;
+        }
+    }
+    REG32(CR(ctl)) &= ~CR_PG;
+    return st;
+}

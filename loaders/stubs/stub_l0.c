@@ -1,0 +1,62 @@
+/* STM32L0 NVM (RM0367 3.3.4): half-page programming (FPRG + PROG, 16 words
+ * into one 64-byte half page, one tprog for all of them) where a chunk is
+ * half-page aligned, single words elsewhere. While the 16 words are being
+ * loaded nothing may read flash, which is why this runs from SRAM with
+ * interrupts masked. */
+#include "stub.h"
+
+#define PECR(c)   ((c)->flash_regs + 0x04u)
+#define SR(c)     ((c)->flash_regs + 0x18u)
+#define PECR_PROG (1u << 3)
+#define PECR_FPRG (1u << 10)
+#define SR_BSY    (1u << 0)
+#define SR_EOP    (1u << 1)
+#define SR_ERRORS 0x32F00u /* WRPERR PGAERR SIZERR OPTVERR RDERR NOTZEROERR FWWERR */
+
+static uint32_t wait_and_check(fl_loader_ctl *ctl, uint32_t addr)
+{
+    while (REG32(SR(ctl)) & SR_BSY)
+        ;
+    uint32_t sr = REG32(SR(ctl));
+    if (sr & SR_ERRORS) {
+        ctl->sr = sr;
+        ctl->fail_addr = addr;
+        return FL_ST_FLASH_ERROR;
+    }
+    REG32(SR(ctl)) = SR_EOP;
+    return FL_ST_OK;
+}
+
+static uint32_t word_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len)
+{
+    if ((addr & 3) || (len & 3))
+        return FL_ST_BAD_REQUEST;
+    REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
+    uint32_t i = 0, st = FL_ST_OK;
+    while (st == FL_ST_OK && i < len) {
+        uint32_t a = addr + i;
+        if ((a & 63) == 0 && len - i >= 64) {
+            REG32(PECR(ctl)) |= PECR_FPRG | PECR_PROG;
+            for (uint32_t w = 0; w < 64; w += 4)
+                REG32(a + w) = word_at(src + i + w);
+            st = wait_and_check(ctl, a);
+            REG32(PECR(ctl)) &= ~(PECR_FPRG | PECR_PROG);
+            i += 64;
+        } else {
+            REG32(a) = word_at(src + i);
+            st = wait_and_check(ctl, a);
+            i += 4;
+        }
+    }
+    for (uint32_t k = 0; st == FL_ST_OK && k < len; k += 4)
+        if (REG32(addr + k) != word_at(src + k)) {
+            ctl->fail_addr = addr + k;
+            st = FL_ST_VERIFY;
+        }
+    return st;
+}
