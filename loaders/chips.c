@@ -1,0 +1,169 @@
+/*
+ * Chip rows. Sources: the reference manuals' memory-organisation tables
+ * (RM0008 3.3.1 table 3, RM0390 3.3 table 4, RM0367 3.3.1, RM0351 3.3.1
+ * table 9) and DBGMCU/UID/flash-size addresses from the CMSIS device headers
+ * (see shared/reference/stm32-flash.md section 1). Only the four parts the
+ * line is proven on are listed; adding a row is adding a tested chip.
+ */
+#include "chips.h"
+
+static const fl_chip chips[] = {
+    {
+        .dev_id = 0x410,
+        .name = "STM32F10x medium density (F103xB)",
+        .family = FL_FAMILY_F1,
+        .stub = "f1",
+        .idcode_addr = 0xE0042000u,
+        .flash_base = 0x08000000u,
+        .flash_size_reg = 0x1FFFF7E0u,
+        .flash_size_max = 128 * 1024,
+        .units = {{0, 1024}}, /* 1 KiB pages */
+        .banks = 1,
+        .erased = 0xFF,
+        .program_unit = 2,
+        .sram_base = 0x20000000u,
+        .sram_size = 20 * 1024,
+        .flash_regs = 0x40022000u,
+    },
+    {
+        .dev_id = 0x421,
+        .name = "STM32F446",
+        .family = FL_FAMILY_F4,
+        .stub = "f4",
+        .idcode_addr = 0xE0042000u,
+        .flash_base = 0x08000000u,
+        .flash_size_reg = 0x1FFF7A22u,
+        .flash_size_max = 512 * 1024,
+        .units = {{4, 16 * 1024}, {1, 64 * 1024}, {0, 128 * 1024}},
+        .banks = 1,
+        .erased = 0xFF,
+        .program_unit = 4, /* x32 parallelism at 2.7-3.6 V */
+        .sram_base = 0x20000000u,
+        .sram_size = 128 * 1024,
+        .flash_regs = 0x40023C00u,
+    },
+    {
+        .dev_id = 0x417,
+        .name = "STM32L05x/L06x (category 3)",
+        .family = FL_FAMILY_L0,
+        .stub = "l0",
+        .idcode_addr = 0x40015800u,
+        .flash_base = 0x08000000u,
+        .flash_size_reg = 0x1FF8007Cu,
+        .flash_size_max = 64 * 1024,
+        .units = {{0, 128}}, /* 128-byte pages */
+        .banks = 1,
+        .erased = 0x00,
+        .program_unit = 4,
+        .sram_base = 0x20000000u,
+        .sram_size = 8 * 1024,
+        .flash_regs = 0x40022000u,
+    },
+    {
+        .dev_id = 0x415,
+        .name = "STM32L47x/L48x",
+        .family = FL_FAMILY_L4,
+        .stub = "l4",
+        .idcode_addr = 0xE0042000u,
+        .flash_base = 0x08000000u,
+        .flash_size_reg = 0x1FFF75E0u,
+        .flash_size_max = 1024 * 1024,
+        .units = {{0, 2048}}, /* 2 KiB pages, numbered per bank */
+        .banks = 2,
+        .erased = 0xFF,
+        .program_unit = 8,
+        .sram_base = 0x20000000u,
+        .sram_size = 96 * 1024,
+        .flash_regs = 0x40022000u,
+    },
+};
+
+const fl_chip *fl_chip_by_dev_id(uint16_t dev_id)
+{
+    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
+        if (chips[i].dev_id == dev_id)
+            return &chips[i];
+    return NULL;
+}
+
+const fl_chip *fl_chip_at(size_t i)
+{
+    return i < sizeof chips / sizeof chips[0] ? &chips[i] : NULL;
+}
+
+const char *fl_family_name(fl_family f)
+{
+    static const char *const names[] = {"STM32F1", "STM32F4", "STM32L0", "STM32L4"};
+    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
+}
+
+/* Units in one bank of bank_size bytes; 0 when the runs do not tile it. */
+static uint32_t units_in_bank(const fl_chip *c, uint32_t bank_size)
+{
+    uint32_t n = 0, covered = 0;
+    for (size_t r = 0; r < 3 && c->units[r].size && covered < bank_size; r++) {
+        const fl_unit_run *run = &c->units[r];
+        uint32_t left = bank_size - covered;
+        uint32_t take = run->count ? run->count : left / run->size;
+        if ((uint64_t)take * run->size > left)
+            take = left / run->size;
+        n += take;
+        covered += take * run->size;
+    }
+    return covered == bank_size ? n : 0;
+}
+
+static bool valid_size(const fl_chip *c, uint32_t flash_size)
+{
+    return flash_size && flash_size <= c->flash_size_max && flash_size % c->banks == 0;
+}
+
+uint32_t fl_chip_unit_count(const fl_chip *c, uint32_t flash_size)
+{
+    if (!valid_size(c, flash_size))
+        return 0;
+    return units_in_bank(c, flash_size / c->banks) * c->banks;
+}
+
+bool fl_chip_unit(const fl_chip *c, uint32_t flash_size, uint32_t i, fl_unit *out)
+{
+    uint32_t per_bank = fl_chip_unit_count(c, flash_size) / c->banks;
+    if (per_bank == 0 || i >= per_bank * c->banks)
+        return false;
+    uint32_t bank = i / per_bank, k = i % per_bank;
+    uint32_t addr = c->flash_base + bank * (flash_size / c->banks);
+    for (size_t r = 0; r < 3 && c->units[r].size; r++) {
+        const fl_unit_run *run = &c->units[r];
+        uint32_t take = run->count ? run->count : per_bank;
+        if (k < take) {
+            *out = (fl_unit){i, addr + k * run->size, run->size, bank, i % per_bank};
+            return true;
+        }
+        k -= take;
+        addr += take * run->size;
+    }
+    return false;
+}
+
+bool fl_chip_unit_at(const fl_chip *c, uint32_t flash_size, uint32_t addr, fl_unit *out)
+{
+    uint32_t n = fl_chip_unit_count(c, flash_size);
+    if (n == 0 || addr < c->flash_base || addr - c->flash_base >= flash_size)
+        return false;
+    /* Units are in address order: binary search. */
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        fl_unit u;
+        fl_chip_unit(c, flash_size, mid, &u);
+        if (addr < u.addr)
+            hi = mid;
+        else if (addr - u.addr >= u.size)
+            lo = mid + 1;
+        else {
+            *out = u;
+            return true;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,67 @@
+/*
+ * The host's chip table: what Flashline knows about each STM32 it programs,
+ * as data (one row per DBGMCU device id), never as if-chains. The flash
+ * size comes from the chip's own flash-size register at run time; the
+ * layout functions turn (row, size) into erase units.
+ */
+#ifndef FLASHLINE_LOADERS_CHIPS_H
+#define FLASHLINE_LOADERS_CHIPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fl_family {
+    FL_FAMILY_F1,
+    FL_FAMILY_F4,
+    FL_FAMILY_L0,
+    FL_FAMILY_L4,
+} fl_family;
+
+/* A run of equal erase units: `count` units of `size` bytes (count 0 =
+ * as many as the flash size allows). */
+typedef struct fl_unit_run {
+    uint32_t count, size;
+} fl_unit_run;
+
+typedef struct fl_chip {
+    uint16_t dev_id;  /* DBGMCU_IDCODE[11:0] */
+    const char *name; /* "STM32F103xB" */
+    fl_family family;
+    const char *stub;     /* loader stub family: "f1", ... (loaders/stubs.h) */
+    uint32_t idcode_addr; /* DBGMCU_IDCODE */
+    uint32_t flash_base;
+    uint32_t flash_size_reg; /* u16, KiB */
+    uint32_t flash_size_max; /* bytes; a register value above it is refused */
+    fl_unit_run units[3];    /* erase units from flash_base, per bank */
+    uint32_t banks;          /* 2: the units repeat from flash_size / 2 */
+    uint8_t erased;          /* value of an erased byte */
+    uint32_t program_unit;   /* bytes the controller programs at once */
+    uint32_t sram_base, sram_size;
+    uint32_t flash_regs; /* controller base */
+} fl_chip;
+
+/* The row for a device id, or NULL (an unknown chip is refused, not
+ * guessed at). */
+const fl_chip *fl_chip_by_dev_id(uint16_t dev_id);
+/* All rows, for listings; NULL past the end. */
+const fl_chip *fl_chip_at(size_t i);
+const char *fl_family_name(fl_family f);
+
+/* One erase unit (page or sector) of a chip with flash_size bytes. */
+typedef struct fl_unit {
+    uint32_t index; /* 0-based across the whole flash */
+    uint32_t addr, size;
+    uint32_t bank;          /* 0 or 1 */
+    uint32_t index_in_bank; /* what the controller's page/sector field takes */
+} fl_unit;
+
+/* Number of erase units for flash_size bytes; 0 if the size does not fit
+ * the chip's layout. */
+uint32_t fl_chip_unit_count(const fl_chip *c, uint32_t flash_size);
+/* Unit number i; false past the end. */
+bool fl_chip_unit(const fl_chip *c, uint32_t flash_size, uint32_t i, fl_unit *out);
+/* The unit holding addr; false when addr is outside main flash. */
+bool fl_chip_unit_at(const fl_chip *c, uint32_t flash_size, uint32_t addr, fl_unit *out);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * The host's chip table (loaders/chips.c) against the simulator's
+ * (sim/target/chips.c): written separately from the manuals, they must
+ * agree on every fact both hold. And the erase-unit layouts per RM.
+ */
+#include "board.h"
+#include "chips.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static void host_and_simulator_agree(void **state)
+{
+    (void)state;
+    size_t matched = 0;
+    for (size_t i = 0; sim_chip_at(i); i++) {
+        const sim_chip *s = sim_chip_at(i);
+        const fl_chip *c = fl_chip_by_dev_id(s->dev_id);
+        assert_non_null(c);
+        assert_int_equal(c->idcode_addr, s->idcode_addr);
+        assert_int_equal(c->flash_base, s->flash_base);
+        assert_int_equal(c->flash_size_reg, s->flash_size_reg);
+        assert_int_equal(c->flash_size_max, s->flash_size);
+        assert_int_equal(c->erased, s->flash_erased);
+        assert_int_equal(c->sram_base, s->sram_base);
+        assert_int_equal(c->sram_size, s->sram_size);
+        assert_int_equal(c->flash_regs, s->flash_regs);
+        fl_unit u;
+        assert_true(fl_chip_unit(c, s->flash_size, 0, &u));
+        assert_int_equal(u.size, s->page_size); /* smallest erase unit */
+        matched++;
+    }
+    assert_int_equal(matched, 4);
+    assert_null(fl_chip_by_dev_id(0x999));
+}
+
+static void f446_sectors(void **state)
+{
+    (void)state;
+    const fl_chip *c = fl_chip_by_dev_id(0x421);
+    assert_int_equal(fl_chip_unit_count(c, 512 * 1024), 8);
+    static const uint32_t addr[8] = {0x08000000, 0x08004000, 0x08008000, 0x0800C000,
+                                     0x08010000, 0x08020000, 0x08040000, 0x08060000};
+    static const uint32_t size[8] = {16384, 16384, 16384, 16384, 65536, 131072, 131072, 131072};
+    for (uint32_t i = 0; i < 8; i++) {
+        fl_unit u;
+        assert_true(fl_chip_unit(c, 512 * 1024, i, &u));
+        assert_int_equal(u.addr, addr[i]);
+        assert_int_equal(u.size, size[i]);
+        assert_int_equal(u.index_in_bank, i);
+    }
+    fl_unit u;
+    assert_true(fl_chip_unit_at(c, 512 * 1024, 0x0801FFFF, &u));
+    assert_int_equal(u.index, 4);
+    assert_true(fl_chip_unit_at(c, 512 * 1024, 0x08020000, &u));
+    assert_int_equal(u.index, 5);
+    assert_false(fl_chip_unit_at(c, 512 * 1024, 0x08080000, &u));
+    assert_false(fl_chip_unit_at(c, 512 * 1024, 0x07FFFFFF, &u));
+    /* A 256 KiB part: sectors 0-5 only. */
+    assert_int_equal(fl_chip_unit_count(c, 256 * 1024), 6);
+}
+
+static void l476_two_banks(void **state)
+{
+    (void)state;
+    const fl_chip *c = fl_chip_by_dev_id(0x415);
+    assert_int_equal(fl_chip_unit_count(c, 1024 * 1024), 512);
+    fl_unit u;
+    assert_true(fl_chip_unit_at(c, 1024 * 1024, 0x08080000, &u));
+    assert_int_equal(u.index, 256);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0); /* RM0351: PNB counts within a bank */
+    assert_true(fl_chip_unit_at(c, 1024 * 1024, 0x0807FFFF, &u));
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 255);
+    assert_true(fl_chip_unit(c, 1024 * 1024, 511, &u));
+    assert_int_equal(u.addr, 0x080FF800);
+}
+
+static void small_pages_and_bad_sizes(void **state)
+{
+    (void)state;
+    const fl_chip *f1 = fl_chip_by_dev_id(0x410), *l0 = fl_chip_by_dev_id(0x417);
+    assert_int_equal(fl_chip_unit_count(f1, 128 * 1024), 128);
+    assert_int_equal(fl_chip_unit_count(f1, 64 * 1024), 64); /* an F103x8 */
+    assert_int_equal(fl_chip_unit_count(l0, 64 * 1024), 512);
+    fl_unit u;
+    assert_true(fl_chip_unit_at(l0, 64 * 1024, 0x08000080, &u));
+    assert_int_equal(u.index, 1);
+    assert_int_equal(u.size, 128);
+    /* A flash-size register that lies is refused, not believed. */
+    assert_int_equal(fl_chip_unit_count(f1, 256 * 1024), 0);
+    assert_int_equal(fl_chip_unit_count(f1, 0), 0);
+    assert_int_equal(fl_chip_unit_count(f1, 1000), 0);
+    assert_false(fl_chip_unit(f1, 128 * 1024, 128, &u));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(host_and_simulator_agree),
+        cmocka_unit_test(f446_sectors),
+        cmocka_unit_test(l476_two_banks),
+        cmocka_unit_test(small_pages_and_bad_sizes),
+    };
+    return cmocka_run_group_tests_name("loaders.chips", tests, NULL, NULL);
+}
