@@ -20,6 +20,7 @@ packages=(
   libumockdev-dev umockdev libglib2.0-dev libusb-1.0-0-dev
   stlink-tools openocd
   zlib1g-dev
+  libelf-dev libssl-dev clang libclang-rt-14-dev
 )
 
 as_root() {
