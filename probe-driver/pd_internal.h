@@ -1,0 +1,109 @@
+/*
+ * probe-driver internals shared by the room's .c files (not installed).
+ */
+#ifndef FLASHLINE_PROBE_DRIVER_INTERNAL_H
+#define FLASHLINE_PROBE_DRIVER_INTERNAL_H
+
+#include "stlink.h"
+
+#include <stdarg.h>
+
+#define PD_CMD_SIZE 16 /* S17 STLINK_CMD_SIZE; O12 STLINK_CMD_SIZE_V2 */
+#define PD_MSG_LEN  320
+
+/* ST-LINK status bytes (O12 stlink_usb.c STLINK_DEBUG_ERR_* / STLINK_SWD_*). */
+#define ST_OK             0x80
+#define ST_FAULT          0x81
+#define ST_SWD_AP_WAIT    0x10
+#define ST_SWD_DP_WAIT    0x14
+#define ST_JTAG_VERIF_ERR 0x0D
+
+struct pd_probe {
+    libusb_context *ctx;
+    bool own_ctx;
+    char serial[PD_SERIAL_LEN + 1];
+    unsigned timeout_ms;
+
+    libusb_device_handle *h;
+    bool claimed;
+    uint8_t ep_out, ep_in;
+    pd_probe_info info;
+    pd_version ver;
+    pd_limits lim;
+
+    /* What the caller asked for, re-applied after a reopen or USB reset. */
+    unsigned swd_khz_req; /* 0 = fastest */
+    unsigned swd_khz;     /* in use, 0 = unknown */
+    bool in_swd;          /* we entered SWD and nothing reset the probe since */
+    bool want_swd;        /* the caller entered SWD: pd_reopen/pd_usb_reset restore it */
+
+    /* A transfer timed out or the device vanished: do not talk to it in
+     * pd_close (it would only cost more timeouts). Cleared by a good open. */
+    bool unhealthy;
+
+    /* While re-finding after a USB reset: the dead device (a reference),
+     * which libusb may still list until its hotplug monitor notices the
+     * removal; opening its stale node only fails (and umockdev's preload
+     * aborts the process on it). */
+    libusb_device *dead;
+
+    char msg[PD_MSG_LEN];
+};
+
+/* Format p->msg ("probe SERIAL " is prefixed) and return e. */
+pd_err pd_fail(pd_probe *p, pd_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void pd_clear_msg(pd_probe *p);
+
+/* ---- transport (pd_usb.c) ---- */
+
+/* One command round trip: OUT cmd (16 bytes), then an optional OUT data
+ * phase, then an optional IN reply of exactly in_len bytes (short replies are
+ * PD_E_PROTOCOL). name is the command's name for messages. */
+pd_err pd_xfer(pd_probe *p, const char *name, const uint8_t cmd[PD_CMD_SIZE], const uint8_t *out,
+               size_t out_len, uint8_t *in, size_t in_len);
+/* Map a libusb error of a transfer to pd_err with a message. */
+pd_err pd_usb_fail(pd_probe *p, const char *what, int usb_err);
+
+/* ---- commands (pd_cmd.c) ---- */
+
+/* Status byte -> pd_err with message (what = command name). WAIT is not
+ * handled here (see pd_cmd_status). */
+pd_err pd_status_fail(pd_probe *p, const char *what, uint8_t status);
+/* A command whose reply starts with a status byte, retried on WAIT
+ * (0x10/0x14) with backoff 1, 2, 4, 8, 16 ms (O12 stlink_cmd_allow_retry). */
+pd_err pd_cmd_status(pd_probe *p, const char *name, const uint8_t cmd[PD_CMD_SIZE], uint8_t *in,
+                     size_t in_len);
+/* Clear the DP's sticky error flags through ABORT (WRITE_DAP_REG to the DP,
+ * J24+ or V3); PD_E_PROTOCOL when the firmware cannot. */
+pd_err pd_clear_sticky(pd_probe *p);
+/* The firmware version, API and limits (pd_open calls it). */
+pd_err pd_read_version(pd_probe *p);
+/* Leave DFU / SWIM mode after open. */
+pd_err pd_leave_idle_modes(pd_probe *p);
+
+/* GET_TARGET_VOLTAGE arithmetic; false for a zero reference reading. */
+bool pd_voltage_from_reply(uint32_t factor, uint32_t reading, unsigned *mv);
+
+void pd_sleep_ms(unsigned ms);
+uint64_t pd_now_ms(void);
+
+static inline void pd_put16(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+}
+
+static inline void pd_put32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t pd_get32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+#endif
