@@ -32,6 +32,7 @@ typedef struct fl_chip {
     uint32_t idcode_addr; /* DBGMCU_IDCODE */
     uint32_t flash_base;
     uint32_t flash_size_reg; /* u16, KiB */
+    uint32_t uid_addr[3];    /* the 96-bit unique ID, word by word */
     uint32_t flash_size_max; /* bytes; a register value above it is refused */
     fl_unit_run units[3];    /* erase units from flash_base, per bank */
     uint32_t banks;          /* 2: the units repeat from flash_size / 2 */

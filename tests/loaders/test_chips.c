@@ -22,6 +22,8 @@ static void host_and_simulator_agree(void **state)
         assert_int_equal(c->idcode_addr, s->idcode_addr);
         assert_int_equal(c->flash_base, s->flash_base);
         assert_int_equal(c->flash_size_reg, s->flash_size_reg);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(c->uid_addr[k], s->uid_addr[k]);
         assert_int_equal(c->flash_size_max, s->flash_size);
         assert_int_equal(c->erased, s->flash_erased);
         assert_int_equal(c->sram_base, s->sram_base);
