@@ -1040,10 +1040,13 @@ static void run_core(sim_board *b, uint64_t until)
 {
     while (b->now_ps < until && core_can_run(b) &&
            !atomic_load_explicit(&b->interrupt, memory_order_relaxed)) {
-        uint64_t stop = min64(until, min64(systick_next_event(b), iwdg_expiry(b)));
+        /* With C_MASKINTS the debugger keeps interrupts out for the whole
+         * run: SysTick wraps need no stop, systick_service() counts them. */
+        uint64_t tick = (b->dhcsr_ctrl & 8) ? UINT64_MAX : systick_next_event(b);
+        uint64_t stop = min64(until, min64(tick, iwdg_expiry(b)));
         if (stop <= b->now_ps) {
             service_events(b);
-            if (min64(systick_next_event(b), iwdg_expiry(b)) <= b->now_ps)
+            if (min64(tick, iwdg_expiry(b)) <= b->now_ps)
                 b->now_ps++; /* guarantee progress */
             continue;
         }
