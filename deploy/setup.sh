@@ -19,7 +19,7 @@ packages=(
   libunicorn-dev libcmocka-dev
   libumockdev-dev umockdev libglib2.0-dev libusb-1.0-0-dev
   stlink-tools openocd
-  zlib1g-dev
+  zlib1g-dev libjansson-dev
   libelf-dev libssl-dev clang libclang-rt-14-dev
 )
 
