@@ -16,7 +16,12 @@ head -c $size /dev/urandom >"$dir/c.bin"
 "$objcopy" -I binary -O srec --change-addresses 0x08000000 "$dir/c.bin" "$dir/c.srec"
 "$objcopy" -O binary "$elf" "$dir/elf.bin"
 cp "$dir/a.bin" "$dir/a2.bin"
-printf '\x5a' | dd of="$dir/a2.bin" bs=1 seek=$((size - 100)) conv=notrunc status=none
+# change one byte for certain (a fixed value would match the random one
+# once in 256 runs)
+orig=$(od -An -tu1 -j $((size - 100)) -N1 "$dir/a.bin" | tr -d ' ')
+printf "\\x$(printf %02x $(((orig + 1) % 256)))" |
+  dd of="$dir/a2.bin" bs=1 seek=$((size - 100)) conv=notrunc status=none
+cmp -s "$dir/a.bin" "$dir/a2.bin" && { echo "test bug: a2.bin equals a.bin"; exit 1; }
 
 cat >"$dir/run.sh" <<SCRIPT
 set -e
