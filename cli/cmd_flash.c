@@ -38,7 +38,7 @@ typedef struct flash_run {
     const char *steps_taken[MAX_STEPS_TAKEN];
     size_t nsteps;
     uint32_t units_skipped, units_written;
-    uint64_t bytes_programmed, bytes_total;
+    uint64_t bytes_programmed, bytes_total, bytes_base;
     char error[512];
 } flash_run;
 
@@ -139,85 +139,61 @@ static int first_level(const flash_run *r, fl_err e)
     return 0;
 }
 
-/* ---- one unit ----------------------------------------------------------------- */
+/* ---- the work ------------------------------------------------------------------- */
 
-static fl_err do_unit(flash_run *r, const plan_step *s, bool skip_unchanged)
+static void on_progress(void *user, uint32_t done, uint32_t total)
 {
-    if (skip_unchanged) {
-        uint32_t crc = 0;
-        fl_err e = fl_crc32(&r->t, s->unit.addr, s->unit.size, &crc);
-        if (e)
-            return e;
-        if (crc == s->crc) {
-            r->units_skipped++;
-            for (size_t k = 0; k < s->nranges; k++)
-                r->bytes_programmed += s->ranges[k].len;
-            return FL_OK;
-        }
+    flash_run *r = user;
+    (void)total;
+    r->bytes_programmed = r->bytes_base + done;
+    bar(r, "programming");
+}
+
+/* Run f until it works or the ladder is exhausted. f reports its own
+ * progress; it is simply run again after each recovery step. */
+typedef fl_err (*work_fn)(flash_run *r, void *arg);
+
+static fl_err with_recovery(flash_run *r, work_fn f, void *arg)
+{
+    fl_err e = f(r, arg);
+    for (int level = first_level(r, e);
+         e != FL_OK && e != FL_E_ARG && e != FL_E_VERIFY && level < LADDER_TOP; level++) {
+        if (recover(r, level))
+            e = f(r, arg);
     }
-    fl_err e = fl_erase_unit(&r->t, s->unit.index);
-    for (size_t k = 0; e == FL_OK && k < s->nranges; k++) {
-        const plan_range *g = &s->ranges[k];
-        e = fl_program(&r->t, g->addr, s->content + (g->addr - s->unit.addr), g->len, NULL, NULL);
-        if (e == FL_OK)
-            r->bytes_programmed += g->len;
-    }
-    if (e == FL_OK)
-        r->units_written++;
     return e;
 }
 
-static fl_err verify_unit(flash_run *r, const plan_step *s, verify_mode v)
+/* CRCs of every touched unit, in one stub run. */
+typedef struct crc_job {
+    fl_crc_item *items;
+    size_t n;
+} crc_job;
+
+static fl_err run_crcs(flash_run *r, void *arg)
 {
-    if (v == VERIFY_NONE || !s->touched)
-        return FL_OK;
-    if (v == VERIFY_CRC) {
-        uint32_t crc = 0;
-        fl_err e = fl_crc32(&r->t, s->unit.addr, s->unit.size, &crc);
-        if (e == FL_OK && crc != s->crc) {
-            snprintf(r->t.msg, sizeof r->t.msg,
-                     "verify failed: CRC of 0x%08X+%u is 0x%08X, expected 0x%08X", s->unit.addr,
-                     s->unit.size, crc, s->crc);
-            return FL_E_VERIFY;
-        }
-        return e;
-    }
-    uint8_t *back = malloc(s->unit.size);
-    if (!back)
-        return FL_E_ARG;
-    pd_err pe = pd_mem_read(r->probe, s->unit.addr, back, s->unit.size);
-    fl_err e = FL_OK;
-    if (pe != PD_OK) {
-        r->t.probe_err = pe;
-        snprintf(r->t.msg, sizeof r->t.msg, "%s", pd_message(r->probe));
-        e = FL_E_PROBE;
-    } else {
-        for (uint32_t i = 0; i < s->unit.size; i++)
-            if (back[i] != s->content[i]) {
-                snprintf(r->t.msg, sizeof r->t.msg,
-                         "verify failed at 0x%08X: read 0x%02X, expected 0x%02X", s->unit.addr + i,
-                         back[i], s->content[i]);
-                e = FL_E_VERIFY;
-                break;
-            }
-    }
-    free(back);
-    return e;
+    crc_job *j = arg;
+    return fl_crc32_list(&r->t, j->items, j->n);
 }
 
-/* Run f on a unit, climbing the ladder until it works or the ladder ends. */
-static fl_err with_recovery(flash_run *r, const plan_step *s, bool skip, verify_mode v,
-                            bool verifying)
+/* The erase-and-program stream, resumed from the unit that failed. */
+typedef struct stream_job {
+    fl_chunk *chunks;
+    size_t n, start;
+} stream_job;
+
+static fl_err run_stream(flash_run *r, void *arg)
 {
-    fl_err e = verifying ? verify_unit(r, s, v) : do_unit(r, s, skip);
-    for (int level = first_level(r, e); e != FL_OK && e != FL_E_ARG && level < LADDER_TOP;
-         level++) {
-        if (e == FL_E_VERIFY && !verifying)
-            break; /* a cell that does not take a write: no ladder fixes that */
-        if (!recover(r, level))
-            continue;
-        e = verifying ? verify_unit(r, s, v) : do_unit(r, s, skip);
-    }
+    stream_job *j = arg;
+    size_t done = 0;
+    r->bytes_base = 0;
+    for (size_t i = 0; i < j->start; i++)
+        r->bytes_base += j->chunks[i].len;
+    fl_err e = fl_stream(&r->t, j->chunks + j->start, j->n - j->start, on_progress, r, &done);
+    j->start += done;
+    /* A unit is redone whole: back up to its erase. */
+    while (e != FL_OK && j->start > 0 && j->start < j->n && !j->chunks[j->start].erase)
+        j->start--;
     return e;
 }
 
@@ -377,20 +353,97 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     if (!o->json && !r.tty)
         printf("%s, %u KiB flash; image %u bytes in %zu units\n", r.t.chip->name,
                r.t.flash_size / 1024, image_size_bytes(img), plan_step_count(plan));
-    for (size_t i = 0; i < plan_step_count(plan); i++) {
+    size_t nsteps = plan_step_count(plan);
+    fl_crc_item *items = calloc(nsteps ? nsteps : 1, sizeof *items);
+    bool *skip = calloc(nsteps ? nsteps : 1, sizeof *skip);
+    fl_chunk *chunks = NULL;
+    size_t nchunks = 0;
+    for (size_t i = 0; i < nsteps; i++) {
         const plan_step *s = plan_step_at(plan, i);
-        char what[96];
-        snprintf(what, sizeof what, "unit %u at 0x%08X", s->unit.index, s->unit.addr);
-        e = with_recovery(&r, s, erase == PLAN_ERASE_AUTO, verify, false);
-        if (e == FL_OK)
-            e = with_recovery(&r, s, false, verify, true);
+        items[i] = (fl_crc_item){s->unit.addr, s->unit.size, 0};
+        nchunks += s->nranges ? s->nranges : 1;
+    }
+    chunks = calloc(nchunks ? nchunks : 1, sizeof *chunks);
+    if (!items || !skip || !chunks) {
+        snprintf(r.error, sizeof r.error, "out of memory");
+        code = fail_with(&r, img, t0, CLI_FAILED);
+        goto done;
+    }
+    /* Units whose CRC on the target already matches are left alone. */
+    crc_job crcs = {items, nsteps};
+    if (erase == PLAN_ERASE_AUTO) {
+        e = with_recovery(&r, run_crcs, &crcs);
         if (e != FL_OK) {
-            snprintf(r.error, sizeof r.error, "%s: %s%s%s", what, r.t.msg,
-                     r.nsteps ? "; recovery tried: " : "", r.nsteps ? "see above" : "");
+            snprintf(r.error, sizeof r.error, "reading unit CRCs: %s", r.t.msg);
             code = fail_with(&r, img, t0, CLI_FAILED);
-            goto out;
+            goto done;
         }
-        bar(&r, what);
+        for (size_t i = 0; i < nsteps; i++)
+            skip[i] = items[i].crc == plan_step_at(plan, i)->crc;
+    }
+    nchunks = 0;
+    for (size_t i = 0; i < nsteps; i++) {
+        const plan_step *s = plan_step_at(plan, i);
+        if (skip[i]) {
+            r.units_skipped++;
+            continue;
+        }
+        r.units_written++;
+        if (s->nranges == 0) /* chip erase: a unit the image leaves empty */
+            chunks[nchunks++] = (fl_chunk){.addr = s->unit.addr, .erase = true, .unit = s->unit};
+        for (size_t k = 0; k < s->nranges; k++) {
+            const plan_range *g = &s->ranges[k];
+            chunks[nchunks++] = (fl_chunk){.addr = g->addr,
+                                           .data = s->content + (g->addr - s->unit.addr),
+                                           .len = g->len,
+                                           .erase = k == 0,
+                                           .unit = s->unit};
+        }
+    }
+    r.bytes_total = 0;
+    for (size_t i = 0; i < nchunks; i++)
+        r.bytes_total += chunks[i].len;
+    stream_job job = {chunks, nchunks, 0};
+    e = with_recovery(&r, run_stream, &job);
+    if (e != FL_OK) {
+        snprintf(r.error, sizeof r.error, "%s%s", r.t.msg,
+                 r.nsteps ? " (the recovery steps above were tried)" : "");
+        code = fail_with(&r, img, t0, CLI_FAILED);
+        goto done;
+    }
+    /* Verify every unit the image touches, written or skipped. */
+    if (verify == VERIFY_CRC) {
+        e = with_recovery(&r, run_crcs, &crcs);
+        for (size_t i = 0; e == FL_OK && i < nsteps; i++) {
+            const plan_step *s = plan_step_at(plan, i);
+            if (s->touched && items[i].crc != s->crc) {
+                snprintf(r.t.msg, sizeof r.t.msg,
+                         "verify failed: CRC of 0x%08X+%u is 0x%08X, expected 0x%08X", s->unit.addr,
+                         s->unit.size, items[i].crc, s->crc);
+                e = FL_E_VERIFY;
+            }
+        }
+    } else if (verify == VERIFY_READ) {
+        for (size_t i = 0; e == FL_OK && i < nsteps; i++) {
+            const plan_step *s = plan_step_at(plan, i);
+            uint8_t *back = s->touched ? malloc(s->unit.size) : NULL;
+            if (!s->touched)
+                continue;
+            if (!back || pd_mem_read(r.probe, s->unit.addr, back, s->unit.size) != PD_OK) {
+                snprintf(r.t.msg, sizeof r.t.msg, "read-back failed: %s", pd_message(r.probe));
+                e = FL_E_PROBE;
+            } else if (memcmp(back, s->content, s->unit.size) != 0) {
+                snprintf(r.t.msg, sizeof r.t.msg, "verify failed in 0x%08X+%u", s->unit.addr,
+                         s->unit.size);
+                e = FL_E_VERIFY;
+            }
+            free(back);
+        }
+    }
+    if (e != FL_OK) {
+        snprintf(r.error, sizeof r.error, "%s", r.t.msg);
+        code = fail_with(&r, img, t0, CLI_FAILED);
+        goto done;
     }
     fl_lock(&r.t);
     pd_reset(r.probe, false); /* run the new firmware */
@@ -402,6 +455,10 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
                (unsigned long long)r.bytes_programmed, now_s() - t0,
                r.nsteps ? " (after recovery)" : "");
     }
+done:
+    free(items);
+    free(skip);
+    free(chunks);
 out:
     plan_free(plan);
     pd_destroy(r.probe);

@@ -330,7 +330,10 @@ static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
     if (!fl_stub_find(t->chip->stub, &stub))
         return fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
     PD_TRY(t, pd_halt(t->probe));
-    PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
+    if (!t->stub_loaded) {
+        PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
+        t->stub_loaded = true;
+    }
     PD_TRY(t, pd_mem_write(t->probe, CTL_ADDR, ctl, sizeof *ctl));
     PD_TRY(t, pd_write_reg(t->probe, 0, CTL_ADDR));
     PD_TRY(t, pd_write_reg(t->probe, PD_REG_SP, t->chip->sram_base + t->chip->sram_size));
@@ -394,96 +397,187 @@ static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl)
     }
 }
 
-fl_err fl_program(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
-                  fl_progress_fn progress, void *user)
+/* Where the next piece of the chunk list starts. */
+typedef struct cursor {
+    size_t chunk;
+    uint32_t off;
+} cursor;
+
+/* The next buffer-sized piece, or false at the end. */
+static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz, fl_loader_buf *b,
+                       size_t *chunk_of, bool *last)
+{
+    if (c->chunk >= n)
+        return false;
+    const fl_chunk *k = &chunks[c->chunk];
+    uint32_t len = k->len - c->off < bsz ? k->len - c->off : bsz;
+    b->addr = k->addr + c->off;
+    b->len = len;
+    b->erase = k->erase && c->off == 0;
+    b->unit_addr = k->unit.addr;
+    b->unit_code = k->unit.index_in_bank | k->unit.bank << 8;
+    *chunk_of = c->chunk;
+    c->off += len;
+    *last = c->off >= k->len;
+    if (*last) {
+        c->chunk++;
+        c->off = 0;
+    }
+    return true;
+}
+
+static fl_err check_chunks(fl_target *t, const fl_chunk *chunks, size_t n)
 {
     const fl_chip *ch = t->chip;
-    if (len == 0)
-        return FL_OK;
-    if (addr < ch->flash_base || addr - ch->flash_base > t->flash_size ||
-        len > t->flash_size - (addr - ch->flash_base) || addr % ch->program_unit ||
-        len % ch->program_unit)
-        return fail(t, FL_E_ARG, "0x%08X+%zu is outside flash or not aligned to %u bytes", addr,
-                    len, ch->program_unit);
-    uint32_t bsz = buf_size(t);
-    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = ch->flash_regs};
-    size_t sent = 0;
-    for (int i = 0; i < 2 && sent < len; i++) {
-        uint32_t n = (uint32_t)(len - sent < bsz ? len - sent : bsz);
-        uint32_t at = BUF_ADDR + (uint32_t)i * bsz;
-        PD_TRY(t, pd_mem_write(t->probe, at, data + sent, n));
-        ctl.buf[i] = (fl_loader_buf){FL_BUF_FULL, addr + (uint32_t)sent, n, at};
-        sent += n;
+    for (size_t i = 0; i < n; i++) {
+        const fl_chunk *k = &chunks[i];
+        if (k->addr < ch->flash_base || k->addr - ch->flash_base > t->flash_size ||
+            k->len > t->flash_size - (k->addr - ch->flash_base) || k->addr % ch->program_unit ||
+            k->len % ch->program_unit)
+            return fail(t, FL_E_ARG, "0x%08X+%u is outside flash or not aligned to %u bytes",
+                        k->addr, k->len, ch->program_unit);
     }
-    fl_err e = stub_start(t, &ctl);
+    return FL_OK;
+}
+
+fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
+                 void *user, size_t *done)
+{
+    *done = 0;
+    fl_err e = check_chunks(t, chunks, n);
+    if (e || n == 0)
+        return e;
+    uint32_t bsz = buf_size(t);
+    uint64_t total = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        total += chunks[i].len;
+    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = t->chip->flash_regs};
+    cursor cur = {0, 0};
+    /* What each buffer holds while the stub works on it. */
+    struct {
+        bool busy, last;
+        size_t chunk;
+    } fly[2] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        fl_loader_buf *b = &ctl.buf[i];
+        b->data = BUF_ADDR + (uint32_t)i * bsz;
+        if (!next_piece(chunks, n, &cur, bsz, b, &fly[i].chunk, &fly[i].last))
+            break;
+        const fl_chunk *k = &chunks[fly[i].chunk];
+        if (b->len)
+            PD_TRY(t, pd_mem_write(t->probe, b->data, k->data + (b->addr - k->addr), b->len));
+        b->state = FL_BUF_FULL;
+        fly[i].busy = true;
+    }
+    e = stub_start(t, &ctl);
     if (e)
         return e;
-    /* Double buffering: while the stub programs one buffer, refill the
-     * other as soon as the stub hands it back. */
     int next = 0;
-    size_t done = 0;
     uint64_t last_progress = now_ms();
     bool stopped = false;
     for (;;) {
-        fl_loader_buf b;
-        uint32_t at = CTL_ADDR + (uint32_t)offsetof(fl_loader_ctl, buf) +
-                      (uint32_t)next * (uint32_t)sizeof(fl_loader_buf);
-        PD_TRY(t, pd_mem_read(t->probe, at, &b, sizeof b));
-        if (b.state == FL_BUF_EMPTY && (done < len)) {
-            done += b.len;
+        /* One read of the control block shows both buffers and the status. */
+        fl_loader_ctl now;
+        PD_TRY(t, pd_mem_read(t->probe, CTL_ADDR, &now, sizeof now));
+        fl_loader_buf *b = &ctl.buf[next];
+        if (fly[next].busy && now.buf[next].state == FL_BUF_EMPTY) {
+            fly[next].busy = false;
+            bytes += b->len;
+            if (fly[next].last)
+                *done = fly[next].chunk + 1;
             last_progress = now_ms();
             if (progress)
-                progress(user, (uint32_t)done, (uint32_t)len);
-            if (sent < len) {
-                uint32_t n = (uint32_t)(len - sent < bsz ? len - sent : bsz);
-                PD_TRY(t, pd_mem_write(t->probe, b.data, data + sent, n));
-                fl_loader_buf nb = {FL_BUF_FULL, addr + (uint32_t)sent, n, b.data};
+                progress(user, (uint32_t)bytes, (uint32_t)total);
+            if (next_piece(chunks, n, &cur, bsz, b, &fly[next].chunk, &fly[next].last)) {
+                const fl_chunk *k = &chunks[fly[next].chunk];
+                if (b->len)
+                    PD_TRY(t,
+                           pd_mem_write(t->probe, b->data, k->data + (b->addr - k->addr), b->len));
                 /* Description first, state last: the stub never sees a
                  * half-written buffer. */
-                PD_TRY(t, pd_mem_write(t->probe, at + 4, &nb.addr, 12));
+                uint32_t at = CTL_ADDR + (uint32_t)offsetof(fl_loader_ctl, buf) +
+                              (uint32_t)next * (uint32_t)sizeof(fl_loader_buf);
+                PD_TRY(t, pd_mem_write(t->probe, at + 4, &b->addr, sizeof *b - 4));
                 PD_TRY(t, pd_write32(t->probe, at, FL_BUF_FULL));
-                sent += n;
+                fly[next].busy = true;
             }
             next ^= 1;
             continue;
         }
-        if (done >= len && !stopped) {
+        if (!fly[0].busy && !fly[1].busy && !stopped) {
             PD_TRY(t, pd_write32(t->probe, CTL_ADDR + offsetof(fl_loader_ctl, stop), 1));
             stopped = true;
         }
-        uint32_t dhcsr = 0;
-        PD_TRY(t, pd_dhcsr(t->probe, &dhcsr));
-        if (dhcsr & PD_DHCSR_S_HALT)
-            break; /* finished, or stopped on an error */
-        if ((dhcsr & (1u << 19)) || now_ms() - last_progress > STUB_STALL_MS) {
+        if (now.status != FL_ST_RUNNING || stopped) {
+            uint32_t dhcsr = 0;
+            PD_TRY(t, pd_dhcsr(t->probe, &dhcsr));
+            if (dhcsr & PD_DHCSR_S_HALT)
+                break; /* finished, or stopped on an error */
+        }
+        if (now_ms() - last_progress > STUB_STALL_MS) {
+            uint32_t dhcsr = 0;
+            PD_TRY(t, pd_dhcsr(t->probe, &dhcsr));
             pd_halt(t->probe);
             return stub_failed(t, dhcsr, (dhcsr & (1u << 19)) ? "faulted" : "made no progress");
         }
     }
     e = stub_result(t, &ctl);
-    if (e == FL_OK && ctl.bytes_done != len)
-        return fail(t, FL_E_LOADER, "loader ended after %u of %zu bytes", ctl.bytes_done, len);
+    if (e == FL_OK && *done != n)
+        return fail(t, FL_E_LOADER, "loader ended after %zu of %zu pieces of work", *done, n);
     return e;
+}
+
+fl_err fl_program(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
+                  fl_progress_fn progress, void *user)
+{
+    if (len > UINT32_MAX)
+        return fail(t, FL_E_ARG, "%zu bytes is more than any flash", len);
+    fl_chunk c = {.addr = addr, .data = data, .len = (uint32_t)len};
+    size_t done = 0;
+    return fl_stream(t, &c, 1, progress, user, &done);
+}
+
+/* Wait for the BKPT at the end of a one-shot stub run. */
+static fl_err stub_run_once(fl_target *t, fl_loader_ctl *ctl, uint32_t stall_ms)
+{
+    fl_err e = stub_start(t, ctl);
+    if (e)
+        return e;
+    e = stub_wait_halt(t, stall_ms);
+    return e ? e : stub_result(t, ctl);
 }
 
 fl_err fl_crc32(fl_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
 {
-    const fl_chip *ch = t->chip;
-    if (addr < ch->flash_base || addr - ch->flash_base > t->flash_size ||
-        len > t->flash_size - (addr - ch->flash_base))
-        return fail(t, FL_E_ARG, "0x%08X+%u is outside flash", addr, len);
-    fl_loader_ctl ctl = {.op = FL_OP_CRC32, .flash_regs = ch->flash_regs};
-    ctl.buf[0].addr = addr;
-    ctl.buf[0].len = len;
-    fl_err e = stub_start(t, &ctl);
-    if (e)
-        return e;
-    /* Roughly 12 cycles a byte at a few MHz, plus the link: be generous. */
-    e = stub_wait_halt(t, STUB_STALL_MS + len / 100);
-    if (e)
-        return e;
-    e = stub_result(t, &ctl);
+    fl_crc_item item = {addr, len, 0};
+    fl_err e = fl_crc32_list(t, &item, 1);
     if (e == FL_OK)
-        *crc = ctl.crc;
+        *crc = item.crc;
     return e;
+}
+
+fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
+{
+    const fl_chip *ch = t->chip;
+    uint32_t room = buf_size(t) * 2 / (uint32_t)sizeof(fl_crc_item);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].addr < ch->flash_base || items[i].addr - ch->flash_base > t->flash_size ||
+            items[i].len > t->flash_size - (items[i].addr - ch->flash_base))
+            return fail(t, FL_E_ARG, "0x%08X+%u is outside flash", items[i].addr, items[i].len);
+    for (size_t at = 0; at < n; at += room) {
+        size_t k = n - at < room ? n - at : room;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < k; i++)
+            bytes += items[at + i].len;
+        PD_TRY(t, pd_mem_write(t->probe, BUF_ADDR, &items[at], k * sizeof *items));
+        fl_loader_ctl ctl = {.op = FL_OP_CRC32_LIST, .flash_regs = ch->flash_regs};
+        ctl.buf[0].data = BUF_ADDR;
+        ctl.buf[0].len = (uint32_t)k;
+        /* Roughly 12 cycles a byte at a few MHz, plus the link: be generous. */
+        fl_err e = stub_run_once(t, &ctl, STUB_STALL_MS + (uint32_t)(bytes / 100));
+        if (e)
+            return e;
+        PD_TRY(t, pd_mem_read(t->probe, BUF_ADDR, &items[at], k * sizeof *items));
+    }
+    return FL_OK;
 }

@@ -9,6 +9,7 @@
 #define FLASHLINE_LOADERS_FLASH_H
 
 #include "chips.h"
+#include "loader_abi.h"
 #include "stlink.h"
 
 #include <stdbool.h>
@@ -36,6 +37,7 @@ typedef struct fl_target {
     uint32_t flash_size; /* bytes, from the flash-size register */
     uint32_t uid[3];
     bool rdp;         /* readout protection active */
+    bool stub_loaded; /* the stub is in SRAM (fl_identify clears it) */
     pd_err probe_err; /* with FL_E_PROBE */
     char msg[256];    /* what happened and what to do */
 } fl_target;
@@ -58,5 +60,27 @@ fl_err fl_program(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
                   fl_progress_fn progress, void *user);
 /* CRC-32 (zlib's) of [addr, addr+len) computed on the target by the stub. */
 fl_err fl_crc32(fl_target *t, uint32_t addr, uint32_t len, uint32_t *crc);
+/* The same for many regions in one stub run (items' crc fields filled). */
+fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n);
+
+/* One piece of work for fl_stream: optionally erase a unit, then program
+ * len bytes (len may be 0) at addr. */
+typedef struct fl_chunk {
+    uint32_t addr;
+    const uint8_t *data;
+    uint32_t len;
+    bool erase;   /* erase `unit` first */
+    fl_unit unit; /* see chips.h */
+} fl_chunk;
+
+/*
+ * Erase and program a whole list in one stub run: the stub erases and
+ * programs one buffer while the host fills the next, so the flash
+ * controller sets the pace from the first erase to the last word. *done
+ * gets how many chunks were finished, also on failure, so that a caller
+ * can go on from the chunk that failed.
+ */
+fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
+                 void *user, size_t *done);
 
 #endif

@@ -10,8 +10,11 @@
  * programs the other (double buffering: the flash controller, not USB, sets
  * the pace). It ends in BKPT when the host sets `stop` and no buffer is
  * full, or at the first error, with `status`, `sr` and `fail_addr` set.
- * FL_OP_CRC32 computes the CRC-32 (IEEE 802.3, as zlib's crc32()) of
- * [addr, addr+len) of buffer 0's description and ends in BKPT.
+ * A buffer may ask for its erase unit (page or sector) to be erased first:
+ * then erasing, too, runs at the controller's pace with no USB round trip
+ * per poll. FL_OP_CRC32 computes the CRC-32 (IEEE 802.3, as zlib's crc32())
+ * of [addr, addr+len) of buffer 0's description; FL_OP_CRC32_LIST does so
+ * for each of buffer 0's `len` fl_crc_items at its `data` address.
  *
  * Included by the stubs (built with arm-none-eabi-gcc) and by the host.
  */
@@ -23,6 +26,7 @@
 enum fl_loader_op {
     FL_OP_PROGRAM = 1,
     FL_OP_CRC32 = 2,
+    FL_OP_CRC32_LIST = 3,
 };
 
 enum fl_buf_state {
@@ -41,9 +45,17 @@ enum fl_loader_status {
 typedef struct fl_loader_buf {
     volatile uint32_t state; /* enum fl_buf_state */
     uint32_t addr;           /* flash destination */
-    uint32_t len;            /* bytes; a multiple of the program unit */
+    uint32_t len;            /* bytes; a multiple of the program unit (may be 0) */
     uint32_t data;           /* SRAM address of the bytes */
+    uint32_t erase;          /* non-zero: erase the unit below first */
+    uint32_t unit_addr;      /* the erase unit's first address */
+    uint32_t unit_code;      /* its page/sector number in its bank | bank << 8 */
 } fl_loader_buf;
+
+typedef struct fl_crc_item {
+    uint32_t addr, len;
+    uint32_t crc; /* written by the stub */
+} fl_crc_item;
 
 typedef struct fl_loader_ctl {
     uint32_t op;              /* enum fl_loader_op */

@@ -1,6 +1,7 @@
 /*
  * What every flash-loader stub shares: register access, the buffer loop of
- * loader_abi.h, and CRC-32. Each family file provides program_chunk().
+ * loader_abi.h, and CRC-32. Each family file provides program_chunk() and
+ * erase_unit().
  */
 #ifndef FLASHLINE_LOADERS_STUB_H
 #define FLASHLINE_LOADERS_STUB_H
@@ -16,10 +17,22 @@
  * keeps a hardware watchdog quiet while the core runs the stub. */
 #define IWDG_KR 0x40003000u
 
+/* Wait while the controller is busy, keeping the watchdog fed: an erase
+ * can take longer than the shortest watchdog timeout. */
+static inline uint32_t wait_busy(uint32_t sr_addr, uint32_t busy_bit)
+{
+    uint32_t sr;
+    while ((sr = *(volatile uint32_t *)(uintptr_t)sr_addr) & busy_bit)
+        *(volatile uint32_t *)(uintptr_t)IWDG_KR = 0xAAAAu;
+    return sr;
+}
+
 uint32_t stub_main(fl_loader_ctl *ctl);
 
 /* Program one buffer; returns an fl_loader_status (FL_ST_OK to go on). */
 static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len);
+/* Erase one unit (see fl_loader_buf); same return convention. */
+static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code);
 
 /* CRC-32, reflected polynomial 0xEDB88320 (IEEE 802.3, zlib's crc32()),
  * a nibble at a time: a 64-byte table instead of 1 KiB of SRAM. */
@@ -48,6 +61,13 @@ uint32_t stub_main(fl_loader_ctl *ctl)
         ctl->status = FL_ST_OK;
         return FL_ST_OK;
     }
+    if (ctl->op == FL_OP_CRC32_LIST) {
+        fl_crc_item *item = (fl_crc_item *)(uintptr_t)ctl->buf[0].data;
+        for (uint32_t k = 0; k < ctl->buf[0].len; k++)
+            item[k].crc = crc32_region(item[k].addr, item[k].len);
+        ctl->status = FL_ST_OK;
+        return FL_ST_OK;
+    }
     uint32_t i = 0;
     for (;;) {
         fl_loader_buf *b = &ctl->buf[i];
@@ -58,7 +78,11 @@ uint32_t stub_main(fl_loader_ctl *ctl)
             }
             REG32(IWDG_KR) = 0xAAAAu;
         }
-        uint32_t st = program_chunk(ctl, b->addr, (const uint8_t *)(uintptr_t)b->data, b->len);
+        uint32_t st = FL_ST_OK;
+        if (b->erase)
+            st = erase_unit(ctl, b->unit_addr, b->unit_code);
+        if (st == FL_ST_OK)
+            st = program_chunk(ctl, b->addr, (const uint8_t *)(uintptr_t)b->data, b->len);
         if (st != FL_ST_OK) {
             ctl->status = st;
             return st;

@@ -39,3 +39,21 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     REG32(CR(ctl)) &= ~CR_PG;
     return st;
 }
+
+/* RM0008 3.3.4: PER, AR = any address in the page, STRT. */
+static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code)
+{
+    (void)unit_code;
+    REG32(SR(ctl)) = SR_PGERR | SR_WRPRTERR | SR_EOP;
+    REG32(CR(ctl)) = 1u << 1; /* PER */
+    REG32(ctl->flash_regs + 0x14u) = unit_addr;
+    REG32(CR(ctl)) = (1u << 1) | (1u << 6); /* PER | STRT */
+    uint32_t sr = wait_busy(SR(ctl), SR_BSY);
+    REG32(CR(ctl)) = 0;
+    if (sr & (SR_PGERR | SR_WRPRTERR)) {
+        ctl->sr = sr;
+        ctl->fail_addr = unit_addr;
+        return FL_ST_FLASH_ERROR;
+    }
+    return FL_ST_OK;
+}

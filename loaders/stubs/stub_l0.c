@@ -60,3 +60,15 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
         }
     return st;
 }
+
+/* RM0367 3.3.4: ERASE and PROG in PECR, then a write of 0 into the page. */
+static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code)
+{
+    (void)unit_code;
+    REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
+    REG32(PECR(ctl)) |= (1u << 9) | PECR_PROG;
+    REG32(unit_addr) = 0;
+    uint32_t st = wait_and_check(ctl, unit_addr);
+    REG32(PECR(ctl)) &= ~((1u << 9) | PECR_PROG);
+    return st;
+}

@@ -45,3 +45,20 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     REG32(CR(ctl)) &= ~CR_PG;
     return st;
 }
+
+/* RM0351 3.3.6: PER, PNB (page in its bank), BKER, STRT. */
+static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code)
+{
+    REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
+    uint32_t cr = (1u << 1) | ((unit_code & 0xFFu) << 3) | (((unit_code >> 8) & 1u) << 11);
+    REG32(CR(ctl)) = cr;
+    REG32(CR(ctl)) = cr | (1u << 16); /* STRT */
+    uint32_t sr = wait_busy(SR(ctl), SR_BSY);
+    REG32(CR(ctl)) = 0;
+    if (sr & SR_ERRORS) {
+        ctl->sr = sr;
+        ctl->fail_addr = unit_addr;
+        return FL_ST_FLASH_ERROR;
+    }
+    return FL_ST_OK;
+}

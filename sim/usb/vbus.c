@@ -77,9 +77,10 @@ typedef struct vprobe {
     GQueue reapable; /* finished URBs */
     GSource *delay_src;
     uint64_t last_wall_ns;
-    int fast_listen;      /* the fast transport's socket, or -1 */
-    GThread *fast_accept; /* its accept thread */
-    GSList *fast_conns;   /* open connections (int fds) */
+    uint64_t wall_origin_ns, virt_origin_ns; /* speed > 0: where the two clocks met */
+    int fast_listen;                         /* the fast transport's socket, or -1 */
+    GThread *fast_accept;                    /* its accept thread */
+    GSList *fast_conns;                      /* open connections (int fds) */
 } vprobe;
 
 struct vbus {
@@ -212,19 +213,40 @@ static void vurb_free(vurb *u)
 /* ---- the engine side -------------------------------------------------------- */
 
 /*
- * Let the board catch up with the time the host spent thinking between a
- * reply and its next command (st-flash sleeps 10 ms between polls of a
- * running loader; a real target runs on meanwhile). At speed s that wall
- * time is worth 1/s of virtual time; at speed 0 (no waiting on our side) it
- * counts one for one, since the host's own sleeps are real.
+ * Keep the board's clock with the host's. At speed s > 0 a board's virtual
+ * time must never fall behind wall time / s: USB replies, scheduling and
+ * the host's own sleeps (st-flash waits 10 ms between polls of a running
+ * loader) all take wall time during which a real target runs on. So before
+ * each command the board is advanced to where the wall clock says it should
+ * be. At speed 0 (no waiting on our side) only the host's think time
+ * between a reply and its next command counts, one for one, since the
+ * host's sleeps are real.
  */
 static void catch_up(vprobe *p)
 {
     uint64_t now = wall_ns();
+    double speed = p->bus->speed;
+    if (speed > 0) {
+        uint64_t cur = sim_board_now_ns(p->board);
+        if (!p->wall_origin_ns) {
+            p->wall_origin_ns = now;
+            p->virt_origin_ns = cur;
+            return;
+        }
+        double want = (double)p->virt_origin_ns + (double)(now - p->wall_origin_ns) / speed;
+        if (want > (double)cur) {
+            double ns = want - (double)cur;
+            if (ns > 5e9) { /* a long pause: let 5 s pass, then start counting again */
+                ns = 5e9;
+                p->wall_origin_ns = now;
+                p->virt_origin_ns = cur + (uint64_t)ns;
+            }
+            stlink_probe_idle(p->engine, (uint64_t)ns);
+        }
+        return;
+    }
     if (p->last_wall_ns && now > p->last_wall_ns) {
         double ns = (double)(now - p->last_wall_ns);
-        if (p->bus->speed > 0)
-            ns /= p->bus->speed;
         if (ns > 5e9)
             ns = 5e9;
         stlink_probe_idle(p->engine, (uint64_t)ns);
@@ -1119,6 +1141,7 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
             sim_board *old = p->board;
             stlink_probe_attach(p->engine, nb);
             p->board = nb;
+            p->wall_origin_ns = 0; /* a new board starts its own clock */
             sim_board_destroy(old);
             g_strlcpy(p->chip, chip, sizeof p->chip);
             say(reply, n, "ok %s now has a fresh %s", p->serial, chip);

@@ -114,8 +114,10 @@ static uint32_t program(sim_board *b, uint32_t regs, uint32_t addr, const uint8_
     for (int i = 0; i < 2 && sent < len; i++) {
         size_t n = len - sent < BUF_SIZE ? len - sent : BUF_SIZE;
         put(b, BUF_ADDR + (uint32_t)i * BUF_SIZE, img + sent, n);
-        ctl.buf[i] = (fl_loader_buf){FL_BUF_FULL, addr + (uint32_t)sent, (uint32_t)n,
-                                     BUF_ADDR + (uint32_t)i * BUF_SIZE};
+        ctl.buf[i] = (fl_loader_buf){.state = FL_BUF_FULL,
+                                     .addr = addr + (uint32_t)sent,
+                                     .len = (uint32_t)n,
+                                     .data = BUF_ADDR + (uint32_t)i * BUF_SIZE};
         sent += n;
         fills++;
     }
@@ -131,9 +133,12 @@ static uint32_t program(sim_board *b, uint32_t regs, uint32_t addr, const uint8_
             size_t n = len - sent < BUF_SIZE ? len - sent : BUF_SIZE;
             uint32_t data = BUF_ADDR + (uint32_t)next * BUF_SIZE;
             put(b, data, img + sent, n);
-            fl_loader_buf nb = {FL_BUF_FULL, addr + (uint32_t)sent, (uint32_t)n, data};
+            fl_loader_buf nb = {.state = FL_BUF_FULL,
+                                .addr = addr + (uint32_t)sent,
+                                .len = (uint32_t)n,
+                                .data = data};
             /* State last, so the stub never sees a half-written buffer. */
-            put(b, CTL_ADDR + (uint32_t)state_off + 4, &nb.addr, 12);
+            put(b, CTL_ADDR + (uint32_t)state_off + 4, &nb.addr, sizeof nb - 4);
             wr(b, CTL_ADDR + (uint32_t)state_off, FL_BUF_FULL);
             sent += n;
             fills++;
@@ -301,11 +306,77 @@ static void survives_firmware_interrupts_and_a_watchdog(void **state)
     sim_board_destroy(b);
 }
 
+/* A buffer can ask the stub to erase its unit first: the unit then holds
+ * exactly the new bytes, and the units around it are untouched. The CRC
+ * list op checks three regions in one run. */
+static void erases_in_the_stub_and_crcs_a_list(void **state)
+{
+    (void)state;
+    static const uint32_t unit_addr[] = {0x08000400u, 0x08004000u, 0x08000080u, 0x08000800u};
+    static const uint32_t unit_code[] = {1, 1, 1, 1}; /* page/sector 1 in bank 0 */
+    static const uint32_t unit_size[] = {1024, 16384, 128, 2048};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const chip_case *c = &cases[k];
+        sim_board *b = prepare(c, 17);
+        uint8_t old[128], neu[128];
+        memset(old, 0x11, sizeof old);
+        memset(neu, 0x22, sizeof neu);
+        fl_loader_ctl ctl;
+        /* Old bytes at the start of the unit and just before it. */
+        assert_int_equal(program(b, c->regs, unit_addr[k], old, sizeof old, &ctl, NULL), FL_ST_OK);
+        wr(b, DHCSR, DHCSR_HALT);
+        assert_int_equal(program(b, c->regs, unit_addr[k] - 8, old, 8, &ctl, NULL), FL_ST_OK);
+        wr(b, DHCSR, DHCSR_HALT);
+        /* New bytes with erase-first. */
+        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1};
+        e.buf[0] = (fl_loader_buf){.state = FL_BUF_FULL,
+                                   .addr = unit_addr[k],
+                                   .len = sizeof neu,
+                                   .data = BUF_ADDR,
+                                   .erase = 1,
+                                   .unit_addr = unit_addr[k],
+                                   .unit_code = unit_code[k]};
+        put(b, BUF_ADDR, neu, sizeof neu);
+        start(b, &e);
+        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
+            sim_board_advance(b, 1000000);
+        assert_true(sim_board_halted(b));
+        assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, status)), FL_ST_OK);
+        const uint8_t *fl = sim_board_flash(b) + (unit_addr[k] - 0x08000000u);
+        assert_memory_equal(fl, neu, sizeof neu);
+        for (uint32_t i = sizeof neu; i < unit_size[k]; i++)
+            assert_int_equal(fl[i], (uint8_t)c->erase_value_word); /* the rest erased */
+        for (int i = -8; i < 0; i++)
+            assert_int_equal(fl[i], 0x11); /* the unit before: kept */
+        /* CRC list: three regions, one run. */
+        fl_crc_item items[3] = {{unit_addr[k], sizeof neu, 0},
+                                {unit_addr[k] - 8, 8, 0},
+                                {unit_addr[k], unit_size[k], 0}};
+        put(b, BUF_ADDR, items, sizeof items);
+        fl_loader_ctl l = {.op = FL_OP_CRC32_LIST, .flash_regs = c->regs};
+        l.buf[0].data = BUF_ADDR;
+        l.buf[0].len = 3;
+        wr(b, DHCSR, DHCSR_HALT);
+        start(b, &l);
+        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
+            sim_board_advance(b, 1000000);
+        assert_true(sim_board_halted(b));
+        fl_crc_item back[3];
+        assert_int_equal(sim_board_mem_read(b, BUF_ADDR, back, sizeof back, 4, NULL), SIM_OK);
+        uLong z = crc32(0L, Z_NULL, 0);
+        assert_int_equal(back[0].crc, (uint32_t)crc32(z, neu, sizeof neu));
+        assert_int_equal(back[1].crc, (uint32_t)crc32(z, old, 8));
+        assert_int_equal(back[2].crc, (uint32_t)crc32(z, fl, unit_size[k]));
+        sim_board_destroy(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(programs_a_multi_buffer_image_on_every_chip),
         cmocka_unit_test(crc32_matches_zlib),
+        cmocka_unit_test(erases_in_the_stub_and_crcs_a_list),
         cmocka_unit_test(f1_reports_a_flash_error_with_its_address),
         cmocka_unit_test(l4_refuses_a_second_write_of_a_double_word),
         cmocka_unit_test(misaligned_requests_are_refused),
