@@ -176,6 +176,12 @@ static fl_err run_crcs(flash_run *r, void *arg)
     return fl_crc32_list(&r->t, j->items, j->n);
 }
 
+static fl_err run_mass_erase(flash_run *r, void *arg)
+{
+    (void)arg;
+    return fl_mass_erase(&r->t);
+}
+
 /* The erase-and-program stream, resumed from the unit that failed. */
 typedef struct stream_job {
     fl_chunk *chunks;
@@ -191,9 +197,14 @@ static fl_err run_stream(flash_run *r, void *arg)
         r->bytes_base += j->chunks[i].len;
     fl_err e = fl_stream(&r->t, j->chunks + j->start, j->n - j->start, on_progress, r, &done);
     j->start += done;
-    /* A unit is redone whole: back up to its erase. */
-    while (e != FL_OK && j->start > 0 && j->start < j->n && !j->chunks[j->start].erase)
-        j->start--;
+    /* A unit is redone whole, from a fresh erase of it (also after a mass
+     * erase: the failed unit may be half programmed). */
+    if (e != FL_OK && j->start < j->n) {
+        uint32_t unit = j->chunks[j->start].unit.index;
+        while (j->start > 0 && j->chunks[j->start - 1].unit.index == unit)
+            j->start--;
+        j->chunks[j->start].erase = true;
+    }
     return e;
 }
 
@@ -403,6 +414,19 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     r.bytes_total = 0;
     for (size_t i = 0; i < nchunks; i++)
         r.bytes_total += chunks[i].len;
+    /* Every unit to be rewritten: one mass erase beats erasing them one by
+     * one (F1: 30 ms against 128 x 30 ms). */
+    if (r.units_written > 0 && r.units_written == fl_chip_unit_count(r.t.chip, r.t.flash_size) &&
+        fl_can_mass_erase(&r.t)) {
+        e = with_recovery(&r, run_mass_erase, NULL);
+        if (e != FL_OK) {
+            snprintf(r.error, sizeof r.error, "mass erase: %s", r.t.msg);
+            code = fail_with(&r, img, t0, CLI_FAILED);
+            goto done;
+        }
+        for (size_t i = 0; i < nchunks; i++)
+            chunks[i].erase = false;
+    }
     stream_job job = {chunks, nchunks, 0};
     e = with_recovery(&r, run_stream, &job);
     if (e != FL_OK) {

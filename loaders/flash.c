@@ -35,6 +35,9 @@ typedef struct fl_ctrl {
     uint32_t wdg_freeze_reg, wdg_freeze_bit;
     fl_err (*erase)(fl_target *t, const fl_unit *u);
     uint32_t erase_timeout_ms;
+    uint32_t mass_cr; /* CR value that selects a mass erase; 0 = none (L0) */
+    uint32_t strt;    /* CR start bit */
+    uint32_t mass_timeout_ms;
 } fl_ctrl;
 
 static fl_err erase_f1(fl_target *t, const fl_unit *u);
@@ -303,6 +306,23 @@ static fl_err erase_l4(fl_target *t, const fl_unit *u)
     PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr));
     PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr | (1u << 16)));
     fl_err e = wait_ready(t, c->erase_timeout_ms, "page erase", u->addr);
+    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
+    return e;
+}
+
+bool fl_can_mass_erase(const fl_target *t)
+{
+    return ctrl_of(t)->mass_cr != 0;
+}
+
+fl_err fl_mass_erase(fl_target *t)
+{
+    const fl_ctrl *c = ctrl_of(t);
+    if (!c->mass_cr)
+        return fail(t, FL_E_ARG, "%s has no mass erase; erase page by page", t->chip->name);
+    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr));
+    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr | c->strt));
+    fl_err e = wait_ready(t, c->mass_timeout_ms, "mass erase", t->chip->flash_base);
     PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
     return e;
 }

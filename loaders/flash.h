@@ -49,6 +49,10 @@ fl_err fl_unlock(fl_target *t);
 fl_err fl_lock(fl_target *t);
 /* Erase one unit (fl_chip_unit numbering). */
 fl_err fl_erase_unit(fl_target *t, uint32_t unit);
+/* Erase all of main flash at once (F1 MER, F4 MER, L4 MER1|MER2; the L0
+ * has no such command: FL_E_ARG). */
+bool fl_can_mass_erase(const fl_target *t);
+fl_err fl_mass_erase(fl_target *t);
 
 /* Called after each buffer the stub has programmed. */
 typedef void (*fl_progress_fn)(void *user, uint32_t done, uint32_t total);
