@@ -139,15 +139,17 @@ static void mark_dirty(sim_board *b, uint32_t addr, uint32_t len)
 {
     if (len == 0)
         return;
-    if (b->dirty_lo >= b->dirty_hi) {
-        b->dirty_lo = addr;
-        b->dirty_hi = addr + len;
+    unsigned r = addr >> 27;
+    uint32_t end = (uint64_t)addr + len > 0xFFFFFFFFu ? 0xFFFFFFFFu : addr + len;
+    if (b->dirty_lo[r] >= b->dirty_hi[r]) {
+        b->dirty_lo[r] = addr;
+        b->dirty_hi[r] = end;
         return;
     }
-    if (addr < b->dirty_lo)
-        b->dirty_lo = addr;
-    if (addr + len > b->dirty_hi)
-        b->dirty_hi = addr + len;
+    if (addr < b->dirty_lo[r])
+        b->dirty_lo[r] = addr;
+    if (end > b->dirty_hi[r])
+        b->dirty_hi[r] = end;
 }
 
 void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len)
@@ -160,9 +162,11 @@ void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len)
 
 static void flush_dirty(sim_board *b)
 {
-    if (b->dirty_lo < b->dirty_hi)
-        uc_ctl_remove_cache(b->uc, b->dirty_lo, b->dirty_hi);
-    b->dirty_lo = b->dirty_hi = 0;
+    for (unsigned r = 0; r < 32; r++) {
+        if (b->dirty_lo[r] < b->dirty_hi[r])
+            uc_ctl_remove_cache(b->uc, b->dirty_lo[r], b->dirty_hi[r]);
+        b->dirty_lo[r] = b->dirty_hi[r] = 0;
+    }
 }
 
 uint8_t *sim_board_info_ptr(sim_board *b, uint32_t addr, uint32_t len)

@@ -47,8 +47,11 @@ struct sim_board {
     atomic_bool interrupt;
     uint64_t instructions;
 
-    /* translated code that must be dropped before the core runs again */
-    uint32_t dirty_lo, dirty_hi;
+    /* translated code that must be dropped before the core runs again: one
+     * range per 128 MiB region, so that the boot alias at 0, flash at
+     * 0x08000000 and SRAM stay apart (one range across them meant walking
+     * 128 MiB of pages for every flushed flash write) */
+    uint32_t dirty_lo[32], dirty_hi[32];
 
     /* core and debug state */
     bool powered;
