@@ -73,12 +73,21 @@ demo)
   "$sim" run --probe v2:stm32f103rb --probe v2-1:stm32f446re --probe v3:stm32l476rg \
     --probe v2:stm32l053r8 -- st-info --probe
   echo
-  echo "== st-flash writes and reads back 16 KiB on a virtual STM32F446 =="
+  echo "== flashline probes: the same line as Flashline sees it =="
+  "$sim" run --probe v2:stm32f103rb --probe v2-1:stm32f446re --probe v3:stm32l476rg \
+    --probe v2:stm32l053r8 -- build/default/cli/flashline probes
+  echo
+  echo "== flashline flash through a probe that fails every other loader run (stlink #607) =="
   tmp=$(mktemp -d)
-  head -c 16384 /dev/urandom >"$tmp/image.bin"
-  "$sim" run --probe v2-1:stm32f446re -- sh -c \
-    "st-flash write $tmp/image.bin 0x08000000 && st-flash read $tmp/back.bin 0x08000000 16384"
-  cmp "$tmp/image.bin" "$tmp/back.bin" && echo "read back identical: the image is in the virtual flash"
+  head -c 40000 /dev/urandom >"$tmp/image.bin"
+  ser=0670FF555654857567033520
+  "$sim" run --probe "v2-1:stm32f446re:$ser" --control "$tmp/ctl" -- sh -c "
+    $sim ctl --control $tmp/ctl loader-fail $ser alternate &&
+    build/default/cli/flashline flash $tmp/image.bin &&
+    echo 'flash again (nothing changed, so nothing is written):' &&
+    build/default/cli/flashline flash $tmp/image.bin &&
+    st-flash read $tmp/back.bin 0x08000000 40000 >/dev/null 2>&1 &&
+    cmp $tmp/image.bin $tmp/back.bin && echo 'st-flash reads back the same image'"
   rm -rf "$tmp"
   ;;
 *)
