@@ -38,6 +38,7 @@ typedef struct flash_run {
     const char *steps_taken[MAX_STEPS_TAKEN];
     size_t nsteps;
     uint32_t units_skipped, units_written;
+    bool mass_erased;
     uint64_t bytes_programmed, bytes_total, bytes_base;
     char error[512];
 } flash_run;
@@ -232,6 +233,7 @@ static void report_json(const flash_run *r, const image *img, const char *result
     json_object_set_new(o, "image_sha256", json_string(sha));
     json_object_set_new(o, "units_written", json_integer(r->units_written));
     json_object_set_new(o, "units_skipped", json_integer(r->units_skipped));
+    json_object_set_new(o, "mass_erase", json_boolean(r->mass_erased));
     json_object_set_new(o, "bytes_programmed", json_integer((json_int_t)r->bytes_programmed));
     json_object_set_new(o, "seconds", json_real(secs));
     json_t *steps = json_array();
@@ -368,6 +370,7 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     fl_crc_item *items = calloc(nsteps ? nsteps : 1, sizeof *items);
     bool *skip = calloc(nsteps ? nsteps : 1, sizeof *skip);
     fl_chunk *chunks = NULL;
+    uint8_t *flat = NULL; /* after a mass erase: the image laid out flat */
     size_t nchunks = 0;
     for (size_t i = 0; i < nsteps; i++) {
         const plan_step *s = plan_step_at(plan, i);
@@ -424,8 +427,29 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
             code = fail_with(&r, img, t0, CLI_FAILED);
             goto done;
         }
-        for (size_t i = 0; i < nchunks; i++)
-            chunks[i].erase = false;
+        r.mass_erased = true;
+        /* Nothing left to erase unit by unit: join the ranges that touch
+         * across units, so that each stub buffer is filled whole. */
+        flat = malloc(r.t.flash_size);
+        if (flat) {
+            size_t m = 0;
+            for (size_t i = 0; i < nchunks; i++) {
+                fl_chunk c = chunks[i];
+                uint32_t off = c.addr - r.t.chip->flash_base;
+                if (c.len)
+                    memcpy(flat + off, c.data, c.len);
+                c.data = flat + off;
+                c.erase = false;
+                if (m > 0 && chunks[m - 1].addr + chunks[m - 1].len == c.addr)
+                    chunks[m - 1].len += c.len;
+                else if (c.len)
+                    chunks[m++] = c;
+            }
+            nchunks = m;
+        } else {
+            for (size_t i = 0; i < nchunks; i++)
+                chunks[i].erase = false;
+        }
     }
     stream_job job = {chunks, nchunks, 0};
     e = with_recovery(&r, run_stream, &job);
@@ -480,6 +504,7 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
                r.nsteps ? " (after recovery)" : "");
     }
 done:
+    free(flat);
     free(items);
     free(skip);
     free(chunks);

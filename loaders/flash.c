@@ -60,7 +60,10 @@ static const fl_ctrl ctrls[] = {
                       .wdg_freeze_reg = 0xE0042004u,
                       .wdg_freeze_bit = 1u << 8,
                       .erase = erase_f1,
-                      .erase_timeout_ms = 200},
+                      .erase_timeout_ms = 200,
+                      .mass_cr = 1u << 2, /* MER */
+                      .strt = 1u << 6,
+                      .mass_timeout_ms = 200},
     [FL_FAMILY_F4] = {.keyr = {0x04},
                       .keys = {{0x45670123u, 0xCDEF89ABu}},
                       .sr = 0x0C,
@@ -75,7 +78,10 @@ static const fl_ctrl ctrls[] = {
                       .wdg_freeze_reg = 0xE0042008u,
                       .wdg_freeze_bit = 1u << 12,
                       .erase = erase_f4,
-                      .erase_timeout_ms = 10000},
+                      .erase_timeout_ms = 10000,
+                      .mass_cr = (1u << 2) | (2u << 8), /* MER, PSIZE x32: 4 s typ. (DS10693) */
+                      .strt = 1u << 16,
+                      .mass_timeout_ms = 33000},
     [FL_FAMILY_L0] = {.keyr = {0x0C, 0x10},
                       .keys = {{0x89ABCDEFu, 0x02030405u}, {0x8C9DAEBFu, 0x13141516u}},
                       .sr = 0x18,
@@ -105,7 +111,10 @@ static const fl_ctrl ctrls[] = {
                       .wdg_freeze_reg = 0xE0042008u,
                       .wdg_freeze_bit = 1u << 12,
                       .erase = erase_l4,
-                      .erase_timeout_ms = 250},
+                      .erase_timeout_ms = 250,
+                      .mass_cr = (1u << 2) | (1u << 15), /* MER1 | MER2 */
+                      .strt = 1u << 16,
+                      .mass_timeout_ms = 250},
 };
 
 const char *fl_err_name(fl_err e)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A full-chip image is written after one mass erase (where the chip has
 # one) and reads back whole; --erase chip with a small image leaves the rest
-# of the chip erased. usage: flash_full.sh SIM FLASHLINE CHIP SIZE ERASED_BYTE
+# of the chip erased. usage: flash_full.sh SIM FLASHLINE CHIP SIZE ERASED_BYTE MASS(true|false)
 set -euo pipefail
-sim=$1 fl=$2 chip=$3 size=$4 erased=$5
+sim=$1 fl=$2 chip=$3 size=$4 erased=$5 mass=$6
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 head -c "$size" /dev/urandom >"$dir/full.bin"
@@ -12,6 +12,7 @@ cat >"$dir/run.sh" <<SCRIPT
 set -e
 "$fl" --json flash "$dir/full.bin" >"$dir/out.json"
 grep -q '"result": "ok"' "$dir/out.json"
+grep -q '"mass_erase": $mass' "$dir/out.json"
 st-flash read "$dir/back.bin" 0x08000000 $size >/dev/null 2>&1
 cmp "$dir/full.bin" "$dir/back.bin"
 "$fl" --json flash --erase chip "$dir/small.bin" >"$dir/out2.json"
