@@ -21,6 +21,9 @@ static int usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+    /* Progress and recovery lines go to stdout and stderr: keep their order
+     * when both are piped into one log. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     cli_opts o = {0};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
