@@ -132,37 +132,24 @@ static int slot_of(int fd)
 WRAP_OPEN(open, next_open)
 WRAP_OPEN(open64, next_open64)
 
-int openat(int dirfd, const char *path, int flags, ...);
-int openat(int dirfd, const char *path, int flags, ...)
-{
-    resolve_next();
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
+#define WRAP_OPENAT(name, type_next)                                                               \
+    int name(int dirfd, const char *path, int flags, ...)                                          \
+    {                                                                                              \
+        resolve_next();                                                                            \
+        mode_t mode = 0;                                                                           \
+        if (flags & (O_CREAT | O_TMPFILE)) {                                                       \
+            va_list ap;                                                                            \
+            va_start(ap, flags);                                                                   \
+            mode = va_arg(ap, mode_t);                                                             \
+            va_end(ap);                                                                            \
+        }                                                                                          \
+        int fd = type_next(dirfd, path, flags, mode);                                              \
+        attach(fd, path);                                                                          \
+        return fd;                                                                                 \
     }
-    int fd = next_openat(dirfd, path, flags, mode);
-    attach(fd, path);
-    return fd;
-}
 
-int openat64(int dirfd, const char *path, int flags, ...);
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-    resolve_next();
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    int fd = next_openat64(dirfd, path, flags, mode);
-    attach(fd, path);
-    return fd;
-}
+WRAP_OPENAT(openat, next_openat)
+WRAP_OPENAT(openat64, next_openat64)
 
 int __open_2(const char *path, int flags);
 int __open_2(const char *path, int flags)
