@@ -385,6 +385,18 @@ static int submit(vprobe *p, vurb *u)
             g_queue_push_tail(&p->in_wait, u);
             return 0;
         }
+        uint64_t cost = stlink_probe_last_cost_ns(p->engine);
+        bool finished = stlink_probe_data_due(p->engine) == 0; /* not a header awaiting data */
+        if (p->bus->speed > 0 && finished && !stlink_probe_reply_pending(p->engine) && cost) {
+            /* A command without a reply (a memory write): its time on the
+             * wire is paid by holding the OUT transfer, or the board would
+             * run ahead of the wall clock by it (a 32 KiB write at 1.8 MHz
+             * is a quarter of a second). */
+            u->ready_wall_ns = wall_ns() + (uint64_t)((double)cost * p->bus->speed);
+            g_queue_push_tail(&p->delayed, u);
+            schedule_delayed(p);
+            return 0;
+        }
         make_reapable(p, u);
         serve_in(p);
         return 0;
