@@ -5,11 +5,12 @@
  *             [--verify crc|read|none] [--base ADDR] [--format bin|ihex|srec|elf] FILE
  *
  * Load and check the image before anything on the target changes; connect,
- * identify, plan; per erase unit: skip it when its CRC on the target already
- * matches, else erase and program it through the stub; verify; reset and
- * run. When a step fails, climb the recovery ladder of ARCHITECTURE.md as
- * far as needed and go on from the unit that failed. Exit 0 only when the
- * image is in flash and verified.
+ * identify, plan; read the CRC of every touched erase unit in one stub run
+ * and skip those that already match; erase (one mass erase when every unit
+ * is rewritten) and program the rest in one double-buffered stub run;
+ * verify; reset and run. When a step fails, climb the recovery ladder of
+ * ARCHITECTURE.md as far as needed and go on from the unit that failed.
+ * Exit 0 only when the image is in flash and verified.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -32,7 +33,6 @@ typedef struct flash_run {
     const cli_opts *o;
     pd_probe *probe;
     fl_target t;
-    const flash_plan *plan;
     bool tty;
     /* what happened, for the report */
     const char *steps_taken[MAX_STEPS_TAKEN];
@@ -361,7 +361,6 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
         code = fail_with(&r, img, t0, CLI_BAD_IMAGE);
         goto out;
     }
-    r.plan = plan;
     r.bytes_total = plan_program_bytes(plan);
     if (!o->json && !r.tty)
         printf("%s, %u KiB flash; image %u bytes in %zu units\n", r.t.chip->name,
