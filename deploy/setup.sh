@@ -20,7 +20,9 @@ packages=(
   libumockdev-dev umockdev libglib2.0-dev libusb-1.0-0-dev
   stlink-tools openocd
   zlib1g-dev libjansson-dev
-  libelf-dev libssl-dev clang libclang-rt-14-dev
+  libelf-dev libssl-dev
+  libuv1-dev libsqlite3-dev sqlite3 libwebsockets-dev libwebsockets-evlib-uv
+  libcurl4-openssl-dev libinih-dev libsystemd-dev curl tmux clang libclang-rt-14-dev
 )
 
 as_root() {
