@@ -1,0 +1,921 @@
+/* The store: opening and migrating the database, errors, transactions,
+ * probes, images and jobs. Units and the audit queries are in
+ * store_query.c. */
+#include "store_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Long enough for another process's checkpoint or backup to finish; short
+ * enough that a stuck second daemon is reported rather than hanging. */
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *const stmt_sql[ST_COUNT_] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SP_BEGIN] = "SAVEPOINT store_write",
+    [ST_SP_RELEASE] = "RELEASE store_write",
+    [ST_SP_ROLLBACK] = "ROLLBACK TO store_write",
+    [ST_PROBE_SEEN] =
+        "INSERT INTO probes (serial, kind, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)"
+        " ON CONFLICT (serial) DO UPDATE SET"
+        " kind = CASE WHEN excluded.kind = '' THEN kind ELSE excluded.kind END,"
+        " last_seen = max(last_seen, excluded.last_seen)",
+    /* A unit names its probe; a probe the daemon never reported still gets a
+     * row so that the unit's record is kept rather than refused. */
+    [ST_PROBE_TOUCH] = "INSERT INTO probes (serial, kind, first_seen, last_seen)"
+                       " VALUES (?1, '', ?2, ?2) ON CONFLICT (serial) DO NOTHING",
+    [ST_PROBE_SET_Q] = "UPDATE probes SET quarantine_reason = ?2,"
+                       " quarantined_at = CASE WHEN ?2 IS NULL THEN NULL ELSE ?3 END"
+                       " WHERE serial = ?1",
+    [ST_PROBE_GET_Q] = "SELECT quarantine_reason FROM probes WHERE serial = ?1",
+    [ST_PROBE_EXISTS] = "SELECT 1 FROM probes WHERE serial = ?1",
+    [ST_IMAGE_PUT] = "INSERT INTO images (sha256, format, base, size, bytes, created)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sha256) DO NOTHING",
+    [ST_IMAGE_GET] = "SELECT format, base, bytes, created FROM images WHERE sha256 = ?1",
+    [ST_IMAGE_EXISTS] = "SELECT 1 FROM images WHERE sha256 = ?1",
+    [ST_JOB_CREATE] = "INSERT INTO jobs (name, state, image, recipe_json, count, has_serial,"
+                      " next_serial, serial_step, created, submitted_uid)"
+                      " VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+#define JOB_COLS                                                                                   \
+    "j.id, j.name, j.state, j.image, j.recipe_json, j.count, j.has_serial, j.next_serial,"         \
+    " j.serial_step, j.created, j.finished, j.submitted_uid,"                                      \
+    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'ok'),"                            \
+    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'failed'),"                        \
+    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'interrupted'),"                   \
+    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'in_flight')"
+    [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs j WHERE j.id = ?1",
+    [ST_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs j ORDER BY j.created DESC, j.id DESC",
+    [ST_JOB_SET_STATE] = "UPDATE jobs SET state = ?2,"
+                         " finished = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 ELSE NULL END"
+                         " WHERE id = ?1 AND state NOT IN ('done', 'cancelled')",
+    [ST_JOB_STATE] = "SELECT state, image FROM jobs WHERE id = ?1",
+    [ST_JOB_TAKE_SERIAL] = "UPDATE jobs SET next_serial = next_serial + serial_step"
+                           " WHERE id = ?1 AND has_serial = 1 RETURNING next_serial - serial_step",
+    [ST_UNIT_INSERT] = "INSERT INTO units (job, probe, uid, chip, serial_number, image, started)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_UNIT_END] = "UPDATE units SET result = ?2, error = ?3, finished = ?4"
+                    " WHERE id = ?1 AND result = 'in_flight'",
+    [ST_UNIT_RESULT] = "SELECT result FROM units WHERE id = ?1",
+    [ST_UNIT_CLOSE_ATTEMPTS] =
+        "UPDATE attempts SET result = ?2, finished = ?3,"
+        " error = coalesce(error, 'the unit ended while this attempt was open')"
+        " WHERE unit = ?1 AND result = 'in_flight'",
+    [ST_UNIT_GET] = "SELECT " UNIT_COLS " FROM units u WHERE u.id = ?1",
+    [ST_ATTEMPT_INSERT] = "INSERT INTO attempts (unit, n, started) VALUES (?1, ?2, ?3)",
+    [ST_ATTEMPT_END] = "UPDATE attempts SET result = ?2, state = ?3, error = ?4, finished = ?5"
+                       " WHERE id = ?1 AND result = 'in_flight'",
+    [ST_ATTEMPT_RESULT] = "SELECT result FROM attempts WHERE id = ?1",
+    [ST_RECOVERY_INSERT] = "INSERT INTO recovery (unit, attempt, at, step, ok)"
+                           " SELECT ?1, id, ?3, ?4, ?5 FROM attempts WHERE id = ?2 AND unit = ?1",
+    [ST_HIST_ATTEMPTS] = "SELECT id, n, result, state, error, started, finished FROM attempts"
+                         " WHERE unit = ?1 ORDER BY n, id",
+    [ST_HIST_RECOVERY] = "SELECT id, attempt, step, ok, at FROM recovery"
+                         " WHERE unit = ?1 AND attempt = ?2 ORDER BY id",
+    [ST_EVENT_INSERT] = "INSERT INTO events (at, kind, probe, job, unit, data_json)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_RECOVER_ATTEMPTS] = "UPDATE attempts SET result = 'interrupted', finished = ?1,"
+                            " error = ?2 WHERE result = 'in_flight'",
+    [ST_RECOVER_UNITS] = "UPDATE units SET result = 'interrupted', finished = ?1, error = ?2"
+                         " WHERE result = 'in_flight'",
+    [ST_COUNTS] = "SELECT probe, chip, result, count(*) FROM units"
+                  " GROUP BY probe, chip, result ORDER BY probe, chip, result",
+};
+
+const char *store_err_name(store_err e)
+{
+    switch (e) {
+    case STORE_OK:
+        return "ok";
+    case STORE_E_IO:
+        return "io";
+    case STORE_E_CORRUPT:
+        return "corrupt";
+    case STORE_E_NOT_FOUND:
+        return "not_found";
+    case STORE_E_CONFLICT:
+        return "conflict";
+    case STORE_E_ARG:
+        return "bad_argument";
+    case STORE_E_NOMEM:
+        return "out_of_memory";
+    }
+    return "unknown";
+}
+
+const char *store_message(const store *s)
+{
+    return s ? s->msg : "no store (store_open failed or was not called)";
+}
+
+store_err store_ok(store *s)
+{
+    s->msg[0] = '\0';
+    return STORE_OK;
+}
+
+store_err store_failf(store *s, store_err e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static store_err map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_FORMAT:
+        return STORE_E_CORRUPT;
+    case SQLITE_NOMEM:
+        return STORE_E_NOMEM;
+    case SQLITE_CONSTRAINT:
+        return rc == SQLITE_CONSTRAINT_FOREIGNKEY ? STORE_E_NOT_FOUND : STORE_E_CONFLICT;
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE:
+    case SQLITE_TOOBIG:
+        return STORE_E_ARG;
+    default:
+        return STORE_E_IO;
+    }
+}
+
+static const char *hint_for(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return "the disk holding the database is full; free space there, then retry";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "the database is locked by another process (is a second flashlined or a"
+               " sqlite3 shell holding a write transaction?); stop it, then retry";
+    case SQLITE_READONLY:
+        return "the database or its directory is read-only for this user; check"
+               " ownership and permissions of the file, its -wal/-shm files and the directory";
+    case SQLITE_CANTOPEN:
+        return "the file cannot be opened; check that its directory exists and that the"
+               " daemon's user may create files in it";
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return "permission denied; check ownership and permissions of the database";
+    case SQLITE_IOERR:
+        return "the disk reported an I/O error; check the kernel log (dmesg) and free space";
+    case SQLITE_NOTADB:
+        return "the file is not a database; point the daemon at the right file, or move"
+               " this one away to start a new audit log";
+    case SQLITE_CORRUPT:
+        return "the database is damaged; stop the daemon, keep a copy of the file, then"
+               " restore a backup (or try `sqlite3 FILE .recover`)";
+    case SQLITE_NOMEM:
+        return "out of memory";
+    case SQLITE_CONSTRAINT:
+        return rc == SQLITE_CONSTRAINT_FOREIGNKEY
+                   ? "it refers to a job, unit, probe or image that does not exist; nothing"
+                     " was changed"
+                   : "it conflicts with what is recorded; nothing was changed";
+    case SQLITE_TOOBIG:
+        return "the value is too large for the database";
+    default:
+        return "unexpected database error; nothing was changed; report it";
+    }
+}
+
+store_err store_db_fail(store *s, int rc, const char *what)
+{
+    const char *m = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    snprintf(s->msg, sizeof s->msg, "%s in %s: %s: %s", what, s->path ? s->path : "the database", m,
+             hint_for(rc));
+    return map_rc(rc);
+}
+
+sqlite3_stmt *store_stmt(store *s, enum store_stmt id, store_err *err)
+{
+    if (!s->st[id]) {
+        int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            *err = store_db_fail(s, rc, "preparing a statement");
+            s->st[id] = NULL;
+            return NULL;
+        }
+    }
+    return s->st[id];
+}
+
+store_err store_step_done(store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    store_err e = STORE_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = store_db_fail(s, rc, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+static store_err run_stmt(store *s, enum store_stmt id, const char *what)
+{
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, id, &e);
+    return st ? store_step_done(s, st, what) : e;
+}
+
+store_err store_tx_begin(store *s)
+{
+    return run_stmt(s, s->bulk ? ST_SP_BEGIN : ST_BEGIN, "starting a write transaction");
+}
+
+store_err store_tx_commit(store *s, const char *what)
+{
+    store_err e = run_stmt(s, s->bulk ? ST_SP_RELEASE : ST_COMMIT, what);
+    if (e != STORE_OK)
+        store_tx_rollback(s);
+    return e;
+}
+
+void store_tx_rollback(store *s)
+{
+    /* The message of the failure that led here is what the caller needs;
+     * keep it. */
+    char keep[sizeof s->msg];
+    memcpy(keep, s->msg, sizeof keep);
+    if (s->bulk) {
+        run_stmt(s, ST_SP_ROLLBACK, "rolling back");
+        run_stmt(s, ST_SP_RELEASE, "rolling back");
+    } else if (!sqlite3_get_autocommit(s->db)) {
+        run_stmt(s, ST_ROLLBACK, "rolling back");
+    }
+    memcpy(s->msg, keep, sizeof keep);
+}
+
+void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t len = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n == 0)
+        return;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(buf, t, len);
+    buf[len] = '\0';
+}
+
+int store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+bool store_valid_sha256(const char *sha)
+{
+    if (!sha)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!((sha[i] >= '0' && sha[i] <= '9') || (sha[i] >= 'a' && sha[i] <= 'f')))
+            return false;
+    return sha[64] == '\0';
+}
+
+bool store_valid_result(const char *r, bool final_only)
+{
+    if (!r)
+        return false;
+    if (!final_only && strcmp(r, "in_flight") == 0)
+        return true;
+    return strcmp(r, "ok") == 0 || strcmp(r, "failed") == 0 || strcmp(r, "interrupted") == 0;
+}
+
+/* ---- open, migrations ---------------------------------------------------- */
+
+int store_schema_version(void)
+{
+    return store_migration_count;
+}
+
+static int read_user_version(store *s, int *v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *v = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_user_version(store *s)
+{
+    int v = -1;
+    if (!s || read_user_version(s, &v) != SQLITE_OK)
+        return -1;
+    return v;
+}
+
+static store_err exec(store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? STORE_OK : store_db_fail(s, rc, what);
+}
+
+static store_err apply_migration(store *s, const struct store_migration *m)
+{
+    char what[160];
+    snprintf(what, sizeof what, "applying schema migration %s", m->name);
+    /* The embedded text is not NUL-terminated; sqlite3_exec wants it so. */
+    char *sql = malloc(*m->len + 1);
+    if (!sql)
+        return store_failf(s, STORE_E_NOMEM, "%s: out of memory", what);
+    memcpy(sql, m->sql, *m->len);
+    sql[*m->len] = '\0';
+
+    store_err e = exec(s, "BEGIN IMMEDIATE", what);
+    if (e != STORE_OK) {
+        free(sql);
+        return e;
+    }
+    /* Another process may have migrated between our read and the lock. */
+    int now = 0;
+    int rc = read_user_version(s, &now);
+    if (rc != SQLITE_OK) {
+        e = store_db_fail(s, rc, what);
+    } else if (now < m->version) {
+        e = exec(s, sql, what);
+        if (e == STORE_OK) {
+            /* PRAGMA takes no parameters; the version is our own constant. */
+            char pragma[48];
+            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
+            e = exec(s, pragma, what);
+        }
+    }
+    free(sql);
+    if (e == STORE_OK)
+        e = exec(s, "COMMIT", what);
+    if (e != STORE_OK && !sqlite3_get_autocommit(s->db)) {
+        char keep[sizeof s->msg];
+        memcpy(keep, s->msg, sizeof keep);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        memcpy(s->msg, keep, sizeof keep);
+    }
+    return e;
+}
+
+static store_err migrate(store *s)
+{
+    int v = 0;
+    int rc = read_user_version(s, &v);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "reading the schema version");
+    if (v > store_migration_count)
+        return store_failf(s, STORE_E_CORRUPT,
+                           "%s has schema version %d, but this flashlined knows only up to %d:"
+                           " it was written by a newer release; run that release (or newer), or"
+                           " point this one at another database; the file was not changed",
+                           s->path, v, store_migration_count);
+    if (v < 0)
+        return store_failf(s, STORE_E_CORRUPT,
+                           "%s has schema version %d, which no Flashline release writes; it is"
+                           " not a Flashline database; the file was not changed",
+                           s->path, v);
+    for (int i = 0; i < store_migration_count; i++) {
+        if (store_migrations[i].version <= v)
+            continue;
+        store_err e = apply_migration(s, &store_migrations[i]);
+        if (e != STORE_OK)
+            return e;
+    }
+    return STORE_OK;
+}
+
+static store_err configure(store *s)
+{
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* Read something first: a file that is not a database fails here, before
+     * any PRAGMA could try to write to it. */
+    int v = 0;
+    int rc = read_user_version(s, &v);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "opening");
+
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        bool wal = mode && strcmp(mode, "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal)
+            return store_failf(s, STORE_E_IO,
+                               "%s cannot use write-ahead logging (journal mode stays %s); put"
+                               " the database on a local filesystem",
+                               s->path, mode ? mode : "unknown");
+    } else {
+        sqlite3_finalize(st);
+        return store_db_fail(s, rc, "switching to write-ahead logging");
+    }
+    /* FULL: with WAL, NORMAL may lose the last commits on power loss, and a
+     * unit reported done must stay done. */
+    store_err e = exec(s, "PRAGMA synchronous = FULL", "setting synchronous = FULL");
+    if (e == STORE_OK)
+        e = exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    return e;
+}
+
+store_err store_open(const char *path, store **out, char *msg, size_t msglen)
+{
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (!out) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "store_open: out is NULL (programming error)");
+        return STORE_E_ARG;
+    }
+    *out = NULL;
+    if (!path || !*path) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "no database path given; set one in the configuration");
+        return STORE_E_ARG;
+    }
+    store *s = calloc(1, sizeof *s);
+    char *p = strdup(path);
+    if (!s || !p) {
+        free(s);
+        free(p);
+        if (msg && msglen)
+            snprintf(msg, msglen, "out of memory opening %s", path);
+        return STORE_E_NOMEM;
+    }
+    s->path = p;
+    /* NOMUTEX: the store is used from one thread only (see store.h). */
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    store_err e = STORE_OK;
+    if (rc != SQLITE_OK)
+        e = store_db_fail(s, rc, "opening");
+    else
+        e = configure(s);
+    if (e == STORE_OK)
+        e = migrate(s);
+    if (e != STORE_OK) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "%s", s->msg);
+        store_close(s);
+        return e;
+    }
+    store_ok(s);
+    *out = s;
+    return STORE_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < ST_COUNT_; i++)
+        sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < QF_COMBOS; i++)
+        sqlite3_finalize(s->query[i]);
+    if (s->db && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+/* ---- bulk loading -------------------------------------------------------- */
+
+store_err store_bulk_begin(store *s)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (s->bulk)
+        return store_failf(s, STORE_E_ARG, "store_bulk_begin: already in bulk mode");
+    store_err e = exec(s, "PRAGMA synchronous = OFF", "entering bulk mode");
+    if (e == STORE_OK)
+        e = exec(s, "BEGIN IMMEDIATE", "entering bulk mode");
+    if (e != STORE_OK) {
+        exec(s, "PRAGMA synchronous = FULL", "leaving bulk mode");
+        return e;
+    }
+    s->bulk = true;
+    return store_ok(s);
+}
+
+store_err store_bulk_end(store *s)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!s->bulk)
+        return store_failf(s, STORE_E_ARG, "store_bulk_end: not in bulk mode");
+    store_err e = exec(s, "COMMIT", "committing the bulk load");
+    if (e != STORE_OK) {
+        char keep[sizeof s->msg];
+        memcpy(keep, s->msg, sizeof keep);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        memcpy(s->msg, keep, sizeof keep);
+    }
+    s->bulk = false;
+    store_err e2 = exec(s, "PRAGMA synchronous = FULL", "leaving bulk mode");
+    if (e != STORE_OK)
+        return e;
+    return e2 == STORE_OK ? store_ok(s) : e2;
+}
+
+/* ---- probes -------------------------------------------------------------- */
+
+static bool valid_serial(const char *serial)
+{
+    return serial && *serial && strlen(serial) < sizeof(((store_unit *)0)->probe);
+}
+
+store_err store_probe_seen(store *s, const char *serial, const char *kind, int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_serial(serial))
+        return store_failf(s, STORE_E_ARG, "probe serial is empty or longer than 63 characters");
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_PROBE_SEEN, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, kind ? kind : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now_ms);
+    e = store_step_done(s, st, "recording probe");
+    return e == STORE_OK ? store_ok(s) : e;
+}
+
+store_err store_probe_set_quarantine(store *s, const char *serial, const char *reason,
+                                     int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_serial(serial))
+        return store_failf(s, STORE_E_ARG, "probe serial is empty or longer than 63 characters");
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_PROBE_SET_Q, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+    store_bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, now_ms);
+    e = store_step_done(s, st, "recording probe quarantine");
+    if (e != STORE_OK)
+        return e;
+    if (sqlite3_changes(s->db) == 0)
+        return store_failf(s, STORE_E_NOT_FOUND,
+                           "probe %s is not known; it must have been seen (plugged in) first",
+                           serial);
+    return store_ok(s);
+}
+
+store_err store_probe_quarantine(store *s, const char *serial, char *reason, size_t n,
+                                 bool *quarantined)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_serial(serial))
+        return store_failf(s, STORE_E_ARG, "probe serial is empty or longer than 63 characters");
+    if (reason && n)
+        reason[0] = '\0';
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_PROBE_GET_Q, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bool q = sqlite3_column_type(st, 0) != SQLITE_NULL;
+        if (quarantined)
+            *quarantined = q;
+        if (reason && n)
+            store_col_text(st, 0, reason, n);
+        e = store_ok(s);
+    } else if (rc == SQLITE_DONE) {
+        e = store_failf(s, STORE_E_NOT_FOUND, "probe %s is not known", serial);
+    } else {
+        e = store_db_fail(s, rc, "reading probe quarantine");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+/* ---- images -------------------------------------------------------------- */
+
+store_err store_image_put(store *s, const char *sha256, const char *format, uint32_t base,
+                          const void *bytes, size_t len, int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!store_valid_sha256(sha256))
+        return store_failf(s, STORE_E_ARG,
+                           "image key must be a SHA-256 in 64 lower-case hex digits");
+    if (!format || !*format || strlen(format) >= sizeof(((store_image *)0)->format))
+        return store_failf(s, STORE_E_ARG, "image format must be a short name such as \"ihex\"");
+    if (!bytes || len == 0)
+        return store_failf(s, STORE_E_ARG, "image %.12s is empty; nothing to store", sha256);
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_IMAGE_PUT, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, sha256, 64, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, format, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, base);
+    sqlite3_bind_int64(st, 4, (int64_t)len);
+    /* STATIC: the statement is reset before this function returns. */
+    int rc = sqlite3_bind_blob64(st, 5, bytes, len, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        e = store_db_fail(s, rc, "storing image");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return e;
+    }
+    sqlite3_bind_int64(st, 6, now_ms);
+    e = store_step_done(s, st, "storing image");
+    return e == STORE_OK ? store_ok(s) : e;
+}
+
+store_err store_image_get(store *s, const char *sha256, store_image *out)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!out)
+        return store_failf(s, STORE_E_ARG, "store_image_get: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!store_valid_sha256(sha256))
+        return store_failf(s, STORE_E_ARG,
+                           "image key must be a SHA-256 in 64 lower-case hex digits");
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_IMAGE_GET, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, sha256, 64, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memcpy(out->sha256, sha256, 65);
+        store_col_text(st, 0, out->format, sizeof out->format);
+        out->base = (uint32_t)sqlite3_column_int64(st, 1);
+        const void *b = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        out->created_ms = sqlite3_column_int64(st, 3);
+        out->bytes = malloc(len ? len : 1);
+        if (!out->bytes) {
+            e = store_failf(s, STORE_E_NOMEM, "out of memory reading image %.12s", sha256);
+        } else {
+            if (len)
+                memcpy(out->bytes, b, len);
+            out->len = len;
+            e = store_ok(s);
+        }
+    } else if (rc == SQLITE_DONE) {
+        e = store_failf(s, STORE_E_NOT_FOUND, "image %s is not stored; upload it first", sha256);
+    } else {
+        e = store_db_fail(s, rc, "reading image");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+void store_image_clear(store_image *img)
+{
+    if (!img)
+        return;
+    free(img->bytes);
+    memset(img, 0, sizeof *img);
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+static const char *const job_states[] = {"running", "paused", "cancelled", "done"};
+
+static bool valid_job_state(const char *st)
+{
+    if (!st)
+        return false;
+    for (size_t i = 0; i < sizeof job_states / sizeof job_states[0]; i++)
+        if (strcmp(st, job_states[i]) == 0)
+            return true;
+    return false;
+}
+
+store_err store_job_create(store *s, const store_job *in, int64_t *id)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!in || !id)
+        return store_failf(s, STORE_E_ARG, "store_job_create: in or id is NULL");
+    if (memchr(in->name, '\0', sizeof in->name) == NULL)
+        return store_failf(s, STORE_E_ARG, "job name is longer than 127 bytes");
+    if (!store_valid_sha256(in->image))
+        return store_failf(s, STORE_E_ARG,
+                           "job image must be a SHA-256 in 64 lower-case hex digits");
+    if (in->count < -1)
+        return store_failf(s, STORE_E_ARG,
+                           "job count %lld is negative; give a count >= 0 or -1 for continuous",
+                           (long long)in->count);
+    if (in->has_serial && in->serial_step == 0)
+        return store_failf(s, STORE_E_ARG,
+                           "serial step 0 would give every unit the same serial; use a step"
+                           " other than 0");
+    store_err e = STORE_OK;
+    sqlite3_stmt *ex = store_stmt(s, ST_IMAGE_EXISTS, &e);
+    if (!ex)
+        return e;
+    sqlite3_bind_text(ex, 1, in->image, 64, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(ex);
+    sqlite3_reset(ex);
+    sqlite3_clear_bindings(ex);
+    if (rc == SQLITE_DONE)
+        return store_failf(s, STORE_E_NOT_FOUND, "image %s is not stored; upload it first",
+                           in->image);
+    if (rc != SQLITE_ROW)
+        return store_db_fail(s, rc, "looking up the job's image");
+
+    sqlite3_stmt *st = store_stmt(s, ST_JOB_CREATE, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, in->image, 64, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, in->recipe_json ? in->recipe_json : "{}", -1, SQLITE_TRANSIENT);
+    if (in->count < 0)
+        sqlite3_bind_null(st, 4);
+    else
+        sqlite3_bind_int64(st, 4, in->count);
+    sqlite3_bind_int(st, 5, in->has_serial ? 1 : 0);
+    if (in->has_serial) {
+        sqlite3_bind_int64(st, 6, in->next_serial);
+        sqlite3_bind_int64(st, 7, in->serial_step);
+    }
+    sqlite3_bind_int64(st, 8, in->created_ms);
+    sqlite3_bind_int64(st, 9, in->submitted_uid);
+    e = store_step_done(s, st, "creating job");
+    if (e != STORE_OK)
+        return e;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return store_ok(s);
+}
+
+static store_err read_job(store *s, sqlite3_stmt *st, store_job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->id = sqlite3_column_int64(st, 0);
+    store_col_text(st, 1, j->name, sizeof j->name);
+    store_col_text(st, 2, j->state, sizeof j->state);
+    store_col_text(st, 3, j->image, sizeof j->image);
+    const char *r = (const char *)sqlite3_column_text(st, 4);
+    j->recipe_json = strdup(r ? r : "{}");
+    if (!j->recipe_json)
+        return store_failf(s, STORE_E_NOMEM, "out of memory reading job %lld", (long long)j->id);
+    j->count = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+    j->has_serial = sqlite3_column_int(st, 6) != 0;
+    j->next_serial = sqlite3_column_int64(st, 7);
+    j->serial_step = sqlite3_column_int64(st, 8);
+    j->created_ms = sqlite3_column_int64(st, 9);
+    j->finished_ms = sqlite3_column_int64(st, 10);
+    j->submitted_uid = sqlite3_column_int64(st, 11);
+    j->ok = sqlite3_column_int64(st, 12);
+    j->failed = sqlite3_column_int64(st, 13);
+    j->interrupted = sqlite3_column_int64(st, 14);
+    j->in_flight = sqlite3_column_int64(st, 15);
+    return STORE_OK;
+}
+
+store_err store_job_get(store *s, int64_t id, store_job *out)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!out)
+        return store_failf(s, STORE_E_ARG, "store_job_get: out is NULL");
+    memset(out, 0, sizeof *out);
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_JOB_GET, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        e = read_job(s, st, out);
+        if (e == STORE_OK)
+            store_ok(s);
+    } else if (rc == SQLITE_DONE) {
+        e = store_failf(s, STORE_E_NOT_FOUND, "job %lld does not exist", (long long)id);
+    } else {
+        e = store_db_fail(s, rc, "reading job");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+store_err store_job_list(store *s, store_job **out, size_t *n)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!out || !n)
+        return store_failf(s, STORE_E_ARG, "store_job_list: out or n is NULL");
+    *out = NULL;
+    *n = 0;
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_JOB_LIST, &e);
+    if (!st)
+        return e;
+    store_job *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            store_job *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                e = store_failf(s, STORE_E_NOMEM, "out of memory listing jobs");
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        e = read_job(s, st, &v[len]);
+        if (e != STORE_OK)
+            break;
+        len++;
+    }
+    if (e == STORE_OK && rc != SQLITE_DONE)
+        e = store_db_fail(s, rc, "listing jobs");
+    sqlite3_reset(st);
+    if (e != STORE_OK) {
+        store_job_list_free(v, len);
+        return e;
+    }
+    *out = v;
+    *n = len;
+    return store_ok(s);
+}
+
+void store_job_clear(store_job *j)
+{
+    if (!j)
+        return;
+    free(j->recipe_json);
+    j->recipe_json = NULL;
+}
+
+void store_job_list_free(store_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++)
+        store_job_clear(&jobs[i]);
+    free(jobs);
+}
+
+store_err store_job_set_state(store *s, int64_t id, const char *state, int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_job_state(state))
+        return store_failf(s, STORE_E_ARG,
+                           "job state must be running, paused, cancelled or done, not \"%s\"",
+                           state ? state : "(null)");
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_JOB_SET_STATE, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now_ms);
+    e = store_step_done(s, st, "changing job state");
+    if (e != STORE_OK)
+        return e;
+    if (sqlite3_changes(s->db) > 0)
+        return store_ok(s);
+
+    /* Nothing changed: say whether the job is unknown or has ended. */
+    sqlite3_stmt *q = store_stmt(s, ST_JOB_STATE, &e);
+    if (!q)
+        return e;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        char cur[16];
+        store_col_text(q, 0, cur, sizeof cur);
+        e = store_failf(s, STORE_E_CONFLICT, "job %lld has already ended (%s); it cannot be %s",
+                        (long long)id, cur, state);
+    } else if (rc == SQLITE_DONE) {
+        e = store_failf(s, STORE_E_NOT_FOUND, "job %lld does not exist", (long long)id);
+    } else {
+        e = store_db_fail(s, rc, "reading job state");
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return e;
+}
