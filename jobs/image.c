@@ -96,7 +96,7 @@ static int piece_cmp(const void *a, const void *b)
 }
 
 /* Sorts, refuses overlaps, merges adjacent pieces into segments. */
-static img_err builder_finish(img_builder *b, image_format fmt, image **out)
+img_err img_builder_finish(img_builder *b, image_format fmt, image **out)
 {
     if (b->data_len == 0)
         return img_fail(b->msg, b->msglen, IMG_E_EMPTY,
@@ -266,7 +266,7 @@ img_err image_load_mem(const void *buf, size_t len, image_format fmt, uint32_t b
         break;
     }
     if (e == IMG_OK)
-        e = builder_finish(&b, fmt, out);
+        e = img_builder_finish(&b, fmt, out);
     free(b.data);
     free(b.pieces);
     if (e == IMG_OK && msg && msglen > 0)

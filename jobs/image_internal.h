@@ -44,6 +44,8 @@ img_err img_fail(char *msg, size_t msglen, img_err e, const char *fmt, ...)
 img_err img_builder_add(img_builder *b, uint64_t addr, const uint8_t *bytes, size_t len,
                         uint32_t where);
 
+/* Sorts, refuses overlaps, merges adjacent pieces into a new image. */
+img_err img_builder_finish(img_builder *b, image_format fmt, image **out);
 /* Text formats: the next line of buf starting at *pos, without its line end
  * and trailing blanks. Returns false at the end of the buffer. */
 bool img_next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *linelen);

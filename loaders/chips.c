@@ -7,6 +7,11 @@
  */
 #include "chips.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
 static const fl_chip chips[] = {
     {
         .dev_id = 0x410,
@@ -25,6 +30,7 @@ static const fl_chip chips[] = {
         .sram_base = 0x20000000u,
         .sram_size = 20 * 1024,
         .flash_regs = 0x40022000u,
+        .parts = "stm32f101;stm32f102;stm32f103",
     },
     {
         .dev_id = 0x421,
@@ -43,6 +49,7 @@ static const fl_chip chips[] = {
         .sram_base = 0x20000000u,
         .sram_size = 128 * 1024,
         .flash_regs = 0x40023C00u,
+        .parts = "stm32f446",
     },
     {
         .dev_id = 0x417,
@@ -61,6 +68,7 @@ static const fl_chip chips[] = {
         .sram_base = 0x20000000u,
         .sram_size = 8 * 1024,
         .flash_regs = 0x40022000u,
+        .parts = "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063",
     },
     {
         .dev_id = 0x415,
@@ -79,6 +87,7 @@ static const fl_chip chips[] = {
         .sram_base = 0x20000000u,
         .sram_size = 96 * 1024,
         .flash_regs = 0x40022000u,
+        .parts = "stm32l475;stm32l476;stm32l486",
     },
 };
 
@@ -170,4 +179,49 @@ bool fl_chip_unit_at(const fl_chip *c, uint32_t flash_size, uint32_t addr, fl_un
         }
     }
     return false;
+}
+
+/* Flash-size letter of an STM32 ordering code, in KiB (datasheets'
+ * "Ordering information" tables); 0 for a letter we do not know. */
+static uint32_t flash_code_kib(char c)
+{
+    static const struct {
+        char code;
+        uint32_t kib;
+    } codes[] = {{'4', 16},  {'6', 32},  {'8', 64},  {'b', 128},  {'z', 192},  {'c', 256},
+                 {'d', 384}, {'e', 512}, {'f', 768}, {'g', 1024}, {'h', 1536}, {'i', 2048}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i].code == tolower((unsigned char)c))
+            return codes[i].kib;
+    return 0;
+}
+
+bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
+                          size_t whylen)
+{
+    const char *p = c->parts;
+    while (p && *p) {
+        size_t n = strcspn(p, ";");
+        if (strlen(part) >= n && strncasecmp(part, p, n) == 0) {
+            /* After the prefix: the pin-count letter, then the flash code. */
+            const char *rest = part + n;
+            if (strlen(rest) < 2 || tolower((unsigned char)rest[1]) == 'x')
+                return true;
+            uint32_t kib = flash_code_kib(rest[1]);
+            if (kib == 0 || kib * 1024u == flash_size)
+                return true;
+            snprintf(why, whylen, "%s has %u KiB of flash, the board %u KiB", part, kib,
+                     flash_size / 1024u);
+            return false;
+        }
+        p += n + (p[n] == ';');
+    }
+    snprintf(why, whylen, "the board is a %s, not a %s", c->name, part);
+    return false;
+}
+
+bool fl_chip_matches_family(const fl_chip *c, const char *family)
+{
+    const char *name = fl_family_name(c->family); /* "STM32F1" */
+    return strcasecmp(family, name) == 0 || strcasecmp(family, name + 5) == 0;
 }

@@ -40,6 +40,9 @@ typedef struct fl_chip {
     uint32_t program_unit;   /* bytes the controller programs at once */
     uint32_t sram_base, sram_size;
     uint32_t flash_regs; /* controller base */
+    /* Part-number prefixes sharing this device id, lower case, ';'-separated
+     * ("stm32f101;stm32f102;stm32f103"). */
+    const char *parts;
 } fl_chip;
 
 /* The row for a device id, or NULL (an unknown chip is refused, not
@@ -48,6 +51,17 @@ const fl_chip *fl_chip_by_dev_id(uint16_t dev_id);
 /* All rows, for listings; NULL past the end. */
 const fl_chip *fl_chip_at(size_t i);
 const char *fl_family_name(fl_family f);
+
+/* Does a board (this row, flash_size bytes) fit an ordering code such as
+ * "stm32f103rb" or "STM32F103xB" (any case)? The prefix must be one of the
+ * row's parts, and a flash-size letter after the pin-count letter must
+ * match flash_size (RM/datasheet ordering information: 8 = 64 KiB, B = 128
+ * KiB, C = 256 KiB, E = 512 KiB, G = 1 MiB...); 'x' matches any. On false,
+ * why says what differs. */
+bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
+                          size_t whylen);
+/* Does a family name ("f1", "STM32F1", any case) name this row's family? */
+bool fl_chip_matches_family(const fl_chip *c, const char *family);
 
 /* One erase unit (page or sector) of a chip with flash_size bytes. */
 typedef struct fl_unit {
