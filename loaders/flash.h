@@ -87,4 +87,66 @@ typedef struct fl_chunk {
 fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
                  void *user, size_t *done);
 
+/* ---- option bytes and readout protection (loaders/options.c) ---------------
+ *
+ * What the option bytes hold, as the controller loaded them (what is in
+ * force, not what may be pending in the option block until the next load):
+ *   rdp   0, 1 or 2 (F1 knows only 0 and 1).
+ *   user  F1: the USER byte (OBR b9:2: WDG_SW, nRST_STOP, nRST_STDBY).
+ *         F4: FLASH_OPTCR & 0xEC (BOR_LEV, WDG_SW, nRST_STOP, nRST_STDBY).
+ *         L0: FLASH_OPTR b31:16 (the USER option half-word: BOR_LEV,
+ *             IWDG_SW, nRST_STOP, nRST_STDBY, nBOOT1).
+ *         L4: FLASH_OPTR with the RDP byte cleared (b31:8).
+ *   wrp   F1: FLASH_WRPR (bit n = pages 4n..4n+3, 0 = protected).
+ *         F4: nWRP, OPTCR b23:16, plus SPRMOD in b31 (0 = protected).
+ *         L0: FLASH_WRPR (bit n = 4 KiB sector n, 1 = protected).
+ *         L4: FLASH_WRP1AR (bank 1 area A: STRT b7:0, END b23:16).
+ *   valid false when the loaded options failed their complement check
+ *         (F1 OBR.OPTERR, L0/L4 SR.OPTVERR); the F4 has no such flag.
+ */
+typedef struct fl_options {
+    int rdp;
+    uint32_t user;
+    uint32_t wrp;
+    bool valid;
+} fl_options;
+
+/* Reads the loaded option bytes; the core must be halted. */
+fl_err fl_options_read(fl_target *t, fl_options *out);
+
+/*
+ * Sets readout protection to level 0 or 1 and makes it take effect: the
+ * option block is written only if it does not already hold that level,
+ * then the options are loaded (F1, F4: system reset; L0, L4: OBL_LAUNCH,
+ * which resets the chip) and the target is re-attached: halted,
+ * identified, unlocked (t is refreshed, t->rdp shows the new level).
+ * Going from 1 to 0 mass-erases main flash (L0: and data EEPROM) in
+ * hardware. Level 2 is permanent and refused (FL_E_ARG, nothing done).
+ * Other option bits are kept. After a call that changed nothing, t->msg
+ * says so.
+ */
+fl_err fl_options_set_rdp(fl_target *t, int level);
+
+/*
+ * Writes the user option bits (the `user` field's layout above; only the
+ * family's user bits may be set, others are FL_E_ARG) and loads them as
+ * fl_options_set_rdp does. RDP and write protection are kept. Nothing is
+ * written when the loaded bits already match.
+ */
+fl_err fl_options_write_user(fl_target *t, uint32_t user);
+
+/* ---- programming without the stub (loaders/direct.c) ------------------------
+ *
+ * Programs len bytes at addr (inside flash, aligned to the chip's program
+ * unit; the range must be erased) by writing the flash controller and the
+ * flash words over SWD: no stub, no SRAM, no running core. Slow (every
+ * program unit costs its flash time plus the link), it is the fallback when
+ * the stub cannot run. Unlocks the controller if needed, checks the error
+ * flags after every burst and reads each burst back (FL_E_VERIFY).
+ * F1 needs a probe with 16-bit memory access (V2 J26+ or V3): FL_E_PROBE
+ * otherwise. progress (may be NULL) is called after every burst.
+ */
+fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
+                         fl_progress_fn progress, void *user);
+
 #endif

@@ -1,0 +1,308 @@
+/*
+ * loaders/options through the real probe driver on the virtual line (run by
+ * flashline-sim with one probe per chip): reading the option bytes, RDP
+ * level 1 and back to 0 (with the hardware mass erase), nothing written when
+ * the level is already in force, level 2 refused, user option bits. The
+ * boards' flash and option blocks are read back through the probe.
+ *
+ * "Nothing written" is observed honestly from outside: every path that
+ * writes option bytes ends in a reset (F1/F4 system reset, L0/L4
+ * OBL_LAUNCH), which clears the core registers; a marker left in R5 of the
+ * halted core survives only if no reset happened. The option block and the
+ * flash contents are compared as well.
+ */
+#include "flash.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <zlib.h>
+
+typedef struct line_probe {
+    const char *serial;
+    uint16_t dev_id;
+    uint32_t opt_block, opt_len; /* the option bytes in memory */
+    uint32_t user_factory;       /* fl_options.user of a fresh board */
+    uint32_t user_bit;           /* nRST_STDBY in fl_options.user */
+} line_probe;
+
+static const line_probe line[] = {
+    {"37FF71064E57343625231943", 0x410, 0x1FFFF800u, 16, 0xFF, 1u << 2},
+    {"0670FF555654857567033520", 0x421, 0x40023C14u, 4, 0xEC, 1u << 7},
+    {"51FF6B065177505544511187", 0x417, 0x1FF80000u, 12, 0x8070, 1u << 6},
+    {"002F00283438510A33333639", 0x415, 0x1FFF7800u, 8, 0xFFEFF800u, 1u << 13},
+};
+#define NLINE (sizeof line / sizeof line[0])
+
+#define MARKER 0x5EC0DE05u
+
+static pd_probe *connect(const char *serial)
+{
+    pd_probe *p = NULL;
+    assert_int_equal(pd_create(NULL, serial, &p), PD_OK);
+    pd_err e = pd_open(p);
+    if (e == PD_OK)
+        e = pd_enter_swd(p);
+    if (e == PD_OK)
+        e = pd_halt(p);
+    if (e != PD_OK)
+        fail_msg("%s: %s", serial, pd_message(p));
+    return p;
+}
+
+static void check(fl_target *t, fl_err e)
+{
+    if (e != FL_OK)
+        fail_msg("%s: %s", fl_err_name(e), t->msg);
+}
+
+static void read_block(pd_probe *p, const line_probe *lp, uint8_t *out)
+{
+    assert_int_equal(pd_mem_read(p, lp->opt_block, out, lp->opt_len), PD_OK);
+}
+
+static void fresh_boards_are_unprotected(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NLINE; i++) {
+        pd_probe *p = connect(line[i].serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        fl_options o;
+        check(&t, fl_options_read(&t, &o));
+        assert_int_equal(o.rdp, 0);
+        assert_true(o.valid);
+        assert_int_equal(o.user, line[i].user_factory);
+        switch (t.chip->family) {
+        case FL_FAMILY_F1:
+            assert_int_equal(o.wrp, 0xFFFFFFFFu); /* 1 = not protected */
+            break;
+        case FL_FAMILY_F4:
+            assert_int_equal(o.wrp & 0xFF, 0xFF);
+            break;
+        case FL_FAMILY_L0:
+            assert_int_equal(o.wrp, 0); /* 1 = protected */
+            break;
+        case FL_FAMILY_L4:
+            assert_true((o.wrp & 0xFF) > ((o.wrp >> 16) & 0xFF)); /* STRT > END: no area */
+            break;
+        }
+        pd_destroy(p);
+    }
+}
+
+static void program_pattern(fl_target *t, uint32_t len, uint8_t seed)
+{
+    uint8_t *img = malloc(len);
+    assert_non_null(img);
+    for (uint32_t k = 0; k < len; k++)
+        img[k] = (uint8_t)(k * 13 + seed + (k >> 8));
+    check(t, fl_unlock(t));
+    fl_unit last;
+    assert_true(fl_chip_unit_at(t->chip, t->flash_size, t->chip->flash_base + len - 1, &last));
+    for (uint32_t u = 0; u <= last.index; u++)
+        check(t, fl_erase_unit(t, u));
+    check(t, fl_program(t, t->chip->flash_base, img, len, NULL, NULL));
+    uint8_t *back = malloc(len);
+    assert_non_null(back);
+    assert_int_equal(pd_mem_read(t->probe, t->chip->flash_base, back, len), PD_OK);
+    assert_memory_equal(back, img, len);
+    free(back);
+    free(img);
+}
+
+/* CRC-32 of the whole flash on the target equals that of an erased one. */
+static void assert_all_erased(fl_target *t)
+{
+    uint32_t crc = 0;
+    check(t, fl_crc32(t, t->chip->flash_base, t->flash_size, &crc));
+    uint8_t *blank = malloc(t->flash_size);
+    assert_non_null(blank);
+    memset(blank, t->chip->erased, t->flash_size);
+    uLong want = crc32(crc32(0L, Z_NULL, 0), blank, (uInt)t->flash_size);
+    free(blank);
+    assert_int_equal(crc, (uint32_t)want);
+    uint8_t head[64];
+    assert_int_equal(pd_mem_read(t->probe, t->chip->flash_base, head, sizeof head), PD_OK);
+    for (size_t k = 0; k < sizeof head; k++)
+        assert_int_equal(head[k], t->chip->erased);
+}
+
+/* R5 of the halted core holds MARKER; a reset would clear it. */
+static void plant_marker(pd_probe *p)
+{
+    assert_int_equal(pd_write_reg(p, 5, MARKER), PD_OK);
+}
+
+static void assert_no_reset(pd_probe *p)
+{
+    uint32_t r5 = 0;
+    assert_int_equal(pd_read_reg(p, 5, &r5), PD_OK);
+    assert_int_equal(r5, MARKER);
+}
+
+static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NLINE; i++) {
+        pd_probe *p = connect(line[i].serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        program_pattern(&t, 4096, (uint8_t)i);
+        fl_options before;
+        check(&t, fl_options_read(&t, &before));
+
+        /* The instrument of the next test: a real change resets the core
+         * and so clears the marker. */
+        plant_marker(p);
+        check(&t, fl_options_set_rdp(&t, 1));
+        assert_true(t.rdp);
+        uint32_t r5 = 0;
+        assert_int_equal(pd_read_reg(p, 5, &r5), PD_OK);
+        assert_int_not_equal(r5, MARKER);
+        fl_options o;
+        check(&t, fl_options_read(&t, &o));
+        assert_int_equal(o.rdp, 1);
+        assert_true(o.valid);
+        assert_int_equal(o.user, before.user); /* the other options are kept */
+        /* A fresh identify sees it as well. */
+        fl_target again;
+        check(&again, fl_identify(p, &again));
+        assert_true(again.rdp);
+        /* The debugger can no longer read main flash (RM0008 4.3.1, RM0090
+         * 3.7.3, RM0367 3.4.1, RM0351 3.5.1: bus error for debug accesses). */
+        uint8_t word[4];
+        assert_int_not_equal(pd_mem_read(p, t.chip->flash_base, word, sizeof word), PD_OK);
+        /* Nor program or erase it, by stub or directly. */
+        uint8_t data[256];
+        memset(data, 0x42, sizeof data);
+        uint32_t spare = t.chip->flash_base + 0x2000;
+        check(&t, fl_unlock(&t));
+        assert_int_equal(fl_program(&t, spare, data, sizeof data, NULL, NULL), FL_E_PROTECTED);
+        assert_int_equal(fl_program_direct(&t, spare, data, sizeof data, NULL, NULL),
+                         FL_E_PROTECTED);
+        fl_unit u;
+        assert_true(fl_chip_unit_at(t.chip, t.flash_size, spare, &u));
+        assert_int_equal(fl_erase_unit(&t, u.index), FL_E_PROTECTED);
+
+        check(&t, fl_options_set_rdp(&t, 0));
+        assert_false(t.rdp);
+        assert_non_null(strstr(t.msg, "mass-erased"));
+        check(&t, fl_options_read(&t, &o));
+        assert_int_equal(o.rdp, 0);
+        assert_true(o.valid);
+        assert_int_equal(o.user, before.user);
+        assert_all_erased(&t);
+        /* And it programs again. */
+        program_pattern(&t, 2048, (uint8_t)(i + 100));
+        pd_destroy(p);
+    }
+}
+
+static void the_level_in_force_is_not_rewritten(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NLINE; i++) {
+        pd_probe *p = connect(line[i].serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        program_pattern(&t, 1024, (uint8_t)(i + 7));
+        uint8_t flash_before[1024], flash_after[1024];
+        assert_int_equal(pd_mem_read(p, t.chip->flash_base, flash_before, 1024), PD_OK);
+        uint8_t blk_before[16], blk_after[16];
+        read_block(p, &line[i], blk_before);
+
+        plant_marker(p);
+        check(&t, fl_options_set_rdp(&t, 0));
+        assert_non_null(strstr(t.msg, "nothing written"));
+        assert_false(t.rdp);
+        assert_no_reset(p);
+        read_block(p, &line[i], blk_after);
+        assert_memory_equal(blk_before, blk_after, line[i].opt_len);
+        assert_int_equal(pd_mem_read(p, t.chip->flash_base, flash_after, 1024), PD_OK);
+        assert_memory_equal(flash_before, flash_after, 1024);
+
+        /* The same at level 1. */
+        check(&t, fl_options_set_rdp(&t, 1));
+        read_block(p, &line[i], blk_before);
+        plant_marker(p);
+        check(&t, fl_options_set_rdp(&t, 1));
+        assert_non_null(strstr(t.msg, "nothing written"));
+        assert_true(t.rdp);
+        assert_no_reset(p);
+        read_block(p, &line[i], blk_after);
+        assert_memory_equal(blk_before, blk_after, line[i].opt_len);
+        check(&t, fl_options_set_rdp(&t, 0));
+        assert_false(t.rdp);
+        pd_destroy(p);
+    }
+}
+
+static void level_2_is_refused(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NLINE; i++) {
+        pd_probe *p = connect(line[i].serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        uint8_t blk_before[16], blk_after[16];
+        read_block(p, &line[i], blk_before);
+        plant_marker(p);
+        assert_int_equal(fl_options_set_rdp(&t, 2), FL_E_ARG);
+        assert_non_null(strstr(t.msg, "permanent"));
+        assert_int_equal(fl_options_set_rdp(&t, 3), FL_E_ARG);
+        assert_int_equal(fl_options_set_rdp(&t, -1), FL_E_ARG);
+        assert_no_reset(p);
+        read_block(p, &line[i], blk_after);
+        assert_memory_equal(blk_before, blk_after, line[i].opt_len);
+        fl_options o;
+        check(&t, fl_options_read(&t, &o));
+        assert_int_equal(o.rdp, 0);
+        pd_destroy(p);
+    }
+}
+
+static void user_bits_are_written_and_loaded(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NLINE; i++) {
+        pd_probe *p = connect(line[i].serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        fl_options o;
+        check(&t, fl_options_read(&t, &o));
+        uint32_t flipped = o.user ^ line[i].user_bit;
+        check(&t, fl_options_write_user(&t, flipped));
+        fl_options after;
+        check(&t, fl_options_read(&t, &after));
+        assert_int_equal(after.user, flipped);
+        assert_int_equal(after.rdp, 0);
+        assert_true(after.valid);
+        /* Writing what is in force writes nothing. */
+        plant_marker(p);
+        check(&t, fl_options_write_user(&t, flipped));
+        assert_non_null(strstr(t.msg, "nothing written"));
+        assert_no_reset(p);
+        /* Bits outside the family's user options are refused. */
+        assert_int_equal(fl_options_write_user(&t, flipped ^ 0x1u << 30), FL_E_ARG);
+        check(&t, fl_options_write_user(&t, o.user));
+        check(&t, fl_options_read(&t, &after));
+        assert_int_equal(after.user, o.user);
+        pd_destroy(p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fresh_boards_are_unprotected),
+        cmocka_unit_test(rdp_1_protects_and_rdp_0_mass_erases),
+        cmocka_unit_test(the_level_in_force_is_not_rewritten),
+        cmocka_unit_test(level_2_is_refused),
+        cmocka_unit_test(user_bits_are_written_and_loaded),
+    };
+    return cmocka_run_group_tests_name("loaders.options", tests, NULL, NULL);
+}
