@@ -95,6 +95,10 @@ typedef struct opt_family {
     uint32_t regress_ms;       /* an option write that mass-erases (1 -> 0) */
     fl_err (*read)(fl_target *t, opt_now *now);
     fl_err (*write)(fl_target *t, const opt_now *now, int level, uint32_t user);
+    /* Option unlock: two keys into OPTKEYR open the lock register's bit
+     * (F1: set OPTWRE; the others: clear OPTLOCK). */
+    uint32_t optkeyr, lock_reg, lock_bit, optkeys[2];
+    bool lock_bit_opens;
     bool obl_launch; /* load with OBL_LAUNCH (else a system reset) */
     uint32_t obl_reg, obl_bit;
 } opt_family;
@@ -130,6 +134,31 @@ static fl_err wait_idle(fl_target *t, uint32_t timeout_ms, const char *what)
                     (sr & f->wrp_errors) ? " (option bytes refused: level 2, or locked)"
                                          : "; power-cycle the board and retry");
     }
+    return FL_OK;
+}
+
+/* Main lock first (fl_unlock: OPTKEYR only takes keys once CR/PECR is
+ * unlocked, RM0008 3.3.3, RM0367 3.3.1, RM0351 3.3.5), then the option
+ * keys, only when still locked: a key written to an open register is a
+ * wrong sequence on F4/L0/L4 and locks it until reset. */
+static fl_err opt_unlock(fl_target *t)
+{
+    const opt_family *f = family_of(t);
+    fl_err e = fl_unlock(t);
+    if (e)
+        return e;
+    uint32_t v = 0;
+    PD_TRY(t, pd_read32(t->probe, reg(t, f->lock_reg), &v));
+    if (((v & f->lock_bit) != 0) == f->lock_bit_opens) /* already open */
+        return FL_OK;
+    PD_TRY(t, pd_write32(t->probe, reg(t, f->optkeyr), f->optkeys[0]));
+    PD_TRY(t, pd_write32(t->probe, reg(t, f->optkeyr), f->optkeys[1]));
+    PD_TRY(t, pd_read32(t->probe, reg(t, f->lock_reg), &v));
+    if (((v & f->lock_bit) != 0) != f->lock_bit_opens)
+        return fail(t, FL_E_PROTECTED,
+                    "option bytes stay locked after the OPTKEYR keys (0x%08X at 0x%08X); reset the "
+                    "board and retry",
+                    v, reg(t, f->lock_reg));
     return FL_OK;
 }
 
@@ -178,21 +207,9 @@ static fl_err f1_write(fl_target *t, const opt_now *now, int level, uint32_t use
         v[i] = block[2 * i];
     v[0] = family_of(t)->level_byte[level];
     v[1] = (uint8_t)user;
-    fl_err e = fl_unlock(t); /* CR first: OPTKEYR only works once CR is unlocked */
+    fl_err e = opt_unlock(t);
     if (e)
         return e;
-    uint32_t cr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, F1_CR), &cr));
-    if (!(cr & F1_CR_OPTWRE)) {
-        PD_TRY(t, pd_write32(t->probe, reg(t, F1_OPTKEYR), 0x45670123u));
-        PD_TRY(t, pd_write32(t->probe, reg(t, F1_OPTKEYR), 0xCDEF89ABu));
-        PD_TRY(t, pd_read32(t->probe, reg(t, F1_CR), &cr));
-        if (!(cr & F1_CR_OPTWRE))
-            return fail(t, FL_E_PROTECTED,
-                        "option bytes stay write-protected after the OPTKEYR keys (CR 0x%08X); "
-                        "reset the board and retry",
-                        cr);
-    }
     /* OPTWRE is cleared by writing 0 to it: keep it set in every CR write. */
     PD_TRY(t, pd_write32(t->probe, reg(t, F1_CR), F1_CR_OPTWRE | F1_CR_OPTER));
     PD_TRY(t, pd_write32(t->probe, reg(t, F1_CR), F1_CR_OPTWRE | F1_CR_OPTER | F1_CR_STRT));
@@ -248,22 +265,12 @@ static fl_err f4_write(fl_target *t, const opt_now *now, int level, uint32_t use
      * a 1 -> 0 regression mass-erases during OPTSTRT: x32 (2.7-3.6 V, as
      * for programming) makes that erase 4 s instead of 8 s (DS10693) [U:
      * that the regression erase honours PSIZE]. */
-    fl_err e = fl_unlock(t);
+    fl_err e = opt_unlock(t);
     if (e)
         return e;
     PD_TRY(t, pd_write32(t->probe, reg(t, F4_CR), F4_CR_PSIZE_X32));
     uint32_t optcr = 0;
     PD_TRY(t, pd_read32(t->probe, reg(t, F4_OPTCR), &optcr));
-    if (optcr & F4_OPTCR_OPTLOCK) {
-        PD_TRY(t, pd_write32(t->probe, reg(t, F4_OPTKEYR), 0x08192A3Bu));
-        PD_TRY(t, pd_write32(t->probe, reg(t, F4_OPTKEYR), 0x4C5D6E7Fu));
-        PD_TRY(t, pd_read32(t->probe, reg(t, F4_OPTCR), &optcr));
-        if (optcr & F4_OPTCR_OPTLOCK)
-            return fail(t, FL_E_PROTECTED,
-                        "FLASH_OPTCR stays locked after the OPTKEYR keys (0x%08X); reset the "
-                        "board and retry",
-                        optcr);
-    }
     uint32_t v = (optcr & ~(F4_OPTCR_RDP_MASK | F4_OPTCR_USER | F4_OPTCR_OPTSTRT)) |
                  (uint32_t)family_of(t)->level_byte[level] << 8 | (user & F4_OPTCR_USER);
     /* RM0090 3.7.2: write OPTCR, then set OPTSTRT, wait BSY. */
@@ -319,21 +326,9 @@ static fl_err l0_read(fl_target *t, opt_now *now)
  * itself. Only the words that change are written. */
 static fl_err l0_write(fl_target *t, const opt_now *now, int level, uint32_t user)
 {
-    fl_err e = fl_unlock(t); /* clears PELOCK (and PRGLOCK) */
+    fl_err e = opt_unlock(t);
     if (e)
         return e;
-    uint32_t pecr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, L0_PECR), &pecr));
-    if (pecr & L0_PECR_OPTLOCK) {
-        PD_TRY(t, pd_write32(t->probe, reg(t, L0_OPTKEYR), 0xFBEAD9C8u));
-        PD_TRY(t, pd_write32(t->probe, reg(t, L0_OPTKEYR), 0x24252627u));
-        PD_TRY(t, pd_read32(t->probe, reg(t, L0_PECR), &pecr));
-        if (pecr & L0_PECR_OPTLOCK)
-            return fail(t, FL_E_PROTECTED,
-                        "option bytes stay locked after the OPTKEYR keys (PECR 0x%08X); reset the "
-                        "board and retry",
-                        pecr);
-    }
     /* A stale OPTVERR is no error of ours. */
     PD_TRY(t, pd_write32(t->probe, reg(t, L0_SR), family_of(t)->errors | L0_SR_OPTVERR));
     if (now->block_rdp != level) {
@@ -386,21 +381,9 @@ static fl_err l4_read(fl_target *t, opt_now *now)
 
 static fl_err l4_write(fl_target *t, const opt_now *now, int level, uint32_t user)
 {
-    fl_err e = fl_unlock(t); /* LOCK first: OPTKEYR needs it clear */
+    fl_err e = opt_unlock(t);
     if (e)
         return e;
-    uint32_t cr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, L4_CR), &cr));
-    if (cr & L4_CR_OPTLOCK) {
-        PD_TRY(t, pd_write32(t->probe, reg(t, L4_OPTKEYR), 0x08192A3Bu));
-        PD_TRY(t, pd_write32(t->probe, reg(t, L4_OPTKEYR), 0x4C5D6E7Fu));
-        PD_TRY(t, pd_read32(t->probe, reg(t, L4_CR), &cr));
-        if (cr & L4_CR_OPTLOCK)
-            return fail(t, FL_E_PROTECTED,
-                        "option bytes stay locked after the OPTKEYR keys (CR 0x%08X); reset the "
-                        "board and retry",
-                        cr);
-    }
     /* RM0351 3.4.2: clear stale flags (else PGSERR), write OPTR, OPTSTRT,
      * wait BSY. OPTVERR left from a bad load is cleared too. */
     PD_TRY(t, pd_write32(t->probe, reg(t, L4_SR), family_of(t)->errors | L4_SR_OPTVERR));
@@ -429,7 +412,12 @@ static const opt_family families[] = {
                       .op_ms = 100,
                       .regress_ms = 200,
                       .read = f1_read,
-                      .write = f1_write},
+                      .write = f1_write,
+                      .optkeyr = F1_OPTKEYR,
+                      .lock_reg = F1_CR,
+                      .lock_bit = F1_CR_OPTWRE,
+                      .optkeys = {0x45670123u, 0xCDEF89ABu},
+                      .lock_bit_opens = true},
     [FL_FAMILY_F4] = {.sr = 0x0C,
                       .busy = 1u << 16,
                       .errors = 0x1F2u,
@@ -439,7 +427,11 @@ static const opt_family families[] = {
                       .op_ms = 2000,
                       .regress_ms = 33000,
                       .read = f4_read,
-                      .write = f4_write},
+                      .write = f4_write,
+                      .optkeyr = F4_OPTKEYR,
+                      .lock_reg = F4_OPTCR,
+                      .lock_bit = F4_OPTCR_OPTLOCK,
+                      .optkeys = {0x08192A3Bu, 0x4C5D6E7Fu}},
     [FL_FAMILY_L0] = {.sr = L0_SR,
                       .busy = 1u << 0,
                       .errors = 0x32700u,
@@ -450,6 +442,10 @@ static const opt_family families[] = {
                       .regress_ms = 100,
                       .read = l0_read,
                       .write = l0_write,
+                      .optkeyr = L0_OPTKEYR,
+                      .lock_reg = L0_PECR,
+                      .lock_bit = L0_PECR_OPTLOCK,
+                      .optkeys = {0xFBEAD9C8u, 0x24252627u},
                       .obl_launch = true,
                       .obl_reg = L0_PECR,
                       .obl_bit = L0_PECR_OBL_LAUNCH},
@@ -463,6 +459,10 @@ static const opt_family families[] = {
                       .regress_ms = 200,
                       .read = l4_read,
                       .write = l4_write,
+                      .optkeyr = L4_OPTKEYR,
+                      .lock_reg = L4_CR,
+                      .lock_bit = L4_CR_OPTLOCK,
+                      .optkeys = {0x08192A3Bu, 0x4C5D6E7Fu},
                       .obl_launch = true,
                       .obl_reg = L4_CR,
                       .obl_bit = L4_CR_OBL_LAUNCH},
@@ -506,6 +506,12 @@ static fl_err load_options(fl_target *t)
         PD_TRY(t, pd_reset(p, true));
         return reattach(t);
     }
+    /* OBL_LAUNCH is only taken with OPTLOCK clear (RM0367 3.7.8, RM0351
+     * 3.7.5); the block may have been written by an earlier call that
+     * never got to load it. */
+    fl_err e = opt_unlock(t);
+    if (e)
+        return e;
     uint32_t demcr = 0, dh = 0, v = 0;
     PD_TRY(t, pd_read32(p, PD_DEMCR, &demcr));
     PD_TRY(t, pd_write32(p, PD_DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | PD_DHCSR_C_HALT));
@@ -561,6 +567,16 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
     if (now.loaded.rdp == 2 || now.block_rdp == 2)
         return fail(t, FL_E_PROTECTED,
                     "%s is at RDP level 2: its option bytes can never change again", t->chip->name);
+    /* F4 OPTCR and L4 OPTR read back what was written even before it is
+     * loaded, so ask the bus which level is in force: a debugger read of
+     * main flash is refused exactly at level 1 (RM0008 4.3.1 [PM0075
+     * 2.4.1], RM0090 3.7.3, RM0367 3.4.1, RM0351 3.5.1). */
+    uint32_t word = 0;
+    pd_err pe = pd_read32(t->probe, t->chip->flash_base, &word);
+    if (pe != PD_OK && pe != PD_E_TARGET)
+        return probe_fail(t, pe);
+    if (now.loaded.rdp != (pe == PD_OK ? 0 : 1))
+        now.loaded.rdp = pe == PD_OK ? 0 : 1;
     bool write = now.block_rdp != level || now.block_user != user;
     bool load = write || now.loaded.rdp != level || now.loaded.user != user;
     if (!load) {

@@ -295,6 +295,69 @@ static void user_bits_are_written_and_loaded(void **state)
     }
 }
 
+/* Raw register access for the next test: write an RDP byte and commit it
+ * (OPTSTRT) without loading it, as a call cut short would leave it. */
+static void write_rdp_unloaded(pd_probe *p, fl_family fam, uint8_t rdp)
+{
+    uint32_t v = 0, sr = 0;
+    if (fam == FL_FAMILY_F4) {
+        assert_int_equal(pd_read32(p, 0x40023C14u, &v), PD_OK); /* OPTCR */
+        if (v & 1u) {
+            assert_int_equal(pd_write32(p, 0x40023C08u, 0x08192A3Bu), PD_OK); /* OPTKEYR */
+            assert_int_equal(pd_write32(p, 0x40023C08u, 0x4C5D6E7Fu), PD_OK);
+        }
+        v = (v & ~0xFF03u) | (uint32_t)rdp << 8;
+        assert_int_equal(pd_write32(p, 0x40023C14u, v), PD_OK);
+        assert_int_equal(pd_write32(p, 0x40023C14u, v | 2u), PD_OK); /* OPTSTRT */
+        do
+            assert_int_equal(pd_read32(p, 0x40023C0Cu, &sr), PD_OK);
+        while (sr & (1u << 16));
+        assert_int_equal(pd_write32(p, 0x40023C14u, v | 1u), PD_OK); /* OPTLOCK */
+    } else {
+        /* Keys only into a locked register: anything else is a bus error. */
+        assert_int_equal(pd_read32(p, 0x40022014u, &v), PD_OK); /* CR */
+        if (v & (1u << 31)) {
+            assert_int_equal(pd_write32(p, 0x40022008u, 0x45670123u), PD_OK); /* KEYR */
+            assert_int_equal(pd_write32(p, 0x40022008u, 0xCDEF89ABu), PD_OK);
+        }
+        if (v & (1u << 30)) {
+            assert_int_equal(pd_write32(p, 0x4002200Cu, 0x08192A3Bu), PD_OK); /* OPTKEYR */
+            assert_int_equal(pd_write32(p, 0x4002200Cu, 0x4C5D6E7Fu), PD_OK);
+        }
+        assert_int_equal(pd_read32(p, 0x40022020u, &v), PD_OK); /* OPTR */
+        assert_int_equal(pd_write32(p, 0x40022020u, (v & ~0xFFu) | rdp), PD_OK);
+        assert_int_equal(pd_write32(p, 0x40022014u, 1u << 17), PD_OK); /* OPTSTRT */
+        do
+            assert_int_equal(pd_read32(p, 0x40022010u, &sr), PD_OK);
+        while (sr & (1u << 16));
+        assert_int_equal(pd_write32(p, 0x40022014u, 0xC0000000u), PD_OK); /* LOCK, OPTLOCK */
+    }
+}
+
+static void a_written_but_unloaded_level_is_loaded(void **state)
+{
+    (void)state;
+    const size_t which[] = {1, 3}; /* F4, L4: the register shows the written value */
+    for (size_t k = 0; k < 2; k++) {
+        const line_probe *lp = &line[which[k]];
+        pd_probe *p = connect(lp->serial);
+        fl_target t;
+        check(&t, fl_identify(p, &t));
+        write_rdp_unloaded(p, t.chip->family, 0xBB);
+        /* Not in force: flash still reads. */
+        uint32_t w = 0;
+        assert_int_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        check(&t, fl_options_set_rdp(&t, 1));
+        assert_null(strstr(t.msg, "nothing written"));
+        assert_true(t.rdp);
+        assert_int_not_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        check(&t, fl_options_set_rdp(&t, 0));
+        assert_false(t.rdp);
+        assert_int_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        pd_destroy(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +366,7 @@ int main(void)
         cmocka_unit_test(the_level_in_force_is_not_rewritten),
         cmocka_unit_test(level_2_is_refused),
         cmocka_unit_test(user_bits_are_written_and_loaded),
+        cmocka_unit_test(a_written_but_unloaded_level_is_loaded),
     };
     return cmocka_run_group_tests_name("loaders.options", tests, NULL, NULL);
 }
