@@ -52,6 +52,9 @@ void store_close(store *s);
 int store_user_version(store *s);
 /* The newest schema version this binary knows. */
 int store_schema_version(void);
+/* How long a write waits for another process's lock before failing with
+ * STORE_E_IO ("locked"); default 5000 ms. */
+store_err store_set_busy_timeout(store *s, int ms);
 
 /* After a crash: every unit still in_flight becomes interrupted (error text
  * says the daemon stopped while it was in flight), open attempts are closed
@@ -150,6 +153,8 @@ typedef struct store_unit_filter {
     int64_t offset;
 } store_unit_filter;
 
+/* Callbacks run while the query's statement is open: they may use the unit
+ * but must not call back into the store. */
 typedef int (*store_unit_fn)(void *user, const store_unit *u); /* return nonzero to stop */
 /* newest first (by started time, then id). f may be NULL (every unit). */
 store_err store_units_query(store *s, const store_unit_filter *f, store_unit_fn fn, void *user);
@@ -178,7 +183,9 @@ typedef int (*store_recovery_fn)(void *user, const store_recovery *r);
 store_err store_unit_history(store *s, int64_t unit_id, store_attempt_fn on_attempt,
                              store_recovery_fn on_recovery, void *user);
 
-/* for /metrics later: units by result (and probe, chip) */
+/* for /metrics later: units by result (and probe, chip). This reads every
+ * unit (a full scan, ~0.1 s per million units): call it once at start-up
+ * and keep counting in memory, not on every scrape. */
 typedef int (*store_count_fn)(void *user, const char *probe, const char *chip, const char *result,
                               int64_t n);
 store_err store_unit_counts(store *s, store_count_fn fn, void *user);

@@ -226,7 +226,8 @@ store_err store_attempt_begin(store *s, int64_t unit_id, int n, int64_t now_ms, 
         if (e == STORE_E_CONFLICT)
             store_failf(s, e, "unit %lld already has an attempt %d; number attempts 1, 2, 3...",
                         (long long)unit_id, n);
-        *attempt_id = sqlite3_last_insert_rowid(s->db);
+        else if (e == STORE_OK)
+            *attempt_id = sqlite3_last_insert_rowid(s->db);
     }
     if (e == STORE_OK)
         e = store_tx_commit(s, "committing the start of an attempt");

@@ -212,6 +212,27 @@ static void not_a_database_is_refused(void **state)
     assert_int_equal(store_open("", &s, msg, sizeof msg), STORE_E_ARG);
 }
 
+static void locked_database_says_so_and_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    f->s = open_ok(f);
+    CHECK(f->s, store_set_busy_timeout(f->s, 50));
+    sqlite3 *other = NULL; /* another process's writer, e.g. a sqlite3 shell */
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_probe_seen(f->s, "066DFF49", "V3", 1), STORE_E_IO);
+    assert_non_null(strstr(store_message(f->s), "locked by another process"));
+    assert_non_null(strstr(store_message(f->s), f->path));
+    int n = 0;
+    assert_int_equal(store_recover_in_flight(f->s, 1, &n), STORE_E_IO);
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM probes"), 0);
+    CHECK(f->s, store_probe_seen(f->s, "066DFF49", "V3", 2));
+    CHECK(f->s, store_recover_in_flight(f->s, 3, &n));
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM probes"), 1);
+}
+
 /* ---- images, probes, jobs ------------------------------------------------ */
 
 static void images_are_content_addressed(void **state)
@@ -882,6 +903,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reopen_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(not_a_database_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(locked_database_says_so_and_changes_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(images_are_content_addressed, setup, teardown),
         cmocka_unit_test_setup_teardown(probes_and_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(jobs_lifecycle, setup, teardown),
