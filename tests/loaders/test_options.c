@@ -11,6 +11,7 @@
  * halted core survives only if no reset happened. The option block and the
  * flash contents are compared as well.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "flash.h"
 
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -38,6 +40,13 @@ static const line_probe line[] = {
 #define NLINE (sizeof line / sizeof line[0])
 
 #define MARKER 0x5EC0DE05u
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static pd_probe *connect(const char *serial)
 {
@@ -158,7 +167,9 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
         /* The instrument of the next test: a real change resets the core
          * and so clears the marker. */
         plant_marker(p);
+        double t0 = now_s();
         check(&t, fl_options_set_rdp(&t, 1));
+        double t_set1 = now_s() - t0;
         assert_true(t.rdp);
         uint32_t r5 = 0;
         assert_int_equal(pd_read_reg(p, 5, &r5), PD_OK);
@@ -188,7 +199,10 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
         assert_true(fl_chip_unit_at(t.chip, t.flash_size, spare, &u));
         assert_int_equal(fl_erase_unit(&t, u.index), FL_E_PROTECTED);
 
+        t0 = now_s();
         check(&t, fl_options_set_rdp(&t, 0));
+        print_message("%s: RDP 0->1 %.3f s, 1->0 (mass erase) %.3f s wall\n", t.chip->name, t_set1,
+                      now_s() - t0);
         assert_false(t.rdp);
         assert_non_null(strstr(t.msg, "mass-erased"));
         check(&t, fl_options_read(&t, &o));
