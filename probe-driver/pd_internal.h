@@ -47,6 +47,14 @@ struct pd_probe {
      * aborts the process on it). */
     libusb_device *dead;
 
+    /* Where the probe was last seen: bus and port path as libusb reports
+     * them (libusb_get_port_numbers; a USB tree is at most 7 tiers deep,
+     * USB 2.0 4.1.1). port_depth 0 = not known. pd_port_power_cycle needs
+     * it when the probe is off the bus. */
+    uint8_t port_bus;
+    uint8_t port_path[7];
+    int port_depth;
+
     char msg[PD_MSG_LEN];
 };
 
@@ -63,6 +71,22 @@ pd_err pd_xfer(pd_probe *p, const char *name, const uint8_t cmd[PD_CMD_SIZE], co
                size_t out_len, uint8_t *in, size_t in_len);
 /* Map a libusb error of a transfer to pd_err with a message. */
 pd_err pd_usb_fail(pd_probe *p, const char *what, int usb_err);
+
+/* Find the probe by serial among the devices on the bus (not p->dead),
+ * open it (no command sent) and note its info and port. */
+pd_err pd_find_and_open(pd_probe *p);
+/* Release interface 0 if claimed and close the device. */
+void pd_drop_handle(pd_probe *p);
+/* Note where dev sits (p->port_bus, p->port_path). */
+void pd_note_port(pd_probe *p, libusb_device *dev);
+/*
+ * After the probe left the bus (a USB reset that re-enumerated it, a port
+ * power cycle): find it again by serial, polling for up to within_ms and
+ * skipping p->dead (released here), open it, read the version and enter SWD
+ * again if was_swd. When it does not come back: PD_E_NOT_FOUND, "did not
+ * come back within N ms of <what> (was at address A); <hint>".
+ */
+pd_err pd_refind(pd_probe *p, bool was_swd, unsigned within_ms, const char *what, const char *hint);
 
 /* ---- commands (pd_cmd.c) ---- */
 

@@ -68,6 +68,8 @@ const char *pd_err_name(pd_err e)
         return "PD_E_NOMEM";
     case PD_E_USB:
         return "PD_E_USB";
+    case PD_E_UNSUPPORTED:
+        return "PD_E_UNSUPPORTED";
     }
     return "PD_E_?";
 }
@@ -447,9 +449,16 @@ pd_err pd_xfer(pd_probe *p, const char *name, const uint8_t cmd[PD_CMD_SIZE], co
 
 /* ---- open / close -------------------------------------------------------------------- */
 
+void pd_note_port(pd_probe *p, libusb_device *dev)
+{
+    int n = libusb_get_port_numbers(dev, p->port_path, (int)sizeof p->port_path);
+    p->port_bus = libusb_get_bus_number(dev);
+    p->port_depth = n > 0 ? n : 0;
+}
+
 /* Find the probe by serial and open it. Returns PD_OK with p->h and p->info
  * set, or an error with a message. */
-static pd_err find_and_open(pd_probe *p)
+pd_err pd_find_and_open(pd_probe *p)
 {
     libusb_device **list = NULL;
     ssize_t n = libusb_get_device_list(p->ctx, &list);
@@ -477,6 +486,7 @@ static pd_err find_and_open(pd_probe *p)
             strcmp(serial, p->serial) == 0) {
             p->h = h;
             fill_info(list[i], &d, kind, serial, &p->info);
+            pd_note_port(p, list[i]);
         } else {
             libusb_close(h);
         }
@@ -521,7 +531,7 @@ static pd_err claim(pd_probe *p)
     return PD_OK;
 }
 
-static void drop_handle(pd_probe *p)
+void pd_drop_handle(pd_probe *p)
 {
     if (!p->h)
         return;
@@ -535,7 +545,7 @@ static void drop_handle(pd_probe *p)
 /* Open without touching the target: find, claim, version, idle modes. */
 static pd_err open_probe(pd_probe *p)
 {
-    pd_err e = find_and_open(p);
+    pd_err e = pd_find_and_open(p);
     if (e == PD_OK)
         e = claim(p);
     if (e == PD_OK) {
@@ -547,7 +557,7 @@ static pd_err open_probe(pd_probe *p)
     if (e == PD_OK)
         e = pd_leave_idle_modes(p);
     if (e != PD_OK) {
-        drop_handle(p);
+        pd_drop_handle(p);
         return e;
     }
     pd_clear_msg(p);
@@ -578,7 +588,7 @@ void pd_close(pd_probe *p)
         memcpy(p->msg, keep, sizeof keep);
         p->want_swd = want;
     }
-    drop_handle(p);
+    pd_drop_handle(p);
     p->in_swd = false;
 }
 
@@ -610,11 +620,10 @@ pd_err pd_usb_reset(pd_probe *p)
     if (!p->h) {
         /* Not open, perhaps because the firmware hung during pd_open: find
          * the device without sending it a command, and reset it anyway. */
-        pd_err e = find_and_open(p);
+        pd_err e = pd_find_and_open(p);
         if (e != PD_OK)
             return e;
     }
-    uint8_t old_addr = p->info.address;
     /* O12 stlink_usb_usb_open releases interface 0 before resetting. */
     if (p->claimed)
         libusb_release_interface(p->h, 0);
@@ -642,22 +651,31 @@ pd_err pd_usb_reset(pd_probe *p)
      * failure: the handle is no use either. Find the probe again by serial;
      * it may take a moment to reappear, under a new address. */
     p->dead = libusb_ref_device(libusb_get_device(p->h));
-    drop_handle(p);
+    pd_drop_handle(p);
+    char what[64];
+    snprintf(what, sizeof what, "a USB reset (%s)", libusb_error_name(r));
+    return pd_refind(p, was_swd, REFIND_MS, what, "replug it or power-cycle its hub port");
+}
+
+pd_err pd_refind(pd_probe *p, bool was_swd, unsigned within_ms, const char *what, const char *hint)
+{
+    uint8_t old_addr = p->info.address;
     p->in_swd = false;
-    uint64_t end = pd_now_ms() + REFIND_MS;
+    pd_err e;
+    uint64_t end = pd_now_ms() + within_ms;
     do {
         e = open_probe(p);
         if (e == PD_OK || (e != PD_E_NOT_FOUND && e != PD_E_GONE))
             break;
         pd_sleep_ms(REFIND_POLL_MS);
     } while (pd_now_ms() < end);
-    libusb_unref_device(p->dead);
+    if (p->dead)
+        libusb_unref_device(p->dead);
     p->dead = NULL;
     if (e == PD_E_NOT_FOUND || e == PD_E_GONE)
         return pd_fail(p, PD_E_NOT_FOUND,
-                       "did not come back within %u ms of a USB reset (%s, was at address %u); "
-                       "replug it or power-cycle its hub port",
-                       REFIND_MS, libusb_error_name(r), old_addr);
+                       "did not come back within %u ms of %s (was at address %u); %s", within_ms,
+                       what, old_addr, hint);
     if (e == PD_OK)
         e = restore_session(p, was_swd);
     return e;

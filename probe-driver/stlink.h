@@ -46,7 +46,8 @@ typedef enum pd_err {
     PD_E_NO_TARGET, /* no target voltage or the target does not answer */
     PD_E_ARG,       /* bad argument: nothing was sent */
     PD_E_NOMEM,
-    PD_E_USB, /* any other libusb error */
+    PD_E_USB,         /* any other libusb error */
+    PD_E_UNSUPPORTED, /* the hardware cannot do it (hub without port power switching) */
 } pd_err;
 
 /* Short constant name ("PD_E_TIMEOUT"). */
@@ -150,6 +151,22 @@ pd_err pd_reopen(pd_probe *p);
  * and reset all the same.
  */
 pd_err pd_usb_reset(pd_probe *p);
+/*
+ * The recovery step after a USB reset: power-cycle the hub port the probe
+ * is plugged into, for firmware so hung that a bus reset does not reach it.
+ * Writes 1, then after 500 ms 0, to the port's sysfs "disable" attribute
+ * (Linux 4.13+, Documentation/ABI/testing/sysfs-bus-usb), found from the
+ * bus and port numbers libusb reports, e.g.
+ * /sys/bus/usb/devices/1-1:1.0/1-1-port3/disable for device 1-1.3. Then
+ * finds the probe again by serial (polling up to ~5 s; it comes back under a
+ * new address) and reopens it as pd_usb_reset does, SWD included. Works on
+ * a handle that is not open: the port is the one the probe was last seen
+ * on, or else found through sysfs by serial without talking to the probe.
+ * PD_E_UNSUPPORTED: the port has no "disable" attribute (a hub without
+ * per-port power switching, or an old kernel); nothing was changed.
+ * PD_E_ACCESS: the attribute is not writable (udev rules); nothing changed.
+ */
+pd_err pd_port_power_cycle(pd_probe *p);
 
 /* What the handle knows (valid after pd_open). */
 const pd_probe_info *pd_info(const pd_probe *p);

@@ -2,7 +2,8 @@
  * flashline-sim: the virtual production line.
  *
  *   flashline-sim run [--probe KIND:CHIP[:SERIAL]]... [--line FILE] [--speed F]
- *                     [--seed N] [--control PATH] [-- COMMAND [ARGS...]]
+ *                     [--seed N] [--control PATH] [--hub ppps|ganged]
+ *                     [-- COMMAND [ARGS...]]
  *   flashline-sim ctl --control PATH VERB [ARGS...]
  *
  * `run` builds virtual ST-LINK probes (KIND v2, v2-1, v3) on a virtual USB
@@ -10,7 +11,9 @@
  * stm32l053r8, stm32l476rg), runs COMMAND under it and exits with COMMAND's
  * status. Without COMMAND it prints the probes and stays up until SIGINT or
  * SIGTERM, so a daemon and its clients can run against it (they need the
- * printed UMOCKDEV_DIR and LD_PRELOAD). `ctl` sends one verb to a running
+ * printed UMOCKDEV_DIR and LD_PRELOAD). The probes sit on one hub (--hub:
+ * ppps, the default, switches each port's power through the port's sysfs
+ * "disable" attribute; ganged cannot, see sim/usb/vbus.h). `ctl` sends one verb to a running
  * line's control socket (see sim/usb/vbus.h for the verbs).
  */
 #define _GNU_SOURCE
@@ -49,6 +52,7 @@ typedef struct options {
     double speed;
     unsigned long long seed;
     const char *control;
+    vbus_hub hub;
     char **command;
 } options;
 
@@ -56,7 +60,7 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: flashline-sim run [--probe KIND:CHIP[:SERIAL]]... [--line FILE] "
-            "[--speed F] [--seed N] [--control PATH] [-- COMMAND [ARGS...]]\n"
+            "[--speed F] [--seed N] [--control PATH] [--hub ppps|ganged] [-- COMMAND [ARGS...]]\n"
             "       flashline-sim ctl --control PATH VERB [ARGS...]\n"
             "KIND: v2, v2-1, v3; CHIP: stm32f103rb, stm32f446re, stm32l053r8, stm32l476rg\n");
     return 2;
@@ -143,6 +147,7 @@ static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen
 {
     o->speed = 0.0;
     o->seed = 1;
+    o->hub = VBUS_HUB_PPPS;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -154,7 +159,7 @@ static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen
         }
         bool takes = strcmp(a, "--probe") == 0 || strcmp(a, "--line") == 0 ||
                      strcmp(a, "--speed") == 0 || strcmp(a, "--seed") == 0 ||
-                     strcmp(a, "--control") == 0;
+                     strcmp(a, "--control") == 0 || strcmp(a, "--hub") == 0;
         if (!takes) {
             snprintf(err, errlen, "unknown option '%s'", a);
             return -1;
@@ -181,6 +186,15 @@ static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen
             o->seed = strtoull(val, &end, 0);
             if (*end) {
                 snprintf(err, errlen, "--seed '%s' is not a number", val);
+                return -1;
+            }
+        } else if (strcmp(a, "--hub") == 0) {
+            if (strcmp(val, "ppps") == 0) {
+                o->hub = VBUS_HUB_PPPS;
+            } else if (strcmp(val, "ganged") == 0) {
+                o->hub = VBUS_HUB_GANGED;
+            } else {
+                snprintf(err, errlen, "--hub '%s' is not ppps or ganged", val);
                 return -1;
             }
         } else {
@@ -392,7 +406,7 @@ static int run_main(int argc, char **argv)
     if (!o.command)
         pthread_sigmask(SIG_BLOCK, &wait_set, NULL);
 
-    vbus *bus = vbus_new(o.speed, o.seed, err, sizeof err);
+    vbus *bus = vbus_new(o.speed, o.seed, o.hub, err, sizeof err);
     if (!bus) {
         fprintf(stderr, "flashline-sim: %s\n", err);
         return 1;

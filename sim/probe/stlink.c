@@ -145,6 +145,7 @@ struct stlink_probe {
     uint8_t mode;
     bool wedged;
     bool wedge_out_taken; /* the one OUT a hung firmware's endpoint takes */
+    bool hard_wedge;      /* hung so that only a power cycle restarts it */
     bool nrst_low;        /* the probe drives NRST low */
     uint32_t swd_khz, jtag_khz;
     bool trace_on;
@@ -1469,8 +1470,29 @@ void stlink_probe_wedge(stlink_probe *p)
     p->data_len = p->data_got = 0;
 }
 
+void stlink_probe_wedge_hard(stlink_probe *p)
+{
+    stlink_probe_wedge(p);
+    p->hard_wedge = true;
+}
+
+bool stlink_probe_hard_wedged(const stlink_probe *p)
+{
+    return p->hard_wedge;
+}
+
 void stlink_probe_usb_reset(stlink_probe *p)
 {
+    /* A bus reset is handled by the firmware's own USB stack: firmware that
+     * hung with its interrupts masked never runs that handler. */
+    if (p->hard_wedge)
+        return;
+    firmware_boot(p);
+}
+
+void stlink_probe_power_on(stlink_probe *p)
+{
+    p->hard_wedge = false;
     firmware_boot(p);
 }
 

@@ -117,6 +117,21 @@ void stlink_probe_wedge(stlink_probe *p);
  * board is untouched, except that an NRST the probe drove low is released
  * (its pin goes back to input as the firmware boots). */
 void stlink_probe_usb_reset(stlink_probe *p);
+/*
+ * A hard hang (seen on ST-LINK/V2 clones): the firmware stops with its
+ * interrupts masked, so not even a USB bus reset reaches it; it behaves as
+ * stlink_probe_wedge() and stlink_probe_usb_reset() changes nothing. Only
+ * removing its power (stlink_probe_power_on() after an unplug or a hub
+ * port power cycle) restarts it. The USB layer also makes such a probe
+ * fail enumeration after a bus reset: its EP0 is never re-armed.
+ */
+void stlink_probe_wedge_hard(stlink_probe *p);
+bool stlink_probe_hard_wedged(const stlink_probe *p);
+/* Power-on of the probe (plug-in, hub port power back on): the firmware
+ * boots as after stlink_probe_usb_reset() and any hang, hard or not, is
+ * gone. Configured faults (stlink_probe_loader_fail) stay as set: they
+ * model the line, not the firmware's RAM. */
+void stlink_probe_power_on(stlink_probe *p);
 
 /*
  * Flash-loader failure (stlink issues #607, #1054, #356). A flash-loader

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib-unix.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,6 +40,17 @@
 
 #define MAX_PROBES 32
 #define FIFO_CHUNK 4096
+/* The hub every probe hangs off: the first device on the root hub's port 1,
+ * so its sysfs name is "1-1", its interface "1-1:1.0" and its ports
+ * "1-1-portN" (kernel drivers/usb/core/port.c names them "%s-port%d" after
+ * the hub device). Probe i sits on port i + 1. */
+#define HUB_NAME      "1-1"
+#define HUB_MIN_PORTS 4
+/* From a port's power coming back to the probe being enumerated: the hub's
+ * bPwrOn2PwrGood (USB 2.0 11.23.2.1, 100 ms here), the attach debounce
+ * TATTDB (7.1.7.3, 100 ms), the port reset and the ST-LINK firmware's own
+ * boot. Real probes take longer, not shorter. */
+#define PORT_ON_ENUM_MS 300
 
 /* umockdev_ioctl_data_resolve() returns a new reference (Vala "owned"), on
  * top of the one the parent keeps in its children: every resolve is
@@ -63,8 +76,11 @@ typedef struct vprobe {
     stlink_probe *engine;
     sim_board *board;
     uint64_t board_seed;
-    bool plugged;
+    bool plugged;  /* enumerated: in the testbed */
+    bool attached; /* its cable is in the hub (unplug/plug) */
     bool reenumerate_on_reset;
+    int port;          /* hub port, 1-based */
+    GSource *enum_src; /* enumeration pending after port power came back */
     int devnum;
     char name[16];    /* sysfs name, "1-3" */
     char *syspath;    /* as umockdev returned it */
@@ -83,8 +99,21 @@ typedef struct vprobe {
     GSList *fast_conns;                      /* open connections (int fds) */
 } vprobe;
 
+/* One downstream port of the hub (see HUB_NAME). */
+typedef struct vport {
+    bool powered;
+    int wd; /* inotify watch on its disable attribute, or -1 */
+} vport;
+
 struct vbus {
     GMutex lock;
+    vbus_hub hub;
+    char *hub_syspath;    /* the hub device, as umockdev returned it */
+    char *hub_if_syspath; /* its interface 1-1:1.0, the parent of the ports */
+    int nports;
+    vport ports[MAX_PROBES];
+    int inotify_fd; /* writes to the ports' disable attributes (ppps), or -1 */
+    GSource *inotify_src;
     UMockdevTestbed *tb;
     char *root;
     double speed;
@@ -368,6 +397,13 @@ static int submit(vprobe *p, vurb *u)
     u->status = 0;
     u->actual = 0;
     if (u->type == USBDEVFS_URB_TYPE_CONTROL) {
+        if (stlink_probe_hard_wedged(p->engine)) {
+            /* Firmware hung with interrupts masked serves EP0 no more than
+             * its other endpoints: the request pends until the host's
+             * timeout discards it. */
+            g_queue_push_tail(&p->in_wait, u);
+            return 0;
+        }
         handle_control(p, u);
         make_reapable(p, u);
         return 0;
@@ -483,6 +519,7 @@ static int discard(vprobe *p, gulong client_addr)
      USBDEVFS_CAP_REAP_AFTER_DISCONNECT)
 
 static void reenumerate(vprobe *p);
+static void remove_from_testbed(vprobe *p);
 
 /* The usbfs ioctls that carry no data we need; returns the errno. */
 static int simple_ioctl(vprobe *p, unsigned long req)
@@ -500,6 +537,16 @@ static int simple_ioctl(vprobe *p, unsigned long req)
     case USBDEVFS_DISCONNECT_CLAIM:
         return 0;
     case USBDEVFS_RESET:
+        if (stlink_probe_hard_wedged(p->engine)) {
+            /* After the bus reset the device is at address 0 and must answer
+             * on EP0 within 10 ms (USB 2.0 9.2.6.3); hung firmware never
+             * re-arms it, so re-enumeration fails and the kernel gives the
+             * device up ("unable to enumerate USB device"): it is gone
+             * until its power is removed. */
+            p->reenumerate_on_reset = false;
+            remove_from_testbed(p);
+            return ENODEV;
+        }
         stlink_probe_usb_reset(p->engine);
         if (p->reenumerate_on_reset) {
             /* A probe whose firmware hung comes back under a new address
@@ -782,6 +829,261 @@ static void fast_stop(vprobe *p)
     close(lfd);
 }
 
+/* ---- the hub and its ports ------------------------------------------------------ */
+
+/* A port's directory in the testbed (absolute path; g_free it). */
+static char *port_dir(const vbus *bus, int port)
+{
+    return g_strdup_printf("%s%s/" HUB_NAME "-port%d", bus->root, bus->hub_if_syspath, port);
+}
+
+/*
+ * The links the kernel makes between a device and the hub port it sits on
+ * (drivers/usb/core/hub.c usb_new_device): "port" in the device's directory
+ * (what Documentation/ABI/testing/sysfs-bus-usb calls
+ * /sys/bus/usb/devices/.../port) and "device" in the port's.
+ */
+static void port_links(vprobe *p, bool make)
+{
+    vbus *bus = p->bus;
+    char *dir = port_dir(bus, p->port);
+    char *in_port = g_build_filename(dir, "device", NULL);
+    char *in_dev = g_strdup_printf("%s%s/port", bus->root, p->syspath);
+    if (make) {
+        char *to_port = g_strdup_printf("../" HUB_NAME ":1.0/" HUB_NAME "-port%d", p->port);
+        char *to_dev = g_strdup_printf("../../%s", p->name);
+        if (symlink(to_port, in_dev) != 0 || symlink(to_dev, in_port) != 0)
+            g_warning("flashline-sim: cannot link %s to its hub port: %s", p->name,
+                      strerror(errno));
+        g_free(to_port);
+        g_free(to_dev);
+    } else {
+        unlink(in_port);
+        unlink(in_dev);
+    }
+    g_free(in_port);
+    g_free(in_dev);
+    g_free(dir);
+}
+
+/*
+ * Make ports up to want (at least HUB_MIN_PORTS). With per-port power
+ * switching each has the kernel's disable attribute (Linux 4.13+,
+ * Documentation/ABI/testing/sysfs-bus-usb ".../(hub interface)/portX/
+ * disable": "1" powers the port off, "0" back on; it reads "0\n" or
+ * "1\n"); a write is noticed through inotify.
+ */
+static void ensure_ports(vbus *bus, int want)
+{
+    if (want < HUB_MIN_PORTS)
+        want = HUB_MIN_PORTS;
+    if (want > MAX_PROBES)
+        want = MAX_PROBES;
+    for (int i = bus->nports; i < want; i++) {
+        vport *vp = &bus->ports[i];
+        vp->powered = true;
+        vp->wd = -1;
+        char *dir = port_dir(bus, i + 1);
+        g_mkdir_with_parents(dir, 0755);
+        if (bus->inotify_fd >= 0) {
+            char *attr = g_build_filename(dir, "disable", NULL);
+            int fd = open(attr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0 || write(fd, "0\n", 2) != 2)
+                g_warning("flashline-sim: cannot create %s: %s", attr, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            vp->wd = inotify_add_watch(bus->inotify_fd, attr, IN_MODIFY | IN_CLOSE_WRITE);
+            g_free(attr);
+        }
+        g_free(dir);
+    }
+    if (want > bus->nports) {
+        bus->nports = want;
+        char maxchild[16];
+        snprintf(maxchild, sizeof maxchild, "%d\n", want);
+        umockdev_testbed_set_attribute(bus->tb, bus->hub_syspath, "maxchild", maxchild);
+    }
+}
+
+/*
+ * The hub: a high-speed USB 2.0 hub on root port 1 (address 2). PPPS: a
+ * Microchip USB2514B (0424:2514), which switches each port's VBUS; ganged:
+ * a Terminus FE1.1s (1a40:0101), which cannot switch one port alone
+ * (wHubCharacteristics logical power switching mode, USB 2.0 11.23.2.1).
+ * Descriptors: USB 2.0 9.6 and 11.23.1 (class 9, one interrupt IN endpoint).
+ */
+static int hub_create(vbus *bus, char *err, size_t errlen)
+{
+    bool ppps = bus->hub == VBUS_HUB_PPPS;
+    uint16_t vid = ppps ? 0x0424 : 0x1A40, pid = ppps ? 0x2514 : 0x0101;
+    uint8_t desc[18 + 9 + 9 + 7] = {
+        18,         1,        0x00, 0x02, 9, 0, 1,  64,   vid & 0xFF, vid >> 8,
+        pid & 0xFF, pid >> 8, 0x00, 0x01, 0, 0, 0,  1,       /* device: hub class, single TT */
+        9,          2,        25,   0,    1, 1, 0,  0xE0, 1, /* configuration 1, self-powered */
+        9,          4,        0,    0,    1, 9, 0,  0,    0, /* interface 0: hub */
+        7,          5,        0x81, 3,    1, 0, 12,          /* status change endpoint */
+    };
+    char product[16], uevent_product[24];
+    snprintf(product, sizeof product, "%04x\n", pid);
+    snprintf(uevent_product, sizeof uevent_product, "%x/%x/100", vid, pid);
+    char vendor[16];
+    snprintf(vendor, sizeof vendor, "%04x\n", vid);
+    bus->next_devnum = 3;
+    bus->hub_syspath = umockdev_testbed_add_device(
+        bus->tb, "usb", HUB_NAME, NULL, "busnum", "1\n", "devnum", "2\n", "idVendor", vendor,
+        "idProduct", product, "speed", "480\n", "bDeviceClass", "09\n", "bConfigurationValue",
+        "1\n", "bNumConfigurations", "1\n", "devpath", "1\n", "dev", "189:1\n", NULL, "DEVNAME",
+        "/dev/bus/usb/001/002", "DEVTYPE", "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product,
+        "TYPE", "9/0/1", "BUSNUM", "001", "DEVNUM", "002", "MAJOR", "189", "MINOR", "1", NULL);
+    if (!bus->hub_syspath) {
+        say(err, errlen, "umockdev refused to add the hub");
+        return -1;
+    }
+    umockdev_testbed_set_attribute_binary(bus->tb, bus->hub_syspath, "descriptors", desc,
+                                          (gssize)sizeof desc);
+    bus->hub_if_syspath = umockdev_testbed_add_device(
+        bus->tb, "usb", HUB_NAME ":1.0", bus->hub_syspath, "bInterfaceNumber", "00\n",
+        "bAlternateSetting", " 0\n", "bNumEndpoints", "01\n", "bInterfaceClass", "09\n",
+        "bInterfaceSubClass", "00\n", "bInterfaceProtocol", "00\n", NULL, "DEVTYPE",
+        "usb_interface", "DRIVER", "hub", "PRODUCT", uevent_product, "INTERFACE", "9/0/0", NULL);
+    if (!bus->hub_if_syspath) {
+        say(err, errlen, "umockdev refused to add the hub's interface");
+        return -1;
+    }
+    ensure_ports(bus, HUB_MIN_PORTS);
+    return 0;
+}
+
+static vprobe *probe_on_port(vbus *bus, int port)
+{
+    for (size_t i = 0; i < bus->n; i++)
+        if (bus->probes[i]->port == port)
+            return bus->probes[i];
+    return NULL;
+}
+
+/* kstrtobool(), which the kernel's disable_store() parses with: 1/y/t or
+ * "on" is true, 0/n/f or "off" false; anything else -1 (-EINVAL there). */
+static int parse_bool(const char *s)
+{
+    switch (s[0]) {
+    case '1':
+    case 'y':
+    case 'Y':
+    case 't':
+    case 'T':
+        return 1;
+    case '0':
+    case 'n':
+    case 'N':
+    case 'f':
+    case 'F':
+        return 0;
+    case 'o':
+    case 'O':
+        return s[1] == 'n' || s[1] == 'N' ? 1 : s[1] == 'f' || s[1] == 'F' ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+static int add_to_testbed(vprobe *p, char *err, size_t errlen);
+
+static void cancel_enumeration(vprobe *p)
+{
+    if (!p->enum_src)
+        return;
+    g_source_destroy(p->enum_src);
+    g_source_unref(p->enum_src);
+    p->enum_src = NULL;
+}
+
+/* Power came back to the port a while ago: the probe boots from scratch and
+ * enumerates under a new address. */
+static gboolean enumerate_after_power(gpointer data)
+{
+    vprobe *p = data;
+    g_mutex_lock(&p->bus->lock);
+    if (g_source_is_destroyed(g_main_current_source())) {
+        g_mutex_unlock(&p->bus->lock);
+        return G_SOURCE_REMOVE;
+    }
+    g_source_unref(p->enum_src);
+    p->enum_src = NULL;
+    if (p->attached && !p->plugged && p->bus->ports[p->port - 1].powered) {
+        char err[128];
+        stlink_probe_power_on(p->engine);
+        if (add_to_testbed(p, err, sizeof err) != 0)
+            g_warning("flashline-sim: %s did not enumerate after power-on: %s", p->serial, err);
+    }
+    g_mutex_unlock(&p->bus->lock);
+    return G_SOURCE_REMOVE;
+}
+
+static void schedule_enumeration(vprobe *p)
+{
+    if (p->enum_src)
+        return;
+    p->enum_src = g_timeout_source_new(PORT_ON_ENUM_MS);
+    g_source_set_callback(p->enum_src, enumerate_after_power, p, NULL);
+    g_source_attach(p->enum_src, p->bus->timer_ctx);
+}
+
+/* Act on what the port's disable attribute says now. */
+static void port_apply(vbus *bus, int port)
+{
+    vport *vp = &bus->ports[port - 1];
+    char *dir = port_dir(bus, port);
+    char *attr = g_build_filename(dir, "disable", NULL);
+    gchar *text = NULL;
+    int off = -1;
+    if (g_file_get_contents(attr, &text, NULL, NULL))
+        off = parse_bool(text);
+    g_free(text);
+    g_free(attr);
+    g_free(dir);
+    /* An unparsable value (or the empty file between O_TRUNC and write):
+     * the kernel refuses it and changes nothing. */
+    if (off < 0 || (off == 1) == !vp->powered)
+        return;
+    vprobe *p = probe_on_port(bus, port);
+    vp->powered = !off;
+    if (!p)
+        return;
+    if (off) {
+        /* VBUS is gone: the probe drops off the bus as if unplugged, and
+         * everything its firmware held in RAM is lost with it. */
+        cancel_enumeration(p);
+        remove_from_testbed(p);
+    } else if (p->attached && !p->plugged) {
+        schedule_enumeration(p);
+    }
+}
+
+static gboolean on_port_write(gint fd, GIOCondition cond, gpointer data)
+{
+    (void)cond;
+    vbus *bus = data;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    g_mutex_lock(&bus->lock);
+    if (g_source_is_destroyed(g_main_current_source())) {
+        g_mutex_unlock(&bus->lock);
+        return G_SOURCE_REMOVE;
+    }
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        const struct inotify_event *ev;
+        for (char *at = buf; at < buf + n; at += sizeof *ev + ev->len) {
+            ev = (const struct inotify_event *)at;
+            for (int i = 0; i < bus->nports; i++)
+                if (bus->ports[i].wd == ev->wd)
+                    port_apply(bus, i + 1);
+        }
+    }
+    g_mutex_unlock(&bus->lock);
+    return G_SOURCE_CONTINUE;
+}
+
 /* ---- devices in the testbed ------------------------------------------------- */
 
 static void drop_urbs(vprobe *p)
@@ -805,8 +1107,11 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
     vbus *bus = p->bus;
     p->devnum = bus->next_devnum++;
     if (bus->next_devnum > 127)
-        bus->next_devnum = 2;
-    snprintf(p->name, sizeof p->name, "1-%d", p->devnum);
+        bus->next_devnum = 3; /* 1 is the root hub, 2 our hub */
+    /* The sysfs name is the port path, not the address: it stays the same
+     * across re-enumerations on the same port (1-1.3 = bus 1, root port 1,
+     * hub port 3). */
+    snprintf(p->name, sizeof p->name, HUB_NAME ".%d", p->port);
     snprintf(p->devnode, sizeof p->devnode, "/dev/bus/usb/001/%03d", p->devnum);
     /* sysfs attributes end in a newline, as the kernel writes them
      * (libusb warns otherwise); uevent properties do not. */
@@ -817,15 +1122,17 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
     snprintf(product, sizeof product, "%04x\n", stlink_probe_pid(p->engine));
     snprintf(serial_nl, sizeof serial_nl, "%s\n", p->serial);
     const char *speed = p->kind == STLINK_V3 ? "480\n" : "12\n";
-    char uevent_product[24], minor[16];
+    char uevent_product[24], minor[16], devpath[16];
+    snprintf(devpath, sizeof devpath, "1.%d\n", p->port);
     snprintf(uevent_product, sizeof uevent_product, "483/%x/100", stlink_probe_pid(p->engine));
     snprintf(minor, sizeof minor, "%d", p->devnum - 1);
     p->syspath = umockdev_testbed_add_device(
-        bus->tb, "usb", p->name, NULL, "busnum", "1\n", "devnum", devnum_nl, "idVendor", "0483\n",
-        "idProduct", product, "serial", serial_nl, "speed", speed, "bConfigurationValue", "1\n",
-        "bNumConfigurations", "1\n", "dev", dev, NULL, "DEVNAME", p->devnode, "DEVTYPE",
-        "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product, "BUSNUM", "001", "DEVNUM", devnum,
-        "MAJOR", "189", "MINOR", minor, "ID_SERIAL_SHORT", p->serial, NULL);
+        bus->tb, "usb", p->name, bus->hub_syspath, "busnum", "1\n", "devnum", devnum_nl, "idVendor",
+        "0483\n", "idProduct", product, "serial", serial_nl, "speed", speed, "bConfigurationValue",
+        "1\n", "bNumConfigurations", "1\n", "dev", dev, "devpath", devpath, NULL, "DEVNAME",
+        p->devnode, "DEVTYPE", "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product, "BUSNUM",
+        "001", "DEVNUM", devnum, "MAJOR", "189", "MINOR", minor, "ID_SERIAL_SHORT", p->serial,
+        NULL);
     if (!p->syspath) {
         say(err, errlen, "umockdev refused to add probe %s", p->serial);
         return -1;
@@ -865,6 +1172,7 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
         return -1;
     }
     p->plugged = true;
+    port_links(p, true);
     fast_start(p);
     umockdev_testbed_uevent(bus->tb, p->syspath, "add");
     return 0;
@@ -877,6 +1185,7 @@ static void remove_from_testbed(vprobe *p)
         return;
     p->plugged = false;
     fast_stop(p);
+    port_links(p, false);
     umockdev_testbed_uevent(bus->tb, p->syspath, "remove");
     GError *gerr = NULL;
     umockdev_testbed_detach_ioctl(bus->tb, p->devnode, &gerr);
@@ -909,7 +1218,7 @@ static gpointer timer_main(gpointer data)
     return NULL;
 }
 
-vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
+vbus *vbus_new(double speed, uint64_t seed, vbus_hub hub, char *err, size_t errlen)
 {
     const char *pre = getenv("LD_PRELOAD");
     if (!pre || !strstr(pre, "libumockdev-preload")) {
@@ -920,7 +1229,8 @@ vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
     g_mutex_init(&bus->lock);
     bus->speed = speed;
     bus->seed = seed;
-    bus->next_devnum = 2; /* 1 is the root hub */
+    bus->hub = hub;
+    bus->inotify_fd = -1;
     bus->tb = umockdev_testbed_new();
     if (!bus->tb) {
         say(err, errlen, "umockdev could not create a testbed");
@@ -934,7 +1244,26 @@ vbus *vbus_new(double speed, uint64_t seed, char *err, size_t errlen)
     g_cond_init(&bus->fast_done);
     bus->timer_ctx = g_main_context_new();
     bus->timer_loop = g_main_loop_new(bus->timer_ctx, FALSE);
+    if (hub == VBUS_HUB_PPPS) {
+        bus->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (bus->inotify_fd < 0) {
+            say(err, errlen, "inotify_init1: %s", strerror(errno));
+            bus->timer_thread = g_thread_new("vbus-timers", timer_main, bus);
+            vbus_free(bus);
+            return NULL;
+        }
+        bus->inotify_src = g_unix_fd_source_new(bus->inotify_fd, G_IO_IN);
+        g_source_set_callback(bus->inotify_src, G_SOURCE_FUNC(on_port_write), bus, NULL);
+        g_source_attach(bus->inotify_src, bus->timer_ctx);
+    }
     bus->timer_thread = g_thread_new("vbus-timers", timer_main, bus);
+    g_mutex_lock(&bus->lock);
+    int rc = hub_create(bus, err, errlen);
+    g_mutex_unlock(&bus->lock);
+    if (rc != 0) {
+        vbus_free(bus);
+        return NULL;
+    }
     return bus;
 }
 
@@ -943,8 +1272,14 @@ void vbus_free(vbus *bus)
     if (!bus)
         return;
     g_mutex_lock(&bus->lock);
-    for (size_t i = 0; i < bus->n; i++)
+    if (bus->inotify_src) {
+        g_source_destroy(bus->inotify_src);
+        g_clear_pointer(&bus->inotify_src, g_source_unref);
+    }
+    for (size_t i = 0; i < bus->n; i++) {
+        cancel_enumeration(bus->probes[i]);
         remove_from_testbed(bus->probes[i]);
+    }
     while (bus->fast_threads > 0) /* connection threads see their shutdown */
         g_cond_wait(&bus->fast_done, &bus->lock);
     for (size_t i = 0; i < bus->n; i++) {
@@ -960,6 +1295,10 @@ void vbus_free(vbus *bus)
     g_thread_join(bus->timer_thread);
     g_main_loop_unref(bus->timer_loop);
     g_main_context_unref(bus->timer_ctx);
+    if (bus->inotify_fd >= 0)
+        close(bus->inotify_fd);
+    g_free(bus->hub_syspath);
+    g_free(bus->hub_if_syspath);
     g_cond_clear(&bus->fast_done);
     g_free(bus->root);
     g_mutex_clear(&bus->lock);
@@ -1024,6 +1363,9 @@ int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *se
             p->serial[i] = g_ascii_toupper(serial[i]);
         g_strlcpy(p->chip, chip, sizeof p->chip);
         p->board_seed = bus->seed * 1000003u + bus->n;
+        p->port = (int)bus->n + 1;
+        p->attached = true;
+        ensure_ports(bus, p->port);
         g_queue_init(&p->in_wait);
         g_queue_init(&p->delayed);
         g_queue_init(&p->reapable);
@@ -1032,7 +1374,10 @@ int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *se
             g_free(p);
         } else {
             p->engine = stlink_probe_new(kind, p->serial, p->board);
-            if (!p->engine || add_to_testbed(p, err, errlen) != 0) {
+            /* A port powered off before its probe was added: the cable is
+             * in, nothing enumerates until the port is powered. */
+            bool powered = bus->ports[p->port - 1].powered;
+            if (!p->engine || (powered && add_to_testbed(p, err, errlen) != 0)) {
                 if (p->engine)
                     stlink_probe_free(p->engine);
                 sim_board_destroy(p->board);
@@ -1064,8 +1409,14 @@ int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen)
     if (i >= bus->n)
         return -1;
     const vprobe *p = bus->probes[i];
-    say(out, outlen, "%s %s %s %s", kind_name(p->kind), p->chip, p->serial,
-        p->plugged ? p->devnode : "unplugged");
+    const char *where = p->plugged    ? p->devnode
+                        : p->attached ? "not-enumerated" /* port off, or failed enumeration */
+                                      : "unplugged";
+    const char *port = bus->hub == VBUS_HUB_GANGED       ? " (ganged)"
+                       : bus->ports[p->port - 1].powered ? ""
+                                                         : " (off)";
+    say(out, outlen, "%s %s %s %s port " HUB_NAME "-port%d%s", kind_name(p->kind), p->chip,
+        p->serial, where, p->port, port);
     return 0;
 }
 
@@ -1132,14 +1483,25 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
     } else if (!p) {
         say(reply, n, "%s: no probe with serial %s", verb, argv[1]);
     } else if (strcmp(verb, "unplug") == 0) {
+        p->attached = false;
+        cancel_enumeration(p);
         remove_from_testbed(p);
         say(reply, n, "ok unplugged %s", p->serial);
         rc = 0;
     } else if (strcmp(verb, "plug") == 0) {
+        /* Also a replug of a probe that is in but off the bus (it failed
+         * enumeration after a hard hang): pulling the cable powered it off. */
         if (p->plugged) {
             say(reply, n, "plug: %s is already plugged in", p->serial);
+        } else if (!bus->ports[p->port - 1].powered) {
+            p->attached = true;
+            say(reply, n, "ok plugged %s into " HUB_NAME "-port%d, which is powered off", p->serial,
+                p->port);
+            rc = 0;
         } else {
-            stlink_probe_usb_reset(p->engine); /* power-on of the probe */
+            p->attached = true;
+            cancel_enumeration(p);
+            stlink_probe_power_on(p->engine);
             rc = add_to_testbed(p, reply, n);
             if (rc == 0)
                 say(reply, n, "ok plugged %s at %s", p->serial, p->devnode);
@@ -1168,10 +1530,19 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
             rc = 0;
         }
     } else if (strcmp(verb, "wedge") == 0) {
-        stlink_probe_wedge(p->engine);
-        p->reenumerate_on_reset = true;
-        say(reply, n, "ok %s wedged", p->serial);
-        rc = 0;
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "hard") != 0)) {
+            say(reply, n, "usage: wedge SERIAL [hard]");
+        } else if (argc == 3) {
+            /* Cured only by removing power (unplug/plug or the hub port). */
+            stlink_probe_wedge_hard(p->engine);
+            say(reply, n, "ok %s wedged hard", p->serial);
+            rc = 0;
+        } else {
+            stlink_probe_wedge(p->engine);
+            p->reenumerate_on_reset = true;
+            say(reply, n, "ok %s wedged", p->serial);
+            rc = 0;
+        }
     } else if (strcmp(verb, "loader-fail") == 0) {
         static const char *const modes[] = {"off", "once", "alternate", "always"};
         static const stlink_loader_fail values[] = {LOADER_FAIL_NONE, LOADER_FAIL_ONCE,

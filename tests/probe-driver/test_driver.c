@@ -552,6 +552,94 @@ static void test_wedge_and_usb_reset(void **state)
     pd_destroy(p);
 }
 
+/* Which hub the line was started with (--hub; the CMake test sets
+ * DRIVER_HUB=ganged for the ganged run). */
+static bool hub_ganged(void)
+{
+    const char *h = getenv("DRIVER_HUB");
+    return h && strcmp(h, "ganged") == 0;
+}
+
+static void test_wedge_hard_port_power_cycle(void **state)
+{
+    (void)state;
+    if (hub_ganged())
+        skip();
+    pd_probe *p = connect(SER_V2);
+    pd_set_timeout(p, 400);
+    uint8_t addr_before = pd_info(p)->address;
+    uint8_t pat[256], got[256];
+    fill(pat, sizeof pat, 9);
+    CHECK(p, pd_mem_write(p, SRAM, pat, sizeof pat));
+
+    ctl("wedge", SER_V2 " hard");
+    uint32_t id = 0;
+    assert_int_equal(pd_idcode(p, &id), PD_E_TIMEOUT);
+    /* A bus reset does not reach hung firmware: it fails enumeration and
+     * stays off the bus. */
+    pd_err e = pd_usb_reset(p);
+    print_message("hard wedge, USB reset: %s: %s\n", pd_err_name(e), pd_message(p));
+    assert_int_not_equal(e, PD_OK);
+    assert_false(pd_is_open(p));
+    assert_non_null(strstr(pd_message(p), "hub port"));
+
+    double t0 = now_s();
+    CHECK(p, pd_port_power_cycle(p));
+    print_message("port power cycle + re-find: %.0f ms, address %u -> %u\n", (now_s() - t0) * 1e3,
+                  addr_before, pd_info(p)->address);
+    assert_true(pd_is_open(p));
+    assert_int_not_equal(pd_info(p)->address, addr_before);
+    assert_string_equal(pd_info(p)->serial, SER_V2);
+    assert_string_equal(pd_serial(p), SER_V2);
+    assert_int_equal(pd_get_version(p)->stlink, 2);
+    assert_true(pd_get_version(p)->jtag > 0);
+    /* SWD is back (the handle had entered it); the target kept its SRAM:
+     * the probe's power is not the board's. */
+    uint8_t mode = 0;
+    CHECK(p, pd_get_mode(p, &mode));
+    assert_int_equal(mode, PD_MODE_DEBUG);
+    CHECK(p, pd_idcode(p, &id));
+    assert_int_equal(id, 0x1BA01477);
+    CHECK(p, pd_mem_read(p, SRAM, got, sizeof got));
+    assert_memory_equal(pat, got, sizeof got);
+
+    /* A handle that is not open: the probe is found through sysfs. */
+    pd_destroy(p);
+    assert_int_equal(pd_create(ctx, SER_V2, &p), PD_OK);
+    CHECK(p, pd_port_power_cycle(p));
+    CHECK(p, pd_get_mode(p, &mode));
+    assert_int_not_equal(mode, PD_MODE_DEBUG); /* a fresh handle: no SWD session */
+    pd_destroy(p);
+}
+
+static void test_port_power_ganged(void **state)
+{
+    (void)state;
+    if (!hub_ganged())
+        skip();
+    pd_probe *p = connect(SER_V21);
+    uint8_t addr = pd_info(p)->address;
+    pd_err e = pd_port_power_cycle(p);
+    print_message("ganged hub: %s: %s\n", pd_err_name(e), pd_message(p));
+    assert_int_equal(e, PD_E_UNSUPPORTED);
+    assert_non_null(strstr(pd_message(p), "per-port power switching"));
+    assert_non_null(strstr(pd_message(p), SER_V21));
+    /* Nothing changed: same handle, same address, still in SWD. */
+    assert_true(pd_is_open(p));
+    assert_int_equal(pd_info(p)->address, addr);
+    uint8_t mode = 0;
+    CHECK(p, pd_get_mode(p, &mode));
+    assert_int_equal(mode, PD_MODE_DEBUG);
+    uint32_t id = 0;
+    CHECK(p, pd_idcode(p, &id));
+    assert_int_equal(id, 0x2BA01477);
+    /* Not open: the same answer. */
+    pd_close(p);
+    assert_int_equal(pd_port_power_cycle(p), PD_E_UNSUPPORTED);
+    assert_false(pd_is_open(p));
+    pd_destroy(p);
+}
+
 static void test_power_off(void **state)
 {
     (void)state;
@@ -757,6 +845,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_usb_reset_healthy),
         cmocka_unit_test(test_wedge_and_usb_reset),
         cmocka_unit_test(test_unplug_plug),
+        cmocka_unit_test(test_wedge_hard_port_power_cycle),
+        cmocka_unit_test(test_port_power_ganged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

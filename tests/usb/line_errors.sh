@@ -21,6 +21,7 @@ check "not 24 hex digits" "$sim" run --probe v2:stm32f103rb:XYZ -- true
 printf 'v2:stm32f103rb\nthis is not a probe line at all\n' >"$dir/line"
 check "$dir/line:2:" "$sim" run --line "$dir/line" -- true
 check "speed" "$sim" run --speed fast -- true
+check "hub 'usb3' is not ppps or ganged" "$sim" run --hub usb3 -- true
 "$sim" run --probe v2:stm32f103rb:37FF71064E57343625231943 --control "$dir/ctl" -- sh -c "
   '$sim' ctl --control '$dir/ctl' explode 37FF71064E57343625231943" 2>"$dir/err" && fail=1
 grep -q "unknown verb 'explode'" "$dir/err" && echo "ok: $(cat "$dir/err")" || { echo "FAIL: bad verb: $(cat "$dir/err")"; fail=1; }
