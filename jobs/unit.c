@@ -223,6 +223,15 @@ static unit_err st_wait_board(run *x)
         return e;
     if (x->cfg->last_uid && strcmp(b.uid_hex, x->cfg->last_uid) == 0)
         return UNIT_E_NO_BOARD; /* still the board we did: wait for the next */
+    /* A new board on the fixture is a unit from here on: every attempt,
+     * also one that never gets through CONNECT, goes into its record. */
+    x->out->board = b;
+    if (!x->host->begin(x->h, &b, &x->out->serial)) {
+        set_error(x, "the job wants no more units");
+        return UNIT_E_CANCELLED;
+    }
+    x->out->begun = true;
+    x->out->has_serial = x->r->serial != NULL;
     return UNIT_OK;
 }
 

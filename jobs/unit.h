@@ -133,7 +133,8 @@ typedef struct unit_host {
     void (*on_attempt_begin)(void *h, int n, unit_state s);
     void (*on_attempt_end)(void *h, int n, bool ok, unit_state s, const char *error);
     void (*on_recovery)(void *h, unit_step step, bool ok);
-    /* After IDENTIFY: open the unit's record and hand out its serial
+    /* When a new board is seen (WAIT_BOARD), or after IDENTIFY when the
+     * run starts at CONNECT: open the unit's record and hand out its serial
      * number (*serial, when the recipe has one). Return false when the job
      * wants no more units: the machine stops with US_INTERRUPTED and no
      * unit. Required. */

@@ -186,12 +186,9 @@ static unit_err hw_read(void *d, uint32_t addr, uint8_t *buf, uint32_t len)
 static unit_err hw_set_rdp(void *d, int level)
 {
     unit_hw *hw = d;
-    if ((level != 0) == hw->t.rdp)
-        return UNIT_OK; /* option bytes wear out: never rewrite what holds */
-    snprintf(hw->msg, sizeof hw->msg,
-             "changing the RDP level is not supported by this build; leave option_bytes out "
-             "of the recipe");
-    return UNIT_E_REFUSED;
+    /* fl_options_set_rdp writes nothing when the level is already in force
+     * (option bytes wear out) and re-attaches after the option reload. */
+    return from_fl(hw, fl_options_set_rdp(&hw->t, level));
 }
 
 static unit_err hw_finish(void *d, bool run)
@@ -247,7 +244,13 @@ static unit_err hw_recover(void *d, unit_step step)
         unit_err e = from_pd(hw, pd_usb_reset(hw->probe));
         return e == UNIT_OK ? attach(hw, false) : e;
     }
-    case STEP_PORT_POWER:
+    case STEP_PORT_POWER: {
+        pd_err pe = pd_port_power_cycle(hw->probe);
+        if (pe == PD_E_UNSUPPORTED)
+            return UNIT_E_UNSUPPORTED; /* a ganged hub: the step is not there to take */
+        unit_err e = from_pd(hw, pe);
+        return e == UNIT_OK ? attach(hw, false) : e;
+    }
     default:
         return UNIT_E_UNSUPPORTED;
     }

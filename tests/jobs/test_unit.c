@@ -534,6 +534,9 @@ static void waits_for_a_new_board(void **state)
     assert_int_equal(w->h.states[0], US_WAIT_BOARD);
     assert_int_equal(w->h.states[1], US_CONNECT);
     assert_int_equal(w->h.attempts_begun, 1); /* waiting is not an attempt */
+    assert_int_equal(w->h.begins, 1);         /* the unit opens when the board is seen */
+    assert_string_equal(w->out.board.uid_hex, "00000000000000000000"
+                                              "1234");
     free_world(w);
 }
 
