@@ -85,7 +85,7 @@ typedef struct xfer {
     char **args;
     size_t nargs;
     uint8_t *body;
-    size_t body_len, body_cap;
+    size_t body_len, body_cap, body_want; /* want: the Content-Length */
     /* the response */
     int status;
     const char *rctype;
@@ -698,10 +698,9 @@ static int on_request(http_server *s, struct lws *wsi, xfer *x, const char *uri,
         return 0;
     }
     if (cl > 0) {
-        x->body = malloc((size_t)cl);
-        if (!x->body)
-            return -1;
-        x->body_cap = (size_t)cl;
+        /* Grown as bytes arrive, not allocated from the header up front: a
+         * client that announces 16 MiB and sends nothing holds nothing. */
+        x->body_want = (size_t)cl;
         x->phase = X_BODY;
         return 0;
     }
@@ -719,12 +718,24 @@ static int on_body(http_server *s, struct lws *wsi, xfer *x, const void *in, siz
 {
     if (x->phase != X_BODY)
         return 0; /* a response is already queued; lws discards the rest */
-    if (len > x->body_cap - x->body_len) {
+    if (len > x->body_want - x->body_len) {
         char m[128];
         snprintf(m, sizeof m, "the body is larger than its Content-Length or than %zu bytes",
                  s->max_body);
         respond_error(wsi, x, 413, "too_large", m);
         return 0;
+    }
+    if (x->body_len + len > x->body_cap) {
+        size_t cap = x->body_cap ? x->body_cap : 16384u;
+        while (cap < x->body_len + len)
+            cap *= 2;
+        if (cap > x->body_want)
+            cap = x->body_want;
+        uint8_t *b = realloc(x->body, cap);
+        if (!b)
+            return -1;
+        x->body = b;
+        x->body_cap = cap;
     }
     if (len)
         memcpy(x->body + x->body_len, in, len);

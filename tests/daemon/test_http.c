@@ -70,7 +70,7 @@ struct fx {
     /* per-test scratch shared between the two threads */
     atomic_int stage;
     atomic_int flag;
-    resp r[8];
+    resp r[10];
     int child_status;
     char sse[8192];
     size_t sse_len;
@@ -169,7 +169,7 @@ static int teardown(void **state)
         closedir(d);
     }
     rmdir(f->dir);
-    for (size_t i = 0; i < 8; i++)
+    for (size_t i = 0; i < 10; i++)
         free(f->r[i].body);
     free(f->big);
     pthread_mutex_destroy(&f->mu);
@@ -378,6 +378,8 @@ static void routing_client(fx *f)
     request(f, c, &nolen, &f->r[6]);
     reqopt put0 = {.method = "PUT", .target = "/echo", .body = "", .body_len = 0};
     request(f, c, &put0, &f->r[7]);
+    reqopt up = {.method = "PATCH", .target = "/echo", .body = f->big, .body_len = 60000};
+    request(f, c, &up, &f->r[8]); /* a body in many pieces */
     curl_easy_cleanup(c);
     /* The first request's view, kept for the main thread. */
     pthread_mutex_lock(&f->mu);
@@ -458,7 +460,10 @@ static void routing_and_responses(void **state)
 
     assert_int_equal(r[7].status, 200); /* PUT with an empty body */
     assert_string_equal(r[7].body, "PUT /echo? ");
-    assert_int_equal(ncalls(f), 7);
+    assert_int_equal(r[8].status, 200);
+    assert_int_equal(r[8].len, strlen("PATCH /echo? ") + 60000);
+    assert_memory_equal(r[8].body + strlen("PATCH /echo? "), f->big, 60000);
+    assert_int_equal(ncalls(f), 8);
 }
 
 static void too_large_client(fx *f)
