@@ -1,0 +1,340 @@
+/* flashlined's configuration: defaults, INI file (libinih), command line. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void free_list(char **l)
+{
+    if (!l)
+        return;
+    for (char **p = l; *p; p++)
+        free(*p);
+    free(l);
+}
+
+static char **copy_list(char *const *l)
+{
+    size_t n = 0;
+    while (l && l[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    for (size_t i = 0; out && i < n; i++) {
+        if (!(out[i] = strdup(l[i]))) {
+            free_list(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static bool set_str(char **dst, const char *v)
+{
+    char *s = v ? strdup(v) : NULL;
+    if (v && !s)
+        return false;
+    free(*dst);
+    *dst = s;
+    return true;
+}
+
+bool config_init(config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->socket_mode = 0660;
+    c->max_upload_mb = 16;
+    c->socket = strdup(CONFIG_DEFAULT_SOCKET);
+    c->db = strdup(CONFIG_DEFAULT_DB);
+    return c->socket && c->db;
+}
+
+void config_free(config *c)
+{
+    free(c->socket);
+    free(c->db);
+    free(c->http);
+    free(c->http_token);
+    free(c->socket_group);
+    free_list(c->use_serials);
+    free_list(c->ignore_serials);
+    memset(c, 0, sizeof *c);
+}
+
+bool config_parse_mode(const char *s, unsigned *mode)
+{
+    if (!s || !*s || strspn(s, "01234567") != strlen(s) || strlen(s) > 4)
+        return false;
+    unsigned long v = strtoul(s, NULL, 8);
+    if (v > 0777)
+        return false;
+    *mode = (unsigned)v;
+    return true;
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned *out)
+{
+    if (!s || !*s || strspn(s, "0123456789") != strlen(s))
+        return false;
+    errno = 0;
+    unsigned long v = strtoul(s, NULL, 10);
+    if (errno || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+bool config_split_http(const char *s, char **addr, int *port)
+{
+    *addr = NULL;
+    if (!s || !*s)
+        return false;
+    const char *ps = s, *host = NULL;
+    size_t hlen = 0;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        ps = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon) {
+            if (memchr(s, ':', (size_t)(colon - s)))
+                return false; /* a bare IPv6 address: needs [brackets] */
+            host = s;
+            hlen = (size_t)(colon - s);
+            ps = colon + 1;
+        }
+    }
+    unsigned p;
+    if (!parse_uint(ps, 65535, &p) || p == 0)
+        return false;
+    if (host && hlen > 0) {
+        *addr = strndup(host, hlen);
+        if (!*addr)
+            return false;
+    }
+    *port = (int)p;
+    return true;
+}
+
+/* "A, B,C" -> {"A","B","C",NULL}; empty items are refused. */
+static char **split_serials(const char *v, char *msg, size_t msglen)
+{
+    size_t n = 1;
+    for (const char *p = v; *p; p++)
+        n += *p == ',';
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) {
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    const char *p = v;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(p, ",");
+        const char *a = p, *b = p + len;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        if (a == b) {
+            snprintf(msg, msglen, "empty serial in \"%s\"; list serials separated by commas", v);
+            free_list(out);
+            return NULL;
+        }
+        for (const char *q = a; q < b; q++) {
+            if (!isgraph((unsigned char)*q)) {
+                snprintf(msg, msglen, "serial \"%.*s\" has a space or control character",
+                         (int)(b - a), a);
+                free_list(out);
+                return NULL;
+            }
+        }
+        if (!(out[i] = strndup(a, (size_t)(b - a)))) {
+            snprintf(msg, msglen, "out of memory");
+            free_list(out);
+            return NULL;
+        }
+        p += len + (p[len] == ',');
+    }
+    return out;
+}
+
+bool config_set(config *c, const char *section, const char *key, const char *value, char *msg,
+                size_t msglen)
+{
+    bool ok = true;
+    if (strcmp(section, "daemon") == 0) {
+        char **str = NULL;
+        unsigned flag = 0;
+        if (strcmp(key, "socket") == 0) {
+            str = &c->socket;
+            flag = CONFIG_SET_SOCKET;
+        } else if (strcmp(key, "db") == 0) {
+            str = &c->db;
+            flag = CONFIG_SET_DB;
+        } else if (strcmp(key, "http_token") == 0) {
+            str = &c->http_token;
+            flag = CONFIG_SET_TOKEN;
+        } else if (strcmp(key, "socket_group") == 0) {
+            str = &c->socket_group;
+            flag = CONFIG_SET_GROUP;
+        } else if (strcmp(key, "http") == 0) {
+            char *addr;
+            int port;
+            if (!config_split_http(value, &addr, &port)) {
+                snprintf(msg, msglen,
+                         "http = \"%s\" is not ADDR:PORT; write e.g. 127.0.0.1:8080 or "
+                         "[::1]:8080",
+                         value);
+                return false;
+            }
+            free(addr);
+            str = &c->http;
+            flag = CONFIG_SET_HTTP;
+        } else if (strcmp(key, "socket_mode") == 0) {
+            if (!config_parse_mode(value, &c->socket_mode)) {
+                snprintf(msg, msglen,
+                         "socket_mode = \"%s\" is not octal permission bits; write e.g. 0660",
+                         value);
+                return false;
+            }
+            c->set |= CONFIG_SET_MODE;
+            return true;
+        } else if (strcmp(key, "max_upload_mb") == 0) {
+            if (!parse_uint(value, 4096, &c->max_upload_mb) || c->max_upload_mb == 0) {
+                snprintf(msg, msglen,
+                         "max_upload_mb = \"%s\" must be a whole number of MiB from 1 to 4096",
+                         value);
+                return false;
+            }
+            c->set |= CONFIG_SET_UPLOAD;
+            return true;
+        } else {
+            snprintf(msg, msglen,
+                     "unknown key \"%s\" in [daemon]; the keys are socket, db, http, "
+                     "http_token, socket_group, socket_mode, max_upload_mb",
+                     key);
+            return false;
+        }
+        if (!*value && flag != CONFIG_SET_TOKEN && flag != CONFIG_SET_GROUP) {
+            snprintf(msg, msglen, "%s is empty; give a value or remove the line", key);
+            return false;
+        }
+        ok = set_str(str, *value ? value : NULL);
+        c->set |= flag;
+    } else if (strcmp(section, "probes") == 0) {
+        bool use = strcmp(key, "use") == 0;
+        if (!use && strcmp(key, "ignore") != 0) {
+            snprintf(msg, msglen, "unknown key \"%s\" in [probes]; the keys are use, ignore", key);
+            return false;
+        }
+        char **l = split_serials(value, msg, msglen);
+        if (!l)
+            return false;
+        char ***dst = use ? &c->use_serials : &c->ignore_serials;
+        free_list(*dst);
+        *dst = l;
+        c->set |= use ? CONFIG_SET_USE : CONFIG_SET_IGNORE;
+    } else if (strcmp(section, "retention") == 0) {
+        if (strcmp(key, "days") != 0) {
+            snprintf(msg, msglen, "unknown key \"%s\" in [retention]; the key is days", key);
+            return false;
+        }
+        if (!parse_uint(value, 36500, &c->retention_days)) {
+            snprintf(msg, msglen,
+                     "days = \"%s\" must be a whole number of days (0 keeps everything)", value);
+            return false;
+        }
+        c->set |= CONFIG_SET_RETENTION;
+    } else {
+        snprintf(msg, msglen,
+                 "unknown section [%s]; the sections are [daemon], [probes], [retention]", section);
+        return false;
+    }
+    if (!ok)
+        snprintf(msg, msglen, "out of memory");
+    return ok;
+}
+
+typedef struct parse_ctx {
+    config *c;
+    char msg[256];
+    bool failed;
+} parse_ctx;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx *p = user;
+    if (p->failed)
+        return 0;
+    if (!config_set(p->c, section, name, value, p->msg, sizeof p->msg)) {
+        p->failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+static bool finish(parse_ctx *p, int rc, const char *name, char *msg, size_t msglen)
+{
+    if (rc == 0)
+        return true;
+    if (rc < 0)
+        snprintf(msg, msglen, "%s: cannot read it (%s); check the path and its permissions", name,
+                 rc == -1 ? strerror(errno) : "out of memory");
+    else if (p->failed)
+        snprintf(msg, msglen, "%s:%d: %s", name, rc, p->msg);
+    else
+        snprintf(msg, msglen,
+                 "%s:%d: not INI syntax; write [section] headers and key = value lines", name, rc);
+    return false;
+}
+
+bool config_parse_string(config *c, const char *text, const char *name, char *msg, size_t msglen)
+{
+    parse_ctx p = {.c = c};
+    return finish(&p, ini_parse_string(text, on_ini, &p), name, msg, msglen);
+}
+
+bool config_parse_file(config *c, const char *path, char *msg, size_t msglen)
+{
+    parse_ctx p = {.c = c};
+    errno = 0;
+    return finish(&p, ini_parse(path, on_ini, &p), path, msg, msglen);
+}
+
+bool config_overlay(config *dst, const config *src)
+{
+    bool ok = true;
+    if (src->set & CONFIG_SET_SOCKET)
+        ok &= set_str(&dst->socket, src->socket);
+    if (src->set & CONFIG_SET_DB)
+        ok &= set_str(&dst->db, src->db);
+    if (src->set & CONFIG_SET_HTTP)
+        ok &= set_str(&dst->http, src->http);
+    if (src->set & CONFIG_SET_TOKEN)
+        ok &= set_str(&dst->http_token, src->http_token);
+    if (src->set & CONFIG_SET_GROUP)
+        ok &= set_str(&dst->socket_group, src->socket_group);
+    if (src->set & CONFIG_SET_MODE)
+        dst->socket_mode = src->socket_mode;
+    if (src->set & CONFIG_SET_UPLOAD)
+        dst->max_upload_mb = src->max_upload_mb;
+    if (src->set & CONFIG_SET_RETENTION)
+        dst->retention_days = src->retention_days;
+    if (src->set & CONFIG_SET_USE) {
+        free_list(dst->use_serials);
+        ok &= (dst->use_serials = copy_list(src->use_serials)) != NULL;
+    }
+    if (src->set & CONFIG_SET_IGNORE) {
+        free_list(dst->ignore_serials);
+        ok &= (dst->ignore_serials = copy_list(src->ignore_serials)) != NULL;
+    }
+    dst->set |= src->set;
+    return ok;
+}
