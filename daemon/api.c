@@ -423,8 +423,10 @@ static bool query_done(ctx *c)
 {
     for (size_t i = 0; i < c->q.n; i++) {
         if (!c->q.params[i].used) {
-            fail(c, 400, "unknown query argument \"%s\" for %s; see docs/api.md for this route's",
-                 c->q.params[i].name, c->req->path);
+            fail(
+                c, 400,
+                "unknown query argument \"%s\" for %s; remove it (docs/api.md lists the arguments)",
+                c->q.params[i].name, c->req->path);
             return false;
         }
     }

@@ -1,0 +1,526 @@
+/*
+ * flashlined's pure pieces: ISO 8601 times both ways, RFC 4180 CSV fields,
+ * query strings with percent-decoding, the config file; and the router's
+ * refusals (404, 405, 401/403, unknown arguments, bad ids, malformed JSON)
+ * through api_handle with a fake station that records every call, so a
+ * refused request is seen to reach nothing.
+ */
+#include "api.h"
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <unistd.h>
+
+/* ---- a fake station: counts calls, knows job 1 and probe "P1" ------------- */
+
+typedef struct fake {
+    int calls; /* station calls that could change something */
+} fake;
+
+struct station {
+    fake f;
+};
+
+int station_http_status(station_err e)
+{
+    static const int st[] = {200, 400, 404, 409, 422, 500};
+    return st[e];
+}
+
+const char *station_err_code(station_err e)
+{
+    static const char *const c[] = {"ok",       "bad_request",   "not_found",
+                                    "conflict", "unprocessable", "internal"};
+    return c[e];
+}
+
+station_err station_job_create(station *s, const json_t *req, long peer_uid, int64_t *id, char *msg,
+                               size_t msglen)
+{
+    (void)req;
+    (void)peer_uid;
+    s->f.calls++;
+    *id = 1;
+    snprintf(msg, msglen, "%s", "");
+    return STATION_OK;
+}
+
+json_t *station_job_json(station *s, int64_t id)
+{
+    (void)s;
+    return id == 1 ? json_pack("{s:I,s:s}", "id", (json_int_t)1, "state", "done") : NULL;
+}
+
+json_t *station_jobs_json(station *s)
+{
+    (void)s;
+    return json_pack("{s:[]}", "jobs");
+}
+
+station_err station_job_control(station *s, int64_t id, const char *verb, char *msg, size_t msglen)
+{
+    s->f.calls++;
+    if (id != 1) {
+        snprintf(msg, msglen, "no job %lld; GET /v1/jobs lists them", (long long)id);
+        return STATION_E_NOT_FOUND;
+    }
+    snprintf(msg, msglen, "job 1 has ended; cannot %s it", verb);
+    return STATION_E_CONFLICT;
+}
+
+json_t *station_probes_json(station *s)
+{
+    (void)s;
+    return json_pack("{s:[]}", "probes");
+}
+
+json_t *station_probe_json(station *s, const char *serial)
+{
+    (void)s;
+    return strcmp(serial, "P1") == 0 ? json_pack("{s:s}", "serial", "P1") : NULL;
+}
+
+station_err station_probe_control(station *s, const char *serial, const char *verb,
+                                  const char *reason, char *msg, size_t msglen)
+{
+    (void)verb;
+    (void)reason;
+    (void)msglen;
+    (void)msg;
+    s->f.calls++;
+    return strcmp(serial, "P1") == 0 ? STATION_OK : STATION_E_NOT_FOUND;
+}
+
+/* ---- times ----------------------------------------------------------------- */
+
+static void test_time_iso(void **state)
+{
+    (void)state;
+    char b[API_ISO_LEN];
+    assert_true(api_time_iso(0, b));
+    assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+    assert_true(api_time_iso(INT64_C(1795621200123), b));
+    assert_string_equal(b, "2026-11-25T15:40:00.123Z");
+    assert_true(api_time_iso(INT64_C(951782400000), b)); /* leap day 2000 */
+    assert_string_equal(b, "2000-02-29T00:00:00.000Z");
+    assert_true(api_time_iso(-1, b));
+    assert_string_equal(b, "1969-12-31T23:59:59.999Z");
+    assert_false(api_time_iso(INT64_C(253402300800000), b)); /* year 10000 */
+}
+
+static void test_time_parse(void **state)
+{
+    (void)state;
+    int64_t ms = 42;
+    assert_true(api_time_parse("2026-11-25T15:40:00.123Z", &ms));
+    assert_int_equal(ms, INT64_C(1795621200123));
+    assert_true(api_time_parse("2026-11-25T15:40:00Z", &ms));
+    assert_int_equal(ms, INT64_C(1795621200000));
+    assert_true(api_time_parse("2026-11-25T15:40:00.1Z", &ms));
+    assert_int_equal(ms, INT64_C(1795621200100));
+    assert_true(api_time_parse("2026-11-25T15:40:00.123456789+00:00", &ms));
+    assert_int_equal(ms, INT64_C(1795621200123));
+    assert_true(api_time_parse("2026-11-25", &ms));
+    assert_int_equal(ms, INT64_C(1795564800000));
+    assert_true(api_time_parse("1795621200123", &ms));
+    assert_int_equal(ms, INT64_C(1795621200123));
+    assert_true(api_time_parse("2000-02-29T00:00:00Z", &ms));
+    assert_int_equal(ms, INT64_C(951782400000));
+    /* round trip over a spread of times */
+    for (int64_t t = 0; t < INT64_C(4102444800000); t += INT64_C(86399999) * 37) {
+        char b[API_ISO_LEN];
+        int64_t back = -1;
+        assert_true(api_time_iso(t, b));
+        assert_true(api_time_parse(b, &back));
+        assert_int_equal(back, t);
+    }
+
+    static const char *const bad[] = {
+        "",
+        "yesterday",
+        "2026-11-25T15:40:00",       /* no zone */
+        "2026-11-25T15:40:00+01:00", /* not UTC */
+        "2026-02-30T00:00:00Z",      /* no such day */
+        "2025-02-29",                /* not a leap year */
+        "2026-13-01",
+        "2026-11-25T24:00:00Z",
+        "2026-11-25T15:60:00Z",
+        "2026-11-25T15:40:00.Z", /* empty fraction */
+        "2026-11-25T15:40:00.1234567890Z",
+        "2026-11-25 15:40:00Z",
+        "2026-11-25T15:40:00Zjunk",
+        "-5",
+        "12a",
+        "99999999999999999999",
+        "26-11-25",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ms = 7;
+        if (api_time_parse(bad[i], &ms))
+            fail_msg("accepted bad time \"%s\"", bad[i]);
+        assert_int_equal(ms, 7);
+    }
+}
+
+/* ---- CSV ------------------------------------------------------------------- */
+
+static void csv_is(const char *in, const char *want)
+{
+    api_buf b = {0};
+    api_buf_csv(&b, in);
+    assert_false(b.failed);
+    assert_string_equal(b.data ? b.data : "", want);
+    free(b.data);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    csv_is("", "");
+    csv_is("plain", "plain");
+    csv_is("a,b", "\"a,b\"");
+    csv_is("say \"hi\"", "\"say \"\"hi\"\"\"");
+    csv_is("two\nlines", "\"two\nlines\"");
+    csv_is("cr\rhere", "\"cr\rhere\"");
+    csv_is(" padded", "\" padded\"");
+    csv_is("\"", "\"\"\"\"");
+}
+
+/* ---- query strings ------------------------------------------------------------ */
+
+static void test_query(void **state)
+{
+    (void)state;
+    api_query q;
+    char msg[256];
+    assert_true(api_query_parse("uid=0123&probe=AB%2FCD&result=ok&name=a+b%20c&flag&&x=", &q, msg,
+                                sizeof msg));
+    assert_int_equal(q.n, 6);
+    assert_string_equal(api_query_get(&q, "uid"), "0123");
+    assert_string_equal(api_query_get(&q, "probe"), "AB/CD");
+    assert_string_equal(api_query_get(&q, "name"), "a b c");
+    assert_string_equal(api_query_get(&q, "flag"), "");
+    assert_string_equal(api_query_get(&q, "x"), "");
+    assert_null(api_query_get(&q, "missing"));
+    assert_false(q.params[2].used); /* result was never asked for */
+    api_query_free(&q);
+
+    assert_true(api_query_parse("", &q, msg, sizeof msg));
+    assert_int_equal(q.n, 0);
+    api_query_free(&q);
+    assert_true(api_query_parse("a=%e2%82%AC;b=%3D%26", &q, msg, sizeof msg));
+    assert_string_equal(api_query_get(&q, "a"), "\xe2\x82\xac");
+    assert_string_equal(api_query_get(&q, "b"), "=&");
+    api_query_free(&q);
+
+    static const char *const bad[] = {"a=%G1", "a=%4", "a=%", "a=%00", "=x", "a=1&a=2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        if (api_query_parse(bad[i], &q, msg, sizeof msg))
+            fail_msg("accepted bad query \"%s\"", bad[i]);
+        assert_true(strlen(msg) > 0);
+        api_query_free(&q);
+    }
+}
+
+/* ---- config ---------------------------------------------------------------- */
+
+static void test_config(void **state)
+{
+    (void)state;
+    config c;
+    char msg[512];
+    assert_true(config_init(&c));
+    assert_string_equal(c.socket, CONFIG_DEFAULT_SOCKET);
+    assert_int_equal(c.socket_mode, 0660);
+    const char *text = "; flashlined on line 3\n"
+                       "[daemon]\n"
+                       "socket = /tmp/x.sock\n"
+                       "db = /tmp/x.db\n"
+                       "http = 127.0.0.1:8080\n"
+                       "http_token = s3cret\n"
+                       "socket_group = operators\n"
+                       "socket_mode = 0666\n"
+                       "max_upload_mb = 32\n"
+                       "[probes]\n"
+                       "use = AAA, BBB,CCC\n"
+                       "ignore = DDD\n"
+                       "[retention]\n"
+                       "days = 365\n";
+    assert_true(config_parse_string(&c, text, "t.conf", msg, sizeof msg));
+    assert_string_equal(c.socket, "/tmp/x.sock");
+    assert_string_equal(c.db, "/tmp/x.db");
+    assert_string_equal(c.http, "127.0.0.1:8080");
+    assert_string_equal(c.http_token, "s3cret");
+    assert_string_equal(c.socket_group, "operators");
+    assert_int_equal(c.socket_mode, 0666);
+    assert_int_equal(c.max_upload_mb, 32);
+    assert_string_equal(c.use_serials[0], "AAA");
+    assert_string_equal(c.use_serials[1], "BBB");
+    assert_string_equal(c.use_serials[2], "CCC");
+    assert_null(c.use_serials[3]);
+    assert_string_equal(c.ignore_serials[0], "DDD");
+    assert_null(c.ignore_serials[1]);
+    assert_int_equal(c.retention_days, 365);
+
+    /* the command line wins */
+    config cli;
+    assert_true(config_init(&cli));
+    assert_true(config_set(&cli, "daemon", "socket", "/run/other.sock", msg, sizeof msg));
+    assert_true(config_set(&cli, "daemon", "socket_mode", "600", msg, sizeof msg));
+    assert_true(config_overlay(&c, &cli));
+    assert_string_equal(c.socket, "/run/other.sock");
+    assert_int_equal(c.socket_mode, 0600);
+    assert_string_equal(c.db, "/tmp/x.db");
+    config_free(&cli);
+    config_free(&c);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[daemon]\nsocket = /a\nsokcet = /b\n", "t.conf:3: unknown key \"sokcet\""},
+        {"[deamon]\nsocket = /a\n", "t.conf:2: unknown section [deamon]"},
+        {"[daemon]\nsocket_mode = 0999\n", "t.conf:2: socket_mode"},
+        {"[daemon]\nsocket_mode = 01777\n", "t.conf:2: socket_mode"},
+        {"[daemon]\nmax_upload_mb = lots\n", "t.conf:2: max_upload_mb"},
+        {"[daemon]\nhttp = 8080:\n", "t.conf:2: http"},
+        {"[daemon]\nhttp = ::1:80\n", "t.conf:2: http"},
+        {"[probes]\nuse = A,,B\n", "t.conf:2: empty serial"},
+        {"[retention]\ndays = -1\n", "t.conf:2: days"},
+        {"[daemon]\n\n\nthis is not ini\n", "t.conf:4: not INI syntax"},
+        {"[daemon]\ndb =\n", "t.conf:2: db is empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(config_init(&c));
+        msg[0] = '\0';
+        if (config_parse_string(&c, bad[i].text, "t.conf", msg, sizeof msg))
+            fail_msg("accepted bad config %zu", i);
+        if (strncmp(msg, bad[i].want, strlen(bad[i].want)) != 0)
+            fail_msg("config %zu: got \"%s\", want it to start \"%s\"", i, msg, bad[i].want);
+        config_free(&c);
+    }
+    assert_true(config_init(&c));
+    assert_false(config_parse_file(&c, "/nonexistent/flashline.conf", msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot read"));
+    config_free(&c);
+
+    char *addr;
+    int port;
+    assert_true(config_split_http("[::1]:8080", &addr, &port));
+    assert_string_equal(addr, "::1");
+    assert_int_equal(port, 8080);
+    free(addr);
+    assert_true(config_split_http(":9000", &addr, &port));
+    assert_null(addr);
+    assert_int_equal(port, 9000);
+    assert_true(config_split_http("9001", &addr, &port));
+    assert_null(addr);
+    assert_false(config_split_http("host:0", &addr, &port));
+    assert_false(config_split_http("host:65536", &addr, &port));
+}
+
+/* ---- routing through api_handle with the fake station ------------------------ */
+
+typedef struct rig {
+    station st;
+    api a;
+    char path[256];
+} rig;
+
+static int rig_setup(void **state)
+{
+    rig *r = calloc(1, sizeof *r);
+    snprintf(r->path, sizeof r->path, "%s/test_api_%d.db", API_TMPDIR, (int)getpid());
+    unlink(r->path);
+    char msg[256];
+    if (store_open(r->path, &r->a.db, msg, sizeof msg) != STORE_OK)
+        fail_msg("store_open: %s", msg);
+    r->a.st = &r->st;
+    r->a.max_upload = 1024;
+    *state = r;
+    return 0;
+}
+
+static int rig_teardown(void **state)
+{
+    rig *r = *state;
+    store_close(r->a.db);
+    char p[300];
+    unlink(r->path);
+    snprintf(p, sizeof p, "%s-wal", r->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", r->path);
+    unlink(p);
+    free(r);
+    return 0;
+}
+
+/* One request; returns the status and checks the error shape for >= 400. */
+static int call(rig *r, const char *method, const char *path, const char *query, const char *body,
+                bool may_write, bool tcp, json_t **out)
+{
+    http_request req = {
+        .method = method,
+        .path = path,
+        .query = query,
+        .args = NULL,
+        .nargs = 0,
+        .body = (const uint8_t *)(body ? body : ""),
+        .body_len = body ? strlen(body) : 0,
+        .content_type = "",
+        .via_tcp = tcp,
+        .may_write = may_write,
+        .peer_uid = 1000,
+    };
+    http_response resp = {0};
+    api_handle(&r->a, &req, &resp);
+    json_error_t e;
+    json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, 0, &e) : NULL;
+    if (resp.status >= 400) {
+        if (!j)
+            fail_msg("%s %s: %d without a JSON body", method, path, resp.status);
+        json_t *err = json_object_get(j, "error");
+        assert_true(json_is_string(json_object_get(err, "code")));
+        assert_true(json_string_length(json_object_get(err, "message")) > 10);
+    }
+    free(resp.body);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    return resp.status;
+}
+
+static void test_routes(void **state)
+{
+    rig *r = *state;
+    assert_int_equal(call(r, "GET", "/v1/jobs", "", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "GET", "/v1/jobs/", "", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "HEAD", "/v1/jobs", "", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "GET", "/v1/nothing", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/v1//jobs", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/metrics", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "DELETE", "/v1/jobs", "", NULL, true, false, NULL), 405);
+    assert_int_equal(call(r, "POST", "/v1/units", "", "{}", true, false, NULL), 405);
+    assert_int_equal(call(r, "GET", "/v1/jobs/1/pause", "", NULL, true, false, NULL), 405);
+    assert_int_equal(call(r, "GET", "/v1/jobs/abc", "", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/jobs/-1", "", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/jobs/2", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/v1/jobs/1", "", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "GET", "/v1/jobs", "x=1", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units/abc", "", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units/5", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/v1/units", "limit=0", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "limit=10001", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "since=yesterday", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "result=great", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "a=%zz", NULL, true, false, NULL), 400);
+    assert_int_equal(
+        call(r, "GET", "/v1/units", "limit=10000&since=2026-01-01", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "GET", "/v1/export", "limit=5", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/export", "format=xml", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/images/abc", "", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET",
+                          "/v1/images/"
+                          "0123456789abcdef0123456789abcdef"
+                          "0123456789abcdef0123456789abcdef",
+                          "", NULL, true, false, NULL),
+                     404);
+    assert_int_equal(call(r, "GET", "/v1/probes/P2", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/v1/probes/P1", "", NULL, true, false, NULL), 200);
+    assert_int_equal(r->st.f.calls, 0);
+
+    /* writes refused before reaching the station */
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{}", false, false, NULL), 403);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{}", false, true, NULL), 401);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"image\": 1", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "[1]", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"a\":1,\"a\":2}", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"colour\": \"red\"}", true, false, NULL),
+                     400);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "dry=1", "{}", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/jobs/1/pause", "", "{\"now\": true}", true, false, NULL),
+                     400);
+    assert_int_equal(call(r, "POST", "/v1/probes/P1/quarantine", "", "{}", true, false, NULL), 400);
+    assert_int_equal(
+        call(r, "POST", "/v1/probes/P1/quarantine", "", "{\"reason\": \"\"}", true, false, NULL),
+        400);
+    assert_int_equal(call(r, "POST", "/v1/probes/P1/quarantine", "",
+                          "{\"reason\": \"x\", \"y\": 1}", true, false, NULL),
+                     400);
+    assert_int_equal(call(r, "POST", "/v1/images", "format=zip", "x", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/images", "base=0xZZ", "x", true, false, NULL), 400);
+    assert_int_equal(call(r, "POST", "/v1/images", "base=0x100000000", "x", true, false, NULL),
+                     400);
+    assert_int_equal(call(r, "POST", "/v1/images", "format=ihex", "nonsense", true, false, NULL),
+                     400);
+    assert_int_equal(call(r, "POST", "/v1/images", "", "", true, false, NULL), 400);
+    char big[1100];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(call(r, "POST", "/v1/images", "", big, true, false, NULL), 413);
+    assert_int_equal(r->st.f.calls, 0);
+
+    /* the station's errors map through */
+    json_t *j;
+    assert_int_equal(call(r, "POST", "/v1/jobs/1/pause", "", NULL, true, false, &j), 409);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                        "conflict");
+    json_decref(j);
+    assert_int_equal(call(r, "POST", "/v1/jobs/9/cancel", "", "{}", true, false, NULL), 404);
+    assert_int_equal(call(r, "POST", "/v1/probes/P1/release", "", NULL, true, false, NULL), 200);
+    assert_int_equal(call(r, "POST", "/v1/probes/P1/quarantine", "", "{\"reason\": \"bent pin\"}",
+                          true, false, NULL),
+                     200);
+    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"image\": \"x\"}", true, false, NULL), 201);
+}
+
+static void test_images(void **state)
+{
+    rig *r = *state;
+    json_t *j;
+    const char *hex = ":0400000001020304F2\n:00000001FF\n";
+    assert_int_equal(
+        call(r, "POST", "/v1/images", "format=auto&base=0x08000000", hex, true, false, &j), 201);
+    assert_string_equal(json_string_value(json_object_get(j, "format")), "ihex");
+    assert_int_equal(json_integer_value(json_object_get(j, "size")), 4);
+    json_t *seg = json_array_get(json_object_get(j, "segments"), 0);
+    assert_string_equal(json_string_value(json_object_get(seg, "addr")), "0x00000000");
+    char path[100];
+    snprintf(path, sizeof path, "/v1/images/%s", json_string_value(json_object_get(j, "sha256")));
+    json_t *again;
+    assert_int_equal(call(r, "GET", path, "", NULL, true, false, &again), 200);
+    assert_true(json_equal(j, again));
+    json_decref(again);
+    json_decref(j);
+
+    assert_int_equal(
+        call(r, "POST", "/v1/images", "format=bin&base=134217728", "abcd", true, false, &j), 201);
+    seg = json_array_get(json_object_get(j, "segments"), 0);
+    assert_string_equal(json_string_value(json_object_get(seg, "addr")), "0x08000000");
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_iso),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test_setup_teardown(test_routes, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(test_images, rig_setup, rig_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
