@@ -511,6 +511,82 @@ static void test_images(void **state)
     json_decref(j);
 }
 
+static void test_units(void **state)
+{
+    rig *r = *state;
+    store *db = r->a.db;
+    const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    assert_int_equal(store_image_put(db, sha, "bin", 0x08000000, "abcd", 4, 1000), STORE_OK);
+    store_job j = {.image = "",
+                   .count = 2,
+                   .has_serial = true,
+                   .next_serial = 1014,
+                   .serial_step = 1,
+                   .created_ms = 1000,
+                   .submitted_uid = 0};
+    snprintf(j.image, sizeof j.image, "%s", sha);
+    snprintf(j.name, sizeof j.name, "rev C");
+    j.recipe_json = "{}";
+    int64_t job, unit, att;
+    bool has;
+    int64_t serial;
+    assert_int_equal(store_job_create(db, &j, &job), STORE_OK);
+    assert_int_equal(store_unit_begin(db, job, "P1", "0123456789ABCDEF01234567", "stm32f103rb",
+                                      INT64_C(1795621200123), &unit, &has, &serial),
+                     STORE_OK);
+    assert_int_equal(store_attempt_begin(db, unit, 1, INT64_C(1795621200200), &att), STORE_OK);
+    assert_int_equal(store_recovery_add(db, unit, att, "lower SWD clock, \"1.8 MHz\"", true,
+                                        INT64_C(1795621200300)),
+                     STORE_OK);
+    assert_int_equal(store_attempt_end(db, att, "ok", "done", NULL, INT64_C(1795621200400)),
+                     STORE_OK);
+    assert_int_equal(store_unit_end(db, unit, "ok", NULL, INT64_C(1795621200500)), STORE_OK);
+
+    json_t *u;
+    char path[64];
+    snprintf(path, sizeof path, "/v1/units/%lld", (long long)unit);
+    assert_int_equal(call(r, "GET", path, "", NULL, true, false, &u), 200);
+    assert_string_equal(json_string_value(json_object_get(u, "serial_number")), "1014");
+    assert_true(json_is_null(json_object_get(u, "error")));
+    assert_string_equal(json_string_value(json_object_get(u, "started_at")),
+                        "2026-11-25T15:40:00.123Z");
+    assert_string_equal(json_string_value(json_object_get(u, "finished_at")),
+                        "2026-11-25T15:40:00.500Z");
+    json_t *a = json_array_get(json_object_get(u, "attempts"), 0);
+    assert_int_equal(json_integer_value(json_object_get(a, "n")), 1);
+    json_t *rec = json_array_get(json_object_get(a, "recovery"), 0);
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    assert_string_equal(json_string_value(json_object_get(rec, "at")), "2026-11-25T15:40:00.300Z");
+    json_decref(u);
+
+    json_t *l;
+    assert_int_equal(call(r, "GET", "/v1/units", "serial=1014&result=ok&since=2026-11-25", NULL,
+                          true, false, &l),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(l, "units")), 1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(l, "units"), 0), "attempts")),
+                     1);
+    json_decref(l);
+    assert_int_equal(call(r, "GET", "/v1/units", "until=2026-11-25", NULL, true, false, &l), 200);
+    assert_int_equal(json_array_size(json_object_get(l, "units")), 0);
+    json_decref(l);
+
+    http_request req = {.method = "GET",
+                        .path = "/v1/export",
+                        .query = "format=csv",
+                        .body = (const uint8_t *)"",
+                        .content_type = "",
+                        .may_write = true};
+    http_response resp = {0};
+    api_handle(&r->a, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.content_type, "text/csv");
+    assert_non_null(strstr(resp.body, "\r\n"));
+    assert_non_null(strstr(resp.body, ",1014,"));
+    free(resp.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test_setup_teardown(test_routes, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_images, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(test_units, rig_setup, rig_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
