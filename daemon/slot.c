@@ -15,6 +15,7 @@
 typedef struct worker {
     slot *sl;
     sjob *job;
+    char *last_uid; /* the board on the fixture that needs nothing more */
     bool begun;
     int last_pct;
     uint64_t last_progress_ms;
@@ -117,6 +118,8 @@ static bool begin(void *h, const unit_board *b, int64_t *serial)
     while (!sl->begin_answered)
         pthread_cond_wait(&sl->cv, &sl->mu);
     bool ok = sl->begin_ok;
+    if (!ok && sl->begin_already) /* e.g. done just before a restart */
+        snprintf(w->last_uid, 32, "%s", b->uid_hex);
     *serial = sl->begin_serial;
     sl->begin_asked = false;
     pthread_mutex_unlock(&sl->mu);
@@ -192,7 +195,7 @@ static void *worker_main(void *arg)
             }
             continue;
         }
-        worker w = {.sl = sl, .job = job, .last_pct = -1};
+        worker w = {.sl = sl, .job = job, .last_uid = last_uid, .last_pct = -1};
         unit_config cfg = {.start = US_WAIT_BOARD,
                            .last_uid = last_uid[0] ? last_uid : NULL,
                            .poll_ms = a.poll_ms,

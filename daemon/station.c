@@ -830,9 +830,28 @@ static json_t *unit_event_json(station *s, int64_t unit_id)
     return o;
 }
 
+static int first_unit(void *user, const store_unit *u)
+{
+    *(int64_t *)user = u->id;
+    return 1;
+}
+
+/* What the audit log knows of a probe's last unit, for its tile after a
+ * restart. */
+static int last_unit(void *user, const store_unit *u)
+{
+    slot *sl = user;
+    snprintf(sl->last_result, sizeof sl->last_result, "%s", u->result);
+    sl->last_at_ms = u->finished_ms ? u->finished_ms : u->started_ms;
+    snprintf(sl->uid, sizeof sl->uid, "%s", u->uid);
+    snprintf(sl->chip, sizeof sl->chip, "%s", u->chip);
+    return 1;
+}
+
 static void answer_begin(slot *sl, bool ok, int64_t serial)
 {
     pthread_mutex_lock(&sl->mu);
+    sl->begin_already = false;
     sl->begin_ok = ok;
     sl->begin_serial = serial;
     sl->begin_answered = true;
@@ -861,6 +880,20 @@ static void on_begin(station *s, slot *sl, slot_msg *m)
             answer_begin(sl, false, 0);
             return;
         }
+    }
+    /* A board that already has its ok unit in this job (the daemon was
+     * restarted before the operator took it off) is not done twice. */
+    int64_t found = 0;
+    store_unit_filter f = {.uid = m->board.uid_hex, .job_id = j->id, .result = "ok", .limit = 1};
+    store_units_query(s->db, &f, first_unit, &found);
+    if (found) {
+        pthread_mutex_lock(&sl->mu);
+        sl->begin_already = true;
+        sl->begin_ok = false;
+        sl->begin_answered = true;
+        pthread_cond_signal(&sl->cv);
+        pthread_mutex_unlock(&sl->mu);
+        return;
     }
     int64_t unit = 0, serial = 0;
     bool has_serial = false;
@@ -973,6 +1006,8 @@ static void on_probes(station *s, slot_msg *m)
                 sl->quarantined = true;
                 snprintf(sl->quarantine_reason, sizeof sl->quarantine_reason, "%s", reason);
             }
+            store_unit_filter lf = {.probe = sl->serial, .limit = 1};
+            store_units_query(s->db, &lf, last_unit, sl);
             sl->next = s->slots;
             s->slots = sl;
             if (slot_thread_start(sl, s->cfg.poll_ms) != 0)
@@ -1061,7 +1096,15 @@ static void handle(station *s, slot_msg *m)
         }
         break;
     case SM_RECOVERY:
-        if (sl->unit_id) {
+        if (!sl->unit_id) {
+            /* Waiting for a board, the probe itself needed help: no unit
+             * to record it against, so the probe's event log has it. */
+            json_t *o = json_object();
+            json_object_set_new(o, "probe", json_string(sl->serial));
+            json_object_set_new(o, "step", json_string(unit_step_name(m->step)));
+            json_object_set_new(o, "ok", json_boolean(m->ok));
+            emit(s, "recovery", o, sl->serial, 0, 0);
+        } else {
             store_recovery_add(s->db, sl->unit_id, sl->attempt_id, unit_step_name(m->step), m->ok,
                                m->at_ms);
             json_t *o = json_object();

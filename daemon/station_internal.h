@@ -87,6 +87,7 @@ struct slot {
     bool quit;            /* stop the worker once its unit (if any) is over */
     bool reset_requested; /* USB reset, asked by an operator */
     bool begin_asked, begin_answered, begin_ok;
+    bool begin_already; /* refused: this board already has its ok unit in the job */
     int64_t begin_serial;
 
     /* loop only: */

@@ -22,7 +22,7 @@ packages=(
   zlib1g-dev libjansson-dev
   libelf-dev libssl-dev
   libuv1-dev libsqlite3-dev sqlite3 libwebsockets-dev libwebsockets-evlib-uv
-  libcurl4-openssl-dev libinih-dev libsystemd-dev curl tmux clang libclang-rt-14-dev
+  libcurl4-openssl-dev libinih-dev libsystemd-dev curl jq tmux clang libclang-rt-14-dev
 )
 
 as_root() {

@@ -15,7 +15,7 @@
 static const fl_chip chips[] = {
     {
         .dev_id = 0x410,
-        .name = "STM32F10x medium density (F103xB)",
+        .name = "STM32F10x medium density",
         .family = FL_FAMILY_F1,
         .stub = "f1",
         .idcode_addr = 0xE0042000u,

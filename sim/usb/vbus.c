@@ -57,6 +57,7 @@
  * matched by an unref here. */
 typedef struct vurb {
     gulong client_addr; /* where the URB lives in the client: its identity */
+    int owner;          /* fast transport: the connection that submitted it (0: umockdev) */
     uint8_t type, endpoint;
     int status, actual; /* the completion, as usbfs reports it */
     size_t len;         /* buffer length */
@@ -76,8 +77,9 @@ typedef struct vprobe {
     stlink_probe *engine;
     sim_board *board;
     uint64_t board_seed;
-    bool plugged;  /* enumerated: in the testbed */
-    bool attached; /* its cable is in the hub (unplug/plug) */
+    uint64_t swaps; /* boards swapped onto this fixture so far */
+    bool plugged;   /* enumerated: in the testbed */
+    bool attached;  /* its cable is in the hub (unplug/plug) */
     bool reenumerate_on_reset;
     int port;          /* hub port, 1-based */
     GSource *enum_src; /* enumeration pending after port power came back */
@@ -461,10 +463,18 @@ static vurb *take_urb(GQueue *q, gulong client_addr)
     return NULL;
 }
 
-/* The next finished URB, or NULL with *e set (EAGAIN, or ENODEV). */
-static vurb *take_reapable(vprobe *p, int *e)
+/* The next finished URB of this owner, or NULL with *e set (EAGAIN, or
+ * ENODEV). URBs belong to the open file that submitted them, as in usbfs:
+ * another process never reaps them. */
+static vurb *take_reapable(vprobe *p, int owner, int *e)
 {
-    vurb *u = g_queue_pop_head(&p->reapable);
+    vurb *u = NULL;
+    for (GList *l = p->reapable.head; l; l = l->next)
+        if (((vurb *)l->data)->owner == owner) {
+            u = l->data;
+            g_queue_delete_link(&p->reapable, l);
+            break;
+        }
     if (!u) {
         *e = p->plugged ? EAGAIN : ENODEV;
         return NULL;
@@ -482,7 +492,7 @@ static int reap(vprobe *p, UMockdevIoctlClient *client, UMockdevIoctlData *arg, 
 {
     *done = false;
     int e = 0;
-    vurb *u = take_reapable(p, &e);
+    vurb *u = take_reapable(p, 0, &e);
     if (!u)
         return e;
     struct usbdevfs_urb *urb = (struct usbdevfs_urb *)u->urb->data;
@@ -501,6 +511,28 @@ static int reap(vprobe *p, UMockdevIoctlClient *client, UMockdevIoctlData *arg, 
     vurb_free(u);
     *done = true;
     return 0;
+}
+
+static void purge_queue(GQueue *q, int owner)
+{
+    for (GList *l = q->head; l;) {
+        GList *next = l->next;
+        vurb *u = l->data;
+        if (u->owner == owner) {
+            g_queue_delete_link(q, l);
+            vurb_free(u);
+        }
+        l = next;
+    }
+}
+
+static void purge_owner(vprobe *p, int owner)
+{
+    purge_queue(&p->in_wait, owner);
+    purge_queue(&p->delayed, owner);
+    purge_queue(&p->reapable, owner);
+    if (g_queue_is_empty(&p->reapable))
+        fifo_set_ready(p, false);
 }
 
 static int discard(vprobe *p, gulong client_addr)
@@ -654,7 +686,8 @@ typedef struct fconn {
 } fconn;
 
 /* One request; fills the reply and returns its length. */
-static size_t fast_request(vprobe *p, const usbfast_msg *req, size_t reqlen, usbfast_msg *rep)
+static size_t fast_request(vprobe *p, int owner, const usbfast_msg *req, size_t reqlen,
+                           usbfast_msg *rep)
 {
     memset(rep, 0, sizeof *rep);
     rep->op = req->op;
@@ -671,6 +704,7 @@ static size_t fast_request(vprobe *p, const usbfast_msg *req, size_t reqlen, usb
         }
         vurb *u = g_new0(vurb, 1);
         u->client_addr = (gulong)req->urb;
+        u->owner = owner;
         u->type = req->type;
         u->endpoint = req->endpoint;
         u->len = req->len;
@@ -685,7 +719,7 @@ static size_t fast_request(vprobe *p, const usbfast_msg *req, size_t reqlen, usb
     }
     case USBFAST_REAP: {
         int e = 0;
-        vurb *u = take_reapable(p, &e);
+        vurb *u = take_reapable(p, owner, &e);
         if (!u) {
             rep->err = e;
             break;
@@ -741,13 +775,17 @@ static gpointer fast_conn_main(gpointer data)
         if (n < (ssize_t)sizeof *req)
             break; /* closed by the client, or shut down by an unplug */
         g_mutex_lock(&bus->lock);
-        size_t len = fast_request(p, req, (size_t)n, rep);
+        size_t len = fast_request(p, c->fd, req, (size_t)n, rep);
         g_mutex_unlock(&bus->lock);
         if (send(c->fd, rep, len, MSG_NOSIGNAL) != (ssize_t)len)
             break;
     }
     g_mutex_lock(&bus->lock);
     p->fast_conns = g_slist_remove(p->fast_conns, GINT_TO_POINTER(c->fd));
+    /* The kernel kills a closed file's URBs (a process that died with
+     * transfers pending, kill -9): their replies must never reach the next
+     * process to open the device. */
+    purge_owner(p, c->fd);
     g_mutex_unlock(&bus->lock);
     close(c->fd);
     g_free(req);
@@ -1507,19 +1545,53 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
                 say(reply, n, "ok plugged %s at %s", p->serial, p->devnode);
         }
     } else if (strcmp(verb, "swap-board") == 0) {
-        const char *chip = argc > 2 ? argv[2] : p->chip;
+        /* Every board of the line has its own seed, so its own UID, as
+         * real silicon does: the fixture's first seed plus a large odd step
+         * per swap never meets another fixture's sequence. */
+        /* swap-board SERIAL [CHIP] [--save FILE]: FILE gets the removed
+         * board's main flash, read on the bench (not through any probe), so
+         * tests can check what a programmer really left on each board. */
+        const char *chip = p->chip, *save = NULL;
+        bool bad = false;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
+                save = argv[++i];
+            else if (argv[i][0] != '-' && i == 2)
+                chip = argv[i];
+            else
+                bad = true;
+        }
         sim_board *nb = NULL;
-        if (sim_board_create(chip, ++p->board_seed * 7919u, 0.0, &nb) != SIM_OK) {
+        if (bad) {
+            say(reply, n, "usage: swap-board SERIAL [CHIP] [--save FILE]");
+        } else if (sim_board_create(chip, p->board_seed + ++p->swaps * 0x9E3779B97F4A7C15ull, 0.0,
+                                    &nb) != SIM_OK) {
             say(reply, n, "swap-board: unknown chip '%s'", chip);
         } else {
             sim_board *old = p->board;
+            uint32_t uid[3];
+            sim_board_uid(old, uid);
+            bool saved = true;
+            if (save) {
+                FILE *f = fopen(save, "wb");
+                const sim_chip *c = sim_board_chip(old);
+                saved = f && fwrite(sim_board_flash(old), 1, c->flash_size, f) == c->flash_size;
+                if (f && fclose(f) != 0)
+                    saved = false;
+            }
             stlink_probe_attach(p->engine, nb);
             p->board = nb;
             p->wall_origin_ns = 0; /* a new board starts its own clock */
             sim_board_destroy(old);
             g_strlcpy(p->chip, chip, sizeof p->chip);
-            say(reply, n, "ok %s now has a fresh %s", p->serial, chip);
-            rc = 0;
+            if (saved) {
+                say(reply, n, "ok %s now has a fresh %s; the old board was UID %08X%08X%08X",
+                    p->serial, chip, uid[2], uid[1], uid[0]);
+                rc = 0;
+            } else {
+                say(reply, n, "swap-board: swapped, but cannot write %s: %s", save,
+                    strerror(errno));
+            }
         }
     } else if (strcmp(verb, "power") == 0) {
         if (argc < 3 || (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0)) {

@@ -55,7 +55,7 @@ int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen);
 
 /*
  * One control verb, as `flashline-sim ctl` sends it: "unplug SERIAL",
- * "plug SERIAL", "swap-board SERIAL [CHIP]", "power SERIAL on|off",
+ * "plug SERIAL", "swap-board SERIAL [CHIP] [--save FILE]", "power SERIAL on|off",
  * "wedge SERIAL [hard]" (hard: a USB reset does not cure it and makes the
  * probe fail enumeration; only power does), "loader-fail SERIAL alternate|once|always|off",
  * "fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|bad-cell ADDR",
