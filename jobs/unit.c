@@ -243,8 +243,19 @@ static unit_err st_connect(run *x)
 
 static unit_err st_identify(run *x)
 {
+    unit_board seen = x->out->board;
     unit_err e = x->ops->identify(x->d, &x->out->board);
-    return e == UNIT_OK ? e : failed(x, e, "cannot identify the target");
+    if (e != UNIT_OK)
+        return failed(x, e, "cannot identify the target");
+    /* The unit was opened for the board seen while waiting: if another one
+     * is there now, it was swapped under us and this unit is not its. */
+    if (x->out->begun && seen.uid_hex[0] && strcmp(seen.uid_hex, x->out->board.uid_hex) != 0) {
+        set_error(x, "the board on the fixture changed (UID %s, then %s): unit abandoned",
+                  seen.uid_hex, x->out->board.uid_hex);
+        x->out->board = seen;
+        return UNIT_E_GONE;
+    }
+    return UNIT_OK;
 }
 
 static bool chip_matches(const unit_recipe *r, const unit_board *b, char *why, size_t n)

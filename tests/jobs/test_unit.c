@@ -46,7 +46,9 @@ typedef struct fake {
     uint32_t uid0;
     uint64_t now, sleep_total;
     unsigned recover_cost_ms;
-    int stuck_addr; /* -1, or a byte that always reads back 0x00 (bad cell) */
+    int stuck_addr;       /* -1, or a byte that always reads back 0x00 (bad cell) */
+    char cur_uid[25];     /* the board peek saw last ("" before any peek) */
+    bool swap_after_peek; /* identify finds another board than peek saw */
     int rdp_set;
 } fake;
 
@@ -78,6 +80,7 @@ static unit_err f_peek(void *d, unit_board *b)
     memset(b, 0, sizeof *b);
     b->chip = f->chip;
     snprintf(b->uid_hex, sizeof b->uid_hex, "%s", uid);
+    snprintf(f->cur_uid, sizeof f->cur_uid, "%s", uid);
     return UNIT_OK;
 }
 
@@ -97,7 +100,10 @@ static unit_err f_identify(void *d, unit_board *b)
     b->chip = f->chip;
     b->flash_size = F103_FLASH;
     b->uid[0] = f->uid0;
-    snprintf(b->uid_hex, sizeof b->uid_hex, "%08X%08X%08X", 0u, 0u, f->uid0);
+    if (f->cur_uid[0] && !f->swap_after_peek)
+        snprintf(b->uid_hex, sizeof b->uid_hex, "%s", f->cur_uid);
+    else
+        snprintf(b->uid_hex, sizeof b->uid_hex, "%08X%08X%08X", 0u, 0u, f->uid0);
     b->rdp = f->rdp_set == 1;
     return UNIT_OK;
 }
@@ -535,8 +541,24 @@ static void waits_for_a_new_board(void **state)
     assert_int_equal(w->h.states[1], US_CONNECT);
     assert_int_equal(w->h.attempts_begun, 1); /* waiting is not an attempt */
     assert_int_equal(w->h.begins, 1);         /* the unit opens when the board is seen */
-    assert_string_equal(w->out.board.uid_hex, "00000000000000000000"
-                                              "1234");
+    assert_string_equal(w->out.board.uid_hex, "NEW");
+    free_world(w);
+}
+
+static void a_board_swapped_after_it_was_seen_abandons_the_unit(void **state)
+{
+    (void)state;
+    world *w = new_world(2048);
+    w->cfg.start = US_WAIT_BOARD;
+    w->f.peek_uids[0] = "SEENFIRST";
+    w->f.npeek = 1;
+    w->f.swap_after_peek = true;
+    go(w);
+    assert_int_equal(w->out.final, US_INTERRUPTED);
+    assert_true(w->out.begun);
+    assert_string_equal(w->out.board.uid_hex, "SEENFIRST");
+    assert_non_null(strstr(w->out.error, "changed"));
+    assert_int_equal(w->f.calls_stream, 0);
     free_world(w);
 }
 
@@ -718,6 +740,7 @@ int main(void)
         cmocka_unit_test(family_match_is_enough),
         cmocka_unit_test(waits_for_a_new_board),
         cmocka_unit_test(waiting_gives_up_at_its_deadline),
+        cmocka_unit_test(a_board_swapped_after_it_was_seen_abandons_the_unit),
         cmocka_unit_test(cancel_interrupts_between_states),
         cmocka_unit_test(probe_that_left_the_bus_interrupts_the_unit),
         cmocka_unit_test(job_that_wants_no_more_units_stops_before_writing),

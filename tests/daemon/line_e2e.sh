@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The whole line, end to end: 8 probes (V2, V2-1, V3) on boards of all four
+# families, flashlined, 4 jobs of 50 units with serial numbers, and a fresh
+# board swapped onto each fixture after each unit by an "operator" loop that
+# keeps every removed board's flash. Faults during the run: loader-fail
+# alternate on two probes, a wedged probe, one probe unplugged and plugged
+# back in the middle of programming, boards with running firmware, a running
+# watchdog and stale flash errors, and kill -9 of the daemon half way.
+#
+# Checked at the end, from the boards and the database, not from what the
+# daemon says: every job has its 50 ok units; every ok unit's board holds
+# the image with that unit's serial number; no serial number twice; every
+# unit reported ok before the kill is still ok; attempts and recovery steps
+# are in SQLite; nothing is left in flight.
+#
+# usage: line_e2e.sh SIM FLASHLINED FLASHLINE [UNITS_PER_JOB]
+set -uo pipefail
+sim=$1 fld=$2 fl=$3 per_job=${4:-50}
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
+mkdir -p "$dir/boards"
+
+p() { printf '0670FF00000000000000%04X' "$1"; }
+probes=(
+  "v2:stm32f103rb:$(p 1)"   "v2-1:stm32f103rb:$(p 2)"
+  "v3:stm32f446re:$(p 3)"   "v2:stm32f446re:$(p 4)"
+  "v2-1:stm32l053r8:$(p 5)" "v3:stm32l053r8:$(p 6)"
+  "v2:stm32l476rg:$(p 7)"   "v3:stm32l476rg:$(p 8)"
+)
+args=()
+for x in "${probes[@]}"; do args+=(--probe "$x"); done
+
+cat >"$dir/inner.sh" <<'EOF'
+set -uo pipefail
+dir=$1 sim=$2 fld=$3 fl=$4 per_job=$5
+sock=$dir/api.sock db=$dir/flashline.db
+ctl() { "$sim" ctl --control "$dir/ctl" "$@"; }
+api() { curl -sS --unix-socket "$sock" "$@"; }
+p() { printf '0670FF00000000000000%04X' "$1"; }
+log() { echo "[$(date +%T)] $*"; }
+
+start_daemon() {
+  "$fld" --socket "$sock" --db "$db" >>"$dir/daemon.log" 2>&1 &
+  echo $! >"$dir/daemon.pid"
+  for _ in $(seq 100); do [ -S "$sock" ] && api http://x/v1/probes >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "flashlined did not come up"; cat "$dir/daemon.log"; return 1
+}
+start_daemon || exit 1
+for _ in $(seq 100); do
+  [ "$(api http://x/v1/probes | jq '.probes | length')" = 8 ] && break; sleep 0.1
+done
+log "8 probes: $(api http://x/v1/probes | jq -c '[.probes[].state]')"
+
+# Before any debug session starts: the first one on these probes fails.
+ctl loader-fail "$(p 1)" alternate >/dev/null
+ctl loader-fail "$(p 5)" alternate >/dev/null
+# Boards on these fixtures come with trouble of their own, every one of them.
+declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
+for i in 2 4 6; do ctl fault "$(p $i)" "${board_fault[$i]}" >/dev/null; done
+
+# One image per family, 6 KiB of noise with the serial number at +0x1000.
+declare -A chip_of=([f1]=stm32f103rb [f4]=stm32f446re [l0]=stm32l053r8 [l4]=stm32l476rg)
+declare -A probes_of=([f1]="1 2" [f4]="3 4" [l0]="5 6" [l4]="7 8")
+declare -A start_of=([f1]=1000 [f4]=2000 [l0]=3000 [l4]=4000)
+for fam in f1 f4 l0 l4; do
+  head -c 6144 /dev/urandom >"$dir/$fam.bin"
+  sha=$(api -X POST --data-binary @"$dir/$fam.bin" "http://x/v1/images?format=bin&base=0x08000000" | jq -r .sha256)
+  [ ${#sha} = 64 ] || { echo "upload failed"; exit 1; }
+  pl=$(for i in ${probes_of[$fam]}; do printf '"%s",' "$(p $i)"; done)
+  body=$(printf '{"image":"%s","chip":"%s","count":%d,"probes":[%s],"name":"e2e %s",
+    "serial":{"addr":"0x08001000","width":4,"format":"u32le","start":%d,"step":1}}' \
+    "$sha" "${chip_of[$fam]}" "$per_job" "${pl%,}" "$fam" "${start_of[$fam]}")
+  id=$(api -X POST -H 'Content-Type: application/json' -d "$body" http://x/v1/jobs | jq -r .id)
+  [ "$id" -ge 1 ] 2>/dev/null || { echo "job for $fam refused"; exit 1; }
+  echo "$fam $id" >>"$dir/jobs"
+done
+
+
+# A fault meant to hit a unit in the middle waits (a few seconds at most)
+# for probe $1 to open one on the board just swapped on; prints its id.
+unit_opens() {
+  [ -n "${swapped[$1]:-}" ] || return 1
+  unset "swapped[$1]"
+  for _ in $(seq 500); do
+    u=$(api "http://x/v1/probes/$(p "$1")" | jq -r '.unit')
+    [ "$u" != null ] && { echo "$u"; return 0; }
+    sleep 0.01
+  done
+  return 1
+}
+declare -A swapped
+
+# The operator: when a probe's last result changes, the board comes off
+# (its flash kept under its UID) and a fresh one goes on.
+declare -A seen
+wedged=0 unplugged=0 killed=0
+deadline=$((SECONDS + 900))
+while :; do
+  [ $SECONDS -lt $deadline ] || { log "timed out"; break; }
+  pj=$(api http://x/v1/probes 2>/dev/null) || { sleep 0.2; continue; }
+  for i in 1 2 3 4 5 6 7 8; do
+    s=$(p $i)
+    mark=$(jq -r --arg s "$s" '.probes[] | select(.serial == $s) | "\(.last_at) \(.last_result) \(.state)"' <<<"$pj")
+    read -r at res st <<<"$mark"
+    [ "$at" != null ] || continue
+    [ "${seen[$i]:-}" != "$at" ] || continue
+    [ "$res" = ok ] || [ "$res" = failed ] || { seen[$i]=$at; continue; }
+    seen[$i]=$at
+    out=$(ctl swap-board "$s" --save "$dir/boards/tmp.bin")
+    uid=${out##* UID }
+    mv "$dir/boards/tmp.bin" "$dir/boards/$uid.bin"
+    swapped[$i]=1
+    [ -n "${board_fault[$i]:-}" ] && ctl fault "$s" "${board_fault[$i]}" >/dev/null
+  done
+  ok=$(sqlite3 "$db" "SELECT COUNT(*) FROM units WHERE result='ok'" 2>/dev/null || echo 0)
+  if [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && u=$(unit_opens 3); then
+    ctl wedge "$(p 3)" >/dev/null && wedged=1 && log "wedged probe 3 during unit $u at $ok units"
+  fi
+  if [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] && u=$(unit_opens 7); then
+    ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
+    unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
+  fi
+  if [ "$killed" = 0 ] && [ "$ok" -ge $((per_job * 2 + 4)) ]; then
+    # What had been reported done before the kill.
+    api "http://x/v1/units?result=ok&limit=10000" | jq -r '.units[] | "\(.id) \(.serial_number)"' | sort >"$dir/reported"
+    kill -9 "$(cat "$dir/daemon.pid")"; wait "$(cat "$dir/daemon.pid")" 2>/dev/null
+    log "kill -9 of flashlined with $(wc -l <"$dir/reported") units reported ok"
+    killed=1
+    start_daemon || exit 1
+    # The restarted daemon shows each probe's last unit from the audit log,
+    # with the same time: a board is taken off only for a result not seen
+    # before (one that ended just before the kill); interrupted ones stay.
+  fi
+  done_jobs=$(api http://x/v1/jobs | jq '[.jobs[] | select(.state == "done")] | length')
+  [ "$done_jobs" = 4 ] && break
+  sleep 0.2
+done
+log "jobs: $(api http://x/v1/jobs | jq -c '[.jobs[] | {id, state, ok, failed, interrupted}]')"
+kill -TERM "$(cat "$dir/daemon.pid")"; wait "$(cat "$dir/daemon.pid")"
+log "flashlined stopped with status $?"
+# The boards still on the fixtures were programmed too: take them off.
+for i in 1 2 3 4 5 6 7 8; do
+  out=$(ctl swap-board "$(p $i)" --save "$dir/boards/tmp.bin"); uid=${out##* UID }
+  mv "$dir/boards/tmp.bin" "$dir/boards/$uid.bin"
+done
+[ "$wedged$unplugged$killed" = 111 ] || { echo "FAIL: a fault was not injected ($wedged$unplugged$killed)"; exit 1; }
+EOF
+
+"$sim" run "${args[@]}" --control "$dir/ctl" -- bash "$dir/inner.sh" "$dir" "$sim" "$fld" "$fl" "$per_job"
+rc=$?
+db=$dir/flashline.db
+[ -f "$db" ] || { echo "FAIL: no database ($rc)"; exit 1; }
+q() { sqlite3 "$db" "$1"; }
+fail=0
+no() { echo "FAIL: $*"; fail=1; }
+[ $rc = 0 ] || no "the run itself failed ($rc)"
+tail -5 "$dir/daemon.log"
+
+# Every job: its count of ok units, and done.
+while read -r fam id; do
+  n=$(q "SELECT COUNT(*) FROM units WHERE job=$id AND result='ok'")
+  st=$(q "SELECT state FROM jobs WHERE id=$id")
+  echo "job $id ($fam): $n ok, state $st"
+  [ "$n" = "$per_job" ] && [ "$st" = done ] || no "job $id has $n ok units, state $st"
+done <"$dir/jobs"
+[ "$(q "SELECT COUNT(*) FROM units WHERE result='in_flight'")" = 0 ] || no "units left in flight"
+dups=$(q "SELECT serial_number FROM units WHERE serial_number IS NOT NULL GROUP BY serial_number HAVING COUNT(*) > 1")
+[ -z "$dups" ] || no "serial numbers used twice: $dups"
+# Reported before the kill, still there and ok.
+while read -r id sn; do
+  [ "$(q "SELECT result || ' ' || serial_number FROM units WHERE id=$id")" = "ok $sn" ] ||
+    no "unit $id (serial $sn) was reported ok before the kill but is not now"
+done <"$dir/reported"
+# The boards: image plus the unit's serial number, little-endian, at +0x1000.
+checked=0
+while IFS='|' read -r uid sn job; do
+  fam=$(awk -v j="$job" '$2 == j {print $1}' "$dir/jobs")
+  f=$dir/boards/$uid.bin
+  [ -f "$f" ] || { no "no board with UID $uid came off a fixture"; continue; }
+  cp "$dir/$fam.bin" "$dir/want.bin"
+  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((sn & 255)) $(((sn >> 8) & 255)) \
+    $(((sn >> 16) & 255)) $(((sn >> 24) & 255)))" |
+    dd of="$dir/want.bin" bs=1 seek=4096 conv=notrunc status=none
+  cmp -s -n 6144 "$dir/want.bin" "$f" || no "board $uid (unit serial $sn, $fam) does not hold its image"
+  checked=$((checked + 1))
+done < <(q "SELECT uid, serial_number, job FROM units WHERE result='ok'")
+echo "boards checked against their images: $checked"
+[ "$checked" = $((per_job * 4)) ] || no "checked $checked boards, expected $((per_job * 4))"
+# The audit trail of the faults.
+steps=$(q "SELECT COUNT(*) FROM recovery")
+att=$(q "SELECT COUNT(*) FROM attempts")
+echo "attempts: $att, recovery steps: $steps"
+q "SELECT step, COUNT(*) FROM recovery GROUP BY step" | sed 's/^/    /'
+for i in 1 5; do
+  n=$(q "SELECT COUNT(*) FROM recovery r JOIN units u ON u.id = r.unit WHERE u.probe = '$(p $i)'")
+  [ "$n" -gt 0 ] || no "loader-fail alternate on probe $i left no recovery steps"
+done
+n=$(q "SELECT COUNT(*) FROM recovery r JOIN units u ON u.id = r.unit WHERE u.probe = '$(p 3)' AND r.step LIKE 'USB reset%' AND r.ok = 1")
+[ "$n" -gt 0 ] || no "the wedged probe 3 shows no successful USB reset"
+n=$(q "SELECT COUNT(*) FROM units WHERE result='interrupted'")
+echo "interrupted units (unplug, kill -9): $n"
+[ "$n" -gt 0 ] || no "no unit was interrupted, though a probe was unplugged mid-unit and the daemon killed"
+n=$(q "SELECT COUNT(*) FROM units i WHERE i.result='interrupted' AND NOT EXISTS
+        (SELECT 1 FROM units o WHERE o.uid = i.uid AND o.result = 'ok' AND o.id > i.id)")
+[ "$n" = 0 ] || {
+  no "$n interrupted units were not redone on their board:"
+  q "SELECT id, probe, uid, error FROM units i WHERE i.result='interrupted' AND NOT EXISTS
+       (SELECT 1 FROM units o WHERE o.uid = i.uid AND o.result = 'ok' AND o.id > i.id)"
+  grep -n "unplugged\|wedged\|kill" "$dir/inner.log" 2>/dev/null
+}
+exit $fail
