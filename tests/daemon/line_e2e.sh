@@ -200,12 +200,14 @@ n=$(q "SELECT COUNT(*) FROM recovery r JOIN units u ON u.id = r.unit WHERE u.pro
 n=$(q "SELECT COUNT(*) FROM units WHERE result='interrupted'")
 echo "interrupted units (unplug, kill -9): $n"
 [ "$n" -gt 0 ] || no "no unit was interrupted, though a probe was unplugged mid-unit and the daemon killed"
-n=$(q "SELECT COUNT(*) FROM units i WHERE i.result='interrupted' AND NOT EXISTS
-        (SELECT 1 FROM units o WHERE o.uid = i.uid AND o.result = 'ok' AND o.id > i.id)")
+# A unit abandoned because its board was swapped between two reads of the
+# UID (the operator is faster than the SWD link) had no board of its own.
+redo="i.result='interrupted' AND i.error NOT LIKE 'the board on the fixture changed%' AND NOT EXISTS
+        (SELECT 1 FROM units o WHERE o.uid = i.uid AND o.result = 'ok' AND o.id > i.id)"
+n=$(q "SELECT COUNT(*) FROM units i WHERE $redo")
 [ "$n" = 0 ] || {
   no "$n interrupted units were not redone on their board:"
-  q "SELECT id, probe, uid, error FROM units i WHERE i.result='interrupted' AND NOT EXISTS
-       (SELECT 1 FROM units o WHERE o.uid = i.uid AND o.result = 'ok' AND o.id > i.id)"
+  q "SELECT id, probe, uid, error FROM units i WHERE $redo"
   grep -n "unplugged\|wedged\|kill" "$dir/inner.log" 2>/dev/null
 }
 exit $fail
