@@ -75,21 +75,18 @@ demo)
   "$sim" run --probe v2:stm32f103rb --probe v2-1:stm32f446re --probe v3:stm32l476rg \
     --probe v2:stm32l053r8 -- st-info --probe
   echo
-  echo "== flashline probes: the same line as Flashline sees it =="
-  "$sim" run --probe v2:stm32f103rb --probe v2-1:stm32f446re --probe v3:stm32l476rg \
-    --probe v2:stm32l053r8 -- build/default/cli/flashline probes
-  echo
-  echo "== flashline flash through a probe that fails every other loader run (stlink #607) =="
+  echo "== flashline flash, one probe without the daemon, through a probe that fails every other loader run (stlink #607) =="
   tmp=$(mktemp -d)
   head -c 40000 /dev/urandom >"$tmp/image.bin"
   ser=0670FF555654857567033520
   "$sim" run --probe "v2-1:stm32f446re:$ser" --control "$tmp/ctl" -- sh -c "
     $sim ctl --control $tmp/ctl loader-fail $ser alternate &&
     build/default/cli/flashline flash $tmp/image.bin &&
-    echo 'flash again (nothing changed, so nothing is written):' &&
-    build/default/cli/flashline flash $tmp/image.bin &&
     st-flash read $tmp/back.bin 0x08000000 40000 >/dev/null 2>&1 &&
     cmp $tmp/image.bin $tmp/back.bin && echo 'st-flash reads back the same image'"
+  echo
+  echo "== A production run: 8 probes, flashlined, four jobs, fresh boards, faults =="
+  bash deploy/demo_line.sh build/default 6
   rm -rf "$tmp"
   ;;
 *)
