@@ -8,6 +8,7 @@
  * (400/404) -> body (400) -> the action. */
 #include "api.h"
 
+#include "dashboard.h"
 #include "image.h"
 
 #include <ctype.h>
@@ -1097,6 +1098,15 @@ static void get_export(ctx *c)
     c->resp->body_len = x.b.len;
 }
 
+/* ---- the dashboard (dashboard.h) ------------------------------------------------ */
+
+/* Static files: any query is the page's own business (it reads none of it
+ * here), so none is refused. */
+static void get_dashboard(ctx *c)
+{
+    dashboard_serve(c->req->path, c->resp);
+}
+
 /* ---- routing ------------------------------------------------------------------ */
 
 typedef void (*route_fn)(ctx *c);
@@ -1124,6 +1134,10 @@ static const route routes[] = {
     {"GET", {"v1", "units"}, get_units},
     {"GET", {"v1", "units", "*"}, get_unit},
     {"GET", {"v1", "export"}, get_export},
+    {"GET", {NULL}, get_dashboard}, /* "/" */
+    {"GET", {"index.html"}, get_dashboard},
+    {"GET", {"app.css"}, get_dashboard},
+    {"GET", {"app.js"}, get_dashboard},
 };
 
 static bool route_matches(const route *r, ctx *c)
@@ -1152,8 +1166,8 @@ static bool split_path(ctx *c)
     size_t len = strlen(c->segbuf);
     if (len > 0 && c->segbuf[len - 1] == '/')
         c->segbuf[--len] = '\0';
-    if (len == 0)
-        return false;
+    if (len == 0) /* "/" itself, the dashboard: no segments; "//" names nothing */
+        return strcmp(path, "/") == 0;
     char *p = c->segbuf;
     for (;;) {
         if (c->nseg == MAX_SEGS)

@@ -23,6 +23,7 @@ packages=(
   libelf-dev libssl-dev
   libuv1-dev libsqlite3-dev sqlite3 libwebsockets-dev libwebsockets-evlib-uv
   libcurl4-openssl-dev libinih-dev libsystemd-dev curl jq tmux clang libclang-rt-14-dev
+  chromium chromium-driver
 )
 
 as_root() {

@@ -406,7 +406,8 @@ static void test_routes(void **state)
     assert_int_equal(call(r, "GET", "/v1/jobs/", "", NULL, true, false, NULL), 200);
     assert_int_equal(call(r, "HEAD", "/v1/jobs", "", NULL, true, false, NULL), 200);
     assert_int_equal(call(r, "GET", "/v1/nothing", "", NULL, true, false, NULL), 404);
-    assert_int_equal(call(r, "GET", "/", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/", "", NULL, true, false, NULL), 200); /* the dashboard */
+    assert_int_equal(call(r, "GET", "//", "", NULL, true, false, NULL), 404);
     assert_int_equal(call(r, "GET", "/v1//jobs", "", NULL, true, false, NULL), 404);
     assert_int_equal(call(r, "GET", "/metrics", "", NULL, true, false, NULL), 404);
     assert_int_equal(call(r, "DELETE", "/v1/jobs", "", NULL, true, false, NULL), 405);
