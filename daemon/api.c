@@ -1107,6 +1107,25 @@ static void get_dashboard(ctx *c)
     dashboard_serve(c->req->path, c->resp);
 }
 
+/* ---- metrics ------------------------------------------------------------------ */
+
+/* Prometheus's text format 0.0.4 (daemon/metrics.h); a GET, so the read-only
+ * TCP listener serves it too. */
+static void get_metrics(ctx *c)
+{
+    if (!query_done(c) || !need_station(c))
+        return;
+    char *text = station_metrics_text(c->a->st);
+    if (!text) {
+        fail(c, 500, "out of memory while rendering the metrics");
+        return;
+    }
+    c->resp->status = 200;
+    c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    c->resp->body = text;
+    c->resp->body_len = strlen(text);
+}
+
 /* ---- routing ------------------------------------------------------------------ */
 
 typedef void (*route_fn)(ctx *c);
@@ -1134,6 +1153,7 @@ static const route routes[] = {
     {"GET", {"v1", "units"}, get_units},
     {"GET", {"v1", "units", "*"}, get_unit},
     {"GET", {"v1", "export"}, get_export},
+    {"GET", {"metrics"}, get_metrics},
     {"GET", {NULL}, get_dashboard}, /* "/" */
     {"GET", {"index.html"}, get_dashboard},
     {"GET", {"app.css"}, get_dashboard},
@@ -1205,7 +1225,6 @@ void api_handle(void *user, const http_request *req, http_response *resp)
     }
     char msg[MSG_LEN];
     if (!hit && !*allow) {
-        /* /metrics is issue 7. */
         fail(&c, 404, "no resource %s; the API lives under /v1 (see docs/api.md)", req->path);
     } else if (!hit) {
         /* http_response has no headers, so the Allow list goes in the

@@ -7,6 +7,8 @@
 #define _DEFAULT_SOURCE /* strdup, strcasecmp under strict C17 */
 #include "station_internal.h"
 
+#include "metrics.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,7 +37,13 @@ struct station {
     void (*drain_done)(void *user);
     void *drain_user;
     int closing; /* handles still to close */
+    /* GET /metrics */
+    metrics *metrics;
 };
+
+/* A store write, timed for flashline_sqlite_write_seconds; the expression's
+ * value is the write's store_err. */
+#define TIMED(s, call) (metrics_write_begin((s)->metrics), metrics_write_end((s)->metrics, (call)))
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -97,7 +105,7 @@ static void emit(station *s, const char *kind, json_t *data, const char *probe, 
     char *text = json_dumps(data, JSON_COMPACT);
     if (text) {
         if (strcmp(kind, "progress") != 0)
-            store_event_add(s->db, now, kind, probe, job, unit, text);
+            TIMED(s, store_event_add(s->db, now, kind, probe, job, unit, text));
         if (s->http)
             http_broadcast(s->http, kind, text);
     }
@@ -483,7 +491,7 @@ static void release_slots_of(station *s, const sjob *j)
 static void job_set_state(station *s, sjob *j, const char *state)
 {
     snprintf(j->state, sizeof j->state, "%s", state);
-    store_job_set_state(s->db, j->id, state, station_now_ms());
+    TIMED(s, store_job_set_state(s->db, j->id, state, station_now_ms()));
     if (strcmp(state, "running") != 0)
         release_slots_of(s, j);
     emit_job(s, j);
@@ -554,7 +562,7 @@ station_err station_job_create(station *s, const json_t *req, long peer_uid, int
                     .submitted_uid = peer_uid};
     snprintf(sj.name, sizeof sj.name, "%s", name ? name : "");
     snprintf(sj.image, sizeof sj.image, "%s", sha);
-    store_err se = text ? store_job_create(s->db, &sj, &j->id) : STORE_E_NOMEM;
+    store_err se = text ? TIMED(s, store_job_create(s->db, &sj, &j->id)) : STORE_E_NOMEM;
     free(text);
     if (se != STORE_OK) {
         job_free(j);
@@ -700,7 +708,7 @@ static void quarantine(station *s, slot *sl, const char *reason)
 {
     sl->quarantined = true;
     snprintf(sl->quarantine_reason, sizeof sl->quarantine_reason, "%s", reason);
-    store_probe_set_quarantine(s->db, sl->serial, reason, station_now_ms());
+    TIMED(s, store_probe_set_quarantine(s->db, sl->serial, reason, station_now_ms()));
     pthread_mutex_lock(&sl->mu);
     sl->job = NULL;
     pthread_cond_signal(&sl->cv);
@@ -727,7 +735,7 @@ station_err station_probe_control(station *s, const char *serial, const char *ve
         sl->quarantined = false;
         sl->failed_in_row = 0;
         sl->quarantine_reason[0] = '\0';
-        store_probe_set_quarantine(s->db, sl->serial, NULL, station_now_ms());
+        TIMED(s, store_probe_set_quarantine(s->db, sl->serial, NULL, station_now_ms()));
         sl->state = NULL;
         idle_state(s, sl);
         schedule(s);
@@ -898,13 +906,14 @@ static void on_begin(station *s, slot *sl, slot_msg *m)
     int64_t unit = 0, serial = 0;
     bool has_serial = false;
     /* Committed before the worker may write the serial number to flash. */
-    if (store_unit_begin(s->db, j->id, sl->serial, m->board.uid_hex,
-                         m->board.chip ? m->board.chip->name : "", m->at_ms, &unit, &has_serial,
-                         &serial) != STORE_OK) {
+    if (TIMED(s, store_unit_begin(s->db, j->id, sl->serial, m->board.uid_hex,
+                                  m->board.chip ? m->board.chip->name : "", m->at_ms, &unit,
+                                  &has_serial, &serial)) != STORE_OK) {
         fprintf(stderr, "flashlined: cannot record a unit: %s\n", store_message(s->db));
         answer_begin(sl, false, 0);
         return;
     }
+    metrics_unit_begin(s->metrics, sl->serial, m->at_ms);
     sl->unit_id = unit;
     sl->unit_job = j;
     sl->attempt_id = 0;
@@ -928,12 +937,15 @@ static void on_unit_end(station *s, slot *sl, slot_msg *m)
     sjob *j = sl->unit_job;
     if (unit) {
         if (sl->attempt_id) { /* an attempt the worker could not close */
-            store_attempt_end(s->db, sl->attempt_id, result, unit_state_name(u->failed_in),
-                              u->error, m->at_ms);
+            TIMED(s, store_attempt_end(s->db, sl->attempt_id, result, unit_state_name(u->failed_in),
+                                       u->error, m->at_ms));
+            metrics_attempt(s->metrics, sl->serial, result, m->at_ms);
             sl->attempt_id = 0;
         }
         /* Durable first (synchronous=FULL), then told. */
-        store_unit_end(s->db, unit, result, u->final == US_DONE ? NULL : u->error, m->at_ms);
+        if (TIMED(s, store_unit_end(s->db, unit, result, u->final == US_DONE ? NULL : u->error,
+                                    m->at_ms)) == STORE_OK) /* counted as the store counts */
+            metrics_unit_end(s->metrics, sl->serial, sl->chip, result, m->at_ms);
         json_t *o = unit_event_json(s, unit);
         if (o)
             emit(s, "unit", o, sl->serial, j ? j->id : 0, unit);
@@ -1000,7 +1012,7 @@ static void on_probes(station *s, slot_msg *m)
             sl->present = true;
             char reason[256];
             bool q = false;
-            store_probe_seen(s->db, sl->serial, sl->kind, m->at_ms);
+            TIMED(s, store_probe_seen(s->db, sl->serial, sl->kind, m->at_ms));
             if (store_probe_quarantine(s->db, sl->serial, reason, sizeof reason, &q) == STORE_OK &&
                 q) {
                 sl->quarantined = true;
@@ -1023,7 +1035,7 @@ static void on_probes(station *s, slot_msg *m)
         pthread_cond_signal(&sl->cv);
         pthread_mutex_unlock(&sl->mu);
         if (back) {
-            store_probe_seen(s->db, sl->serial, sl->kind, m->at_ms);
+            TIMED(s, store_probe_seen(s->db, sl->serial, sl->kind, m->at_ms));
             fprintf(stderr, "flashlined: probe %s is back\n", sl->serial);
             if (!sl->unit_id) {
                 sl->state = NULL;
@@ -1073,8 +1085,9 @@ static void handle(station *s, slot_msg *m)
         }
         break;
     case SM_ATTEMPT_BEGIN:
-        if (sl->unit_id &&
-            store_attempt_begin(s->db, sl->unit_id, m->n, m->at_ms, &sl->attempt_id) == STORE_OK) {
+        if (sl->unit_id && TIMED(s, store_attempt_begin(s->db, sl->unit_id, m->n, m->at_ms,
+                                                        &sl->attempt_id)) == STORE_OK) {
+            metrics_attempt_begin(s->metrics, sl->serial, m->at_ms);
             json_t *o = json_object();
             json_object_set_new(o, "unit", json_integer(sl->unit_id));
             json_object_set_new(o, "n", json_integer(m->n));
@@ -1084,8 +1097,10 @@ static void handle(station *s, slot_msg *m)
         break;
     case SM_ATTEMPT_END:
         if (sl->unit_id && sl->attempt_id) {
-            store_attempt_end(s->db, sl->attempt_id, m->ok ? "ok" : "failed",
-                              unit_state_name(m->state), m->ok ? NULL : m->error, m->at_ms);
+            TIMED(s,
+                  store_attempt_end(s->db, sl->attempt_id, m->ok ? "ok" : "failed",
+                                    unit_state_name(m->state), m->ok ? NULL : m->error, m->at_ms));
+            metrics_attempt(s->metrics, sl->serial, m->ok ? "ok" : "failed", m->at_ms);
             json_t *o = json_object();
             json_object_set_new(o, "unit", json_integer(sl->unit_id));
             json_object_set_new(o, "n", json_integer(m->n));
@@ -1104,9 +1119,11 @@ static void handle(station *s, slot_msg *m)
             json_object_set_new(o, "step", json_string(unit_step_name(m->step)));
             json_object_set_new(o, "ok", json_boolean(m->ok));
             emit(s, "recovery", o, sl->serial, 0, 0);
+            metrics_recovery(s->metrics, unit_step_name(m->step), sl->serial);
         } else {
-            store_recovery_add(s->db, sl->unit_id, sl->attempt_id, unit_step_name(m->step), m->ok,
-                               m->at_ms);
+            if (TIMED(s, store_recovery_add(s->db, sl->unit_id, sl->attempt_id,
+                                            unit_step_name(m->step), m->ok, m->at_ms)) == STORE_OK)
+                metrics_recovery(s->metrics, unit_step_name(m->step), sl->serial);
             json_t *o = json_object();
             json_object_set_new(o, "unit", json_integer(sl->unit_id));
             json_object_set_new(o, "probe", json_string(sl->serial));
@@ -1178,12 +1195,74 @@ static void on_async(uv_async_t *a)
     }
 }
 
+/* ---- metrics (GET /metrics) ---------------------------------------------------------- */
+
+/* What the audit log already holds, so that the counters equal it after a
+ * restart: units by result, recovery steps, and the jobs not kept in
+ * memory (ended before this start, or not resumable). Once, at start: the
+ * counts are full scans. */
+static void seed_metrics(station *s)
+{
+    if (store_unit_counts(s->db, metrics_seed_units, s->metrics) != STORE_OK)
+        fprintf(stderr, "flashlined: /metrics counts units from now on only: %s\n",
+                store_message(s->db));
+    if (store_recovery_counts(s->db, metrics_seed_recovery, s->metrics) != STORE_OK)
+        fprintf(stderr, "flashlined: /metrics counts recovery steps from now on only: %s\n",
+                store_message(s->db));
+    store_job *jobs = NULL;
+    size_t n = 0;
+    if (store_job_list(s->db, &jobs, &n) != STORE_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!job_find(s, jobs[i].id))
+            metrics_seed_job(s->metrics, jobs[i].state);
+    store_job_list_free(jobs, n);
+}
+
+char *station_metrics_text(station *s)
+{
+    size_t np = station_slot_count(s), nj = 0;
+    for (const sjob *j = s->jobs; j; j = j->next)
+        nj++;
+    metrics_probe *probes = calloc(np ? np : 1, sizeof *probes);
+    const char **states = calloc(nj ? nj : 1, sizeof *states);
+    char *text = NULL;
+    if (probes && states) {
+        size_t i = 0;
+        for (const slot *sl = s->slots; sl; sl = sl->next)
+            probes[i++] = (metrics_probe){sl->serial, sl->state};
+        /* The queue from the store's counts, as GET /v1/jobs shows them:
+         * a few running jobs, one indexed count each. */
+        int64_t queue = 0;
+        i = 0;
+        for (const sjob *j = s->jobs; j; j = j->next) {
+            states[i++] = j->state;
+            store_job sj;
+            if (j->count < 0 || strcmp(j->state, "running") != 0 ||
+                store_job_get(s->db, j->id, &sj) != STORE_OK)
+                continue;
+            int64_t left = j->count - sj.ok - sj.in_flight;
+            queue += left > 0 ? left : 0;
+            store_job_clear(&sj);
+        }
+        metrics_live live = {probes, np, states, nj, queue};
+        text = metrics_render(s->metrics, &live);
+    }
+    free(probes);
+    free(states);
+    return text;
+}
+
 /* ---- life ------------------------------------------------------------------------- */
 
 station_err station_start(uv_loop_t *loop, const station_config *cfg, station **out, char *msg,
                           size_t msglen)
 {
     station *s = calloc(1, sizeof *s);
+    if (s && !(s->metrics = metrics_new())) {
+        free(s);
+        s = NULL;
+    }
     if (!s)
         return fail(msg, msglen, STATION_E_INTERNAL, "out of memory");
     s->loop = loop;
@@ -1200,6 +1279,7 @@ station_err station_start(uv_loop_t *loop, const station_config *cfg, station **
     uv_timer_init(loop, &s->drain_timer);
     s->drain_timer.data = s;
     load_jobs(s);
+    seed_metrics(s);
     if (hotplug_start(s, s->cfg.enumerate_ms, &s->hp) != 0) {
         station_free(s);
         return fail(msg, msglen, STATION_E_INTERNAL,
@@ -1263,6 +1343,7 @@ static void on_closed(uv_handle_t *h)
         job_free(j);
     }
     pthread_mutex_destroy(&s->qmu);
+    metrics_free(s->metrics);
     free(s);
 }
 

@@ -75,5 +75,8 @@ station_err station_probe_control(station *s, const char *serial, const char *ve
 
 /* ---- for /metrics and tests ----------------------------------------------- */
 size_t station_slot_count(const station *s);
+/* GET /metrics: the Prometheus text exposition (metrics.h), malloc'd; NULL
+ * when out of memory. */
+char *station_metrics_text(station *s);
 
 #endif

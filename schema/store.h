@@ -190,6 +190,15 @@ typedef int (*store_count_fn)(void *user, const char *probe, const char *chip, c
                               int64_t n);
 store_err store_unit_counts(store *s, store_count_fn fn, void *user);
 
+/* ---- for /metrics: recovery steps by step and probe ---------------------------
+ * Both kinds the daemon keeps: steps recorded against a unit (the recovery
+ * table, its probe from the unit) and steps taken while a probe waited for
+ * a board (kept only as "recovery" events without a unit). Like
+ * store_unit_counts this is a full scan (of recovery and events): call it
+ * once at start-up and count in memory after. */
+typedef int (*store_recovery_count_fn)(void *user, const char *step, const char *probe, int64_t n);
+store_err store_recovery_counts(store *s, store_recovery_count_fn fn, void *user);
+
 /* Bulk loading (benchmarks, imports): between begin and end every write
  * joins one transaction and synchronous is OFF, so a crash in between may
  * lose or corrupt the whole batch. Never use it in the daemon. */

@@ -585,3 +585,38 @@ store_err store_unit_counts(store *s, store_count_fn fn, void *user)
     done_with(st);
     return e == STORE_OK ? store_ok(s) : e;
 }
+
+/* ---- for /metrics: recovery steps by step and probe (store.h) ----------------- */
+
+store_err store_recovery_counts(store *s, store_recovery_count_fn fn, void *user)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!fn)
+        return store_failf(s, STORE_E_ARG, "store_recovery_counts: no callback");
+    /* Run once per start, so prepared here rather than kept with the hot
+     * statements. */
+    static const char sql[] =
+        "SELECT step, probe, count(*) FROM ("
+        " SELECT r.step AS step, u.probe AS probe FROM recovery r JOIN units u ON u.id = r.unit"
+        " UNION ALL"
+        /* CASE: SQLite may evaluate AND's operands in any order, and
+         * json_extract fails on text that is not JSON. */
+        " SELECT CASE WHEN json_valid(data_json) THEN json_extract(data_json, '$.step') END,"
+        "        probe FROM events WHERE kind = 'recovery' AND unit IS NULL AND probe IS NOT NULL"
+        ") WHERE step IS NOT NULL GROUP BY step, probe ORDER BY step, probe";
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "counting recovery steps");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn(user, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    store_err e = rc == SQLITE_DONE ? STORE_OK : store_db_fail(s, rc, "counting recovery steps");
+    sqlite3_finalize(st);
+    return e == STORE_OK ? store_ok(s) : e;
+}
