@@ -23,6 +23,7 @@ packages=(
   libelf-dev libssl-dev
   libuv1-dev libsqlite3-dev sqlite3 libwebsockets-dev libwebsockets-evlib-uv
   libcurl4-openssl-dev libinih-dev libsystemd-dev curl jq tmux clang libclang-rt-14-dev
+  libncurses-dev
   chromium chromium-driver
   systemd dpkg-dev
   prometheus # promtool, for tests/daemon/metrics.sh (GET /metrics)
@@ -63,6 +64,12 @@ test)
   ctest --preset default -j "$jobs"
   build asan
   ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -j "$jobs"
+  # The threaded parts (the daemon's loop, workers and hotplug thread, the
+  # store, the HTTP transport, the client) under ThreadSanitizer; see
+  # tests/tsan.supp for what is exempt and why.
+  build tsan
+  TSAN_OPTIONS="suppressions=$top/tests/tsan.supp" \
+    ctest --preset tsan -j "$jobs" -R '^(daemon|schema|jobs\.test_unit|cli\.test_client)'
   ;;
 demo)
   build default

@@ -82,14 +82,17 @@ big=$(jq -r .sha256 "$dir/body")
 [ "$(api -X POST -d "{\"image\": \"$small\", \"chip\": \"stm32f103rb\", \"count\": 1, \"probes\": [\"$S1\"], \"name\": \"ended\"}" "$U/v1/jobs")" = 201 ] ||
   { echo "FAIL: creating a job: $(cat "$dir/body")"; exit 1; }
 job=$(jq -r .id "$dir/body")
-[ "$(api -X POST -d '' "$U/v1/jobs/$job/cancel")" = 200 ] || { echo "FAIL: cancel: $(cat "$dir/body")"; exit 1; }
+# A one-unit job on a board that is there may be done before the cancel
+# arrives (409, already ended): either way the job has ended.
+code=$(api -X POST -d '' "$U/v1/jobs/$job/cancel")
+[ "$code" = 200 ] || [ "$code" = 409 ] || { echo "FAIL: cancel: $code $(cat "$dir/body")"; exit 1; }
 # let a unit that was already in flight end before the snapshot
 for _ in $(seq 300); do
   api "$U/v1/jobs/$job" >/dev/null
   [ "$(jq -r '.in_flight' "$dir/body")" = 0 ] && break
   sleep 0.1
 done
-[ "$(jq -r '.state' "$dir/body")" = cancelled ] || { echo "FAIL: job did not end: $(cat "$dir/body")"; exit 1; }
+case "$(jq -r '.state' "$dir/body")" in cancelled | done) ;; *) echo "FAIL: job did not end: $(cat "$dir/body")"; exit 1 ;; esac
 sleep 0.5
 snapshot "$dir/before"
 

@@ -409,7 +409,7 @@ static void test_routes(void **state)
     assert_int_equal(call(r, "GET", "/", "", NULL, true, false, NULL), 200); /* the dashboard */
     assert_int_equal(call(r, "GET", "//", "", NULL, true, false, NULL), 404);
     assert_int_equal(call(r, "GET", "/v1//jobs", "", NULL, true, false, NULL), 404);
-    assert_int_equal(call(r, "GET", "/metrics", "", NULL, true, false, NULL), 404);
+    assert_int_equal(call(r, "GET", "/metrics", "", NULL, true, false, NULL), 200);
     assert_int_equal(call(r, "DELETE", "/v1/jobs", "", NULL, true, false, NULL), 405);
     assert_int_equal(call(r, "POST", "/v1/units", "", "{}", true, false, NULL), 405);
     assert_int_equal(call(r, "GET", "/v1/jobs/1/pause", "", NULL, true, false, NULL), 405);
