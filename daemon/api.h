@@ -33,7 +33,7 @@ void api_handle(void *user, const http_request *req, http_response *resp);
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
-#define API_ISO_LEN 32 /* "2026-11-25T15:40:00.123Z" plus room */
+#define API_ISO_LEN 64 /* "2026-11-25T15:40:00.123Z", with room the compiler can prove */
 
 /* ms since the epoch -> "YYYY-MM-DDTHH:MM:SS.mmmZ". False if out of the years
  * 0000..9999. */
