@@ -4,6 +4,7 @@
  * it, and `flashline probes` scans USB itself when no daemon runs.
  */
 #include "cli.h"
+#include "watch.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static int usage(FILE *to)
                 "  unit UID | unit --id ID       every attempt and recovery step of a unit\n"
                 "  export [--format csv|jsonl] [unit filters as above] [--output FILE]\n"
                 "  events                        follow the daemon's events until Ctrl-C\n"
+                "  watch                         a live dashboard of the probes, jobs and events\n"
                 "\n"
                 "without the daemon:\n"
                 "  flash [--probe SERIAL] [--erase auto|chip] [--verify crc|read|none]\n"
@@ -65,7 +67,7 @@ static const struct {
     {"release", cmd_release}, {"reset", cmd_reset},
     {"units", cmd_units},     {"unit", cmd_unit},
     {"export", cmd_export},   {"events", cmd_events},
-    {"flash", cmd_flash},
+    {"flash", cmd_flash},     {"watch", cmd_watch},
 };
 
 int main(int argc, char **argv)
