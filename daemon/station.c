@@ -476,15 +476,22 @@ static void emit_job(station *s, const sjob *j)
 static void schedule(station *s);
 
 /* Slots working for j stop taking its units (a begun unit finishes). */
+static void idle_state(station *s, slot *sl);
+
 static void release_slots_of(station *s, const sjob *j)
 {
     for (slot *sl = s->slots; sl; sl = sl->next) {
         pthread_mutex_lock(&sl->mu);
-        if (sl->job == j) {
+        bool mine = sl->job == j;
+        if (mine) {
             sl->job = NULL;
             pthread_cond_signal(&sl->cv);
         }
         pthread_mutex_unlock(&sl->mu);
+        /* A worker between two waits for a board may never send another
+         * message for this job: its tile must not go on saying "waiting". */
+        if (mine && !sl->unit_id)
+            idle_state(s, sl);
     }
 }
 
@@ -1071,8 +1078,12 @@ static void handle(station *s, slot_msg *m)
         on_probes(s, m);
         break;
     case SM_STATE:
-        if (sl->unit_id || m->state == US_WAIT_BOARD)
+        /* Waiting is what the slot is when it has a job and no unit: a
+         * worker's late "waiting" must not outlive the job it was for. */
+        if (sl->unit_id && m->state != US_WAIT_BOARD)
             set_state(s, sl, state_for(m->state));
+        else if (!sl->unit_id)
+            idle_state(s, sl);
         break;
     case SM_PROGRESS:
         sl->progress = m->total ? (int)(m->done * 100 / m->total) : 0;

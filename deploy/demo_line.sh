@@ -66,6 +66,7 @@ if [ -n "$uid" ]; then
   echo "== flashline unit $uid: a unit whose loader failed, with its recovery =="
   "$fl" unit "$uid"
 fi
+echo; echo "== probes after the jobs =="; sleep 1; "$fl" probes
 kill -TERM %1 && wait %1
 EOF
 args=()
