@@ -23,7 +23,7 @@ packages=(
   libelf-dev libssl-dev
   libuv1-dev libsqlite3-dev sqlite3 libwebsockets-dev libwebsockets-evlib-uv
   libcurl4-openssl-dev libinih-dev libsystemd-dev curl jq tmux clang libclang-rt-14-dev
-  libncurses-dev
+  libncurses-dev file
   chromium chromium-driver
   systemd dpkg-dev
   prometheus # promtool, for tests/daemon/metrics.sh (GET /metrics)
