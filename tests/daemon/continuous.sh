@@ -17,20 +17,27 @@ export FLASHLINE_SOCKET=$dir/api.sock
 db=$dir/flashline.db
 q() { sqlite3 "$db" "$1"; }
 ctl() { "$sim" ctl --control "$dir/ctl" "$@"; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  q "SELECT id, probe, uid, result, error FROM units"
+  "$fl" probes
+  tail -5 "$dir/daemon.log"
+  exit 1
+}
 ok_units() { q "SELECT COUNT(*) FROM units WHERE result='ok'"; }
-# Waits up to 20 s for a shell condition.
-until_() { for _ in $(seq 200); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+# Waits up to 60 s for a shell condition (sanitizer builds are slow).
+until_() { for _ in $(seq 600); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 swap() { out=$(ctl swap-board "$1" --save "$dir/tmp.bin") && mv "$dir/tmp.bin" "$dir/${out##* UID }.bin"; }
 
 "$fld" --socket "$FLASHLINE_SOCKET" --db "$db" 2>"$dir/daemon.log" &
-until_ '[ "$("$fl" --json probes 2>/dev/null | jq ".probes | length")" = 2 ]' || fail "no probes"
+trap 'kill %1 2>/dev/null' EXIT
+until_ '[ "$("$fl" --json probes 2>/dev/null | jq ".probes | length" 2>/dev/null)" = 2 ]' || fail "no probes"
 head -c 3000 /dev/urandom >"$dir/app.bin"
 job=$("$fl" submit "$dir/app.bin" --chip stm32f103rb --continuous --probes "$S1,$S2") || fail "submit"
 until_ '[ "$(ok_units)" = 2 ]' || fail "the two boards on the fixtures were not programmed"
 sleep 1
 [ "$(ok_units)" = 2 ] || fail "a board was programmed twice"
-swap "$S1"; swap "$S1"
+swap "$S1"
 until_ '[ "$(ok_units)" = 3 ]' || fail "a new board was not programmed"
 swap "$S2"
 until_ '[ "$(ok_units)" = 4 ]' || fail "a new board on the second fixture was not programmed"
