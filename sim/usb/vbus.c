@@ -1164,23 +1164,10 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
     snprintf(devpath, sizeof devpath, "1.%d\n", p->port);
     snprintf(uevent_product, sizeof uevent_product, "483/%x/100", stlink_probe_pid(p->engine));
     snprintf(minor, sizeof minor, "%d", p->devnum - 1);
-    p->syspath = umockdev_testbed_add_device(
-        bus->tb, "usb", p->name, bus->hub_syspath, "busnum", "1\n", "devnum", devnum_nl, "idVendor",
-        "0483\n", "idProduct", product, "serial", serial_nl, "speed", speed, "bConfigurationValue",
-        "1\n", "bNumConfigurations", "1\n", "dev", dev, "devpath", devpath, NULL, "DEVNAME",
-        p->devnode, "DEVTYPE", "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product, "BUSNUM",
-        "001", "DEVNUM", devnum, "MAJOR", "189", "MINOR", minor, "ID_SERIAL_SHORT", p->serial,
-        NULL);
-    if (!p->syspath) {
-        say(err, errlen, "umockdev refused to add probe %s", p->serial);
-        return -1;
-    }
-    uint8_t desc[64];
-    size_t n = build_descriptors(p, desc);
-    umockdev_testbed_set_attribute_binary(bus->tb, p->syspath, "descriptors", desc, (gssize)n);
-
-    /* The device node: a FIFO whose readiness we control (add_device makes
-     * no node of its own). */
+    /* The device node, a FIFO whose readiness we control (add_device makes
+     * no node of its own), and its ioctl handler come first: a host that
+     * polls sysfs for the probe after a reset must never find a device
+     * whose node does not answer yet (udev hands out only usable nodes). */
     char *node = g_build_filename(bus->root, p->devnode, NULL);
     char *dir = g_path_get_dirname(node);
     g_mkdir_with_parents(dir, 0755);
@@ -1209,6 +1196,21 @@ static int add_to_testbed(vprobe *p, char *err, size_t errlen)
         g_clear_error(&gerr);
         return -1;
     }
+    p->syspath = umockdev_testbed_add_device(
+        bus->tb, "usb", p->name, bus->hub_syspath, "busnum", "1\n", "devnum", devnum_nl, "idVendor",
+        "0483\n", "idProduct", product, "serial", serial_nl, "speed", speed, "bConfigurationValue",
+        "1\n", "bNumConfigurations", "1\n", "dev", dev, "devpath", devpath, NULL, "DEVNAME",
+        p->devnode, "DEVTYPE", "usb_device", "DRIVER", "usb", "PRODUCT", uevent_product, "BUSNUM",
+        "001", "DEVNUM", devnum, "MAJOR", "189", "MINOR", minor, "ID_SERIAL_SHORT", p->serial,
+        NULL);
+    if (!p->syspath) {
+        say(err, errlen, "umockdev refused to add probe %s", p->serial);
+        return -1;
+    }
+    uint8_t desc[64];
+    size_t n = build_descriptors(p, desc);
+    umockdev_testbed_set_attribute_binary(bus->tb, p->syspath, "descriptors", desc, (gssize)n);
+
     p->plugged = true;
     port_links(p, true);
     fast_start(p);
