@@ -115,7 +115,11 @@ sid=$(curl -s -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/sessio
 [ -n "$sid" ] || sid=$(curl -s -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/session" | jq -r '.value.sessionId // empty')
 # A browser that cannot start here (seen in a debootstrap chroot: chromedriver
 # never reaches the renderer) is a missing tool, not a dashboard failure.
-[ -n "$sid" ] || { echo "SKIP: chromedriver could not start chromium here"; cat "$dir/chromedriver.log"; exit 77; }
+# The daemon is stopped first: the line must not be torn down under it.
+[ -n "$sid" ] || {
+  echo "SKIP: chromedriver could not start chromium here"; cat "$dir/chromedriver.log"
+  kill -TERM $pid; wait $pid; exit 77
+}
 trap 'curl -s -X DELETE "$wd/session/$sid" >/dev/null' EXIT
 go() { curl -s -X POST -H 'Content-Type: application/json' -d "{\"url\":\"$1\"}" "$wd/session/$sid/url" >/dev/null; }
 # Runs a script in the page; prints what it returns (a string).
