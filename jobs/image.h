@@ -109,8 +109,8 @@ void image_sha256_hex(const image *img, char out[65]);
 /* A new image: src with len bytes at addr written over it (added where src
  * has none). For serial numbers and calibration data put in per unit; the
  * result has its own content hash. */
-img_err image_patch(const image *src, uint32_t addr, const uint8_t *bytes, size_t len,
-                    image **out, char *msg, size_t msglen);
+img_err image_patch(const image *src, uint32_t addr, const uint8_t *bytes, size_t len, image **out,
+                    char *msg, size_t msglen);
 
 const char *img_err_name(img_err e);
 const char *image_format_name(image_format fmt);
