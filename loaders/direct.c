@@ -18,7 +18,7 @@
  *   L4  PG, double words as two consecutive word stores (RM0351 3.3.7).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "flash.h"
+#include "flash_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,35 +29,6 @@
 /* One probe memory command per burst: big enough that the flash, not USB,
  * sets the pace, small enough to report progress and failures closely. */
 #define BURST 1024u
-
-static fl_err fail(fl_target *t, fl_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
-static fl_err probe_fail(fl_target *t, pd_err e)
-{
-    t->probe_err = e;
-    return fail(t, FL_E_PROBE, "%s", pd_message(t->probe));
-}
-
-#define PD_TRY(t, call)                                                                            \
-    do {                                                                                           \
-        pd_err pe_ = (call);                                                                       \
-        if (pe_ != PD_OK)                                                                          \
-            return probe_fail((t), pe_);                                                           \
-    } while (0)
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 typedef struct direct_family {
     uint32_t sr, cr;       /* offsets (cr: PECR on the L0) */
@@ -87,29 +58,29 @@ static uint32_t reg(const fl_target *t, uint32_t off)
 /* After a burst: wait for BSY to fall, then check the flags. */
 static fl_err burst_done(fl_target *t, const direct_family *f, uint32_t addr, uint32_t len)
 {
-    uint64_t deadline = now_ms() + 1000u;
+    uint64_t deadline = fl_now_ms() + 1000u;
     uint32_t sr = 0;
     for (;;) {
         PD_TRY(t, pd_read32(t->probe, reg(t, f->sr), &sr));
         if (!(sr & f->busy))
             break;
-        if (now_ms() > deadline)
-            return fail(t, FL_E_TIMEOUT,
-                        "programming 0x%08X+%u: flash still busy after 1 s (FLASH_SR 0x%08X); "
-                        "reset the board and retry",
-                        addr, len, sr);
+        if (fl_now_ms() > deadline)
+            return fl_fail(t, FL_E_TIMEOUT,
+                           "programming 0x%08X+%u: flash still busy after 1 s (FLASH_SR 0x%08X); "
+                           "reset the board and retry",
+                           addr, len, sr);
     }
     if (!(sr & f->errors))
         return FL_OK;
     PD_TRY(t, pd_write32(t->probe, reg(t, f->sr), sr & f->errors));
     if (sr & f->wrp_errors)
-        return fail(t, FL_E_PROTECTED,
-                    "programming 0x%08X+%u refused: FLASH_SR 0x%08X (write protection%s)", addr,
-                    len, sr, t->rdp ? " or readout protection" : "; clear the WRP option bits");
-    return fail(t, FL_E_FLASH,
-                "programming 0x%08X+%u failed: FLASH_SR 0x%08X; the range must be erased (erase "
-                "it and retry)",
-                addr, len, sr);
+        return fl_fail(t, FL_E_PROTECTED,
+                       "programming 0x%08X+%u refused: FLASH_SR 0x%08X (write protection%s)", addr,
+                       len, sr, t->rdp ? " or readout protection" : "; clear the WRP option bits");
+    return fl_fail(t, FL_E_FLASH,
+                   "programming 0x%08X+%u failed: FLASH_SR 0x%08X; the range must be erased (erase "
+                   "it and retry)",
+                   addr, len, sr);
 }
 
 /* Program one burst with stores of `width`, then check and read it back. */
@@ -120,7 +91,7 @@ static fl_err burst(fl_target *t, const direct_family *f, unsigned width, uint32
     if (pe != PD_OK) {
         /* A refused store (bus error) may leave flags: report those first. */
         fl_err e = burst_done(t, f, addr, len);
-        return e ? e : probe_fail(t, pe);
+        return e ? e : fl_probe_fail(t, pe);
     }
     fl_err e = burst_done(t, f, addr, len);
     if (e)
@@ -128,10 +99,11 @@ static fl_err burst(fl_target *t, const direct_family *f, unsigned width, uint32
     PD_TRY(t, pd_mem_read(t->probe, addr, back, len));
     for (uint32_t i = 0; i < len; i++)
         if (back[i] != data[i])
-            return fail(t, FL_E_VERIFY,
-                        "flash at 0x%08X reads 0x%02X after programming 0x%02X (not erased, or a "
-                        "worn cell); erase and retry, then reject the board",
-                        addr + i, back[i], data[i]);
+            return fl_fail(
+                t, FL_E_VERIFY,
+                "flash at 0x%08X reads 0x%02X after programming 0x%02X (not erased, or a "
+                "worn cell); erase and retry, then reject the board",
+                addr + i, back[i], data[i]);
     return FL_OK;
 }
 
@@ -150,29 +122,30 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     uint32_t unit = ch->program_unit;
     if (len > t->flash_size || addr < ch->flash_base || addr - ch->flash_base > t->flash_size ||
         len > t->flash_size - (addr - ch->flash_base) || addr % unit || len % unit)
-        return fail(t, FL_E_ARG,
-                    "0x%08X+%zu is outside flash or not aligned to %u bytes; nothing written", addr,
-                    len, unit);
+        return fl_fail(t, FL_E_ARG,
+                       "0x%08X+%zu is outside flash or not aligned to %u bytes; nothing written",
+                       addr, len, unit);
     if (len == 0)
         return FL_OK;
     if (len && !data)
-        return fail(t, FL_E_ARG, "no data; nothing written");
+        return fl_fail(t, FL_E_ARG, "no data; nothing written");
     if (t->rdp)
-        return fail(t, FL_E_PROTECTED,
-                    "readout protection is on: flash cannot be programmed over SWD; set RDP level "
-                    "0 (which mass-erases the chip) first");
+        return fl_fail(
+            t, FL_E_PROTECTED,
+            "readout protection is on: flash cannot be programmed over SWD; set RDP level "
+            "0 (which mass-erases the chip) first");
     const direct_family *f = &families[ch->family];
     if (f->width == 2 && !pd_get_limits(t->probe)->has_mem16)
-        return fail(t, FL_E_PROBE,
-                    "%s programs by half-words and this probe's firmware has no 16-bit memory "
-                    "access (ST-LINK/V2 before J26); update the probe firmware or use the stub",
-                    ch->name);
+        return fl_fail(t, FL_E_PROBE,
+                       "%s programs by half-words and this probe's firmware has no 16-bit memory "
+                       "access (ST-LINK/V2 before J26); update the probe firmware or use the stub",
+                       ch->name);
     fl_err e = fl_unlock(t); /* also clears stale error flags */
     if (e)
         return e;
     uint8_t *back = malloc(BURST);
     if (!back)
-        return fail(t, FL_E_ARG, "out of memory");
+        return fl_fail(t, FL_E_ARG, "out of memory");
     /* L0: the operation bits live in PECR next to the lock bits, which must
      * be written as read (writing 1 would relock). */
     uint32_t keep = ch->family == FL_FAMILY_L0 ? 0x7u : 0;
@@ -211,7 +184,7 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     if (pe == PD_OK)
         pe = pd_write32(t->probe, reg(t, f->cr), cr & keep);
     if (e == FL_OK && pe != PD_OK)
-        return probe_fail(t, pe);
+        return fl_probe_fail(t, pe);
     if (e == FL_OK)
         snprintf(t->msg, sizeof t->msg, "programmed %u bytes at 0x%08X over SWD", total, addr);
     return e;

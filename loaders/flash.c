@@ -5,7 +5,7 @@
  * RM0351 3.3 (and shared/reference/stm32-flash.md sections 2-5).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "flash.h"
+#include "flash_internal.h"
 
 #include "stubs.h"
 
@@ -125,7 +125,7 @@ const char *fl_err_name(fl_err e)
     return (unsigned)e < sizeof names / sizeof names[0] ? names[e] : "FL_E_?";
 }
 
-static fl_err fail(fl_target *t, fl_err e, const char *fmt, ...)
+fl_err fl_fail(fl_target *t, fl_err e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -135,18 +135,11 @@ static fl_err fail(fl_target *t, fl_err e, const char *fmt, ...)
 }
 
 /* A probe call failed: keep its error and message. */
-static fl_err probe_fail(fl_target *t, pd_err e)
+fl_err fl_probe_fail(fl_target *t, pd_err e)
 {
     t->probe_err = e;
-    return fail(t, FL_E_PROBE, "%s", pd_message(t->probe));
+    return fl_fail(t, FL_E_PROBE, "%s", pd_message(t->probe));
 }
-
-#define PD_TRY(t, call)                                                                            \
-    do {                                                                                           \
-        pd_err pe_ = (call);                                                                       \
-        if (pe_ != PD_OK)                                                                          \
-            return probe_fail((t), pe_);                                                           \
-    } while (0)
 
 static const fl_ctrl *ctrl_of(const fl_target *t)
 {
@@ -158,7 +151,7 @@ static uint32_t reg(const fl_target *t, uint32_t off)
     return t->chip->flash_regs + off;
 }
 
-static uint64_t now_ms(void)
+uint64_t fl_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -179,19 +172,20 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     PD_TRY(t, pd_read32(probe, idcode_addr, &t->idcode));
     t->chip = fl_chip_by_dev_id((uint16_t)(t->idcode & 0xFFF));
     if (!t->chip || t->chip->idcode_addr != idcode_addr)
-        return fail(t, FL_E_UNKNOWN_CHIP,
-                    "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); Flashline "
-                    "supports STM32F103xB, F446, L053 and L476",
-                    t->idcode, t->idcode & 0xFFF, cpuid);
+        return fl_fail(
+            t, FL_E_UNKNOWN_CHIP,
+            "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); Flashline "
+            "supports STM32F103xB, F446, L053 and L476",
+            t->idcode, t->idcode & 0xFFF, cpuid);
     uint32_t word = 0;
     PD_TRY(t, pd_read32(probe, t->chip->flash_size_reg & ~3u, &word));
     uint32_t kib = (t->chip->flash_size_reg & 2) ? word >> 16 : word & 0xFFFF;
     t->flash_size = kib * 1024u;
     if (fl_chip_unit_count(t->chip, t->flash_size) == 0)
-        return fail(t, FL_E_UNKNOWN_CHIP,
-                    "%s reports %u KiB of flash, which its layout cannot hold; the chip may "
-                    "be counterfeit or damaged",
-                    t->chip->name, kib);
+        return fl_fail(t, FL_E_UNKNOWN_CHIP,
+                       "%s reports %u KiB of flash, which its layout cannot hold; the chip may "
+                       "be counterfeit or damaged",
+                       t->chip->name, kib);
     for (int i = 0; i < 3; i++)
         PD_TRY(t, pd_read32(probe, t->chip->uid_addr[i], &t->uid[i]));
     const fl_ctrl *c = ctrl_of(t);
@@ -207,25 +201,26 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
 static fl_err wait_ready(fl_target *t, uint32_t timeout_ms, const char *what, uint32_t addr)
 {
     const fl_ctrl *c = ctrl_of(t);
-    uint64_t deadline = now_ms() + timeout_ms * 4 + 100; /* generous: the probe is slow too */
+    uint64_t deadline = fl_now_ms() + timeout_ms * 4 + 100; /* generous: the probe is slow too */
     uint32_t sr = 0;
     for (;;) {
         PD_TRY(t, pd_read32(t->probe, reg(t, c->sr), &sr));
         if (!(sr & c->sr_busy))
             break;
-        if (now_ms() > deadline)
-            return fail(t, FL_E_TIMEOUT,
-                        "%s at 0x%08X: flash still busy after %u ms (FLASH_SR 0x%08X); reset the "
-                        "board and retry",
-                        what, addr, timeout_ms * 4, sr);
+        if (fl_now_ms() > deadline)
+            return fl_fail(
+                t, FL_E_TIMEOUT,
+                "%s at 0x%08X: flash still busy after %u ms (FLASH_SR 0x%08X); reset the "
+                "board and retry",
+                what, addr, timeout_ms * 4, sr);
     }
     if (sr & c->sr_errors) {
         PD_TRY(t, pd_write32(t->probe, reg(t, c->sr), sr & (c->sr_errors | c->sr_eop)));
-        return fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
-                    "%s at 0x%08X failed: FLASH_SR 0x%08X%s", what, addr, sr,
-                    t->rdp ? " (readout protection is on: regress RDP to level 0, which mass-"
-                             "erases the chip)"
-                           : "");
+        return fl_fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
+                       "%s at 0x%08X failed: FLASH_SR 0x%08X%s", what, addr, sr,
+                       t->rdp ? " (readout protection is on: regress RDP to level 0, which mass-"
+                                "erases the chip)"
+                              : "");
     }
     if (sr & c->sr_eop)
         PD_TRY(t, pd_write32(t->probe, reg(t, c->sr), c->sr_eop));
@@ -254,10 +249,10 @@ fl_err fl_unlock(fl_target *t)
         PD_TRY(t, pd_read32(t->probe, reg(t, c->cr), &cr));
     }
     if (cr & c->cr_lock)
-        return fail(t, FL_E_PROTECTED,
-                    "flash controller stays locked after the unlock keys (CR 0x%08X): a wrong "
-                    "key sequence locks it until reset; reset the board and retry",
-                    cr);
+        return fl_fail(t, FL_E_PROTECTED,
+                       "flash controller stays locked after the unlock keys (CR 0x%08X): a wrong "
+                       "key sequence locks it until reset; reset the board and retry",
+                       cr);
     return FL_OK;
 }
 
@@ -328,7 +323,7 @@ fl_err fl_mass_erase(fl_target *t)
 {
     const fl_ctrl *c = ctrl_of(t);
     if (!c->mass_cr)
-        return fail(t, FL_E_ARG, "%s has no mass erase; erase page by page", t->chip->name);
+        return fl_fail(t, FL_E_ARG, "%s has no mass erase; erase page by page", t->chip->name);
     PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr));
     PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr | c->strt));
     fl_err e = wait_ready(t, c->mass_timeout_ms, "mass erase", t->chip->flash_base);
@@ -340,7 +335,7 @@ fl_err fl_erase_unit(fl_target *t, uint32_t unit)
 {
     fl_unit u;
     if (!fl_chip_unit(t->chip, t->flash_size, unit, &u))
-        return fail(t, FL_E_ARG, "erase unit %u does not exist on this %s", unit, t->chip->name);
+        return fl_fail(t, FL_E_ARG, "erase unit %u does not exist on this %s", unit, t->chip->name);
     return ctrl_of(t)->erase(t, &u);
 }
 
@@ -357,7 +352,7 @@ static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
 {
     fl_stub stub;
     if (!fl_stub_find(t->chip->stub, &stub))
-        return fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
+        return fl_fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
     PD_TRY(t, pd_halt(t->probe));
     if (!t->stub_loaded) {
         PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
@@ -382,22 +377,22 @@ static fl_err stub_failed(fl_target *t, uint32_t dhcsr, const char *why)
     uint32_t pc = 0;
     if (dhcsr & PD_DHCSR_S_HALT)
         pd_read_reg(t->probe, PD_REG_PC, &pc);
-    return fail(t, FL_E_LOADER,
-                "flash loader %s (DHCSR 0x%08X%s, PC 0x%08X); halt, reload the loader and "
-                "retry",
-                why, dhcsr, (dhcsr & (1u << 19)) ? ", core locked up" : "", pc);
+    return fl_fail(t, FL_E_LOADER,
+                   "flash loader %s (DHCSR 0x%08X%s, PC 0x%08X); halt, reload the loader and "
+                   "retry",
+                   why, dhcsr, (dhcsr & (1u << 19)) ? ", core locked up" : "", pc);
 }
 
 /* Wait for the BKPT at the end of the stub. */
 static fl_err stub_wait_halt(fl_target *t, uint32_t stall_ms)
 {
-    uint64_t deadline = now_ms() + stall_ms;
+    uint64_t deadline = fl_now_ms() + stall_ms;
     uint32_t dhcsr = 0;
     for (;;) {
         PD_TRY(t, pd_dhcsr(t->probe, &dhcsr));
         if (dhcsr & PD_DHCSR_S_HALT)
             return FL_OK;
-        if ((dhcsr & (1u << 19)) || now_ms() > deadline) {
+        if ((dhcsr & (1u << 19)) || fl_now_ms() > deadline) {
             pd_halt(t->probe);
             return stub_failed(t, dhcsr, (dhcsr & (1u << 19)) ? "faulted" : "never finished");
         }
@@ -411,18 +406,18 @@ static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl)
     case FL_ST_OK:
         return FL_OK;
     case FL_ST_FLASH_ERROR:
-        return fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
-                    "programming at 0x%08X failed: FLASH_SR 0x%08X%s", ctl->fail_addr, ctl->sr,
-                    t->rdp ? " (readout protection is on)" : "; erase the page and retry");
+        return fl_fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
+                       "programming at 0x%08X failed: FLASH_SR 0x%08X%s", ctl->fail_addr, ctl->sr,
+                       t->rdp ? " (readout protection is on)" : "; erase the page and retry");
     case FL_ST_VERIFY:
-        return fail(t, FL_E_VERIFY,
-                    "flash at 0x%08X does not hold what was programmed (a worn or damaged "
-                    "cell?); erase and retry, then reject the board",
-                    ctl->fail_addr);
+        return fl_fail(t, FL_E_VERIFY,
+                       "flash at 0x%08X does not hold what was programmed (a worn or damaged "
+                       "cell?); erase and retry, then reject the board",
+                       ctl->fail_addr);
     case FL_ST_BAD_REQUEST:
-        return fail(t, FL_E_ARG, "loader refused a misaligned request");
+        return fl_fail(t, FL_E_ARG, "loader refused a misaligned request");
     default:
-        return fail(t, FL_E_LOADER, "loader stopped with unknown status %u", ctl->status);
+        return fl_fail(t, FL_E_LOADER, "loader stopped with unknown status %u", ctl->status);
     }
 }
 
@@ -463,8 +458,8 @@ static fl_err check_chunks(fl_target *t, const fl_chunk *chunks, size_t n)
         if (k->addr < ch->flash_base || k->addr - ch->flash_base > t->flash_size ||
             k->len > t->flash_size - (k->addr - ch->flash_base) || k->addr % ch->program_unit ||
             k->len % ch->program_unit)
-            return fail(t, FL_E_ARG, "0x%08X+%u is outside flash or not aligned to %u bytes",
-                        k->addr, k->len, ch->program_unit);
+            return fl_fail(t, FL_E_ARG, "0x%08X+%u is outside flash or not aligned to %u bytes",
+                           k->addr, k->len, ch->program_unit);
     }
     return FL_OK;
 }
@@ -502,7 +497,7 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
     if (e)
         return e;
     int next = 0;
-    uint64_t last_progress = now_ms();
+    uint64_t last_progress = fl_now_ms();
     bool stopped = false;
     for (;;) {
         /* One read of the control block shows both buffers and the status. */
@@ -514,7 +509,7 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
             bytes += b->len;
             if (fly[next].last)
                 *done = fly[next].chunk + 1;
-            last_progress = now_ms();
+            last_progress = fl_now_ms();
             if (progress)
                 progress(user, (uint32_t)bytes, (uint32_t)total);
             if (next_piece(chunks, n, &cur, bsz, b, &fly[next].chunk, &fly[next].last)) {
@@ -543,7 +538,7 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
             if (dhcsr & PD_DHCSR_S_HALT)
                 break; /* finished, or stopped on an error */
         }
-        if (now_ms() - last_progress > STUB_STALL_MS) {
+        if (fl_now_ms() - last_progress > STUB_STALL_MS) {
             uint32_t dhcsr = 0;
             PD_TRY(t, pd_dhcsr(t->probe, &dhcsr));
             pd_halt(t->probe);
@@ -552,7 +547,7 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
     }
     e = stub_result(t, &ctl);
     if (e == FL_OK && *done != n)
-        return fail(t, FL_E_LOADER, "loader ended after %zu of %zu pieces of work", *done, n);
+        return fl_fail(t, FL_E_LOADER, "loader ended after %zu of %zu pieces of work", *done, n);
     return e;
 }
 
@@ -560,7 +555,7 @@ fl_err fl_program(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
                   fl_progress_fn progress, void *user)
 {
     if (len > UINT32_MAX)
-        return fail(t, FL_E_ARG, "%zu bytes is more than any flash", len);
+        return fl_fail(t, FL_E_ARG, "%zu bytes is more than any flash", len);
     fl_chunk c = {.addr = addr, .data = data, .len = (uint32_t)len};
     size_t done = 0;
     return fl_stream(t, &c, 1, progress, user, &done);
@@ -592,7 +587,7 @@ fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
     for (size_t i = 0; i < n; i++)
         if (items[i].addr < ch->flash_base || items[i].addr - ch->flash_base > t->flash_size ||
             items[i].len > t->flash_size - (items[i].addr - ch->flash_base))
-            return fail(t, FL_E_ARG, "0x%08X+%u is outside flash", items[i].addr, items[i].len);
+            return fl_fail(t, FL_E_ARG, "0x%08X+%u is outside flash", items[i].addr, items[i].len);
     for (size_t at = 0; at < n; at += room) {
         size_t k = n - at < room ? n - at : room;
         uint64_t bytes = 0;

@@ -11,7 +11,7 @@
  * (L4); shared/reference/stm32-flash.md sections 2-5.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "flash.h"
+#include "flash_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,36 +26,7 @@
 /* How long a system reset or OBL_LAUNCH may take to show on DHCSR. */
 #define LOAD_WAIT_MS 2000u
 
-/* ---- helpers (the same conventions as flash.c) ------------------------------ */
-
-static fl_err fail(fl_target *t, fl_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
-static fl_err probe_fail(fl_target *t, pd_err e)
-{
-    t->probe_err = e;
-    return fail(t, FL_E_PROBE, "%s", pd_message(t->probe));
-}
-
-#define PD_TRY(t, call)                                                                            \
-    do {                                                                                           \
-        pd_err pe_ = (call);                                                                       \
-        if (pe_ != PD_OK)                                                                          \
-            return probe_fail((t), pe_);                                                           \
-    } while (0)
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+/* ---- helpers (errors: flash_internal.h) ---------------------------------- */
 
 static void sleep_ms(unsigned ms)
 {
@@ -111,28 +82,28 @@ static const opt_family *family_of(const fl_target *t);
 static fl_err wait_idle(fl_target *t, uint32_t timeout_ms, const char *what)
 {
     const opt_family *f = family_of(t);
-    uint64_t start = now_ms(), deadline = start + timeout_ms + 1000u;
+    uint64_t start = fl_now_ms(), deadline = start + timeout_ms + 1000u;
     uint32_t sr = 0;
     for (;;) {
         PD_TRY(t, pd_read32(t->probe, reg(t, f->sr), &sr));
         if (!(sr & f->busy))
             break;
-        if (now_ms() > deadline)
-            return fail(t, FL_E_TIMEOUT,
-                        "%s: flash still busy after %u ms (FLASH_SR 0x%08X); power-cycle the "
-                        "board and read the options again before retrying",
-                        what, (unsigned)(now_ms() - start), sr);
+        if (fl_now_ms() > deadline)
+            return fl_fail(t, FL_E_TIMEOUT,
+                           "%s: flash still busy after %u ms (FLASH_SR 0x%08X); power-cycle the "
+                           "board and read the options again before retrying",
+                           what, (unsigned)(fl_now_ms() - start), sr);
         /* Long operations (an option erase, a mass erase) are polled gently:
          * the probe is shared with nothing, but the USB bus is. */
-        if (now_ms() - start > 5)
+        if (fl_now_ms() - start > 5)
             sleep_ms(1);
     }
     if (sr & f->errors) {
         PD_TRY(t, pd_write32(t->probe, reg(t, f->sr), sr & f->errors));
-        return fail(t, (sr & f->wrp_errors) ? FL_E_PROTECTED : FL_E_FLASH,
-                    "%s failed: FLASH_SR 0x%08X%s", what, sr,
-                    (sr & f->wrp_errors) ? " (option bytes refused: level 2, or locked)"
-                                         : "; power-cycle the board and retry");
+        return fl_fail(t, (sr & f->wrp_errors) ? FL_E_PROTECTED : FL_E_FLASH,
+                       "%s failed: FLASH_SR 0x%08X%s", what, sr,
+                       (sr & f->wrp_errors) ? " (option bytes refused: level 2, or locked)"
+                                            : "; power-cycle the board and retry");
     }
     return FL_OK;
 }
@@ -155,10 +126,11 @@ static fl_err opt_unlock(fl_target *t)
     PD_TRY(t, pd_write32(t->probe, reg(t, f->optkeyr), f->optkeys[1]));
     PD_TRY(t, pd_read32(t->probe, reg(t, f->lock_reg), &v));
     if (((v & f->lock_bit) != 0) != f->lock_bit_opens)
-        return fail(t, FL_E_PROTECTED,
-                    "option bytes stay locked after the OPTKEYR keys (0x%08X at 0x%08X); reset the "
-                    "board and retry",
-                    v, reg(t, f->lock_reg));
+        return fl_fail(
+            t, FL_E_PROTECTED,
+            "option bytes stay locked after the OPTKEYR keys (0x%08X at 0x%08X); reset the "
+            "board and retry",
+            v, reg(t, f->lock_reg));
     return FL_OK;
 }
 
@@ -197,9 +169,10 @@ static fl_err f1_read(fl_target *t, opt_now *now)
 static fl_err f1_write(fl_target *t, const opt_now *now, int level, uint32_t user)
 {
     if (!pd_get_limits(t->probe)->has_mem16)
-        return fail(t, FL_E_PROBE,
-                    "the F1 option bytes take half-word writes only, which this probe's firmware "
-                    "(V2 before J26) cannot do; update the ST-LINK firmware");
+        return fl_fail(
+            t, FL_E_PROBE,
+            "the F1 option bytes take half-word writes only, which this probe's firmware "
+            "(V2 before J26) cannot do; update the ST-LINK firmware");
     uint8_t block[16];
     PD_TRY(t, pd_mem_read(t->probe, F1_OPT_BASE, block, sizeof block));
     uint8_t v[8];
@@ -489,7 +462,7 @@ static fl_err reattach(fl_target *t)
             pe = pd_halt(p);
     }
     if (pe != PD_OK)
-        return probe_fail(t, pe);
+        return fl_probe_fail(t, pe);
     fl_err e = fl_identify(p, t);
     return e ? e : fl_unlock(t);
 }
@@ -522,8 +495,8 @@ static fl_err load_options(fl_target *t)
      * fine as long as the reset shows on DHCSR. */
     pd_err pe = pd_write32(p, reg(t, f->obl_reg), v | f->obl_bit);
     if (pe != PD_OK && pe != PD_E_TARGET)
-        return probe_fail(t, pe);
-    uint64_t deadline = now_ms() + LOAD_WAIT_MS;
+        return fl_probe_fail(t, pe);
+    uint64_t deadline = fl_now_ms() + LOAD_WAIT_MS;
     uint32_t seen = 0;
     for (;;) {
         pe = pd_dhcsr(p, &dh);
@@ -531,14 +504,15 @@ static fl_err load_options(fl_target *t)
             seen |= dh;
             if ((seen & PD_DHCSR_S_RST) && (dh & PD_DHCSR_S_HALT))
                 break;
-        } else if (pd_enter_swd(p) != PD_OK && now_ms() > deadline) {
-            return probe_fail(t, pe);
+        } else if (pd_enter_swd(p) != PD_OK && fl_now_ms() > deadline) {
+            return fl_probe_fail(t, pe);
         }
-        if (now_ms() > deadline)
-            return fail(t, FL_E_TIMEOUT,
-                        "the chip did not reset after OBL_LAUNCH (DHCSR 0x%08X); power-cycle the "
-                        "board to load the option bytes",
-                        dh);
+        if (fl_now_ms() > deadline)
+            return fl_fail(
+                t, FL_E_TIMEOUT,
+                "the chip did not reset after OBL_LAUNCH (DHCSR 0x%08X); power-cycle the "
+                "board to load the option bytes",
+                dh);
         sleep_ms(1);
     }
     PD_TRY(t, pd_write32(p, PD_DEMCR, (demcr | DEMCR_TRCENA) & ~DEMCR_VC_CORERESET));
@@ -565,8 +539,9 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
     if (e)
         return e;
     if (now.loaded.rdp == 2 || now.block_rdp == 2)
-        return fail(t, FL_E_PROTECTED,
-                    "%s is at RDP level 2: its option bytes can never change again", t->chip->name);
+        return fl_fail(t, FL_E_PROTECTED,
+                       "%s is at RDP level 2: its option bytes can never change again",
+                       t->chip->name);
     /* F4 OPTCR and L4 OPTR read back what was written even before it is
      * loaded, so ask the bus which level is in force: a debugger read of
      * main flash is refused exactly at level 1 (RM0008 4.3.1 [PM0075
@@ -574,13 +549,13 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
     uint32_t word = 0;
     pd_err pe = pd_read32(t->probe, t->chip->flash_base, &word);
     if (pe != PD_OK && pe != PD_E_TARGET)
-        return probe_fail(t, pe);
+        return fl_probe_fail(t, pe);
     if (now.loaded.rdp != (pe == PD_OK ? 0 : 1))
         now.loaded.rdp = pe == PD_OK ? 0 : 1;
     bool write = now.block_rdp != level || now.block_user != user;
     bool load = write || now.loaded.rdp != level || now.loaded.user != user;
     if (!load) {
-        fail(t, FL_OK, "%s already in force; nothing written", what);
+        fl_fail(t, FL_OK, "%s already in force; nothing written", what);
         return FL_OK;
     }
     if (write && (e = f->write(t, &now, level, user)) != FL_OK)
@@ -591,24 +566,25 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
     if ((e = fl_options_read(t, &after)) != FL_OK)
         return e;
     if (after.rdp != level || after.user != user)
-        return fail(
+        return fl_fail(
             t, FL_E_VERIFY,
             "option bytes did not take: RDP level %d, user 0x%08X after loading (wanted %d, "
             "0x%08X); power-cycle the board and read them again",
             after.rdp, after.user, level, user);
-    fail(t, FL_OK, "%s: option bytes %s and loaded%s", what, write ? "written" : "already written",
-         level == 0 && now.loaded.rdp == 1 ? "; main flash was mass-erased" : "");
+    fl_fail(t, FL_OK, "%s: option bytes %s and loaded%s", what,
+            write ? "written" : "already written",
+            level == 0 && now.loaded.rdp == 1 ? "; main flash was mass-erased" : "");
     return FL_OK;
 }
 
 fl_err fl_options_set_rdp(fl_target *t, int level)
 {
     if (level == 2)
-        return fail(t, FL_E_ARG,
-                    "RDP level 2 is permanent (debug port and option bytes locked for good); "
-                    "refused, nothing written");
+        return fl_fail(t, FL_E_ARG,
+                       "RDP level 2 is permanent (debug port and option bytes locked for good); "
+                       "refused, nothing written");
     if (level != 0 && level != 1)
-        return fail(t, FL_E_ARG, "RDP level %d does not exist; use 0 or 1", level);
+        return fl_fail(t, FL_E_ARG, "RDP level %d does not exist; use 0 or 1", level);
     fl_options cur;
     fl_err e = fl_options_read(t, &cur);
     if (e)
@@ -626,12 +602,13 @@ fl_err fl_options_write_user(fl_target *t, uint32_t user)
     if (e)
         return e;
     if ((user ^ cur.user) & ~f->user_mask)
-        return fail(t, FL_E_ARG,
-                    "user option value 0x%08X changes bits outside %s's user options (mask "
-                    "0x%08X, now 0x%08X); nothing written",
-                    user, fl_family_name(t->chip->family), f->user_mask, cur.user);
+        return fl_fail(t, FL_E_ARG,
+                       "user option value 0x%08X changes bits outside %s's user options (mask "
+                       "0x%08X, now 0x%08X); nothing written",
+                       user, fl_family_name(t->chip->family), f->user_mask, cur.user);
     if (cur.rdp == 2)
-        return fail(t, FL_E_PROTECTED,
-                    "%s is at RDP level 2: its option bytes can never change again", t->chip->name);
+        return fl_fail(t, FL_E_PROTECTED,
+                       "%s is at RDP level 2: its option bytes can never change again",
+                       t->chip->name);
     return change(t, cur.rdp, user, "user option bytes");
 }
