@@ -139,6 +139,10 @@ static unit_err identify_unlock(unit_hw *hw)
     fl_err fe = fl_identify(hw->probe, &hw->t);
     if (fe == FL_OK && !hw->t.rdp)
         fe = fl_unlock(&hw->t);
+    /* A clock that will not rise only makes the loader slower; a link
+     * that fails meanwhile is a real error. */
+    if (fe == FL_OK && !hw->t.rdp && fl_clock_raise(&hw->t) == FL_E_PROBE)
+        fe = FL_E_PROBE;
     hw->identified = fe == FL_OK;
     return from_fl(hw, fe);
 }
@@ -195,6 +199,10 @@ static unit_err hw_finish(void *d, bool run)
 {
     unit_hw *hw = d;
     unit_err e = from_fl(hw, fl_lock(&hw->t));
+    /* A reset brings the reset clock back; a board left halted gets it
+     * from us. */
+    if (e == UNIT_OK && !run)
+        e = from_fl(hw, fl_clock_restore(&hw->t));
     if (e == UNIT_OK && run)
         e = from_pd(hw, pd_reset(hw->probe, false));
     return e;

@@ -12,6 +12,60 @@
 #include <string.h>
 #include <strings.h>
 
+/*
+ * Fast clocks for the loader. Flash wait states go up before the clock
+ * does and come down after it (each RM's "increasing/decreasing the CPU
+ * frequency" sequence); APB prescalers keep the buses in spec. The reset
+ * voltage range is enough on every part (F446 PWR_CR.VOS resets to scale
+ * 1, L476 PWR_CR1.VOS to range 1, the L053 stays in range 2 at 16 MHz).
+ */
+
+/* F1, RM0008 7.3.2 and 3.3.3: PLL = HSI/2 x 16 = 64 MHz, 2 wait states
+ * (48-72 MHz), APB1 /2 (36 MHz max). HSI stays on: flash programming needs
+ * it (RM0008 3.3.3 note). */
+static const fl_clock_step clock_f1[] = {
+    {0x40022000u, 0x7u, 0x2u, 0},                           /* FLASH_ACR.LATENCY = 2 */
+    {0x40021004u, 0x003F0700u, (14u << 18) | (4u << 8), 0}, /* PLLMUL x16, PLLSRC HSI/2, PPRE1 /2 */
+    {0x40021000u, 1u << 24, 1u << 24, 1},                   /* PLLON, wait PLLRDY */
+    {0x40021004u, 0x3u, 0x2u, 2},                           /* SW = PLL, wait SWS */
+    {0, 0, 0, 0},
+};
+
+/* F446, RM0390 6.3.2 and 3.4.1 table 5 (2.7-3.6 V): PLL = HSI/8 x 168 / 2
+ * = 168 MHz (VCO input 2 MHz, VCO 336 MHz), 5 wait states, APB1 /4 (45 MHz
+ * max), APB2 /2 (90 MHz max). */
+static const fl_clock_step clock_f4[] = {
+    {0x40023C00u, 0xFu, 0x5u, 0}, /* FLASH_ACR.LATENCY = 5 */
+    {0x40023804u, 0x7F437FFFu, 8u | (168u << 6) | (7u << 24) | (2u << 28), 0}, /* PLLCFGR */
+    {0x40023800u, 1u << 24, 1u << 24, 1},                                      /* PLLON */
+    {0x40023808u, 0xFCF0u, (5u << 10) | (4u << 13), 0}, /* HPRE /1, PPRE1 /4, PPRE2 /2 */
+    {0x40023808u, 0x3u, 0x2u, 2},                       /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* L053, RM0367 7.3.1 and 3.3.1 table 13: HSI16 as SYSCLK, 1 wait state
+ * (range 2 allows 16 MHz with one). */
+static const fl_clock_step clock_l0[] = {
+    {0x40022000u, 0x1u, 0x1u, 0},  /* FLASH_ACR.LATENCY = 1 */
+    {0x40021000u, 0x1u, 0x1u, 2},  /* HSI16ON, wait HSI16RDYF */
+    {0x4002100Cu, 0xF0u, 0x0u, 0}, /* HPRE /1 */
+    {0x4002100Cu, 0x3u, 0x1u, 2},  /* SW = HSI16 */
+    {0, 0, 0, 0},
+};
+
+/* L476, RM0351 6.4.4 and 3.3.3 table 11 (range 1): PLL = HSI16 x 10 / 2 =
+ * 80 MHz (VCO 160 MHz), 4 wait states. */
+static const fl_clock_step clock_l4[] = {
+    {0x40022000u, 0x7u, 0x4u, 0},       /* FLASH_ACR.LATENCY = 4 */
+    {0x40021000u, 1u << 8, 1u << 8, 2}, /* HSION, wait HSIRDY */
+    {0x4002100Cu, 0x07007F73u, 2u | (10u << 8) | (1u << 24),
+     0},                                  /* PLLCFGR: HSI16, M 1, N 10, R 2, REN */
+    {0x40021000u, 1u << 24, 1u << 24, 1}, /* PLLON, wait PLLRDY */
+    {0x40021008u, 0x3FF0u, 0x0u, 0},      /* HPRE, PPRE1, PPRE2 /1 */
+    {0x40021008u, 0x3u, 0x3u, 2},         /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
 static const fl_chip chips[] = {
     {
         .dev_id = 0x410,
@@ -31,6 +85,9 @@ static const fl_chip chips[] = {
         .sram_size = 20 * 1024,
         .flash_regs = 0x40022000u,
         .parts = "stm32f101;stm32f102;stm32f103",
+        .fast_clock = clock_f1,
+        .fast_clock_hz = 64000000,
+        .rcc_cfgr = 0x40021004u,
     },
     {
         .dev_id = 0x421,
@@ -50,6 +107,9 @@ static const fl_chip chips[] = {
         .sram_size = 128 * 1024,
         .flash_regs = 0x40023C00u,
         .parts = "stm32f446",
+        .fast_clock = clock_f4,
+        .fast_clock_hz = 168000000,
+        .rcc_cfgr = 0x40023808u,
     },
     {
         .dev_id = 0x417,
@@ -69,6 +129,9 @@ static const fl_chip chips[] = {
         .sram_size = 8 * 1024,
         .flash_regs = 0x40022000u,
         .parts = "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063",
+        .fast_clock = clock_l0,
+        .fast_clock_hz = 16000000,
+        .rcc_cfgr = 0x4002100Cu,
     },
     {
         .dev_id = 0x415,
@@ -88,6 +151,9 @@ static const fl_chip chips[] = {
         .sram_size = 96 * 1024,
         .flash_regs = 0x40022000u,
         .parts = "stm32l475;stm32l476;stm32l486",
+        .fast_clock = clock_l4,
+        .fast_clock_hz = 80000000,
+        .rcc_cfgr = 0x40021008u,
     },
 };
 

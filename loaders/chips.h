@@ -24,6 +24,21 @@ typedef struct fl_unit_run {
     uint32_t count, size;
 } fl_unit_run;
 
+/*
+ * One step of raising the core clock for the loader (loaders/clock.c): a
+ * read-modify-write of `mask` bits at addr to `value`, then a wait until
+ * the bits mask << ready_shift read back as value << ready_shift (shift 0:
+ * the write itself reads back; 1 or 2: an oscillator's or the PLL's ready
+ * flag, or RCC_CFGR.SWS two bits above SW). The steps run in order to go
+ * up and are undone in reverse order to come back.
+ */
+typedef struct fl_clock_step {
+    uint32_t addr, mask, value;
+    uint8_t ready_shift;
+} fl_clock_step;
+
+#define FL_CLOCK_STEPS_MAX 8
+
 typedef struct fl_chip {
     uint16_t dev_id;  /* DBGMCU_IDCODE[11:0] */
     const char *name; /* "STM32F103xB" */
@@ -43,6 +58,12 @@ typedef struct fl_chip {
     /* Part-number prefixes sharing this device id, lower case, ';'-separated
      * ("stm32f101;stm32f102;stm32f103"). */
     const char *parts;
+    /* How to run the core faster than its reset clock while the loader
+     * works (stubs and CRCs are core-bound); ends with a step whose mask is
+     * 0. RCC_CFGR.SW must read 0 (the reset oscillator) for it to apply. */
+    const fl_clock_step *fast_clock;
+    uint32_t fast_clock_hz;
+    uint32_t rcc_cfgr; /* RCC_CFGR address, for the SW/SWS check */
 } fl_chip;
 
 /* The row for a device id, or NULL (an unknown chip is refused, not

@@ -36,10 +36,12 @@ typedef struct fl_target {
     uint32_t idcode;     /* DBGMCU_IDCODE */
     uint32_t flash_size; /* bytes, from the flash-size register */
     uint32_t uid[3];
-    bool rdp;         /* readout protection active */
-    bool stub_loaded; /* the stub is in SRAM (fl_identify clears it) */
-    pd_err probe_err; /* with FL_E_PROBE */
-    char msg[256];    /* what happened and what to do */
+    bool rdp;          /* readout protection active */
+    bool stub_loaded;  /* the stub is in SRAM (fl_identify clears it) */
+    bool clock_raised; /* fl_clock_raise took effect (fl_identify clears it) */
+    uint32_t clock_saved[FL_CLOCK_STEPS_MAX]; /* the bits its steps replaced */
+    pd_err probe_err;                         /* with FL_E_PROBE */
+    char msg[256];                            /* what happened and what to do */
 } fl_target;
 
 /* Reads what identifies the board; the core must be halted. */
@@ -86,6 +88,20 @@ typedef struct fl_chunk {
  */
 fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
                  void *user, size_t *done);
+
+/* ---- the core clock (loaders/clock.c) ---------------------------------------
+ *
+ * fl_clock_raise runs the halted core from the chip row's fast clock (PLL
+ * or HSI16, flash wait states first) so that the stub's loops and CRC
+ * passes are not held back by the reset oscillator. It does nothing when
+ * firmware already switched the clock (RCC_CFGR.SWS != 0) or it was raised
+ * before. If a step does not take (a PLL that does not lock), what was done
+ * is undone and FL_E_TIMEOUT says so: the loader still works, slower. A
+ * system reset brings the reset clock back by itself; fl_clock_restore
+ * undoes the steps for a board that is left without one.
+ */
+fl_err fl_clock_raise(fl_target *t);
+fl_err fl_clock_restore(fl_target *t);
 
 /* ---- option bytes and readout protection (loaders/options.c) ---------------
  *

@@ -1,0 +1,100 @@
+/*
+ * Running the core fast while the loader works. Every chip leaves reset on
+ * a slow internal oscillator (F1 8 MHz, F4 16 MHz, L0 2.1 MHz, L4 4 MHz),
+ * and the stubs' CRC passes and buffer loops are bound by the core: on an
+ * L476 at 4 MHz one CRC of 1 MiB takes about 3 s of the chip's time. The
+ * chip row says how to go faster (fl_clock_step, chips.c); this file runs
+ * those steps over SWD and undoes them.
+ *
+ * The clock is raised only from the reset configuration (RCC_CFGR.SWS = 0):
+ * a core that firmware already clocked is left as its firmware set it,
+ * flash wait states included. A step that does not read back as expected
+ * (a PLL that does not lock) is undone with the steps before it, and the
+ * loader goes on at the reset clock.
+ */
+#include "flash_internal.h"
+
+#include <string.h>
+
+/* Oscillators start and PLLs lock within a few hundred microseconds
+ * (datasheets: tLOCK <= 200 us); the link makes each poll ~1 ms anyway. */
+#define STEP_WAIT_MS 50u
+
+static uint32_t masked_shift(uint32_t v, uint32_t mask, uint8_t shift)
+{
+    return (v >> shift) & mask;
+}
+
+/* Write one step's bits and wait for them to take. */
+static fl_err set_bits(fl_target *t, const fl_clock_step *s, uint32_t bits)
+{
+    uint32_t v = 0;
+    PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+    PD_TRY(t, pd_write32(t->probe, s->addr, (v & ~s->mask) | (bits & s->mask)));
+    uint64_t deadline = fl_now_ms() + STEP_WAIT_MS;
+    for (;;) {
+        PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+        if (masked_shift(v, s->mask, s->ready_shift) == (bits & s->mask))
+            return FL_OK;
+        if (fl_now_ms() > deadline)
+            return fl_fail(t, FL_E_TIMEOUT,
+                           "clock set-up: 0x%08X reads 0x%08X, not ready after %u ms", s->addr, v,
+                           STEP_WAIT_MS);
+    }
+}
+
+/* Undo steps [0, n) in reverse order. */
+static fl_err undo(fl_target *t, size_t n)
+{
+    fl_err first = FL_OK;
+    while (n-- > 0) {
+        fl_err e = set_bits(t, &t->chip->fast_clock[n], t->clock_saved[n]);
+        if (e == FL_E_PROBE)
+            return e;
+        if (e != FL_OK && first == FL_OK)
+            first = e;
+    }
+    return first;
+}
+
+fl_err fl_clock_raise(fl_target *t)
+{
+    const fl_chip *c = t->chip;
+    if (!c || !c->fast_clock || t->clock_raised)
+        return FL_OK;
+    uint32_t cfgr = 0;
+    PD_TRY(t, pd_read32(t->probe, c->rcc_cfgr, &cfgr));
+    if (cfgr & 0xCu)
+        return FL_OK; /* firmware's clock: leave it */
+    size_t n = 0;
+    for (; c->fast_clock[n].mask; n++) {
+        const fl_clock_step *s = &c->fast_clock[n];
+        uint32_t v = 0;
+        PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+        t->clock_saved[n] = v & s->mask;
+        fl_err e = set_bits(t, s, s->value);
+        if (e != FL_OK) {
+            char why[sizeof t->msg];
+            memcpy(why, t->msg, sizeof why);
+            fl_err u = undo(t, n + 1);
+            if (u == FL_E_PROBE)
+                return u;
+            return fl_fail(t, e, "%s; the loader runs at the reset clock", why);
+        }
+    }
+    t->clock_raised = true;
+    return FL_OK;
+}
+
+fl_err fl_clock_restore(fl_target *t)
+{
+    if (!t->clock_raised)
+        return FL_OK;
+    size_t n = 0;
+    while (t->chip->fast_clock[n].mask)
+        n++;
+    fl_err e = undo(t, n);
+    if (e == FL_OK)
+        t->clock_raised = false;
+    return e;
+}
