@@ -209,14 +209,23 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
         fprintf(stderr, "flashline flash: %s: %s\n", file, msg);
         return CLI_BAD_IMAGE;
     }
+    /* One libusb context for the search and the handle: each libusb_init
+     * walks the whole bus again. */
+    libusb_context *usb = NULL;
+    if (libusb_init(&usb) != 0) {
+        fprintf(stderr, "flashline flash: libusb_init failed; is /dev/bus/usb there?\n");
+        image_free(img);
+        return CLI_NO_PROBE;
+    }
     char chosen[PD_SERIAL_LEN + 1];
     if (!serial) {
         pd_probe_info infos[2];
         size_t n = 0;
-        if (pd_enumerate(NULL, infos, 2, &n, msg, sizeof msg) != PD_OK || n != 1) {
+        if (pd_enumerate(usb, infos, 2, &n, msg, sizeof msg) != PD_OK || n != 1) {
             fprintf(stderr, "flashline flash: %s\n",
                     n == 0 ? "no ST-LINK found" : "several probes: say which with --probe SERIAL");
             image_free(img);
+            libusb_exit(usb);
             return CLI_NO_PROBE;
         }
         memcpy(chosen, infos[0].serial, sizeof chosen);
@@ -224,10 +233,21 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     }
     pd_probe *probe = NULL;
     unit_hw *hw = NULL;
-    if (pd_create(NULL, serial, &probe) != PD_OK || !(hw = unit_hw_create(probe))) {
+    pd_err pe = pd_create(usb, serial, &probe);
+    if (pe == PD_E_ARG) {
+        fprintf(stderr,
+                "flashline flash: --probe %s is not a probe serial (24 hex digits, as "
+                "`flashline probes` lists them)\n",
+                serial);
+        image_free(img);
+        libusb_exit(usb);
+        return CLI_USAGE;
+    }
+    if (pe != PD_OK || !(hw = unit_hw_create(probe))) {
         fprintf(stderr, "flashline flash: out of memory\n");
         pd_destroy(probe);
         image_free(img);
+        libusb_exit(usb);
         return CLI_FAILED;
     }
     unit_recipe recipe = {
@@ -252,6 +272,7 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     free(u);
     unit_hw_destroy(hw);
     pd_destroy(probe);
+    libusb_exit(usb);
     image_free(img);
     return code;
 }

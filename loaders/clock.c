@@ -25,11 +25,14 @@ static uint32_t masked_shift(uint32_t v, uint32_t mask, uint8_t shift)
     return (v >> shift) & mask;
 }
 
-/* Write one step's bits and wait for them to take. */
-static fl_err set_bits(fl_target *t, const fl_clock_step *s, uint32_t bits)
+/* Write one step's bits and wait for them to take; *was (may be NULL)
+ * gets the bits they replaced. */
+static fl_err set_bits(fl_target *t, const fl_clock_step *s, uint32_t bits, uint32_t *was)
 {
     uint32_t v = 0;
     PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+    if (was)
+        *was = v & s->mask;
     PD_TRY(t, pd_write32(t->probe, s->addr, (v & ~s->mask) | (bits & s->mask)));
     uint64_t deadline = fl_now_ms() + STEP_WAIT_MS;
     for (;;) {
@@ -48,7 +51,7 @@ static fl_err undo(fl_target *t, size_t n)
 {
     fl_err first = FL_OK;
     while (n-- > 0) {
-        fl_err e = set_bits(t, &t->chip->fast_clock[n], t->clock_saved[n]);
+        fl_err e = set_bits(t, &t->chip->fast_clock[n], t->clock_saved[n], NULL);
         if (e == FL_E_PROBE)
             return e;
         if (e != FL_OK && first == FL_OK)
@@ -69,10 +72,8 @@ fl_err fl_clock_raise(fl_target *t)
     size_t n = 0;
     for (; c->fast_clock[n].mask; n++) {
         const fl_clock_step *s = &c->fast_clock[n];
-        uint32_t v = 0;
-        PD_TRY(t, pd_read32(t->probe, s->addr, &v));
-        t->clock_saved[n] = v & s->mask;
-        fl_err e = set_bits(t, s, s->value);
+        t->clock_saved[n] = 0;
+        fl_err e = set_bits(t, s, s->value, &t->clock_saved[n]);
         if (e != FL_OK) {
             char why[sizeof t->msg];
             memcpy(why, t->msg, sizeof why);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Malformed and hostile images get a clear error, exit code 5, and leave the
-# board's flash untouched (read back with st-flash before and after).
+# board's flash untouched (read back with st-flash before and after); so
+# does a --probe that is not a serial (exit 2).
 # usage: bad_images.sh SIM FLASHLINE
 set -uo pipefail
 sim=$1 fl=$2
@@ -21,6 +22,10 @@ for f in badsum.hex truncated.hex badsum.srec toobig.bin x86.elf ram.hex; do
   "$fl" flash "$dir/\$f" >"$dir/out" 2>&1; rc=\$?
   if [ \$rc -ne 5 ]; then echo "FAIL: \$f exit \$rc: \$(cat "$dir/out")"; fail=1; else echo "ok: \$f: \$(cat "$dir/out")"; fi
 done
+# A --probe that is not a serial is a usage error, with nothing written.
+"$fl" flash --probe 37FF7106 "$dir/good.bin" >"$dir/out" 2>&1; rc=\$?
+if [ \$rc -ne 2 ] || ! grep -q 'not a probe serial' "$dir/out"; then
+  echo "FAIL: bad --probe exit \$rc: \$(cat "$dir/out")"; fail=1; else echo "ok: bad --probe: \$(cat "$dir/out")"; fi
 st-flash read "$dir/after.bin" 0x08000000 131072 >/dev/null 2>&1
 cmp -s "$dir/before.bin" "$dir/after.bin" || { echo "FAIL: flash changed"; fail=1; }
 exit \$fail
