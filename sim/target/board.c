@@ -156,6 +156,7 @@ void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len)
 {
     /* Code may have been translated from either address of the array. */
     uint32_t off = addr - b->chip->flash_base;
+    clock_view_sync(b, off, len);
     mark_dirty(b, b->chip->flash_base + off, len);
     mark_dirty(b, off, len);
 }
@@ -294,6 +295,9 @@ static bool bus_read(sim_board *b, bus_master who, uint32_t addr, unsigned width
             sim_stall_until(b, b->flash_busy_until);
         if (who == BUS_DEBUG && b->fops->read_protected(b, b->fstate))
             return false;
+        /* What the flash interface delivers: garbled when HCLK is too fast
+         * for FLASH_ACR.LATENCY (clock.c). */
+        mem = b->flash_view + (mem - b->flash);
         /* fall through */
     case R_SRAM:
     case R_SYS:
@@ -688,6 +692,28 @@ static void raise_bus_fault(sim_board *b, uint32_t addr, bool precise)
     b->stop_at_ps = 0;
 }
 
+/* Every data read of main flash by the core (the hook is bounded to the
+ * array and its boot alias). Unicorn fills its TLB after the first access
+ * to a page, so the protection hook below sees only the first read of each
+ * page; this one sees them all. */
+static void hook_flash_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                            void *user)
+{
+    (void)uc;
+    (void)type;
+    (void)addr;
+    (void)size;
+    (void)value;
+    sim_board *b = user;
+    /* RM0008 3.3.3: reads stall until BSY clears. */
+    if (sim_flash_busy(b))
+        sim_stall_until(b, b->flash_busy_until);
+    /* Each data read of flash waits LATENCY HCLK cycles. Pessimistic: the
+     * prefetch buffer, ART accelerator and caches are not modelled (nor
+     * are instruction fetches charged). */
+    b->now_ps += (uint64_t)b->clk.latency * b->cycle_ps;
+}
+
 static bool hook_read_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                            void *user)
 {
@@ -699,8 +725,6 @@ static bool hook_read_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
     uint8_t *mem = NULL;
     uint32_t faddr = 0;
     if (decode(b, (uint32_t)addr, 1, &mem, &faddr) == R_FLASH) {
-        if (sim_flash_busy(b))
-            sim_stall_until(b, b->flash_busy_until);
         /* RDP level 1: code running from SRAM while a debugger is attached
          * cannot read main flash (RM0008 4.3.1; DS10198 Table 3). */
         if (b->debugger_attached && b->fops->read_protected(b, b->fstate))
@@ -808,9 +832,10 @@ static uc_err map_ro(sim_board *b, uint32_t base, size_t size, uint32_t perms, v
 static uc_err map_all(sim_board *b)
 {
     const sim_chip *c = b->chip;
-    uc_err e = map_ro(b, c->flash_base, c->flash_size, UC_PROT_EXEC, b->flash);
+    /* The core fetches and loads what the flash interface delivers. */
+    uc_err e = map_ro(b, c->flash_base, c->flash_size, UC_PROT_EXEC, b->flash_view);
     if (!e)
-        e = map_ro(b, 0, c->flash_size, UC_PROT_EXEC, b->flash);
+        e = map_ro(b, 0, c->flash_size, UC_PROT_EXEC, b->flash_view);
     if (!e)
         e = uc_mem_map_ptr(b->uc, c->sram_base, c->sram_size + c->sram2_size, UC_PROT_ALL, b->sram);
     if (!e && c->sram2_size)
@@ -836,6 +861,12 @@ static uc_err map_all(sim_board *b)
                         0);
     if (!e)
         e = uc_hook_add(b->uc, &b->hooks[4], UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, b, 1, 0);
+    if (!e)
+        e = uc_hook_add(b->uc, &b->hooks[5], UC_HOOK_MEM_READ, (void *)hook_flash_read, b,
+                        c->flash_base, c->flash_base + c->flash_size - 1);
+    if (!e)
+        e = uc_hook_add(b->uc, &b->hooks[6], UC_HOOK_MEM_READ, (void *)hook_flash_read, b, 0,
+                        c->flash_size - 1);
     return e;
 }
 
@@ -877,8 +908,9 @@ sim_err sim_board_create(const char *chip_name, uint64_t seed, double speed, sim
     atomic_init(&b->interrupt, false);
     b->fstate = calloc(1, b->fops->state_size ? b->fops->state_size : 1);
     b->flash = alloc_pages(c->flash_size, c->flash_erased);
+    b->flash_view = alloc_pages(c->flash_size, c->flash_erased);
     b->sram = alloc_pages(c->sram_size + c->sram2_size, 0);
-    bool ok = b->fstate && b->flash && b->sram;
+    bool ok = b->fstate && b->flash && b->flash_view && b->sram;
     for (int i = 0; ok && i < 3 && c->sys[i].size; i++)
         ok = (b->sys[i] = alloc_pages(c->sys[i].size, 0xFF)) != NULL;
     if (ok && c->eeprom_size)
@@ -909,6 +941,7 @@ void sim_board_destroy(sim_board *b)
         uc_close(b->uc);
     free(b->fstate);
     free(b->flash);
+    free(b->flash_view);
     free(b->sram);
     for (int i = 0; i < 3; i++)
         free(b->sys[i]);
@@ -984,6 +1017,7 @@ static void service_events(sim_board *b)
         b->rcc_csr_flags |= 1u << 29; /* IWDGRSTF */
         core_reset(b, false, 0);
     }
+    clock_service(b);
     systick_service(b);
     if (b->systick_pending && !b->halted && !b->locked_up && !(b->dhcsr_ctrl & 8) &&
         !(reg_get(b, UC_ARM_REG_PRIMASK) & 1) && (reg_get(b, UC_ARM_REG_XPSR) & 0x1FF) == 0) {
@@ -1047,10 +1081,11 @@ static void run_core(sim_board *b, uint64_t until)
         /* With C_MASKINTS the debugger keeps interrupts out for the whole
          * run: SysTick wraps need no stop, systick_service() counts them. */
         uint64_t tick = (b->dhcsr_ctrl & 8) ? UINT64_MAX : systick_next_event(b);
-        uint64_t stop = min64(until, min64(tick, iwdg_expiry(b)));
+        uint64_t event = min64(min64(tick, iwdg_expiry(b)), clock_next_event(b));
+        uint64_t stop = min64(until, event);
         if (stop <= b->now_ps) {
             service_events(b);
-            if (min64(tick, iwdg_expiry(b)) <= b->now_ps)
+            if (min64(min64(tick, iwdg_expiry(b)), clock_next_event(b)) <= b->now_ps)
                 b->now_ps++; /* guarantee progress */
             continue;
         }
@@ -1102,7 +1137,7 @@ sim_err sim_board_advance(sim_board *b, uint64_t ns)
             run_core(b, slice);
         } else {
             /* Core halted, locked up or held in reset: only time moves. */
-            uint64_t next = min64(slice, iwdg_expiry(b));
+            uint64_t next = min64(slice, min64(iwdg_expiry(b), clock_next_event(b)));
             if (next > b->now_ps)
                 b->now_ps = next;
             service_events(b);

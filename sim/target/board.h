@@ -12,7 +12,8 @@
  *
  * Time: every board has its own virtual clock (picosecond resolution). It
  * moves forward only when something happens on the board: instructions
- * execute (one cycle per half-word of code at the core clock), a bus access
+ * execute (one cycle per half-word of code at HCLK, which follows the RCC
+ * registers; data reads of flash add FLASH_ACR.LATENCY cycles), a bus access
  * stalls on a busy flash, or the caller lets time pass with
  * sim_board_advance(). Everything is therefore deterministic for a given seed.
  * The speed factor only decides how much wall-clock time a board spends for
@@ -179,5 +180,7 @@ const uint8_t *sim_board_flash(const sim_board *b);
 sim_err sim_board_preload(sim_board *b, uint32_t addr, const void *data, size_t len);
 /* Counters for benchmarks. */
 uint64_t sim_board_instructions(const sim_board *b);
+/* The core clock (HCLK) in Hz as the RCC registers have set it now. */
+uint32_t sim_board_hclk_hz(const sim_board *b);
 
 #endif

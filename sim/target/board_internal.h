@@ -57,6 +57,8 @@ typedef struct flash_ctrl_ops {
     /* Set RDP level 1 in the option bytes (SIM_FAULT_RDP1); takes effect at
      * the next power-on / option load, as on silicon. */
     void (*inject_rdp1)(sim_board *b, void *st);
+    /* FLASH_ACR.LATENCY (wait states) as it stands; no side effects. */
+    unsigned (*latency)(sim_board *b, void *st);
 } flash_ctrl_ops;
 
 extern const flash_ctrl_ops sim_flash_f1;
@@ -93,6 +95,8 @@ bool sim_flash_cell_bad(const sim_board *b, uint32_t addr, uint32_t len);
 bool sim_debugger_attached(const sim_board *b);
 /* Deterministic per-board pseudo random numbers (for scrambled cells). */
 uint64_t sim_board_random(sim_board *b);
+/* FLASH_ACR.LATENCY changed: the board re-checks HCLK against it. */
+void sim_clock_changed(sim_board *b);
 /* Request a system reset at the next instruction boundary (OBL_LAUNCH). */
 void sim_board_request_reset(sim_board *b);
 

@@ -27,10 +27,13 @@ struct sim_board {
     const flash_ctrl_ops *fops;
     void *fstate;
     uc_engine *uc;
-    uc_hook hooks[6];
+    uc_hook hooks[7];
 
-    uint8_t *flash; /* main array, chip->flash_size bytes */
-    uint8_t *sram;  /* SRAM1 (+ SRAM2 right after it on L4) */
+    uint8_t *flash;      /* main array, chip->flash_size bytes */
+    uint8_t *flash_view; /* the array as the bus reads it (clock.c garbles it
+                            when the wait states are too few); Unicorn maps
+                            this one */
+    uint8_t *sram;       /* SRAM1 (+ SRAM2 right after it on L4) */
     uint8_t *sys[3];
     uint8_t *eeprom; /* 4 KiB mapping, eeprom_size valid */
     uint32_t uid[3];
@@ -85,6 +88,17 @@ struct sim_board {
     uint32_t rcc_csr_flags;   /* reset-cause flags as RCC_CSR shows them */
     uint32_t rcc[256];        /* the RCC block as software last wrote it */
 
+    /* clock tree (clock.c) */
+    struct sim_clock {
+        uint64_t hsi_ready_at, msi_ready_at; /* UINT64_MAX while off */
+        uint64_t pll_on_at;                  /* UINT64_MAX while PLLON is clear */
+        uint64_t sw_at;                      /* when RCC_CFGR.SW last changed */
+        unsigned sws;                        /* SYSCLK source in use (SW code) */
+        uint64_t hclk_hz;
+        unsigned latency; /* FLASH_ACR.LATENCY */
+        bool overclocked; /* HCLK above what LATENCY allows: reads go wrong */
+    } clk;
+
     /* injected faults */
     bool fault_firmware, fault_watchdog, fault_swd_locked;
     bool bad_cell;
@@ -111,6 +125,18 @@ void periph_reset(sim_board *b, bool power_on);
 uint64_t iwdg_expiry(const sim_board *b);
 bool iwdg_frozen(const sim_board *b);
 void iwdg_halt_changed(sim_board *b);
+
+/* clock.c: RCC clocks, HCLK and flash wait states. */
+void rcc_reset(sim_board *b);
+uint32_t rcc_read(sim_board *b, uint32_t off);
+void rcc_write(sim_board *b, uint32_t off, uint32_t value, uint32_t mask);
+/* When the SYSCLK switch that SW asks for will happen (UINT64_MAX: none). */
+uint64_t clock_next_event(const sim_board *b);
+void clock_service(sim_board *b);
+/* Recompute HCLK (cycle_ps) and whether flash reads are garbled. */
+void clock_update(sim_board *b);
+/* Refresh flash_view[off, off+len) from the array. */
+void clock_view_sync(sim_board *b, uint32_t off, uint32_t len);
 
 /* board.c: core services used by scs.c. */
 void board_halt(sim_board *b, uint32_t dfsr_reason);

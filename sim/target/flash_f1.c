@@ -323,6 +323,7 @@ static bool f1_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
     switch (offset) {
     case F1_ACR:
         s->acr = flash_masked(s->acr, ACR_RW, value, mask);
+        sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     case F1_KEYR:
         key = key_write(&s->keys, !(s->cr & CR_LOCK), value, mask);
@@ -469,6 +470,13 @@ static void f1_inject_rdp1(sim_board *b, void *st)
     }
 }
 
+static unsigned f1_latency(sim_board *b, void *st)
+{
+    (void)b;
+    /* RM0008 3.3.3: LATENCY b2:0 */
+    return ((f1_state *)st)->acr & 0x7u;
+}
+
 const flash_ctrl_ops sim_flash_f1 = {
     .state_size = sizeof(f1_state),
     .factory = f1_factory,
@@ -479,4 +487,5 @@ const flash_ctrl_ops sim_flash_f1 = {
     .read_protected = f1_read_protected,
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
+    .latency = f1_latency,
 };

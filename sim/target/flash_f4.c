@@ -361,6 +361,7 @@ static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
     case F4_ACR:
         /* ICRST/DCRST only act while the cache is off; nothing to model. */
         s->acr = flash_masked(s->acr, ACR_RW, value, mask);
+        sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     /* KEY1 then KEY2, full-word writes only (RM0090 3.9.3 "word access"). Any
      * other write, including one while already unlocked, is a wrong
@@ -521,6 +522,13 @@ static void f4_inject_rdp1(sim_board *b, void *st)
     flash_put_le16(img + 2, (uint16_t)~lo);
 }
 
+static unsigned f4_latency(sim_board *b, void *st)
+{
+    (void)b;
+    /* RM0390 3.8.1: LATENCY b3:0 */
+    return ((f4_state *)st)->acr & 0xFu;
+}
+
 const flash_ctrl_ops sim_flash_f4 = {
     .state_size = sizeof(f4_state),
     .factory = f4_factory,
@@ -531,4 +539,5 @@ const flash_ctrl_ops sim_flash_f4 = {
     .read_protected = f4_read_protected,
     .inject_stale_errors = f4_inject_stale_errors,
     .inject_rdp1 = f4_inject_rdp1,
+    .latency = f4_latency,
 };

@@ -327,6 +327,7 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
     switch (offset) {
     case REG_ACR:
         st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
+        sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     case REG_PECR: {
         /* The operation selection bits are "writable only when no program or
@@ -632,6 +633,13 @@ static void l0_inject_rdp1(sim_board *b, void *vst)
     flash_put_le32(img, opt_word(v));
 }
 
+static unsigned l0_latency(sim_board *b, void *st)
+{
+    (void)b;
+    /* RM0367 3.7.1: LATENCY b0 */
+    return ((l0_state *)st)->acr & 0x1u;
+}
+
 const flash_ctrl_ops sim_flash_l0 = {
     .state_size = sizeof(l0_state),
     .factory = l0_factory,
@@ -642,4 +650,5 @@ const flash_ctrl_ops sim_flash_l0 = {
     .read_protected = l0_read_protected,
     .inject_stale_errors = l0_inject_stale_errors,
     .inject_rdp1 = l0_inject_rdp1,
+    .latency = l0_latency,
 };

@@ -632,6 +632,7 @@ static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
     switch (offset) {
     case REG_ACR:
         st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
+        sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     case REG_PDKEYR:
         flash_run_pd_key(&st->pd, PDKEY1, PDKEY2, value, mask);
@@ -732,6 +733,13 @@ static void l4_inject_rdp1(sim_board *b, void *vst)
         write_option_image(b, OPT_OPTR, (flash_le32(p) & ~0xFFu) | 0xBBu);
 }
 
+static unsigned l4_latency(sim_board *b, void *st)
+{
+    (void)b;
+    /* RM0351 3.7.1: LATENCY b2:0 */
+    return ((l4_state *)st)->acr & 0x7u;
+}
+
 const flash_ctrl_ops sim_flash_l4 = {
     .state_size = sizeof(l4_state),
     .factory = l4_factory,
@@ -742,4 +750,5 @@ const flash_ctrl_ops sim_flash_l4 = {
     .read_protected = l4_read_protected,
     .inject_stale_errors = l4_inject_stale_errors,
     .inject_rdp1 = l4_inject_rdp1,
+    .latency = l4_latency,
 };

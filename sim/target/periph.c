@@ -1,7 +1,8 @@
 /*
  * The APB/AHB peripherals a programmer meets: the flash controller's
  * register block (dispatched to flash_<family>.c), the independent watchdog,
- * the reset-cause bits of RCC, and DBGMCU where it sits on the APB (L0).
+ * the reset-cause bits of RCC and its clocks (dispatched to clock.c), and
+ * DBGMCU where it sits on the APB (L0).
  * Other peripherals read as zero and ignore writes, as unclocked ones do.
  */
 #include "board_state.h"
@@ -12,8 +13,6 @@
 #define IWDG_RLR  0x8u
 #define IWDG_SR   0xCu
 #define IWDG_WINR 0x10u
-
-static void rcc_reset(sim_board *b);
 
 /* ---- IWDG (RM0008 19.4; RM0390 20.4; RM0351 37.4) ------------------------- */
 
@@ -132,76 +131,6 @@ void periph_reset(sim_board *b, bool power_on)
     }
 }
 
-/* ---- RCC: clocks are kept as plain registers, and an oscillator or PLL
- * that software switches on reports ready at once (the core clock itself
- * stays the reset clock in this model). --------------------------------------- */
-
-typedef struct rcc_pair {
-    uint32_t on, ready;
-} rcc_pair;
-
-/* RCC_CR on/ready bit pairs and reset values: RM0008 7.3.1, RM0390 6.3.1,
- * RM0367 7.3.1, RM0351 6.4.1. */
-static const rcc_pair rcc_pairs_f1f4[] = {{1u << 0, 1u << 1},   {1u << 16, 1u << 17},
-                                          {1u << 24, 1u << 25}, {1u << 26, 1u << 27},
-                                          {1u << 28, 1u << 29}, {0, 0}};
-static const rcc_pair rcc_pairs_l0[] = {{1u << 0, 1u << 2},   {1u << 3, 1u << 4},
-                                        {1u << 8, 1u << 9},   {1u << 16, 1u << 17},
-                                        {1u << 24, 1u << 25}, {0, 0}};
-static const rcc_pair rcc_pairs_l4[] = {{1u << 0, 1u << 1},
-                                        {1u << 8, 1u << 10},
-                                        {1u << 16, 1u << 17},
-                                        {1u << 24, 1u << 25},
-                                        {1u << 26, 1u << 27},
-                                        {1u << 28, 1u << 29},
-                                        {0, 0}};
-
-static const rcc_pair *rcc_pairs(const sim_board *b)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        return rcc_pairs_l0;
-    case SIM_FAMILY_L4:
-        return rcc_pairs_l4;
-    default:
-        return rcc_pairs_f1f4;
-    }
-}
-
-static void rcc_reset(sim_board *b)
-{
-    for (size_t i = 0; i < sizeof b->rcc / sizeof b->rcc[0]; i++)
-        b->rcc[i] = 0;
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        b->rcc[0] = 0x00000300u; /* MSION | MSIRDY */
-        break;
-    case SIM_FAMILY_L4:
-        b->rcc[0] = 0x00000063u; /* MSION | MSIRDY | MSIRANGE 6 (4 MHz) */
-        break;
-    default:
-        b->rcc[0] = 0x00000083u; /* HSION | HSIRDY | HSITRIM 16 */
-        break;
-    }
-}
-
-static uint32_t rcc_read(const sim_board *b, uint32_t off)
-{
-    uint32_t v = b->rcc[(off / 4) & 0xFF];
-    /* RCC_CFGR: SWS (b3:2) follows SW (b1:0) at once; offset 0x04 on F1,
-     * 0x08 on F4/L4, 0x0C on L0. */
-    uint32_t cfgr = b->chip->family == SIM_FAMILY_F1   ? 0x04
-                    : b->chip->family == SIM_FAMILY_L0 ? 0x0C
-                                                       : 0x08;
-    if (off == cfgr)
-        v = (v & ~0xCu) | (v & 3u) << 2;
-    if (off == 0) {
-        for (const rcc_pair *p = rcc_pairs(b); p->on; p++)
-            v = (v & p->on) ? v | p->ready : v & ~p->ready;
-    }
-    return v;
-}
-
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static bool in_block(uint32_t addr, uint32_t base, uint32_t size)
@@ -220,8 +149,11 @@ uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
         return iwdg_read(b, addr - IWDG_BASE);
     if (c->idcode_addr == 0x40015800u && in_block(addr, 0x40015800u, 0x20))
         return dbgmcu_read(b, addr);
-    if (addr == c->rcc_csr)
-        return b->rcc_csr_flags;
+    if (addr == c->rcc_csr) {
+        /* L4 RCC_CSR also holds MSISRANGE b11:8, reset value 6 (4 MHz),
+         * RM0351 6.4.29; kept at that value in this model. */
+        return b->rcc_csr_flags | (c->family == SIM_FAMILY_L4 ? 6u << 8 : 0);
+    }
     if (in_block(addr, c->rcc_base, 0x400))
         return rcc_read(b, addr - c->rcc_base);
     return 0;
@@ -252,8 +184,7 @@ void periph_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bu
         return;
     }
     if (in_block(addr, c->rcc_base, 0x400)) {
-        uint32_t *r = &b->rcc[((addr - c->rcc_base) / 4) & 0xFF];
-        *r = (*r & ~mask) | (value & mask);
+        rcc_write(b, addr - c->rcc_base, value, mask);
         return;
     }
 }
