@@ -17,15 +17,38 @@
  * keeps a hardware watchdog quiet while the core runs the stub. */
 #define IWDG_KR 0x40003000u
 
+/* A few hundred cycles between two polls of something slow (an erase, the
+ * host filling a buffer): a register read per loop buys nothing and keeps
+ * the bus busy; at 80 MHz this is ~10 us, at 2 MHz ~0.4 ms, either way
+ * small against a page erase (3.2 ms and up) or a USB round trip (1 ms). */
+#define POLL_PAUSE 256u
+static inline void poll_pause(void)
+{
+    for (uint32_t i = 0; i < POLL_PAUSE; i++)
+        __asm__ volatile("" ::: "memory");
+}
+
 /* Wait while the controller is busy, keeping the watchdog fed: an erase
  * can take longer than the shortest watchdog timeout. */
 static inline uint32_t wait_busy(uint32_t sr_addr, uint32_t busy_bit)
 {
     uint32_t sr;
-    while ((sr = *(volatile uint32_t *)(uintptr_t)sr_addr) & busy_bit)
+    while ((sr = *(volatile uint32_t *)(uintptr_t)sr_addr) & busy_bit) {
         *(volatile uint32_t *)(uintptr_t)IWDG_KR = 0xAAAAu;
+        poll_pause();
+    }
     return sr;
 }
+
+/* Programming waits differently: the stubs read back the unit they just
+ * wrote. A read of flash while a program operation runs stalls the bus
+ * until it ends (RM0008 3.3.3, RM0390 3.5, RM0367 3.3.4, RM0351 3.3.7 for
+ * the same bank), so the read both waits and fetches what verification
+ * needs, with no register polling for the 16-82 us a unit takes. The BSY
+ * loops after it are a safety net that exits at once. SR is read before
+ * the stalling read: a write refused at once (WRPERR, PGSERR...) starts no
+ * operation, and under readout protection a core read of flash with the
+ * debugger attached is a bus fault. */
 
 uint32_t stub_main(fl_loader_ctl *ctl);
 
@@ -77,6 +100,7 @@ uint32_t stub_main(fl_loader_ctl *ctl)
                 return FL_ST_OK;
             }
             REG32(IWDG_KR) = 0xAAAAu;
+            poll_pause();
         }
         uint32_t st = FL_ST_OK;
         if (b->erase)

@@ -5,6 +5,7 @@
  * board's flash array; CRC-32 against zlib's crc32().
  */
 #include "board.h"
+#include "chips.h"
 #include "stubs.h"
 
 #include <setjmp.h>
@@ -219,6 +220,60 @@ static void crc32_matches_zlib(void **state)
     }
 }
 
+/* Run one CRC-32 pass over [0x08000000, +len) and return its virtual time
+ * in ns; the result must match zlib's. */
+static uint64_t timed_crc(sim_board *b, const chip_case *c, uint32_t len)
+{
+    fl_loader_ctl crc = {.op = FL_OP_CRC32, .flash_regs = c->regs};
+    crc.buf[0].addr = 0x08000000u;
+    crc.buf[0].len = len;
+    wr(b, DHCSR, DHCSR_HALT);
+    uint64_t t0 = sim_board_now_ns(b);
+    start(b, &crc);
+    for (int i = 0; i < 200000 && !sim_board_halted(b); i++)
+        sim_board_advance(b, 10000);
+    assert_true(sim_board_halted(b));
+    uint64_t ns = sim_board_now_ns(b) - t0;
+    uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), sim_board_flash(b), len);
+    assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, crc)), want);
+    return ns;
+}
+
+/* The chip row's fast clock (loaders/chips.c), applied as loaders/clock.c
+ * does, makes the core-bound CRC pass faster by about the clock ratio
+ * (less what the flash wait states cost), and flash still reads right. */
+static void crc_runs_faster_on_the_fast_clock(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t dev_id;
+        uint32_t reset_hz;
+    } rows[] = {{0x410, 8000000}, {0x421, 16000000}, {0x417, 2097000}, {0x415, 4000000}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const chip_case *c = &cases[k];
+        const fl_chip *chip = fl_chip_by_dev_id(rows[k].dev_id);
+        assert_non_null(chip);
+        assert_non_null(chip->fast_clock);
+        sim_board *b = prepare(c, 21);
+        const uint32_t len = 16 * 1024;
+        uint64_t slow = timed_crc(b, c, len);
+        for (const fl_clock_step *st = chip->fast_clock; st->mask; st++) {
+            wr(b, st->addr, (rd(b, st->addr) & ~st->mask) | st->value);
+            int i = 0;
+            while (((rd(b, st->addr) >> st->ready_shift) & st->mask) != st->value && i++ < 1000)
+                sim_board_advance(b, 10000);
+            assert_true(i < 1000);
+        }
+        uint64_t fast = timed_crc(b, c, len);
+        double want = (double)chip->fast_clock_hz / rows[k].reset_hz;
+        print_message("%s: CRC of %u bytes %.2f ms at reset clock, %.2f ms at %u MHz (%.1fx)\n",
+                      c->chip, len, slow / 1e6, fast / 1e6, chip->fast_clock_hz / 1000000,
+                      (double)slow / (double)fast);
+        assert_true((double)slow / (double)fast >= want / 2);
+        sim_board_destroy(b);
+    }
+}
+
 /* F1: programming a half-word that is not erased stops the stub with PGERR
  * and the address; the flash keeps its old content (RM0008 3.3.3). */
 static void f1_reports_a_flash_error_with_its_address(void **state)
@@ -376,6 +431,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(programs_a_multi_buffer_image_on_every_chip),
         cmocka_unit_test(crc32_matches_zlib),
+        cmocka_unit_test(crc_runs_faster_on_the_fast_clock),
         cmocka_unit_test(erases_in_the_stub_and_crcs_a_list),
         cmocka_unit_test(f1_reports_a_flash_error_with_its_address),
         cmocka_unit_test(l4_refuses_a_second_write_of_a_double_word),
