@@ -287,6 +287,28 @@ static void catch_up(vprobe *p)
 
 static void schedule_delayed(vprobe *p);
 
+/*
+ * When a transfer that ends a command may complete in wall time: after its
+ * own time on the wire (cost), and never before the wall clock reaches the
+ * board's virtual time. The board can end a command ahead of the host's
+ * clock: a core stalled on busy flash jumps to the end of the operation,
+ * past the point catch_up() asked for. Without this the host would see
+ * the results of a flash operation before it could have finished, and a
+ * stub that waits by stalling would program faster than the silicon.
+ */
+static uint64_t due_wall_ns(const vprobe *p, uint64_t cost)
+{
+    double speed = p->bus->speed;
+    uint64_t due = wall_ns() + (uint64_t)((double)cost * speed);
+    if (p->board && p->wall_origin_ns) {
+        double ahead = (double)sim_board_now_ns(p->board) - (double)p->virt_origin_ns;
+        double at = (double)p->wall_origin_ns + ahead * speed;
+        if (at > (double)due)
+            due = (uint64_t)at;
+    }
+    return due;
+}
+
 /* At speed > 0 a reply becomes reapable only when the virtual transfer
  * would have finished in wall-clock time. */
 static gboolean release_delayed(gpointer data)
@@ -339,7 +361,7 @@ static void serve_in(vprobe *p)
         u->status = 0;
         uint64_t cost = stlink_probe_last_cost_ns(p->engine);
         if (p->bus->speed > 0 && cost > 0) {
-            u->ready_wall_ns = wall_ns() + (uint64_t)((double)cost * p->bus->speed);
+            u->ready_wall_ns = due_wall_ns(p, cost);
             g_queue_push_tail(&p->delayed, u);
             schedule_delayed(p);
         } else {
@@ -430,7 +452,7 @@ static int submit(vprobe *p, vurb *u)
              * wire is paid by holding the OUT transfer, or the board would
              * run ahead of the wall clock by it (a 32 KiB write at 1.8 MHz
              * is a quarter of a second). */
-            u->ready_wall_ns = wall_ns() + (uint64_t)((double)cost * p->bus->speed);
+            u->ready_wall_ns = due_wall_ns(p, cost);
             g_queue_push_tail(&p->delayed, u);
             schedule_delayed(p);
             return 0;
