@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -427,27 +428,53 @@ typedef struct cursor {
     uint32_t off;
 } cursor;
 
-/* The next buffer-sized piece, or false at the end. */
-static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz, fl_loader_buf *b,
-                       size_t *chunk_of, bool *last)
+/* The next buffer: from the cursor on, as many chunks as join without a
+ * gap (up to bsz bytes), assembled in stage. Chunks that start a new erase
+ * unit join only as the next unit of the buffer's run of equal units in
+ * one bank, so the stub can erase them all first. *done_upto gets how many
+ * chunks are finished once this buffer is. False at the end. */
+static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz, uint8_t *stage,
+                       fl_loader_buf *b, size_t *done_upto)
 {
     if (c->chunk >= n)
         return false;
     const fl_chunk *k = &chunks[c->chunk];
-    uint32_t len = k->len - c->off < bsz ? k->len - c->off : bsz;
     b->addr = k->addr + c->off;
-    b->len = len;
-    b->erase = k->erase && c->off == 0;
-    b->unit_addr = k->unit.addr;
-    b->unit_code = k->unit.index_in_bank | k->unit.bank << 8;
-    *chunk_of = c->chunk;
-    c->off += len;
-    *last = c->off >= k->len;
-    if (*last) {
+    b->len = 0;
+    b->erase = 0;
+    for (;;) {
+        k = &chunks[c->chunk];
+        if (k->erase && c->off == 0) {
+            if (b->erase == 0) {
+                b->unit_addr = k->unit.addr;
+                b->unit_code = k->unit.index_in_bank | k->unit.bank << 8;
+                b->unit_size = k->unit.size;
+            }
+            b->erase++;
+        }
+        uint32_t take = k->len - c->off < bsz - b->len ? k->len - c->off : bsz - b->len;
+        if (take)
+            memcpy(stage + b->len, k->data + c->off, take);
+        b->len += take;
+        c->off += take;
+        if (c->off < k->len) {
+            *done_upto = c->chunk;
+            return true; /* the buffer is full part-way through the chunk */
+        }
         c->chunk++;
         c->off = 0;
+        *done_upto = c->chunk;
+        if (c->chunk >= n || b->len == bsz)
+            return true;
+        const fl_chunk *x = &chunks[c->chunk];
+        bool joins = x->addr == b->addr + b->len;
+        if (joins && x->erase)
+            joins = b->erase == 0 ? x->addr == x->unit.addr
+                                  : x->unit.size == b->unit_size && x->unit.bank == k->unit.bank &&
+                                        x->unit.addr == b->unit_addr + b->erase * b->unit_size;
+        if (!joins)
+            return true;
     }
-    return true;
 }
 
 static fl_err check_chunks(fl_target *t, const fl_chunk *chunks, size_t n)
@@ -464,6 +491,10 @@ static fl_err check_chunks(fl_target *t, const fl_chunk *chunks, size_t n)
     return FL_OK;
 }
 
+static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_t bsz,
+                         uint8_t *stage, uint64_t total, fl_progress_fn progress, void *user,
+                         size_t *done);
+
 fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
                  void *user, size_t *done)
 {
@@ -472,24 +503,37 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
     if (e || n == 0)
         return e;
     uint32_t bsz = buf_size(t);
-    uint64_t total = 0, bytes = 0;
+    uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += chunks[i].len;
+    uint8_t *stage = malloc(bsz);
+    if (!stage)
+        return fl_fail(t, FL_E_LOADER, "out of memory for a %u-byte loader buffer", bsz);
+    e = stream_run(t, chunks, n, bsz, stage, total, progress, user, done);
+    free(stage);
+    return e;
+}
+
+static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_t bsz,
+                         uint8_t *stage, uint64_t total, fl_progress_fn progress, void *user,
+                         size_t *done)
+{
+    uint64_t bytes = 0;
+    fl_err e;
     fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = t->chip->flash_regs};
     cursor cur = {0, 0};
     /* What each buffer holds while the stub works on it. */
     struct {
-        bool busy, last;
-        size_t chunk;
+        bool busy;
+        size_t done_upto;
     } fly[2] = {{0}};
     for (int i = 0; i < 2; i++) {
         fl_loader_buf *b = &ctl.buf[i];
         b->data = BUF_ADDR + (uint32_t)i * bsz;
-        if (!next_piece(chunks, n, &cur, bsz, b, &fly[i].chunk, &fly[i].last))
+        if (!next_piece(chunks, n, &cur, bsz, stage, b, &fly[i].done_upto))
             break;
-        const fl_chunk *k = &chunks[fly[i].chunk];
         if (b->len)
-            PD_TRY(t, pd_mem_write(t->probe, b->data, k->data + (b->addr - k->addr), b->len));
+            PD_TRY(t, pd_mem_write(t->probe, b->data, stage, b->len));
         b->state = FL_BUF_FULL;
         fly[i].busy = true;
     }
@@ -507,16 +551,13 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
         if (fly[next].busy && now.buf[next].state == FL_BUF_EMPTY) {
             fly[next].busy = false;
             bytes += b->len;
-            if (fly[next].last)
-                *done = fly[next].chunk + 1;
+            *done = fly[next].done_upto;
             last_progress = fl_now_ms();
             if (progress)
                 progress(user, (uint32_t)bytes, (uint32_t)total);
-            if (next_piece(chunks, n, &cur, bsz, b, &fly[next].chunk, &fly[next].last)) {
-                const fl_chunk *k = &chunks[fly[next].chunk];
+            if (next_piece(chunks, n, &cur, bsz, stage, b, &fly[next].done_upto)) {
                 if (b->len)
-                    PD_TRY(t,
-                           pd_mem_write(t->probe, b->data, k->data + (b->addr - k->addr), b->len));
+                    PD_TRY(t, pd_mem_write(t->probe, b->data, stage, b->len));
                 /* Description first, state last: the stub never sees a
                  * half-written buffer. */
                 uint32_t at = CTL_ADDR + (uint32_t)offsetof(fl_loader_ctl, buf) +

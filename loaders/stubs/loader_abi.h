@@ -10,9 +10,13 @@
  * programs the other (double buffering: the flash controller, not USB, sets
  * the pace). It ends in BKPT when the host sets `stop` and no buffer is
  * full, or at the first error, with `status`, `sr` and `fail_addr` set.
- * A buffer may ask for its erase unit (page or sector) to be erased first:
- * then erasing, too, runs at the controller's pace with no USB round trip
- * per poll. FL_OP_CRC32 computes the CRC-32 (IEEE 802.3, as zlib's crc32())
+ * A buffer may ask for erase units (pages or sectors) to be erased first:
+ * `erase` consecutive units of `unit_size` bytes from `unit_addr` (codes
+ * unit_code, unit_code + 1, ...: one bank), all of them before any byte of
+ * the buffer is programmed. Erasing, too, then runs at the controller's
+ * pace with no USB round trip per poll, and a buffer can span many small
+ * pages (128 bytes on the L0), so the host's few commands per buffer are
+ * spread over many pages. FL_OP_CRC32 computes the CRC-32 (IEEE 802.3, as zlib's crc32())
  * of [addr, addr+len) of buffer 0's description; FL_OP_CRC32_LIST does so
  * for each of buffer 0's `len` fl_crc_items at its `data` address.
  *
@@ -47,9 +51,10 @@ typedef struct fl_loader_buf {
     uint32_t addr;           /* flash destination */
     uint32_t len;            /* bytes; a multiple of the program unit (may be 0) */
     uint32_t data;           /* SRAM address of the bytes */
-    uint32_t erase;          /* non-zero: erase the unit below first */
-    uint32_t unit_addr;      /* the erase unit's first address */
+    uint32_t erase;          /* units to erase first (0: none) */
+    uint32_t unit_addr;      /* the first erase unit's first address */
     uint32_t unit_code;      /* its page/sector number in its bank | bank << 8 */
+    uint32_t unit_size;      /* bytes of each unit (with erase > 1) */
 } fl_loader_buf;
 
 typedef struct fl_crc_item {

@@ -103,8 +103,8 @@ uint32_t stub_main(fl_loader_ctl *ctl)
             poll_pause();
         }
         uint32_t st = FL_ST_OK;
-        if (b->erase)
-            st = erase_unit(ctl, b->unit_addr, b->unit_code);
+        for (uint32_t k = 0; st == FL_ST_OK && k < b->erase; k++)
+            st = erase_unit(ctl, b->unit_addr + k * b->unit_size, b->unit_code + k);
         if (st == FL_ST_OK)
             st = program_chunk(ctl, b->addr, (const uint8_t *)(uintptr_t)b->data, b->len);
         if (st != FL_ST_OK) {

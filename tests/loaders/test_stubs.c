@@ -361,6 +361,53 @@ static void survives_firmware_interrupts_and_a_watchdog(void **state)
     sim_board_destroy(b);
 }
 
+/* One buffer can erase a run of units before it programs: old bytes in
+ * units 1 and 2 (and in unit 3, which is not in the run), a buffer that
+ * erases units 1-2 and writes the start of unit 1. Unit 2 ends erased,
+ * unit 3 keeps its bytes. */
+static void erases_a_run_of_units_in_one_buffer(void **state)
+{
+    (void)state;
+    static const uint32_t unit_size[] = {1024, 16384, 128, 2048};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const chip_case *c = &cases[k];
+        sim_board *b = prepare(c, 23);
+        uint32_t u1 = 0x08000000u + unit_size[k];
+        uint8_t old[64], neu[64];
+        memset(old, 0x33, sizeof old);
+        memset(neu, 0x44, sizeof neu);
+        fl_loader_ctl ctl;
+        for (uint32_t u = 0; u < 3; u++) {
+            assert_int_equal(program(b, c->regs, u1 + u * unit_size[k] + unit_size[k] - 64, old,
+                                     sizeof old, &ctl, NULL),
+                             FL_ST_OK);
+            wr(b, DHCSR, DHCSR_HALT);
+        }
+        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1};
+        e.buf[0] = (fl_loader_buf){.state = FL_BUF_FULL,
+                                   .addr = u1,
+                                   .len = sizeof neu,
+                                   .data = BUF_ADDR,
+                                   .erase = 2,
+                                   .unit_addr = u1,
+                                   .unit_code = 1,
+                                   .unit_size = unit_size[k]};
+        put(b, BUF_ADDR, neu, sizeof neu);
+        start(b, &e);
+        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
+            sim_board_advance(b, 1000000);
+        assert_true(sim_board_halted(b));
+        assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, status)), FL_ST_OK);
+        const uint8_t *fl = sim_board_flash(b) + (u1 - 0x08000000u);
+        assert_memory_equal(fl, neu, sizeof neu);
+        for (uint32_t i = sizeof neu; i < 2 * unit_size[k]; i++)
+            if (fl[i] != (uint8_t)c->erase_value_word)
+                fail_msg("%s: byte %u of the erased run is 0x%02X", c->chip, i, fl[i]);
+        assert_memory_equal(fl + 3 * unit_size[k] - 64, old, sizeof old);
+        sim_board_destroy(b);
+    }
+}
+
 /* A buffer can ask the stub to erase its unit first: the unit then holds
  * exactly the new bytes, and the units around it are untouched. The CRC
  * list op checks three regions in one run. */
@@ -433,6 +480,7 @@ int main(void)
         cmocka_unit_test(crc32_matches_zlib),
         cmocka_unit_test(crc_runs_faster_on_the_fast_clock),
         cmocka_unit_test(erases_in_the_stub_and_crcs_a_list),
+        cmocka_unit_test(erases_a_run_of_units_in_one_buffer),
         cmocka_unit_test(f1_reports_a_flash_error_with_its_address),
         cmocka_unit_test(l4_refuses_a_second_write_of_a_double_word),
         cmocka_unit_test(misaligned_requests_are_refused),
