@@ -22,6 +22,7 @@
 #define BUF_ADDR      (CTL_ADDR + 0x100u)
 #define STACK_RESERVE 0x400u
 #define BUF_MAX       (16u * 1024u)
+#define FIRST_PIECE   2048u /* bytes in the first buffer of a stream */
 
 /* A stub that makes no progress for this long has failed. */
 #define STUB_STALL_MS 5000u
@@ -514,6 +515,24 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
     return e;
 }
 
+/* Give buffer i (described in ctl, its bytes in stage) to the running
+ * stub: bytes and description first, state last, so the stub never sees a
+ * half-written buffer. */
+static pd_err hand_over(fl_target *t, fl_loader_ctl *ctl, int i, const uint8_t *stage)
+{
+    fl_loader_buf *b = &ctl->buf[i];
+    pd_err e = PD_OK;
+    if (b->len)
+        e = pd_mem_write(t->probe, b->data, stage, b->len);
+    uint32_t at = CTL_ADDR + (uint32_t)offsetof(fl_loader_ctl, buf) +
+                  (uint32_t)i * (uint32_t)sizeof(fl_loader_buf);
+    if (e == PD_OK)
+        e = pd_mem_write(t->probe, at + 4, &b->addr, sizeof *b - 4);
+    if (e == PD_OK)
+        e = pd_write32(t->probe, at, FL_BUF_FULL);
+    return e;
+}
+
 static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_t bsz,
                          uint8_t *stage, uint64_t total, fl_progress_fn progress, void *user,
                          size_t *done)
@@ -527,19 +546,24 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
         bool busy;
         size_t done_upto;
     } fly[2] = {{0}};
-    for (int i = 0; i < 2; i++) {
-        fl_loader_buf *b = &ctl.buf[i];
-        b->data = BUF_ADDR + (uint32_t)i * bsz;
-        if (!next_piece(chunks, n, &cur, bsz, stage, b, &fly[i].done_upto))
-            break;
-        if (b->len)
-            PD_TRY(t, pd_mem_write(t->probe, b->data, stage, b->len));
-        b->state = FL_BUF_FULL;
-        fly[i].busy = true;
-    }
+    /* The flash idles until the first buffer is in: keep it short, start
+     * the stub, and fill the second one while the stub works on the first
+     * (a full 16 KiB buffer is ~65 ms of link time on a full-speed probe). */
+    ctl.buf[0].data = BUF_ADDR;
+    ctl.buf[1].data = BUF_ADDR + bsz;
+    uint32_t first = bsz < FIRST_PIECE ? bsz : FIRST_PIECE;
+    next_piece(chunks, n, &cur, first, stage, &ctl.buf[0], &fly[0].done_upto);
+    if (ctl.buf[0].len)
+        PD_TRY(t, pd_mem_write(t->probe, ctl.buf[0].data, stage, ctl.buf[0].len));
+    ctl.buf[0].state = FL_BUF_FULL;
+    fly[0].busy = true;
     e = stub_start(t, &ctl);
     if (e)
         return e;
+    if (next_piece(chunks, n, &cur, bsz, stage, &ctl.buf[1], &fly[1].done_upto)) {
+        PD_TRY(t, hand_over(t, &ctl, 1, stage));
+        fly[1].busy = true;
+    }
     int next = 0;
     uint64_t last_progress = fl_now_ms();
     bool stopped = false;
@@ -556,14 +580,7 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
             if (progress)
                 progress(user, (uint32_t)bytes, (uint32_t)total);
             if (next_piece(chunks, n, &cur, bsz, stage, b, &fly[next].done_upto)) {
-                if (b->len)
-                    PD_TRY(t, pd_mem_write(t->probe, b->data, stage, b->len));
-                /* Description first, state last: the stub never sees a
-                 * half-written buffer. */
-                uint32_t at = CTL_ADDR + (uint32_t)offsetof(fl_loader_ctl, buf) +
-                              (uint32_t)next * (uint32_t)sizeof(fl_loader_buf);
-                PD_TRY(t, pd_mem_write(t->probe, at + 4, &b->addr, sizeof *b - 4));
-                PD_TRY(t, pd_write32(t->probe, at, FL_BUF_FULL));
+                PD_TRY(t, hand_over(t, &ctl, next, stage));
                 fly[next].busy = true;
             }
             next ^= 1;
