@@ -20,7 +20,7 @@
  * at the top of SRAM. */
 #define CTL_ADDR      (FL_STUB_BASE + FL_STUB_MAX)
 #define BUF_ADDR      (CTL_ADDR + 0x100u)
-#define STACK_RESERVE 0x400u
+#define STACK_RESERVE 0x800u /* the CRC stub keeps a 1 KiB table there */
 #define BUF_MAX       (16u * 1024u)
 #define FIRST_PIECE   2048u /* bytes in the first buffer of a stream */
 

@@ -58,39 +58,61 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
 static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code);
 
 /* CRC-32, reflected polynomial 0xEDB88320 (IEEE 802.3, zlib's crc32()),
- * a nibble at a time: a 64-byte table instead of 1 KiB of SRAM. */
-static uint32_t crc32_region(uint32_t addr, uint32_t len)
+ * a byte at a time from a 256-entry table the stub builds on its stack
+ * (no .data in a stub; ~10k cycles), reading flash a word at a time: every
+ * flash read costs its wait states, so four bytes a read matter at a fast
+ * clock. */
+static void crc32_table(uint32_t tab[256])
 {
-    static const uint32_t nibble[16] = {0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu,
-                                        0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
-                                        0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-                                        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        tab[n] = c;
+    }
+}
+
+static uint32_t crc32_region(const uint32_t tab[256], uint32_t addr, uint32_t len)
+{
     uint32_t crc = 0xFFFFFFFFu;
-    const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)addr;
-    for (uint32_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        crc = nibble[crc & 0xF] ^ (crc >> 4);
-        crc = nibble[crc & 0xF] ^ (crc >> 4);
+    uint32_t i = 0;
+    for (; i < len && ((addr + i) & 3); i++)
+        crc = tab[(crc ^ *(const volatile uint8_t *)(uintptr_t)(addr + i)) & 0xFF] ^ (crc >> 8);
+    for (; len - i >= 4; i += 4) {
+        crc ^= *(const volatile uint32_t *)(uintptr_t)(addr + i);
+        crc = tab[crc & 0xFF] ^ (crc >> 8);
+        crc = tab[crc & 0xFF] ^ (crc >> 8);
+        crc = tab[crc & 0xFF] ^ (crc >> 8);
+        crc = tab[crc & 0xFF] ^ (crc >> 8);
         if ((i & 0xFFF) == 0)
             REG32(IWDG_KR) = 0xAAAAu;
     }
+    for (; i < len; i++)
+        crc = tab[(crc ^ *(const volatile uint8_t *)(uintptr_t)(addr + i)) & 0xFF] ^ (crc >> 8);
     return ~crc;
+}
+
+/* The CRC operations, apart so that the table's 1 KiB of stack is taken
+ * only for them. */
+static __attribute__((noinline)) uint32_t crc_ops(fl_loader_ctl *ctl)
+{
+    uint32_t tab[256];
+    crc32_table(tab);
+    if (ctl->op == FL_OP_CRC32) {
+        ctl->crc = crc32_region(tab, ctl->buf[0].addr, ctl->buf[0].len);
+    } else {
+        fl_crc_item *item = (fl_crc_item *)(uintptr_t)ctl->buf[0].data;
+        for (uint32_t k = 0; k < ctl->buf[0].len; k++)
+            item[k].crc = crc32_region(tab, item[k].addr, item[k].len);
+    }
+    ctl->status = FL_ST_OK;
+    return FL_ST_OK;
 }
 
 uint32_t stub_main(fl_loader_ctl *ctl)
 {
-    if (ctl->op == FL_OP_CRC32) {
-        ctl->crc = crc32_region(ctl->buf[0].addr, ctl->buf[0].len);
-        ctl->status = FL_ST_OK;
-        return FL_ST_OK;
-    }
-    if (ctl->op == FL_OP_CRC32_LIST) {
-        fl_crc_item *item = (fl_crc_item *)(uintptr_t)ctl->buf[0].data;
-        for (uint32_t k = 0; k < ctl->buf[0].len; k++)
-            item[k].crc = crc32_region(item[k].addr, item[k].len);
-        ctl->status = FL_ST_OK;
-        return FL_ST_OK;
-    }
+    if (ctl->op == FL_OP_CRC32 || ctl->op == FL_OP_CRC32_LIST)
+        return crc_ops(ctl);
     uint32_t i = 0;
     for (;;) {
         fl_loader_buf *b = &ctl->buf[i];
