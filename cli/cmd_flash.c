@@ -25,7 +25,21 @@ typedef struct flash_run {
     const cli_opts *o;
     bool tty;
     uint64_t done, total;
+    /* Where the time went, state by state: the JSON report's "phases". */
+    unit_state state;
+    double state_since, spent[US_COUNT];
 } flash_run;
+
+static double now_s(void);
+
+static void account(flash_run *r, unit_state next)
+{
+    double t = now_s();
+    if (r->state_since > 0 && r->state < US_COUNT)
+        r->spent[r->state] += t - r->state_since;
+    r->state = next;
+    r->state_since = t;
+}
 
 static double now_s(void)
 {
@@ -71,6 +85,7 @@ static void on_recovery(void *h, unit_step step, bool ok)
 static void on_state(void *h, unit_state s)
 {
     flash_run *r = h;
+    account(r, s);
     if (!r->o->json && !r->tty && (s == US_VERIFY || s == US_RESET_RUN))
         printf("%s\n", s == US_VERIFY ? "verifying" : "reset and run");
 }
@@ -98,7 +113,8 @@ static int usage(void)
     return CLI_USAGE;
 }
 
-static void report_json(const unit_outcome *u, const char *serial, const image *img, double secs)
+static void report_json(const flash_run *r, const unit_outcome *u, const char *serial,
+                        const image *img, double secs)
 {
     json_t *o = json_object();
     char sha[65];
@@ -120,6 +136,12 @@ static void report_json(const unit_outcome *u, const char *serial, const image *
     for (size_t i = 0; i < u->nsteps; i++)
         json_array_append_new(steps, json_string(unit_step_name(u->steps[i])));
     json_object_set_new(o, "recovery", steps);
+    json_t *phases = json_object();
+    for (int st = 0; st < US_COUNT; st++)
+        if (r->spent[st] > 0)
+            json_object_set_new(phases, unit_state_name((unit_state)st),
+                                json_real((double)(int64_t)(r->spent[st] * 1e4) / 10.0));
+    json_object_set_new(o, "phases_ms", phases);
     if (u->final != US_DONE) {
         json_object_set_new(o, "failed_in", json_string(unit_state_name(u->failed_in)));
         json_object_set_new(o, "error", json_string(u->error));
@@ -256,11 +278,13 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
     unit_outcome *u = calloc(1, sizeof *u);
     int code = CLI_FAILED;
     if (u) {
+        account(&r, US_CONNECT);
         unit_run(&cfg, &recipe, &unit_hw_ops, hw, &cli_host, &r, u);
+        account(&r, US_COUNT);
         code = exit_code(u);
         double secs = now_s() - t0;
         if (o->json)
-            report_json(u, serial, img, secs);
+            report_json(&r, u, serial, img, secs);
         else if (u->final == US_DONE)
             printf("%sdone: %u units written, %u unchanged and skipped, %llu bytes, %.2f s%s\n",
                    r.tty ? "\n" : "", u->units_written, u->units_skipped,

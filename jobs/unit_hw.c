@@ -227,6 +227,7 @@ static unit_err hw_recover(void *d, unit_step step)
         unit_err e = from_pd(hw, pd_halt(hw->probe));
         if (e == UNIT_OK && hw->identified) {
             hw->t.stub_loaded = false;
+            hw->t.stub_ready = false;
             return from_fl(hw, fl_unlock(&hw->t));
         }
         return e == UNIT_OK ? identify_unlock(hw) : e;

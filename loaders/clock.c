@@ -25,18 +25,63 @@ static uint32_t masked_shift(uint32_t v, uint32_t mask, uint8_t shift)
     return (v >> shift) & mask;
 }
 
+/* The RCC and FLASH_ACR words as last read, so that a step on a register
+ * a step before it read needs no second read: every command is a USB round
+ * trip (~2 ms on a full-speed probe). Status bits in a cached value are
+ * read-only, and none of these registers has bits cleared by writing 1. */
+typedef struct reg_cache {
+    uint32_t addr[FL_CLOCK_STEPS_MAX + 1], val[FL_CLOCK_STEPS_MAX + 1];
+    size_t n;
+} reg_cache;
+
+static void remember(reg_cache *rc, uint32_t addr, uint32_t v)
+{
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->addr[i] == addr) {
+            rc->val[i] = v;
+            return;
+        }
+    if (rc->n < FL_CLOCK_STEPS_MAX + 1) {
+        rc->addr[rc->n] = addr;
+        rc->val[rc->n++] = v;
+    }
+}
+
+static fl_err read_reg(fl_target *t, reg_cache *rc, uint32_t addr, uint32_t *v)
+{
+    PD_TRY(t, pd_read32(t->probe, addr, v));
+    remember(rc, addr, *v);
+    return FL_OK;
+}
+
+static fl_err cached(fl_target *t, reg_cache *rc, uint32_t addr, uint32_t *v)
+{
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->addr[i] == addr) {
+            *v = rc->val[i];
+            return FL_OK;
+        }
+    return read_reg(t, rc, addr, v);
+}
+
 /* Write one step's bits and wait for them to take; *was (may be NULL)
  * gets the bits they replaced. */
-static fl_err set_bits(fl_target *t, const fl_clock_step *s, uint32_t bits, uint32_t *was)
+static fl_err set_bits(fl_target *t, reg_cache *rc, const fl_clock_step *s, uint32_t bits,
+                       uint32_t *was)
 {
     uint32_t v = 0;
-    PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+    fl_err e = cached(t, rc, s->addr, &v);
+    if (e)
+        return e;
     if (was)
         *was = v & s->mask;
-    PD_TRY(t, pd_write32(t->probe, s->addr, (v & ~s->mask) | (bits & s->mask)));
+    v = (v & ~s->mask) | (bits & s->mask);
+    PD_TRY(t, pd_write32(t->probe, s->addr, v));
+    remember(rc, s->addr, v);
     uint64_t deadline = fl_now_ms() + STEP_WAIT_MS;
     for (;;) {
-        PD_TRY(t, pd_read32(t->probe, s->addr, &v));
+        if ((e = read_reg(t, rc, s->addr, &v)) != FL_OK)
+            return e;
         if (masked_shift(v, s->mask, s->ready_shift) == (bits & s->mask))
             return FL_OK;
         if (fl_now_ms() > deadline)
@@ -49,9 +94,10 @@ static fl_err set_bits(fl_target *t, const fl_clock_step *s, uint32_t bits, uint
 /* Undo steps [0, n) in reverse order. */
 static fl_err undo(fl_target *t, size_t n)
 {
+    reg_cache rc = {.n = 0};
     fl_err first = FL_OK;
     while (n-- > 0) {
-        fl_err e = set_bits(t, &t->chip->fast_clock[n], t->clock_saved[n], NULL);
+        fl_err e = set_bits(t, &rc, &t->chip->fast_clock[n], t->clock_saved[n], NULL);
         if (e == FL_E_PROBE)
             return e;
         if (e != FL_OK && first == FL_OK)
@@ -65,15 +111,18 @@ fl_err fl_clock_raise(fl_target *t)
     const fl_chip *c = t->chip;
     if (!c || !c->fast_clock || t->clock_raised)
         return FL_OK;
+    reg_cache rc = {.n = 0};
     uint32_t cfgr = 0;
-    PD_TRY(t, pd_read32(t->probe, c->rcc_cfgr, &cfgr));
+    fl_err pe = read_reg(t, &rc, c->rcc_cfgr, &cfgr);
+    if (pe)
+        return pe;
     if (cfgr & 0xCu)
         return FL_OK; /* firmware's clock: leave it */
     size_t n = 0;
     for (; c->fast_clock[n].mask; n++) {
         const fl_clock_step *s = &c->fast_clock[n];
         t->clock_saved[n] = 0;
-        fl_err e = set_bits(t, s, s->value, &t->clock_saved[n]);
+        fl_err e = set_bits(t, &rc, s, s->value, &t->clock_saved[n]);
         if (e != FL_OK) {
             char why[sizeof t->msg];
             memcpy(why, t->msg, sizeof why);

@@ -22,7 +22,11 @@
 #define BUF_ADDR      (CTL_ADDR + 0x100u)
 #define STACK_RESERVE 0x800u /* the CRC stub keeps a 1 KiB table there */
 #define BUF_MAX       (16u * 1024u)
-#define FIRST_PIECE   2048u /* bytes in the first buffer of a stream */
+/* A stream ramps up: the flash idles until the first buffer is in, and the
+ * second must be in before the stub is through the first (2 KiB is at
+ * least 43 ms of flash work on every chip; 8 KiB takes ~33 ms to send). */
+#define FIRST_PIECE  2048u
+#define SECOND_PIECE 8192u
 
 /* A stub that makes no progress for this long has failed. */
 #define STUB_STALL_MS 5000u
@@ -355,20 +359,27 @@ static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
     fl_stub stub;
     if (!fl_stub_find(t->chip->stub, &stub))
         return fl_fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
-    PD_TRY(t, pd_halt(t->probe));
-    if (!t->stub_loaded) {
-        PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
-        t->stub_loaded = true;
+    bool ready = t->stub_loaded && t->stub_ready;
+    t->stub_ready = false; /* until this run, too, ends at its BKPT */
+    if (!ready) {
+        PD_TRY(t, pd_halt(t->probe));
+        if (!t->stub_loaded) {
+            PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
+            t->stub_loaded = true;
+        }
     }
     PD_TRY(t, pd_mem_write(t->probe, CTL_ADDR, ctl, sizeof *ctl));
     PD_TRY(t, pd_write_reg(t->probe, 0, CTL_ADDR));
-    PD_TRY(t, pd_write_reg(t->probe, PD_REG_SP, t->chip->sram_base + t->chip->sram_size));
+    if (!ready) {
+        PD_TRY(t, pd_write_reg(t->probe, PD_REG_SP, t->chip->sram_base + t->chip->sram_size));
+        PD_TRY(t, pd_write_reg(t->probe, PD_REG_XPSR, 1u << 24));
+    }
     PD_TRY(t, pd_write_reg(t->probe, PD_REG_PC, FL_STUB_BASE));
-    PD_TRY(t, pd_write_reg(t->probe, PD_REG_XPSR, 1u << 24));
     /* Mask interrupts before letting it run: firmware's interrupt handlers
      * must not run over the stub (DHCSR C_MASKINTS is only taken while
-     * halted, hence the two writes). */
-    PD_TRY(t, pd_write32(t->probe, PD_DHCSR, 0xA05F000Bu));
+     * halted, hence the two writes; after a run of ours it is still set). */
+    if (!ready)
+        PD_TRY(t, pd_write32(t->probe, PD_DHCSR, 0xA05F000Bu));
     PD_TRY(t, pd_write32(t->probe, PD_DHCSR, 0xA05F0009u));
     return FL_OK;
 }
@@ -404,6 +415,9 @@ static fl_err stub_wait_halt(fl_target *t, uint32_t stall_ms)
 static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl)
 {
     PD_TRY(t, pd_mem_read(t->probe, CTL_ADDR, ctl, sizeof *ctl));
+    /* A status the stub wrote means it returned to its BKPT, where the host
+     * saw the core halt. */
+    t->stub_ready = ctl->status != FL_ST_RUNNING;
     switch (ctl->status) {
     case FL_ST_OK:
         return FL_OK;
@@ -560,7 +574,13 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
     e = stub_start(t, &ctl);
     if (e)
         return e;
-    if (next_piece(chunks, n, &cur, bsz, stage, &ctl.buf[1], &fly[1].done_upto)) {
+    /* A big first erase unit (an F4 sector: 250 ms and more) covers a whole
+     * buffer's transfer. */
+    uint32_t second =
+        chunks[0].erase && chunks[0].unit.size > SECOND_PIECE ? chunks[0].unit.size : SECOND_PIECE;
+    if (second > bsz)
+        second = bsz;
+    if (next_piece(chunks, n, &cur, second, stage, &ctl.buf[1], &fly[1].done_upto)) {
         PD_TRY(t, hand_over(t, &ctl, 1, stage));
         fly[1].busy = true;
     }
