@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -327,6 +328,15 @@ img_err image_load_file(const char *path, image_format fmt, uint32_t bin_base, i
         got += (size_t)n;
     }
     close(fd);
+    /* A file named .bin is raw bytes even when its first byte happens to be
+     * ':' or 'S' and a digit (1 in 256 of random test images, and a valid
+     * vector table can start so too); only the ELF magic, which no vector
+     * table has, still wins: programming an ELF file raw is never meant. */
+    if (fmt == IMAGE_FMT_AUTO && image_detect_format(buf, size) != IMAGE_FMT_ELF) {
+        size_t n = strlen(path);
+        if (n >= 4 && strcasecmp(path + n - 4, ".bin") == 0)
+            fmt = IMAGE_FMT_BIN;
+    }
     img_err e = image_load_mem(buf, size, fmt, bin_base, out, msg, msglen);
     free(buf);
     return e;

@@ -77,7 +77,8 @@ typedef struct {
 img_err image_load_mem(const void *buf, size_t len, image_format fmt, uint32_t bin_base,
                        image **out, char *msg, size_t msglen);
 
-/* Same, from a regular file. */
+/* Same, from a regular file. With IMAGE_FMT_AUTO a name ending in .bin
+ * (any case) means raw binary unless the content is ELF. */
 img_err image_load_file(const char *path, image_format fmt, uint32_t bin_base, image **out,
                         char *msg, size_t msglen);
 

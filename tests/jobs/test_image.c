@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* mkstemps */
 /* jobs/image: every format read into exact segments, the same firmware in
  * four formats giving one SHA-256 (checked against sha256sum), and every
  * kind of hostile input answered with the right typed error and a message.
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 
@@ -740,6 +742,26 @@ static void test_files_and_args(void **state)
     assert_non_null(strstr(msg, "cannot open '/nonexistent/fw.hex'"));
     assert_int_equal(image_load_file("/", IMAGE_FMT_AUTO, 0, &img, msg, sizeof msg), IMG_E_IO);
     assert_non_null(strstr(msg, "not a regular file"));
+    /* Raw bytes that start like a text format: named .bin they load raw
+     * (the same bytes under another name still read as Intel HEX). */
+    static const uint8_t colon[] = {':', 0xFB, 0x10, 0x00, 'S', '1', 0x7F, 0x00};
+    char bin[] = "/tmp/flashline-test-XXXXXX.BIN", other[] = "/tmp/flashline-test-XXXXXX";
+    int fd1 = mkstemps(bin, 4), fd2 = mkstemp(other);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    assert_int_equal(write(fd1, colon, sizeof colon), (ssize_t)sizeof colon);
+    assert_int_equal(write(fd2, colon, sizeof colon), (ssize_t)sizeof colon);
+    close(fd1);
+    close(fd2);
+    assert_int_equal(image_load_file(bin, IMAGE_FMT_AUTO, 0x08000000u, &img, msg, sizeof msg),
+                     IMG_OK);
+    assert_int_equal(image_get_format(img), IMAGE_FMT_BIN);
+    expect_seg(img, 0, 0x08000000u, colon, sizeof colon);
+    image_free(img);
+    assert_int_equal(image_load_file(other, IMAGE_FMT_AUTO, 0x08000000u, &img, msg, sizeof msg),
+                     IMG_E_FORMAT);
+    assert_non_null(strstr(msg, "hex digit"));
+    unlink(bin);
+    unlink(other);
     /* a NULL or tiny message buffer is fine */
     assert_int_equal(image_load_mem("S4", 2, IMAGE_FMT_SREC, 0, &img, NULL, 0), IMG_E_FORMAT);
     char small[8];
