@@ -25,13 +25,19 @@ typedef struct flash_run {
     const cli_opts *o;
     bool tty;
     uint64_t done, total;
-    /* Where the time went, state by state: the JSON report's "phases". */
+    /* Where the time went, state by state: the JSON report's "phases_ms". */
     unit_state state;
     double state_since, spent[US_COUNT];
 } flash_run;
 
-static double now_s(void);
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
+/* The unit entered state next (US_COUNT: the run is over). */
 static void account(flash_run *r, unit_state next)
 {
     double t = now_s();
@@ -39,13 +45,6 @@ static void account(flash_run *r, unit_state next)
         r->spent[r->state] += t - r->state_since;
     r->state = next;
     r->state_since = t;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void bar(flash_run *r, const char *what)

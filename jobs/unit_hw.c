@@ -199,13 +199,11 @@ static unit_err hw_finish(void *d, bool run)
 {
     unit_hw *hw = d;
     unit_err e = from_fl(hw, fl_lock(&hw->t));
+    if (e != UNIT_OK)
+        return e;
     /* A reset brings the reset clock back; a board left halted gets it
      * from us. */
-    if (e == UNIT_OK && !run)
-        e = from_fl(hw, fl_clock_restore(&hw->t));
-    if (e == UNIT_OK && run)
-        e = from_pd(hw, pd_reset(hw->probe, false));
-    return e;
+    return run ? from_pd(hw, pd_reset(hw->probe, false)) : from_fl(hw, fl_clock_restore(&hw->t));
 }
 
 static unit_err attach(unit_hw *hw, bool under_reset)
@@ -227,7 +225,6 @@ static unit_err hw_recover(void *d, unit_step step)
         unit_err e = from_pd(hw, pd_halt(hw->probe));
         if (e == UNIT_OK && hw->identified) {
             hw->t.stub_loaded = false;
-            hw->t.stub_ready = false;
             return from_fl(hw, fl_unlock(&hw->t));
         }
         return e == UNIT_OK ? identify_unlock(hw) : e;

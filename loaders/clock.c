@@ -106,6 +106,16 @@ static fl_err undo(fl_target *t, size_t n)
     return first;
 }
 
+/* Steps in the chip row's recipe (t->clock_saved has room for
+ * FL_CLOCK_STEPS_MAX; loaders.test_chips checks every row fits). */
+static size_t step_count(const fl_chip *c)
+{
+    size_t n = 0;
+    while (n < FL_CLOCK_STEPS_MAX && c->fast_clock[n].mask)
+        n++;
+    return n;
+}
+
 fl_err fl_clock_raise(fl_target *t)
 {
     const fl_chip *c = t->chip;
@@ -118,8 +128,7 @@ fl_err fl_clock_raise(fl_target *t)
         return pe;
     if (cfgr & 0xCu)
         return FL_OK; /* firmware's clock: leave it */
-    size_t n = 0;
-    for (; c->fast_clock[n].mask; n++) {
+    for (size_t n = 0, steps = step_count(c); n < steps; n++) {
         const fl_clock_step *s = &c->fast_clock[n];
         t->clock_saved[n] = 0;
         fl_err e = set_bits(t, &rc, s, s->value, &t->clock_saved[n]);
@@ -140,10 +149,7 @@ fl_err fl_clock_restore(fl_target *t)
 {
     if (!t->clock_raised)
         return FL_OK;
-    size_t n = 0;
-    while (t->chip->fast_clock[n].mask)
-        n++;
-    fl_err e = undo(t, n);
+    fl_err e = undo(t, step_count(t->chip));
     if (e == FL_OK)
         t->clock_raised = false;
     return e;

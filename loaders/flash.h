@@ -41,7 +41,8 @@ typedef struct fl_target {
     /* The last stub run returned to its BKPT: the core is halted with the
      * stack pointer, xPSR and C_MASKINTS a new run needs, so starting the
      * next one takes 4 commands instead of 9 (~2 ms each on a full-speed
-     * probe). Cleared with stub_loaded and whenever a run fails. */
+     * probe). Counts only while stub_loaded; cleared when a run starts and
+     * set again by a run that ends at its BKPT. */
     bool stub_ready;
     bool clock_raised; /* fl_clock_raise took effect (fl_identify clears it) */
     uint32_t clock_saved[FL_CLOCK_STEPS_MAX]; /* the bits its steps replaced */

@@ -38,6 +38,24 @@ static void host_and_simulator_agree(void **state)
     assert_null(fl_chip_by_dev_id(0x999));
 }
 
+/* Every row's fast-clock recipe ends within the room fl_target keeps for
+ * undoing it (loaders/clock.c stops at FL_CLOCK_STEPS_MAX otherwise, and
+ * would leave the last steps out). */
+static void clock_recipes_fit(void **state)
+{
+    (void)state;
+    for (size_t i = 0; fl_chip_at(i); i++) {
+        const fl_chip *c = fl_chip_at(i);
+        assert_non_null(c->fast_clock);
+        assert_true(c->fast_clock_hz > 0);
+        size_t n = 0;
+        while (c->fast_clock[n].mask) /* every recipe is terminated */
+            n++;
+        assert_true(n > 0);
+        assert_true(n <= FL_CLOCK_STEPS_MAX);
+    }
+}
+
 static void f446_sectors(void **state)
 {
     (void)state;
@@ -103,6 +121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(host_and_simulator_agree),
+        cmocka_unit_test(clock_recipes_fit),
         cmocka_unit_test(f446_sectors),
         cmocka_unit_test(l476_two_banks),
         cmocka_unit_test(small_pages_and_bad_sizes),

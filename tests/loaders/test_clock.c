@@ -121,11 +121,14 @@ static void leaves_a_firmware_clock_alone(void **state)
     check(&t, fl_identify(p, &t));
     assert_int_equal(pd_write32(p, l->acr, (rd(p, l->acr) & ~7u) | 1u), PD_OK);
     assert_int_equal(pd_write32(p, 0x40021000u, rd(p, 0x40021000u) | (1u << 8)), PD_OK);
-    while (!(rd(p, 0x40021000u) & (1u << 10)))
+    int polls = 0;
+    while (!(rd(p, 0x40021000u) & (1u << 10)) && polls++ < 100)
         ;
+    assert_true(rd(p, 0x40021000u) & (1u << 10)); /* HSIRDY */
     assert_int_equal(pd_write32(p, l->cfgr, (rd(p, l->cfgr) & ~3u) | 1u), PD_OK);
-    while (((rd(p, l->cfgr) >> 2) & 3) != 1)
+    while (((rd(p, l->cfgr) >> 2) & 3) != 1 && polls++ < 200)
         ;
+    assert_int_equal((rd(p, l->cfgr) >> 2) & 3, 1); /* SWS = HSI16 */
     uint32_t cfgr = rd(p, l->cfgr), acr = rd(p, l->acr), pllcfgr = rd(p, 0x4002100Cu);
     check(&t, fl_clock_raise(&t));
     assert_false(t.clock_raised);

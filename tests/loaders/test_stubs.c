@@ -98,6 +98,17 @@ static void start(sim_board *b, const fl_loader_ctl *ctl)
     wr(b, DHCSR, DHCSR_RUN_MASKED);
 }
 
+/* Start a stub run and let the board run in steps of step_ns until the
+ * stub's BKPT halts it, for at most budget_ns of virtual time. */
+static void run_to_bkpt(sim_board *b, const fl_loader_ctl *ctl, uint64_t step_ns,
+                        uint64_t budget_ns)
+{
+    start(b, ctl);
+    for (uint64_t t = 0; t < budget_ns && !sim_board_halted(b); t += step_ns)
+        sim_board_advance(b, step_ns);
+    assert_true(sim_board_halted(b));
+}
+
 static uint32_t ctl_word(sim_board *b, size_t offset)
 {
     return rd(b, CTL_ADDR + (uint32_t)offset);
@@ -209,10 +220,7 @@ static void crc32_matches_zlib(void **state)
         crc.buf[0].addr = 0x08000000u;
         crc.buf[0].len = sizeof img;
         wr(b, DHCSR, DHCSR_HALT);
-        start(b, &crc);
-        for (int i = 0; i < 1000 && !sim_board_halted(b); i++)
-            sim_board_advance(b, 1000000);
-        assert_true(sim_board_halted(b));
+        run_to_bkpt(b, &crc, 1000000, 1000ull * 1000000);
         uint32_t got = ctl_word(b, offsetof(fl_loader_ctl, crc));
         uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), img, sizeof img);
         assert_int_equal(got, want);
@@ -220,10 +228,7 @@ static void crc32_matches_zlib(void **state)
         crc.buf[0].addr = 0x08000003u;
         crc.buf[0].len = sizeof img - 5;
         wr(b, DHCSR, DHCSR_HALT);
-        start(b, &crc);
-        for (int i = 0; i < 1000 && !sim_board_halted(b); i++)
-            sim_board_advance(b, 1000000);
-        assert_true(sim_board_halted(b));
+        run_to_bkpt(b, &crc, 1000000, 1000ull * 1000000);
         want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), img + 3, sizeof img - 5);
         assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, crc)), want);
         sim_board_destroy(b);
@@ -239,12 +244,9 @@ static uint64_t timed_crc(sim_board *b, const chip_case *c, uint32_t len)
     crc.buf[0].len = len;
     wr(b, DHCSR, DHCSR_HALT);
     uint64_t t0 = sim_board_now_ns(b);
-    start(b, &crc);
     /* 100 us steps: the board runs whole translated blocks, and a step
      * shorter than one block at 2 MHz would not move it. */
-    for (int i = 0; i < 20000 && !sim_board_halted(b); i++)
-        sim_board_advance(b, 100000);
-    assert_true(sim_board_halted(b));
+    run_to_bkpt(b, &crc, 100000, 2000000000ull);
     uint64_t ns = sim_board_now_ns(b) - t0;
     uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), sim_board_flash(b), len);
     assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, crc)), want);
@@ -405,10 +407,7 @@ static void erases_a_run_of_units_in_one_buffer(void **state)
                                    .unit_code = 1,
                                    .unit_size = unit_size[k]};
         put(b, BUF_ADDR, neu, sizeof neu);
-        start(b, &e);
-        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
-            sim_board_advance(b, 1000000);
-        assert_true(sim_board_halted(b));
+        run_to_bkpt(b, &e, 1000000, 10000ull * 1000000);
         assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, status)), FL_ST_OK);
         const uint8_t *fl = sim_board_flash(b) + (u1 - 0x08000000u);
         assert_memory_equal(fl, neu, sizeof neu);
@@ -451,10 +450,7 @@ static void erases_in_the_stub_and_crcs_a_list(void **state)
                                    .unit_addr = unit_addr[k],
                                    .unit_code = unit_code[k]};
         put(b, BUF_ADDR, neu, sizeof neu);
-        start(b, &e);
-        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
-            sim_board_advance(b, 1000000);
-        assert_true(sim_board_halted(b));
+        run_to_bkpt(b, &e, 1000000, 10000ull * 1000000);
         assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, status)), FL_ST_OK);
         const uint8_t *fl = sim_board_flash(b) + (unit_addr[k] - 0x08000000u);
         assert_memory_equal(fl, neu, sizeof neu);
@@ -471,10 +467,7 @@ static void erases_in_the_stub_and_crcs_a_list(void **state)
         l.buf[0].data = BUF_ADDR;
         l.buf[0].len = 3;
         wr(b, DHCSR, DHCSR_HALT);
-        start(b, &l);
-        for (int i = 0; i < 10000 && !sim_board_halted(b); i++)
-            sim_board_advance(b, 1000000);
-        assert_true(sim_board_halted(b));
+        run_to_bkpt(b, &l, 1000000, 10000ull * 1000000);
         fl_crc_item back[3];
         assert_int_equal(sim_board_mem_read(b, BUF_ADDR, back, sizeof back, 4, NULL), SIM_OK);
         uLong z = crc32(0L, Z_NULL, 0);
