@@ -40,15 +40,26 @@ static inline uint32_t wait_busy(uint32_t sr_addr, uint32_t busy_bit)
     return sr;
 }
 
-/* Programming waits differently: the stubs read back the unit they just
- * wrote. A read of flash while a program operation runs stalls the bus
- * until it ends (RM0008 3.3.3, RM0390 3.5, RM0367 3.3.4, RM0351 3.3.7 for
- * the same bank), so the read both waits and fetches what verification
- * needs, with no register polling for the 16-82 us a unit takes. The BSY
- * loops after it are a safety net that exits at once. SR is read before
- * the stalling read: a write refused at once (WRPERR, PGSERR...) starts no
- * operation, and under readout protection a core read of flash with the
- * debugger attached is a bus fault. */
+/* Wait for the operation a flash write at `at` started (a program; an
+ * erase on the L0) and return FLASH_SR. A read of flash while the
+ * operation runs stalls the bus until it ends (RM0008 3.3.3, RM0390 3.5,
+ * RM0367 3.3.4, RM0351 3.3.7 for the same bank): no register polling for
+ * the 16-82 us a unit takes. The BSY loop after it is a safety net that
+ * exits at once. SR is read before the stalling read: a write refused at
+ * once (WRPERR, PGSERR...) starts no operation, and under readout
+ * protection a core read of flash with the debugger attached is a bus
+ * fault. */
+static inline uint32_t wait_written(uint32_t sr_addr, uint32_t busy_bit, uint32_t errors,
+                                    uint32_t at)
+{
+    uint32_t sr = REG32(sr_addr);
+    if (sr & errors)
+        return sr;
+    (void)REG32(at & ~3u);
+    while ((sr = REG32(sr_addr)) & busy_bit)
+        ;
+    return sr;
+}
 
 uint32_t stub_main(fl_loader_ctl *ctl);
 

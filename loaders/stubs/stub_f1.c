@@ -21,20 +21,14 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     for (uint32_t i = 0; i < len; i += 2) {
         uint16_t v = (uint16_t)(src[i] | src[i + 1] << 8);
         REG16(addr + i) = v;
-        uint32_t sr = REG32(SR(ctl));
-        uint16_t back = 0;
-        if (!(sr & (SR_PGERR | SR_WRPRTERR))) {
-            back = REG16(addr + i); /* stalls until the half-word is written */
-            while ((sr = REG32(SR(ctl))) & SR_BSY)
-                ;
-        }
+        uint32_t sr = wait_written(SR(ctl), SR_BSY, SR_PGERR | SR_WRPRTERR, addr + i);
         if (sr & (SR_PGERR | SR_WRPRTERR)) {
             ctl->sr = sr;
             ctl->fail_addr = addr + i;
             st = FL_ST_FLASH_ERROR;
             break;
         }
-        if (back != v) {
+        if (REG16(addr + i) != v) {
             ctl->fail_addr = addr + i;
             st = FL_ST_VERIFY;
             break;

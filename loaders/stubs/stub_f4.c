@@ -22,19 +22,14 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
         uint32_t v = (uint32_t)src[i] | (uint32_t)src[i + 1] << 8 | (uint32_t)src[i + 2] << 16 |
                      (uint32_t)src[i + 3] << 24;
         REG32(addr + i) = v;
-        uint32_t sr = REG32(SR(ctl)), back = 0;
-        if (!(sr & SR_ERRORS)) {
-            back = REG32(addr + i); /* stalls until the word is written */
-            while ((sr = REG32(SR(ctl))) & SR_BSY)
-                ;
-        }
+        uint32_t sr = wait_written(SR(ctl), SR_BSY, SR_ERRORS, addr + i);
         if (sr & SR_ERRORS) {
             ctl->sr = sr;
             ctl->fail_addr = addr + i;
             st = FL_ST_FLASH_ERROR;
             break;
         }
-        if (back != v) {
+        if (REG32(addr + i) != v) {
             ctl->fail_addr = addr + i;
             st = FL_ST_VERIFY;
             break;

@@ -15,14 +15,7 @@
 
 static uint32_t wait_and_check(fl_loader_ctl *ctl, uint32_t addr)
 {
-    /* An error found at the write starts no operation, and under readout
-     * protection the read below would fault: look first. */
-    uint32_t sr = REG32(SR(ctl));
-    if (!(sr & SR_ERRORS)) {
-        (void)REG32(addr); /* stalls until the write or erase at addr is done */
-        while ((sr = REG32(SR(ctl))) & SR_BSY)
-            ;
-    }
+    uint32_t sr = wait_written(SR(ctl), SR_BSY, SR_ERRORS, addr);
     if (sr & SR_ERRORS) {
         ctl->sr = sr;
         ctl->fail_addr = addr;

@@ -27,20 +27,14 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
                       (uint32_t)src[i + 6] << 16 | (uint32_t)src[i + 7] << 24;
         REG32(addr + i) = lo;
         REG32(addr + i + 4) = hi;
-        uint32_t sr = REG32(SR(ctl)), back_lo = 0, back_hi = 0;
-        if (!(sr & SR_ERRORS)) {
-            back_lo = REG32(addr + i); /* stalls until the double word is written */
-            back_hi = REG32(addr + i + 4);
-            while ((sr = REG32(SR(ctl))) & SR_BSY)
-                ;
-        }
+        uint32_t sr = wait_written(SR(ctl), SR_BSY, SR_ERRORS, addr + i);
         if (sr & SR_ERRORS) {
             ctl->sr = sr;
             ctl->fail_addr = addr + i;
             st = FL_ST_FLASH_ERROR;
             break;
         }
-        if (back_lo != lo || back_hi != hi) {
+        if (REG32(addr + i) != lo || REG32(addr + i + 4) != hi) {
             ctl->fail_addr = addr + i;
             st = FL_ST_VERIFY;
             break;
