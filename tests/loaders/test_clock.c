@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "line.h"
 #include <zlib.h>
 
 typedef struct line_probe {
@@ -30,28 +32,6 @@ static const line_probe line[] = {
     {"51FF6B065177505544511187", 0x4002100Cu, 1, 0x40022000u, 0x1, 1},
     {"002F00283438510A33333639", 0x40021008u, 3, 0x40022000u, 0x7, 4},
 };
-
-static pd_probe *connect(const char *serial)
-{
-    pd_probe *p = NULL;
-    assert_int_equal(pd_create(NULL, serial, &p), PD_OK);
-    pd_err e = pd_open(p);
-    if (e == PD_OK)
-        e = pd_enter_swd(p);
-    if (e == PD_OK)
-        e = pd_reset(p, true); /* the reset clock, whatever ran before */
-    if (e == PD_OK)
-        e = pd_halt(p);
-    if (e != PD_OK)
-        fail_msg("%s: %s", serial, pd_message(p));
-    return p;
-}
-
-static void check(fl_target *t, fl_err e)
-{
-    if (e != FL_OK)
-        fail_msg("%s: %s", fl_err_name(e), t->msg);
-}
 
 static uint32_t rd(pd_probe *p, uint32_t addr)
 {
@@ -71,7 +51,7 @@ static void raises_programs_at_speed_and_restores(void **state)
         const line_probe *l = &line[i];
         for (size_t k = 0; k < len; k++)
             img[k] = (uint8_t)(k * 13 + i * 5 + (k >> 8));
-        pd_probe *p = connect(l->serial);
+        pd_probe *p = line_connect(l->serial, true);
         fl_target t;
         check(&t, fl_identify(p, &t));
         check(&t, fl_unlock(&t));
@@ -116,7 +96,7 @@ static void leaves_a_firmware_clock_alone(void **state)
 {
     (void)state;
     const line_probe *l = &line[3];
-    pd_probe *p = connect(l->serial);
+    pd_probe *p = line_connect(l->serial, true);
     fl_target t;
     check(&t, fl_identify(p, &t));
     assert_int_equal(pd_write32(p, l->acr, (rd(p, l->acr) & ~7u) | 1u), PD_OK);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "line.h"
+
 static const char *const serials[] = {
     "37FF71064E57343625231943", /* F103RB */
     "0670FF555654857567033520", /* F446RE */
@@ -29,26 +31,6 @@ static const char *const serials[] = {
 
 /* Where the tests write: past the first 16 KiB (F4 sector 1). */
 #define AREA_OFF 0x4000u
-
-static pd_probe *connect(const char *serial)
-{
-    pd_probe *p = NULL;
-    assert_int_equal(pd_create(NULL, serial, &p), PD_OK);
-    pd_err e = pd_open(p);
-    if (e == PD_OK)
-        e = pd_enter_swd(p);
-    if (e == PD_OK)
-        e = pd_halt(p);
-    if (e != PD_OK)
-        fail_msg("%s: %s", serial, pd_message(p));
-    return p;
-}
-
-static void check(fl_target *t, fl_err e)
-{
-    if (e != FL_OK)
-        fail_msg("%s: %s", fl_err_name(e), t->msg);
-}
 
 static double now_s(void)
 {
@@ -96,7 +78,7 @@ static void programs_at_an_odd_unit_offset(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(serials[i]);
+        pd_probe *p = line_connect(serials[i], false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         uint32_t unit = t.chip->program_unit;
@@ -135,7 +117,7 @@ static void bad_arguments_write_nothing(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(serials[i]);
+        pd_probe *p = line_connect(serials[i], false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         uint32_t unit = t.chip->program_unit;
@@ -168,7 +150,7 @@ static void a_programmed_target_is_reported(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(serials[i]);
+        pd_probe *p = line_connect(serials[i], false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         uint32_t area = t.chip->flash_base + AREA_OFF + 0x400;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "line.h"
 #include <zlib.h>
 
 typedef struct line_probe {
@@ -28,32 +30,12 @@ static const line_probe line[] = {
     {"002F00283438510A33333639", 0x415, 1024 * 1024},
 };
 
-static pd_probe *connect(const char *serial)
-{
-    pd_probe *p = NULL;
-    assert_int_equal(pd_create(NULL, serial, &p), PD_OK);
-    pd_err e = pd_open(p);
-    if (e == PD_OK)
-        e = pd_enter_swd(p);
-    if (e == PD_OK)
-        e = pd_halt(p);
-    if (e != PD_OK)
-        fail_msg("%s: %s", serial, pd_message(p));
-    return p;
-}
-
-static void check(fl_target *t, fl_err e)
-{
-    if (e != FL_OK)
-        fail_msg("%s: %s", fl_err_name(e), t->msg);
-}
-
 static void identifies_every_chip(void **state)
 {
     (void)state;
     uint32_t first_uid[3] = {0};
     for (size_t i = 0; i < sizeof line / sizeof line[0]; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         assert_int_equal(t.idcode & 0xFFF, line[i].dev_id);
@@ -78,7 +60,7 @@ static void erases_programs_and_verifies_every_chip(void **state)
     for (size_t i = 0; i < sizeof line / sizeof line[0]; i++) {
         for (size_t k = 0; k < len; k++)
             img[k] = (uint8_t)(k * 31 + i * 7 + (k >> 9));
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         check(&t, fl_unlock(&t));
@@ -108,7 +90,7 @@ static void erases_programs_and_verifies_every_chip(void **state)
 static void erasing_one_unit_leaves_its_neighbours(void **state)
 {
     (void)state;
-    pd_probe *p = connect(line[3].serial); /* L476: 2 KiB pages */
+    pd_probe *p = line_connect(line[3].serial, false); /* L476: 2 KiB pages */
     fl_target t;
     check(&t, fl_identify(p, &t));
     check(&t, fl_unlock(&t));
@@ -133,7 +115,7 @@ static void erasing_one_unit_leaves_its_neighbours(void **state)
 static void refuses_what_is_outside_flash(void **state)
 {
     (void)state;
-    pd_probe *p = connect(line[0].serial);
+    pd_probe *p = line_connect(line[0].serial, false);
     fl_target t;
     check(&t, fl_identify(p, &t));
     uint8_t b[4] = {0};

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+
+#include "line.h"
 #include <zlib.h>
 
 typedef struct line_probe {
@@ -48,26 +50,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static pd_probe *connect(const char *serial)
-{
-    pd_probe *p = NULL;
-    assert_int_equal(pd_create(NULL, serial, &p), PD_OK);
-    pd_err e = pd_open(p);
-    if (e == PD_OK)
-        e = pd_enter_swd(p);
-    if (e == PD_OK)
-        e = pd_halt(p);
-    if (e != PD_OK)
-        fail_msg("%s: %s", serial, pd_message(p));
-    return p;
-}
-
-static void check(fl_target *t, fl_err e)
-{
-    if (e != FL_OK)
-        fail_msg("%s: %s", fl_err_name(e), t->msg);
-}
-
 static void read_block(pd_probe *p, const line_probe *lp, uint8_t *out)
 {
     assert_int_equal(pd_mem_read(p, lp->opt_block, out, lp->opt_len), PD_OK);
@@ -77,7 +59,7 @@ static void fresh_boards_are_unprotected(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         fl_options o;
@@ -157,7 +139,7 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         program_pattern(&t, 4096, (uint8_t)i);
@@ -220,7 +202,7 @@ static void the_level_in_force_is_not_rewritten(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         program_pattern(&t, 1024, (uint8_t)(i + 7));
@@ -259,7 +241,7 @@ static void level_2_is_refused(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         uint8_t blk_before[16], blk_after[16];
@@ -283,7 +265,7 @@ static void user_bits_are_written_and_loaded(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NLINE; i++) {
-        pd_probe *p = connect(line[i].serial);
+        pd_probe *p = line_connect(line[i].serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         fl_options o;
@@ -354,7 +336,7 @@ static void a_written_but_unloaded_level_is_loaded(void **state)
     const size_t which[] = {1, 3}; /* F4, L4: the register shows the written value */
     for (size_t k = 0; k < 2; k++) {
         const line_probe *lp = &line[which[k]];
-        pd_probe *p = connect(lp->serial);
+        pd_probe *p = line_connect(lp->serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
         write_rdp_unloaded(p, t.chip->family, 0xBB);
