@@ -223,6 +223,16 @@ static unit_err st_wait_board(run *x)
         return e;
     if (x->cfg->last_uid && strcmp(b.uid_hex, x->cfg->last_uid) == 0)
         return UNIT_E_NO_BOARD; /* still the board we did: wait for the next */
+    /* The UID is three separate word reads: a board changed between them
+     * (a fixture closing, pogo pins seating) gives a UID that belongs to no
+     * board, and a unit recorded under it could never be redone on its
+     * board. A new board counts once two looks at it agree. */
+    unit_board again = {0};
+    e = x->ops->peek(x->d, &again);
+    if (e != UNIT_OK)
+        return e;
+    if (strcmp(again.uid_hex, b.uid_hex) != 0)
+        return UNIT_E_NO_BOARD; /* still settling: look again next poll */
     /* A new board on the fixture is a unit from here on: every attempt,
      * also one that never gets through CONNECT, goes into its record. */
     x->out->board = b;

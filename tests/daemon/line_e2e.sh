@@ -186,6 +186,12 @@ while IFS='|' read -r uid sn job; do
 done < <(q "SELECT uid, serial_number, job FROM units WHERE result='ok'")
 echo "boards checked against their images: $checked"
 [ "$checked" = $((per_job * 4)) ] || no "checked $checked boards, expected $((per_job * 4))"
+# Every unit is recorded under the UID of a board that was on a fixture. A
+# UID read while the operator swapped boards (its words from two boards)
+# names none, and the unit could never be redone on its board.
+while IFS='|' read -r id uid; do
+  [ -f "$dir/boards/$uid.bin" ] || no "unit $id is recorded under UID $uid, which no board has"
+done < <(q "SELECT id, uid FROM units")
 # The audit trail of the faults.
 steps=$(q "SELECT COUNT(*) FROM recovery")
 att=$(q "SELECT COUNT(*) FROM attempts")
@@ -213,6 +219,10 @@ n=$(q "SELECT COUNT(*) FROM units i WHERE $redo")
 [ "$n" = 0 ] || {
   no "$n interrupted units were not redone on their board:"
   q "SELECT id, probe, uid, error FROM units i WHERE $redo"
+  echo "the units of those probes from then on:"
+  q "SELECT o.id, o.probe, o.uid, o.result, o.started, o.finished, substr(o.error, 1, 100)
+     FROM units i JOIN units o ON o.probe = i.probe AND o.id >= i.id WHERE $redo"
+  grep -n "left the bus\|is back\|arrived" "$dir/daemon.log"
   grep -n "unplugged\|wedged\|kill" "$dir/inner.log" 2>/dev/null
 }
 exit $fail

@@ -74,7 +74,10 @@ static unit_err f_peek(void *d, unit_board *b)
 {
     fake *f = d;
     int n = f->calls_peek++;
-    const char *uid = (size_t)n < f->npeek ? f->peek_uids[n] : "NEWBOARD";
+    /* Past the script, the last board in it stays on the fixture. */
+    const char *uid = f->npeek == 0          ? "NEWBOARD"
+                      : (size_t)n < f->npeek ? f->peek_uids[n]
+                                             : f->peek_uids[f->npeek - 1];
     if (!uid)
         return UNIT_E_NO_BOARD;
     memset(b, 0, sizeof *b);
@@ -535,7 +538,7 @@ static void waits_for_a_new_board(void **state)
     w->f.npeek = 4;
     go(w);
     assert_int_equal(w->out.final, US_DONE);
-    assert_int_equal(w->f.calls_peek, 4);
+    assert_int_equal(w->f.calls_peek, 5); /* NEW twice: seen, then confirmed */
     assert_int_equal(w->f.sleep_total, 300);
     assert_int_equal(w->h.states[0], US_WAIT_BOARD);
     assert_int_equal(w->h.states[1], US_CONNECT);
@@ -559,6 +562,29 @@ static void a_board_swapped_after_it_was_seen_abandons_the_unit(void **state)
     assert_string_equal(w->out.board.uid_hex, "SEENFIRST");
     assert_non_null(strstr(w->out.error, "changed"));
     assert_int_equal(w->f.calls_stream, 0);
+    free_world(w);
+}
+
+/* The operator put a new board on between the UID's word reads: the first
+ * look sees half of each, a UID no board has. */
+static void a_torn_uid_read_opens_no_unit(void **state)
+{
+    (void)state;
+    world *w = new_world(2048);
+    w->cfg.start = US_WAIT_BOARD;
+    w->cfg.last_uid = "AAAA0000AAAA";
+    w->f.peek_uids[0] = "AAAA0000AAAA";
+    w->f.peek_uids[1] = "BBBB0000AAAA"; /* torn */
+    w->f.peek_uids[2] = "BBBB0000BBBB";
+    w->f.npeek = 3;
+    go(w);
+    assert_int_equal(w->out.final, US_DONE);
+    assert_int_equal(w->h.begins, 1);
+    assert_string_equal(w->out.board.uid_hex, "BBBB0000BBBB");
+    /* old; torn, then the whole new UID: not the same twice, so wait a
+     * poll; then the new one twice. */
+    assert_int_equal(w->f.calls_peek, 5);
+    assert_int_equal(w->f.sleep_total, 200);
     free_world(w);
 }
 
@@ -739,6 +765,7 @@ int main(void)
         cmocka_unit_test(wrong_chip_fails_the_unit_and_leaves_flash_alone),
         cmocka_unit_test(family_match_is_enough),
         cmocka_unit_test(waits_for_a_new_board),
+        cmocka_unit_test(a_torn_uid_read_opens_no_unit),
         cmocka_unit_test(waiting_gives_up_at_its_deadline),
         cmocka_unit_test(a_board_swapped_after_it_was_seen_abandons_the_unit),
         cmocka_unit_test(cancel_interrupts_between_states),
