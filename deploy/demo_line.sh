@@ -47,8 +47,11 @@ while :; do
     [ "$at" != null ] && [ "${seen[$ser]:-}" != "$at" ] || continue
     seen[$ser]=$at
     if [ "$res" = ok ] || [ "$res" = failed ]; then
-      ctl swap-board "$ser" >/dev/null
-      [ "$ser" = "$(p 3)" ] && ctl fault "$ser" firmware >/dev/null
+      if [ "$ser" = "$(p 3)" ]; then
+        ctl swap-board "$ser" --fault firmware >/dev/null
+      else
+        ctl swap-board "$ser" >/dev/null
+      fi
     fi
   done < <("$fl" --json probes | jq -r '.probes[] | [.serial, .last_at, .last_result] | @tsv')
   left=$("$fl" --json jobs | jq '[.jobs[] | select(.state != "done")] | length')

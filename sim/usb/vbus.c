@@ -1484,7 +1484,8 @@ int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen)
 
 /* ---- control verbs -------------------------------------------------------------- */
 
-static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
+/* A fault by its control-verb name; false for an unknown name. */
+static bool fault_by_name(const char *name, sim_fault *out)
 {
     static const struct {
         const char *name;
@@ -1497,25 +1498,35 @@ static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
         {"rdp1", SIM_FAULT_RDP1},
         {"bad-cell", SIM_FAULT_BAD_CELL},
     };
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        if (strcmp(name, faults[i].name) == 0) {
+            *out = faults[i].fault;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
+{
     if (argc < 3) {
         say(reply, n,
             "usage: fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|"
             "bad-cell ADDR");
         return -1;
     }
-    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
-        if (strcmp(argv[2], faults[i].name) != 0)
-            continue;
-        uint32_t arg = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
-        if (sim_board_inject(p->board, faults[i].fault, arg) != SIM_OK) {
-            say(reply, n, "fault %s refused (bad argument?)", argv[2]);
-            return -1;
-        }
-        say(reply, n, "ok %s %s", p->serial, argv[2]);
-        return 0;
+    sim_fault fault;
+    if (!fault_by_name(argv[2], &fault)) {
+        say(reply, n, "unknown fault '%s'", argv[2]);
+        return -1;
     }
-    say(reply, n, "unknown fault '%s'", argv[2]);
-    return -1;
+    uint32_t arg = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
+    if (sim_board_inject(p->board, fault, arg) != SIM_OK) {
+        say(reply, n, "fault %s refused (bad argument?)", argv[2]);
+        return -1;
+    }
+    say(reply, n, "ok %s %s", p->serial, argv[2]);
+    return 0;
 }
 
 int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
@@ -1572,14 +1583,21 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
         /* Every board of the line has its own seed, so its own UID, as
          * real silicon does: the fixture's first seed plus a large odd step
          * per swap never meets another fixture's sequence. */
-        /* swap-board SERIAL [CHIP] [--save FILE]: FILE gets the removed
-         * board's main flash, read on the bench (not through any probe), so
-         * tests can check what a programmer really left on each board. */
-        const char *chip = p->chip, *save = NULL;
+        /* swap-board SERIAL [CHIP] [--save FILE] [--fault NAME]: FILE gets
+         * the removed board's main flash, read on the bench (not through any
+         * probe), so tests can check what a programmer really left on each
+         * board. NAME (a fault without argument) is the new board's own
+         * trouble, there before the probe can see the board: injected after
+         * the swap, a probe quick enough would meet a board that changes
+         * (firmware flashed, power cycled) in the middle of its unit. */
+        const char *chip = p->chip, *save = NULL, *fault_name = NULL;
+        sim_fault fault = SIM_FAULT_RUNNING_FIRMWARE;
         bool bad = false;
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
                 save = argv[++i];
+            else if (strcmp(argv[i], "--fault") == 0 && i + 1 < argc)
+                fault_name = argv[++i];
             else if (argv[i][0] != '-' && i == 2)
                 chip = argv[i];
             else
@@ -1587,10 +1605,15 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
         }
         sim_board *nb = NULL;
         if (bad) {
-            say(reply, n, "usage: swap-board SERIAL [CHIP] [--save FILE]");
+            say(reply, n, "usage: swap-board SERIAL [CHIP] [--save FILE] [--fault NAME]");
+        } else if (fault_name && !fault_by_name(fault_name, &fault)) {
+            say(reply, n, "swap-board: unknown fault '%s'", fault_name);
         } else if (sim_board_create(chip, p->board_seed + ++p->swaps * 0x9E3779B97F4A7C15ull, 0.0,
                                     &nb) != SIM_OK) {
             say(reply, n, "swap-board: unknown chip '%s'", chip);
+        } else if (fault_name && sim_board_inject(nb, fault, 0) != SIM_OK) {
+            sim_board_destroy(nb);
+            say(reply, n, "swap-board: fault %s needs an argument; use the fault verb", fault_name);
         } else {
             sim_board *old = p->board;
             uint32_t uid[3];

@@ -25,4 +25,18 @@ check "hub 'usb3' is not ppps or ganged" "$sim" run --hub usb3 -- true
 "$sim" run --probe v2:stm32f103rb:37FF71064E57343625231943 --control "$dir/ctl" -- sh -c "
   '$sim' ctl --control '$dir/ctl' explode 37FF71064E57343625231943" 2>"$dir/err" && fail=1
 grep -q "unknown verb 'explode'" "$dir/err" && echo "ok: $(cat "$dir/err")" || { echo "FAIL: bad verb: $(cat "$dir/err")"; fail=1; }
+# swap-board --fault: the new board has the fault before anyone sees it (the
+# running-firmware board holds the ticker image, initial SP 0x20002000, when
+# it comes off again); an unknown fault swaps nothing.
+S=37FF71064E57343625231943
+"$sim" run --probe v2:stm32f103rb:$S --control "$dir/ctl" -- sh -c "
+  c() { '$sim' ctl --control '$dir/ctl' \"\$@\"; }
+  c swap-board $S --fault firmware >/dev/null &&
+  c swap-board $S --save '$dir/fw.bin' >/dev/null &&
+  ! c swap-board $S --fault bogus 2>'$dir/err'" || { echo "FAIL: swap-board --fault"; fail=1; }
+sp=$(od -An -tx4 -N4 "$dir/fw.bin" 2>/dev/null | tr -d ' ')
+[ "$sp" = 20002000 ] && echo "ok: swap-board --fault firmware: the board came with its firmware" ||
+  { echo "FAIL: the board swapped on with --fault firmware starts with '$sp', not the ticker's SP"; fail=1; }
+grep -q "unknown fault 'bogus'" "$dir/err" && echo "ok: $(cat "$dir/err")" ||
+  { echo "FAIL: swap-board --fault bogus: $(cat "$dir/err")"; fail=1; }
 exit $fail
