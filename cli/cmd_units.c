@@ -159,8 +159,27 @@ void cli_unit_timeline(json_t *u, FILE *to)
         const char *n = out_cell(json_object_get(a, "n"), b[3], sizeof b[3]);
         snprintf(line, sizeof line, "attempt %s started", n);
         at(to, a, "started_at", 0, line);
+        char end[1100];
+        const char *result = str(a, "result");
+        json_t *err = json_object_get(a, "error");
+        if (strcmp(result, "in_flight") == 0)
+            snprintf(end, sizeof end, "attempt %s in flight (%s)", n, str(a, "state"));
+        else if (json_is_string(err))
+            snprintf(end, sizeof end, "attempt %s %s in %s: %s", n, result, str(a, "state"),
+                     json_string_value(err));
+        else
+            snprintf(end, sizeof end, "attempt %s %s", n, result);
+        /* An attempt's recovery steps are taken after it failed, before the
+         * next one starts: in time order, the end comes first. The times
+         * are ISO 8601 in UTC, so they compare as strings. */
+        const char *fin = json_string_value(json_object_get(a, "finished_at"));
+        bool ended = false;
         json_array_foreach(json_object_get(a, "recovery"), k, step)
         {
+            if (!ended && fin && strcmp(str(step, "at"), fin) >= 0) {
+                at(to, a, "finished_at", 0, end);
+                ended = true;
+            }
             json_t *ok = json_object_get(step, "ok");
             snprintf(line, sizeof line, "recovery: %s (%s)", str(step, "step"),
                      json_is_true(ok)    ? "ok"
@@ -168,16 +187,8 @@ void cli_unit_timeline(json_t *u, FILE *to)
                                          : "-");
             at(to, step, "at", 2, line);
         }
-        const char *result = str(a, "result");
-        json_t *err = json_object_get(a, "error");
-        if (strcmp(result, "in_flight") == 0)
-            snprintf(line, sizeof line, "attempt %s in flight (%s)", n, str(a, "state"));
-        else if (json_is_string(err))
-            snprintf(line, sizeof line, "attempt %s %s in %s: %s", n, result, str(a, "state"),
-                     json_string_value(err));
-        else
-            snprintf(line, sizeof line, "attempt %s %s", n, result);
-        at(to, a, "finished_at", 0, line);
+        if (!ended)
+            at(to, a, "finished_at", 0, end);
     }
     json_t *err = json_object_get(u, "error");
     if (json_is_string(err))

@@ -428,7 +428,8 @@ static const char unit_detail[] =
     "   \"finished_at\": \"2026-11-25T15:40:03.000Z\", \"result\": \"failed\","
     "   \"state\": \"program\", \"error\": \"probe stopped answering\", \"recovery\": ["
     "    {\"at\": \"2026-11-25T15:40:02.000Z\", \"step\": \"USB reset of the probe, found again "
-    "by serial\", \"ok\": true}]},"
+    "by serial\", \"ok\": true},"
+    "    {\"at\": \"2026-11-25T15:40:03.050Z\", \"step\": \"connect under reset\", \"ok\": true}]},"
     "  {\"n\": 2, \"started_at\": \"2026-11-25T15:40:03.100Z\","
     "   \"finished_at\": \"2026-11-25T15:40:08.900Z\", \"result\": \"ok\", \"state\": \"done\","
     "   \"error\": null, \"recovery\": []}]}";
@@ -451,6 +452,7 @@ static void test_unit_timeline(void **state)
         "  2026-11-25T15:40:02.000Z    recovery: USB reset of the probe, found again by serial "
         "(ok)\n"
         "  2026-11-25T15:40:03.000Z  attempt 1 failed in program: probe stopped answering\n"
+        "  2026-11-25T15:40:03.050Z    recovery: connect under reset (ok)\n"
         "  2026-11-25T15:40:03.100Z  attempt 2 started\n"
         "  2026-11-25T15:40:08.900Z  attempt 2 ok\n"
         "  2026-11-25T15:40:09.000Z  unit ok\n";
