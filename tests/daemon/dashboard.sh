@@ -111,22 +111,33 @@ caps='{"capabilities":{"alwaysMatch":{"goog:chromeOptions":{"binary":"'$(command
   "args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage",
           "--window-size=1400,1040","--force-device-scale-factor=1",
           "--user-data-dir='"$dir"'/chrome-profile"]}}}}'
-sid=$(curl -s -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/session" | jq -r '.value.sessionId // empty')
-[ -n "$sid" ] || sid=$(curl -s -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/session" | jq -r '.value.sessionId // empty')
+# Every WebDriver call is bounded: a browser that hangs (seen once in a
+# debootstrap chroot) must end the test, not ctest's timeout.
+wdc() { curl -s --max-time 60 "$@"; }
+new_session() {
+  wdc -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/session" | jq -r '.value.sessionId // empty'
+}
+go() { wdc -X POST -H 'Content-Type: application/json' -d "{\"url\":\"$1\"}" "$wd/session/$sid/url" >/dev/null; }
+# Runs a script in the page; prints what it returns (a string).
+js() {
+  wdc -X POST -H 'Content-Type: application/json' \
+    -d "$(jq -n --arg s "$1" '{script: $s, args: []}')" "$wd/session/$sid/execute/sync" | jq -r .value
+}
+sid=$(new_session)
+[ -n "$sid" ] || sid=$(new_session)
 # A browser that cannot start here (seen in a debootstrap chroot: chromedriver
-# never reaches the renderer) is a missing tool, not a dashboard failure.
-# The daemon is stopped first: the line must not be torn down under it.
+# never reaches the renderer, or a blank page never answers) is a missing
+# tool, not a dashboard failure. The daemon is stopped first: the line must
+# not be torn down under it.
+if [ -n "$sid" ]; then
+  go about:blank
+  [ "$(js 'return "up"')" = up ] || sid=""
+fi
 [ -n "$sid" ] || {
   echo "SKIP: chromedriver could not start chromium here"; cat "$dir/chromedriver.log"
   kill -TERM $pid; wait $pid; exit 77
 }
-trap 'curl -s -X DELETE "$wd/session/$sid" >/dev/null' EXIT
-go() { curl -s -X POST -H 'Content-Type: application/json' -d "{\"url\":\"$1\"}" "$wd/session/$sid/url" >/dev/null; }
-# Runs a script in the page; prints what it returns (a string).
-js() {
-  curl -s -X POST -H 'Content-Type: application/json' \
-    -d "$(jq -n --arg s "$1" '{script: $s, args: []}')" "$wd/session/$sid/execute/sync" | jq -r .value
-}
+trap 'wdc -X DELETE "$wd/session/$sid" >/dev/null' EXIT
 page_state='return JSON.stringify({
   tiles: [...document.querySelectorAll(".tile")].map(t => ({serial: t.dataset.serial,
     state: t.dataset.state, colour: t.dataset.colour,
@@ -175,7 +186,7 @@ while [ $SECONDS -lt $deadline ]; do
   if [ -z "$mid" ] && [ "${state#* }" -ge 2 ] && { [ "$busy" -gt 0 ] || [ "${state#* }" -ge 5 ]; }; then
     mid=$(js "$page_state")
     if [ -n "$shot" ]; then
-      curl -s "$wd/session/$sid/screenshot" | jq -r .value | base64 -d >"$shot" && shot_taken=1
+      wdc "$wd/session/$sid/screenshot" | jq -r .value | base64 -d >"$shot" && shot_taken=1
     fi
   fi
   [ "${state% *}" = done ] && break
@@ -250,7 +261,7 @@ log "audit of $uid: $(jq -c . <<<"$a")"
 [ "$(jq .steps <<<"$a")" = "$want_steps" ] && [ "$want_steps" -gt 0 ] ||
   no "audit shows $(jq .steps <<<"$a") recovery steps, database $want_steps"
 [ "$(jq .hidden <<<"$a")" = false ] || no "#uid= did not open the audit view"
-[ -z "$shot" ] || curl -s "$wd/session/$sid/screenshot" | jq -r .value | base64 -d >"${shot%.png}-audit.png"
+[ -z "$shot" ] || wdc "$wd/session/$sid/screenshot" | jq -r .value | base64 -d >"${shot%.png}-audit.png"
 
 kill -TERM $pid; wait $pid
 exit $fail
