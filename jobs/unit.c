@@ -645,6 +645,14 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
             bool over_time = now - state_t0 > (uint64_t)info[s].deadline_s * 1000u;
             unit_err re = UNIT_E_UNSUPPORTED;
             while (rung < STEP_COUNT && !over_time) {
+                /* A drain or an unplug stops a wait for a board at once,
+                 * also one that is recovering the probe (host->cancelled
+                 * says no once a unit has begun): a ladder can take tens of
+                 * seconds, and a unit not begun loses nothing. */
+                if (host->cancelled && host->cancelled(h)) {
+                    re = UNIT_E_CANCELLED;
+                    break;
+                }
                 if (rung == STEP_RETRY)
                     ops->sleep_ms(d, 20u << (cfg->retries - retries_left));
                 re = ops->recover(d, (unit_step)rung);
@@ -656,6 +664,11 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
             }
             if (re == UNIT_OK)
                 continue; /* s again */
+            if (re == UNIT_E_CANCELLED) {
+                set_error(&x, "cancelled while recovering the probe");
+                s = US_INTERRUPTED;
+                break;
+            }
             if (re == UNIT_E_GONE) {
                 set_error(&x, "the probe left the USB bus: %s",
                           ops->message ? ops->message(d) : "not found by serial");

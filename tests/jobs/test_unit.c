@@ -74,6 +74,9 @@ static unit_err f_peek(void *d, unit_board *b)
 {
     fake *f = d;
     int n = f->calls_peek++;
+    unit_err e = scripted(f, "peek", n + 1, NULL);
+    if (e != UNIT_OK)
+        return e;
     /* Past the script, the last board in it stays on the fixture. */
     const char *uid = f->npeek == 0          ? "NEWBOARD"
                       : (size_t)n < f->npeek ? f->peek_uids[n]
@@ -261,6 +264,8 @@ typedef struct host {
     int64_t next_serial;
     int attempts_begun, attempts_ended_ok, attempts_ended_failed;
     int cancel_after_states; /* 0 = never */
+    int cancel_after_steps;  /* 0 = never */
+    int steps;
     uint64_t last_progress;
 } host;
 
@@ -307,10 +312,18 @@ static bool h_begin(void *p, const unit_board *b, int64_t *serial)
     return !h->refuse_begin;
 }
 
+static void h_recovery(void *p, unit_step step, bool ok)
+{
+    (void)step;
+    (void)ok;
+    ((host *)p)->steps++;
+}
+
 static bool h_cancelled(void *p)
 {
     host *h = p;
-    return h->cancel_after_states && (int)h->nstates >= h->cancel_after_states;
+    return (h->cancel_after_states && (int)h->nstates >= h->cancel_after_states) ||
+           (h->cancel_after_steps && h->steps >= h->cancel_after_steps);
 }
 
 static const unit_host test_host = {
@@ -318,6 +331,7 @@ static const unit_host test_host = {
     .on_progress = h_progress,
     .on_attempt_begin = h_att_begin,
     .on_attempt_end = h_att_end,
+    .on_recovery = h_recovery,
     .begin = h_begin,
     .cancelled = h_cancelled,
 };
@@ -613,6 +627,25 @@ static void cancel_interrupts_between_states(void **state)
     free_world(w);
 }
 
+/* The daemon drains while a probe that stopped answering is being recovered
+ * during the wait for a board: the ladder stops after the step under way. */
+static void cancel_stops_a_ladder_while_waiting(void **state)
+{
+    (void)state;
+    world *w = new_world(2048);
+    w->cfg.start = US_WAIT_BOARD;
+    add_fault(&w->f, "peek", 0, UNIT_E_PROBE, 0);
+    for (int i = 0; i < STEP_COUNT; i++)
+        w->f.recover_result[i] = UNIT_E_PROBE; /* nothing helps */
+    w->h.cancel_after_steps = 1;
+    go(w);
+    assert_int_equal(w->out.final, US_INTERRUPTED);
+    assert_false(w->out.begun);
+    assert_int_equal(w->f.nrecovered, 1);
+    assert_non_null(strstr(w->out.error, "cancelled"));
+    free_world(w);
+}
+
 static void probe_that_left_the_bus_interrupts_the_unit(void **state)
 {
     (void)state;
@@ -769,6 +802,7 @@ int main(void)
         cmocka_unit_test(waiting_gives_up_at_its_deadline),
         cmocka_unit_test(a_board_swapped_after_it_was_seen_abandons_the_unit),
         cmocka_unit_test(cancel_interrupts_between_states),
+        cmocka_unit_test(cancel_stops_a_ladder_while_waiting),
         cmocka_unit_test(probe_that_left_the_bus_interrupts_the_unit),
         cmocka_unit_test(job_that_wants_no_more_units_stops_before_writing),
         cmocka_unit_test(serial_number_lands_in_flash),
