@@ -140,13 +140,20 @@ while :; do
 done
 log "jobs: $(api http://x/v1/jobs | jq -c '[.jobs[] | {id, state, ok, failed, interrupted}]')"
 kill -TERM "$(cat "$dir/daemon.pid")"; wait "$(cat "$dir/daemon.pid")"
-log "flashlined stopped with status $?"
+stopped=$?
+log "flashlined stopped with status $stopped"
 # The boards still on the fixtures were programmed too: take them off.
 for i in 1 2 3 4 5 6 7 8; do
   out=$(ctl swap-board "$(p $i)" --save "$dir/boards/tmp.bin"); uid=${out##* UID }
   mv "$dir/boards/tmp.bin" "$dir/boards/$uid.bin"
 done
 [ "$wedged$unplugged$killed" = 111 ] || { echo "FAIL: a fault was not injected ($wedged$unplugged$killed)"; exit 1; }
+# A drain ends with status 0; a sanitizer's report makes it non-zero.
+[ "$stopped" = 0 ] || {
+  echo "FAIL: flashlined exited $stopped after SIGTERM"
+  grep -A40 "WARNING: .*Sanitizer" "$dir/daemon.log" | head -80
+  exit 1
+}
 EOF
 
 "$sim" run "${args[@]}" --control "$dir/ctl" -- bash "$dir/inner.sh" "$dir" "$sim" "$fld" "$fl" "$per_job"
