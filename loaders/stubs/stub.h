@@ -95,7 +95,10 @@ static uint32_t crc32_region(const uint32_t tab[256], uint32_t addr, uint32_t le
         crc = tab[crc & 0xFF] ^ (crc >> 8);
         crc = tab[crc & 0xFF] ^ (crc >> 8);
         crc = tab[crc & 0xFF] ^ (crc >> 8);
-        if ((i & 0xFFF) == 0)
+        /* Every 4 KiB of flash; by address, which is aligned here (the
+         * offset need not be: from an odd start it never hit 0 mod 4096,
+         * and a long pass let the watchdog reset the chip). */
+        if (((addr + i) & 0xFFF) == 0)
             REG32(IWDG_KR) = 0xAAAAu;
     }
     for (; i < len; i++)

@@ -375,6 +375,32 @@ static void survives_firmware_interrupts_and_a_watchdog(void **state)
     sim_board_destroy(b);
 }
 
+/* A CRC pass longer than the watchdog's reset timeout (512 ms): 1 MiB on
+ * the L476 at its 4 MHz reset clock takes over a second, and it must feed
+ * the watchdog on the way, also from an odd start address. */
+static void a_long_crc_feeds_the_watchdog(void **state)
+{
+    (void)state;
+    const chip_case *c = &cases[3];
+    sim_board *b = NULL;
+    assert_int_equal(sim_board_create(c->chip, 17, 0.0, &b), SIM_OK);
+    assert_int_equal(sim_board_inject(b, SIM_FAULT_WATCHDOG, 0), SIM_OK);
+    setup_board(b, c);
+    const uint32_t len = 1024 * 1024 - 1;
+    fl_loader_ctl crc = {.op = FL_OP_CRC32, .flash_regs = c->regs};
+    crc.buf[0].addr = 0x08000001u;
+    crc.buf[0].len = len;
+    wr(b, DHCSR, DHCSR_HALT);
+    uint64_t t0 = sim_board_now_ns(b);
+    run_to_bkpt(b, &crc, 1000000, 5000ull * 1000000);
+    assert_true(sim_board_now_ns(b) - t0 > 600ull * 1000000); /* longer than the timeout */
+    uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), sim_board_flash(b) + 1, len);
+    assert_int_equal(ctl_word(b, offsetof(fl_loader_ctl, crc)), want);
+    /* No watchdog reset on the way (RCC_CSR.IWDGRSTF, RM0351 6.4.29). */
+    assert_false(rd(b, 0x40021094u) & (1u << 29));
+    sim_board_destroy(b);
+}
+
 /* One buffer can erase a run of units before it programs: old bytes in
  * units 1 and 2 (and in unit 3, which is not in the run), a buffer that
  * erases units 1-2 and writes the start of unit 1. Unit 2 ends erased,
@@ -490,6 +516,7 @@ int main(void)
         cmocka_unit_test(l4_refuses_a_second_write_of_a_double_word),
         cmocka_unit_test(misaligned_requests_are_refused),
         cmocka_unit_test(survives_firmware_interrupts_and_a_watchdog),
+        cmocka_unit_test(a_long_crc_feeds_the_watchdog),
     };
     return cmocka_run_group_tests_name("loaders.stubs", tests, NULL, NULL);
 }
