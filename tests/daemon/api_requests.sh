@@ -79,6 +79,12 @@ small=$(jq -r .sha256 "$dir/body")
 [ "$(api -X POST --data-binary @"$dir/big.bin" "$U/v1/images?format=bin")" = 201 ]
 big=$(jq -r .sha256 "$dir/body")
 [ "$(api "$U/v1/images/$small")" = 200 ] && [ "$(jq -r .size "$dir/body")" = 4096 ]
+# The socket answers before the first USB scan has listed the probes (slow
+# under TSan): a job names a probe the station knows.
+for _ in $(seq 100); do
+  api "$U/v1/probes" >/dev/null && jq -e --arg s "$S1" '.probes[] | select(.serial == $s)' "$dir/body" >/dev/null && break
+  sleep 0.1
+done
 [ "$(api -X POST -d "{\"image\": \"$small\", \"chip\": \"stm32f103rb\", \"count\": 1, \"probes\": [\"$S1\"], \"name\": \"ended\"}" "$U/v1/jobs")" = 201 ] ||
   { echo "FAIL: creating a job: $(cat "$dir/body")"; exit 1; }
 job=$(jq -r .id "$dir/body")
