@@ -41,21 +41,23 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_IMAGE_GET] = "SELECT format, base, bytes, created FROM images WHERE sha256 = ?1",
     [ST_IMAGE_EXISTS] = "SELECT 1 FROM images WHERE sha256 = ?1",
     [ST_JOB_CREATE] = "INSERT INTO jobs (name, state, image, recipe_json, count, has_serial,"
-                      " next_serial, serial_step, created, submitted_uid)"
-                      " VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      " next_serial, serial_step, created, submitted_uid, series, serial_max)"
+                      " VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 #define JOB_COLS                                                                                   \
     "j.id, j.name, j.state, j.image, j.recipe_json, j.count, j.has_serial, j.next_serial,"         \
     " j.serial_step, j.created, j.finished, j.submitted_uid,"                                      \
     " (SELECT count(*) FROM units WHERE job = j.id AND result = 'ok'),"                            \
     " (SELECT count(*) FROM units WHERE job = j.id AND result = 'failed'),"                        \
     " (SELECT count(*) FROM units WHERE job = j.id AND result = 'interrupted'),"                   \
-    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'in_flight')"
+    " (SELECT count(*) FROM units WHERE job = j.id AND result = 'in_flight'),"                     \
+    " j.series, j.serial_max, j.state_reason"
     [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs j WHERE j.id = ?1",
     [ST_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs j ORDER BY j.created DESC, j.id DESC",
-    [ST_JOB_SET_STATE] = "UPDATE jobs SET state = ?2,"
+    [ST_JOB_SET_STATE] = "UPDATE jobs SET state = ?2, state_reason = ?4,"
                          " finished = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 ELSE NULL END"
                          " WHERE id = ?1 AND state NOT IN ('done', 'cancelled')",
-    [ST_JOB_STATE] = "SELECT state, image FROM jobs WHERE id = ?1",
+    [ST_JOB_STATE] = "SELECT state, image, series, next_serial, serial_step, serial_max"
+                     " FROM jobs WHERE id = ?1",
     [ST_JOB_TAKE_SERIAL] = "UPDATE jobs SET next_serial = next_serial + serial_step"
                            " WHERE id = ?1 AND has_serial = 1 RETURNING next_serial - serial_step",
     [ST_UNIT_INSERT] = "INSERT INTO units (job, probe, uid, chip, serial_number, image, started)"
@@ -86,6 +88,33 @@ static const char *const stmt_sql[ST_COUNT_] = {
                          " WHERE result = 'in_flight'",
     [ST_COUNTS] = "SELECT probe, chip, result, count(*) FROM units"
                   " GROUP BY probe, chip, result ORDER BY probe, chip, result",
+    [ST_SERIES_GET] = "SELECT next FROM serial_series WHERE name = ?1",
+    [ST_SERIES_CREATE] = "INSERT INTO serial_series (name, next, created) VALUES (?1, ?2, ?3)",
+    [ST_SERIES_ADVANCE] = "UPDATE serial_series SET next = max(next, ?2) WHERE name = ?1",
+    [ST_SERIES_TOP] = "SELECT job, number FROM serial_numbers WHERE series = ?1 AND number >= ?2"
+                      " ORDER BY number DESC LIMIT 1",
+    [ST_SERIES_BUSY] = "SELECT id, state FROM jobs WHERE series = ?1"
+                       " AND state IN ('running', 'paused') ORDER BY id LIMIT 1",
+    [ST_JOB_SET_NEXT] = "UPDATE jobs SET next_serial = ?2 WHERE id = ?1",
+    [ST_SERIAL_INSERT] = "INSERT INTO serial_numbers (series, number, job, unit, state)"
+                         " VALUES (?1, ?2, ?3, ?4, 'issued')",
+    [ST_SERIAL_END] = "UPDATE serial_numbers SET state = ?2 WHERE unit = ?1 AND state = 'issued'",
+    [ST_SERIAL_LOOKUP] = "SELECT state, job, unit FROM serial_numbers"
+                         " WHERE series = ?1 AND number = ?2",
+    /* Before the units themselves are marked: afterwards they no longer
+     * say which numbers were in flight. */
+    [ST_RECOVER_SERIALS] = "UPDATE serial_numbers SET state = 'unknown' WHERE state = 'issued'"
+                           " AND unit IN (SELECT id FROM units WHERE result = 'in_flight')",
+    [ST_ACTION_INSERT] = "INSERT INTO actions (at, actor, verb, target_kind, target, detail_json)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ACTION_REASON] =
+        "INSERT INTO actions (at, actor, verb, target_kind, target, detail_json)"
+        " VALUES (?1, ?2, ?3, ?4, ?5,"
+        " CASE WHEN ?6 IS NULL THEN NULL ELSE json_object('reason', substr(?6, 1, 200)) END)",
+    [ST_ACTION_JOB_CREATE] =
+        "INSERT INTO actions (at, actor, verb, target_kind, target, detail_json)"
+        " VALUES (?1, ?2, 'job.create', 'job', ?3,"
+        " json_object('name', ?4, 'image', ?5, 'series', ?6, 'start', ?7, 'step', ?8))",
 };
 
 const char *store_err_name(store_err e)
@@ -105,6 +134,10 @@ const char *store_err_name(store_err e)
         return "bad_argument";
     case STORE_E_NOMEM:
         return "out_of_memory";
+    case STORE_E_EXHAUSTED:
+        return "exhausted";
+    case STORE_E_LOCKED:
+        return "locked";
     }
     return "unknown";
 }
@@ -153,7 +186,9 @@ static const char *hint_for(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_FULL:
-        return "the disk holding the database is full; free space there, then retry";
+        return "the database is full (the disk holding it has no space left, or it reached"
+               " its configured size limit); nothing was changed; free space on that disk (or"
+               " raise the limit), then retry";
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return "the database is locked by another process (is a second flashlined or a"
@@ -332,6 +367,31 @@ store_err store_set_busy_timeout(store *s, int ms)
         return store_failf(s, STORE_E_ARG, "busy timeout must not be negative (got %d ms)", ms);
     int rc = sqlite3_busy_timeout(s->db, ms);
     return rc == SQLITE_OK ? store_ok(s) : store_db_fail(s, rc, "setting the busy timeout");
+}
+
+store_err store_set_max_pages(store *s, int64_t pages, int64_t *effective)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (pages < 1)
+        return store_failf(s, STORE_E_ARG,
+                           "the page limit must be at least 1 (got %lld); give a large number"
+                           " to lift it",
+                           (long long)pages);
+    /* PRAGMA takes no parameters; the value is a checked integer. */
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)pages);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int64_t got = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return store_db_fail(s, rc, "setting the page limit");
+    if (effective)
+        *effective = got;
+    return store_ok(s);
 }
 
 static store_err exec(store *s, const char *sql, const char *what)

@@ -38,6 +38,8 @@ typedef enum store_err {
     STORE_E_CONFLICT,  /* constraint violated (e.g. state change of a finished job) */
     STORE_E_ARG,       /* bad argument; nothing changed */
     STORE_E_NOMEM,
+    STORE_E_EXHAUSTED, /* a serial series has no number left that fits the job's format */
+    STORE_E_LOCKED,    /* another process holds the database's lock (store_lock_take) */
 } store_err;
 
 const char *store_err_name(store_err e);
@@ -55,6 +57,25 @@ int store_schema_version(void);
 /* How long a write waits for another process's lock before failing with
  * STORE_E_IO ("locked"); default 5000 ms. */
 store_err store_set_busy_timeout(store *s, int ms);
+/* Caps the database at `pages` pages (PRAGMA max_page_count; a page is 4 KiB
+ * by default), so that a station on a shared disk stops writing before the
+ * disk is full, and so that tests get a deterministic "database is full".
+ * SQLite never caps below the current size: *effective (may be NULL) gets
+ * the limit in force. A write that needs more pages fails with STORE_E_IO,
+ * a message saying the database is full, and no change. */
+store_err store_set_max_pages(store *s, int64_t pages, int64_t *effective);
+
+/* ---- one daemon per database ----------------------------------------------
+ * Two daemons on one database would each drive their own probes but share
+ * series and jobs. store_lock_take takes an exclusive lock on the file
+ * "<db_path>.lock" (created if needed, holding the owner's pid) and fails
+ * with STORE_E_LOCKED, msg naming the other process, when another process
+ * holds it. The kernel drops the lock when its process dies, kill -9 too,
+ * so a stale lock file never blocks a restart. Take it before store_open
+ * and release it after store_close. */
+typedef struct store_lock store_lock;
+store_err store_lock_take(const char *db_path, store_lock **out, char *msg, size_t msglen);
+void store_lock_release(store_lock *l); /* NULL is fine */
 
 /* After a crash: every unit still in_flight becomes interrupted (error text
  * says the daemon stopped while it was in flight), open attempts are closed
@@ -65,6 +86,11 @@ store_err store_probe_seen(store *s, const char *serial, const char *kind,
                            int64_t now_ms); /* upsert */
 store_err store_probe_set_quarantine(store *s, const char *serial,
                                      const char *reason /* NULL = release */, int64_t now_ms);
+/* The same, and when actor is not NULL an action "probe.quarantine" or
+ * "probe.release" (target_kind "probe", detail {"reason": ...}) in the same
+ * transaction. actor NULL = the station itself decided: no action row. */
+store_err store_probe_set_quarantine_by(store *s, const char *serial, const char *reason,
+                                        const char *actor, int64_t now_ms);
 store_err store_probe_quarantine(store *s, const char *serial, char *reason, size_t n,
                                  bool *quarantined);
 
@@ -95,11 +121,40 @@ typedef struct store_job {
     int64_t created_ms, finished_ms; /* 0 = not finished */
     int64_t submitted_uid;
     int64_t ok, failed, interrupted, in_flight; /* counted from units */
+    char series[128];                           /* "" = the job draws from no series (see below) */
+    int64_t serial_max;     /* the largest number the job's serial format holds */
+    bool serial_continue;   /* create: first number = the series' cursor; next_serial ignored
+                               (unless the series is new: then next_serial is its start) */
+    char state_reason[256]; /* "" or why the job stopped by itself */
+    char actor[64];         /* create: who submitted it ("uid:1000", "tcp-token"); recorded as
+                               the action; "" = "uid:<submitted_uid>" */
 } store_job;
 
-/* uses name,image,recipe_json,count,has_serial,next_serial (= start),
- * serial_step,created_ms,submitted_uid; state = running; image must exist
- * (STORE_E_NOT_FOUND) */
+/* ---- serial series ----------------------------------------------------------
+ * A series is station-wide: every job that writes its serial number to the
+ * same address in the same format draws from the same series, so no two
+ * boards get one number, whatever jobs come and go. The name is
+ * STORE_SERIES_NAME_FMT of the address and the format name ("u32le",
+ * "ascii-dec", "ascii-hex"), e.g. "0x0800FC00/u32le"; store_series_name()
+ * writes it. Migration 0002 gave the jobs of older databases the same
+ * names, so a new job continues where they stopped. */
+#define STORE_SERIES_NAME_FMT "0x%08X/%s"
+void store_series_name(char out[128], uint32_t addr, const char *format);
+
+/* ONE transaction: the job, its series (created if missing) and the action
+ * "job.create" by in->actor.
+ * Uses name,image,recipe_json,count,has_serial,next_serial (= start),
+ * serial_step,created_ms,submitted_uid,series,serial_max,serial_continue,
+ * actor; state = running; image must exist (STORE_E_NOT_FOUND).
+ * With in->series: serial_step >= 1, 0 <= start <= serial_max (STORE_E_ARG).
+ * An explicit start (!serial_continue) below the series' cursor, or while
+ * another running or paused job draws from the series, is STORE_E_CONFLICT
+ * (the message names the job and says what to do); with serial_continue the
+ * job starts at the cursor (STORE_E_EXHAUSTED if past serial_max). Read the
+ * effective start back with store_job_get (next_serial).
+ * Without in->series but with has_serial the job counts on its own, as
+ * before version 2: nothing stops another job from handing out the same
+ * numbers; for tools and old tests only, the daemon always names a series. */
 store_err store_job_create(store *s, const store_job *in, int64_t *id);
 store_err store_job_get(store *s, int64_t id, store_job *out);
 store_err store_job_list(store *s, store_job **out, size_t *n); /* newest first */
@@ -108,11 +163,21 @@ void store_job_list_free(store_job *jobs, size_t n);
 /* done|cancelled also set finished_ms. A job that has ended (done or
  * cancelled) cannot change state again: STORE_E_CONFLICT. */
 store_err store_job_set_state(store *s, int64_t id, const char *state, int64_t now_ms);
+/* The same, and in the same transaction: state_reason = reason (NULL
+ * clears it) and, when actor is not NULL, the action "job.resume",
+ * "job.pause", "job.cancel" or "job.done" (for running, paused, cancelled,
+ * done) with detail {"reason": ...}. actor NULL = the station itself (e.g.
+ * a series ran out, reason says so): no action row. */
+store_err store_job_set_state_by(store *s, int64_t id, const char *state, const char *reason,
+                                 const char *actor, int64_t now_ms);
 
-/* ONE transaction: if the job injects serial numbers, take next_serial and
- * advance it by serial_step; insert the unit in_flight with that serial.
+/* ONE transaction: if the job injects serial numbers, take the next number
+ * and advance by serial_step; insert the unit in_flight with that serial.
  * Committed before return, so a serial is never handed out twice, also
- * across kill -9. */
+ * across kill -9. For a job with a series the number is the larger of the
+ * job's next_serial and the series' cursor, and is recorded 'issued' in the
+ * series; if it is past the job's serial_max (or the step would overflow)
+ * the result is STORE_E_EXHAUSTED and nothing is written. */
 store_err store_unit_begin(store *s, int64_t job_id, const char *probe, const char *uid,
                            const char *chip, int64_t now_ms, int64_t *unit_id, bool *has_serial,
                            int64_t *serial);
@@ -122,9 +187,16 @@ store_err store_recovery_add(store *s, int64_t unit_id, int64_t attempt_id, cons
                              bool ok, int64_t now_ms);
 store_err store_attempt_end(store *s, int64_t attempt_id, const char *result, const char *state,
                             const char *error, int64_t now_ms);
-/* result: ok | failed | interrupted */
+/* result: ok | failed | interrupted. The unit's serial number (if from a
+ * series) becomes 'unknown' unless ok: this assumes the flash may hold it. */
 store_err store_unit_end(store *s, int64_t unit_id, const char *result, const char *error,
                          int64_t now_ms);
+/* The same, saying whether the board's flash may hold the serial number:
+ * false (it failed before programming began) makes the number 'void';
+ * true makes it 'unknown' for failed or interrupted. ok is always 'ok'.
+ * The unit row and its number's state commit together or not at all. */
+store_err store_unit_end2(store *s, int64_t unit_id, const char *result, const char *error,
+                          bool serial_in_flash, int64_t now_ms);
 /* probe, data_json may be NULL; job_id, unit_id 0 = none */
 store_err store_event_add(store *s, int64_t now_ms, const char *kind, const char *probe,
                           int64_t job_id, int64_t unit_id, const char *data_json);
@@ -141,6 +213,7 @@ typedef struct store_unit {
     char error[512];
     int64_t started_ms, finished_ms; /* finished 0 = still in flight */
     int attempts, recovery_steps;
+    char serial_state[16]; /* issued | ok | void | unknown; "" = no number from a series */
 } store_unit;
 
 typedef struct store_unit_filter {
@@ -198,6 +271,49 @@ store_err store_unit_counts(store *s, store_count_fn fn, void *user);
  * once at start-up and count in memory after. */
 typedef int (*store_recovery_count_fn)(void *user, const char *step, const char *probe, int64_t n);
 store_err store_recovery_counts(store *s, store_recovery_count_fn fn, void *user);
+
+/* ---- series and numbers ---------------------------------------------------- */
+
+typedef struct store_series {
+    char name[128];
+    int64_t next;                       /* the cursor: the lowest number still free */
+    int64_t issued, ok, void_, unknown; /* numbers by state */
+} store_series;
+
+/* Every series, by name; *out malloc'd (NULL when there is none). */
+store_err store_series_list(store *s, store_series **out, size_t *n);
+void store_series_list_free(store_series *l, size_t n);
+/* Who got `number` of `series`: its state (issued|ok|void|unknown), job and
+ * unit (each may be NULL). STORE_E_NOT_FOUND if it was never handed out. */
+store_err store_serial_lookup(store *s, const char *series, int64_t number, char state[16],
+                              int64_t *job, int64_t *unit);
+
+/* ---- actions: who did what ------------------------------------------------------ */
+
+/* target_kind: job | probe | image | station. actor < 64, verb < 32,
+ * target < 72 bytes, detail_json (NULL = none) valid JSON < 512 bytes. */
+store_err store_action_add(store *s, int64_t now_ms, const char *actor, const char *verb,
+                           const char *target_kind, const char *target, const char *detail_json);
+
+typedef struct store_action {
+    int64_t id, at_ms;
+    char actor[64];
+    char verb[32];
+    char target_kind[16];
+    char target[72];
+    char detail_json[512];
+} store_action;
+
+typedef struct store_action_filter {
+    const char *target_kind, *target; /* NULL = any */
+    int64_t since_ms, until_ms;       /* [since, until), 0 = unbounded */
+    int64_t limit;                    /* 0 = no limit */
+} store_action_filter;
+
+/* Oldest first (by time, then id); f may be NULL. The callback returns
+ * nonzero to stop and must not call back into the store. */
+store_err store_actions_query(store *s, const store_action_filter *f,
+                              int (*fn)(void *user, const store_action *a), void *user);
 
 /* Bulk loading (benchmarks, imports): between begin and end every write
  * joins one transaction and synchronous is OFF, so a crash in between may

@@ -1,6 +1,7 @@
 /* The store: probes, images and jobs (the catalogue the units refer to). */
 #include "store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +32,12 @@ store_err store_probe_seen(store *s, const char *serial, const char *kind, int64
 store_err store_probe_set_quarantine(store *s, const char *serial, const char *reason,
                                      int64_t now_ms)
 {
-    if (!s)
-        return STORE_E_ARG;
-    if (!valid_serial(serial))
-        return store_failf(s, STORE_E_ARG, "probe serial is empty or longer than 63 characters");
+    return store_probe_set_quarantine_by(s, serial, reason, NULL, now_ms);
+}
+
+static store_err quarantine_tx(store *s, const char *serial, const char *reason, const char *actor,
+                               int64_t now_ms)
+{
     store_err e = STORE_OK;
     sqlite3_stmt *st = store_stmt(s, ST_PROBE_SET_Q, &e);
     if (!st)
@@ -49,7 +52,30 @@ store_err store_probe_set_quarantine(store *s, const char *serial, const char *r
         return store_failf(s, STORE_E_NOT_FOUND,
                            "probe %s is not known; it must have been seen (plugged in) first",
                            serial);
-    return store_ok(s);
+    if (!actor)
+        return STORE_OK;
+    return store_action_insert_reason(
+        s, now_ms, actor, reason ? "probe.quarantine" : "probe.release", "probe", serial, reason);
+}
+
+store_err store_probe_set_quarantine_by(store *s, const char *serial, const char *reason,
+                                        const char *actor, int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_serial(serial))
+        return store_failf(s, STORE_E_ARG, "probe serial is empty or longer than 63 characters");
+    if (actor && !store_valid_actor(actor))
+        return store_failf(s, STORE_E_ARG, "actor is empty or longer than 63 bytes");
+    store_err e = store_tx_begin(s);
+    if (e != STORE_OK)
+        return e;
+    e = quarantine_tx(s, serial, reason, actor, now_ms);
+    if (e == STORE_OK)
+        e = store_tx_commit(s, "committing probe quarantine");
+    else
+        store_tx_rollback(s);
+    return e == STORE_OK ? store_ok(s) : e;
 }
 
 store_err store_probe_quarantine(store *s, const char *serial, char *reason, size_t n,
@@ -183,6 +209,74 @@ static bool valid_job_state(const char *st)
     return false;
 }
 
+static store_err job_create_tx(store *s, const store_job *in, const char *actor, int64_t *id)
+{
+    store_err e = STORE_OK;
+    sqlite3_stmt *ex = store_stmt(s, ST_IMAGE_EXISTS, &e);
+    if (!ex)
+        return e;
+    sqlite3_bind_text(ex, 1, in->image, 64, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(ex);
+    sqlite3_reset(ex);
+    sqlite3_clear_bindings(ex);
+    if (rc == SQLITE_DONE)
+        return store_failf(s, STORE_E_NOT_FOUND, "image %s is not stored; upload it first",
+                           in->image);
+    if (rc != SQLITE_ROW)
+        return store_db_fail(s, rc, "looking up the job's image");
+
+    bool with_series = in->series[0] != '\0';
+    int64_t start = in->next_serial;
+    if (with_series && (e = store_series_for_new_job(s, in, &start)) != STORE_OK)
+        return e;
+
+    sqlite3_stmt *st = store_stmt(s, ST_JOB_CREATE, &e);
+    if (!st)
+        return e;
+    sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, in->image, 64, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, in->recipe_json ? in->recipe_json : "{}", -1, SQLITE_TRANSIENT);
+    if (in->count < 0)
+        sqlite3_bind_null(st, 4);
+    else
+        sqlite3_bind_int64(st, 4, in->count);
+    bool serial = in->has_serial || with_series;
+    sqlite3_bind_int(st, 5, serial ? 1 : 0);
+    if (serial) {
+        sqlite3_bind_int64(st, 6, start);
+        sqlite3_bind_int64(st, 7, in->serial_step);
+    }
+    sqlite3_bind_int64(st, 8, in->created_ms);
+    sqlite3_bind_int64(st, 9, in->submitted_uid);
+    if (with_series) {
+        sqlite3_bind_text(st, 10, in->series, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 11, in->serial_max);
+    }
+    if ((e = store_step_done(s, st, "creating job")) != STORE_OK)
+        return e;
+    int64_t job = sqlite3_last_insert_rowid(s->db);
+
+    if (!(st = store_stmt(s, ST_ACTION_JOB_CREATE, &e)))
+        return e;
+    char target[24];
+    snprintf(target, sizeof target, "%lld", (long long)job);
+    sqlite3_bind_int64(st, 1, in->created_ms);
+    sqlite3_bind_text(st, 2, actor, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, in->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, in->image, 64, SQLITE_TRANSIENT);
+    if (with_series)
+        sqlite3_bind_text(st, 6, in->series, -1, SQLITE_TRANSIENT);
+    if (serial) {
+        sqlite3_bind_int64(st, 7, start);
+        sqlite3_bind_int64(st, 8, in->serial_step);
+    }
+    if ((e = store_step_done(s, st, "recording who created the job")) != STORE_OK)
+        return e;
+    *id = job;
+    return STORE_OK;
+}
+
 store_err store_job_create(store *s, const store_job *in, int64_t *id)
 {
     if (!s)
@@ -202,41 +296,45 @@ store_err store_job_create(store *s, const store_job *in, int64_t *id)
         return store_failf(s, STORE_E_ARG,
                            "serial step 0 would give every unit the same serial; use a step"
                            " other than 0");
-    store_err e = STORE_OK;
-    sqlite3_stmt *ex = store_stmt(s, ST_IMAGE_EXISTS, &e);
-    if (!ex)
-        return e;
-    sqlite3_bind_text(ex, 1, in->image, 64, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(ex);
-    sqlite3_reset(ex);
-    sqlite3_clear_bindings(ex);
-    if (rc == SQLITE_DONE)
-        return store_failf(s, STORE_E_NOT_FOUND, "image %s is not stored; upload it first",
-                           in->image);
-    if (rc != SQLITE_ROW)
-        return store_db_fail(s, rc, "looking up the job's image");
-
-    sqlite3_stmt *st = store_stmt(s, ST_JOB_CREATE, &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, in->image, 64, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, in->recipe_json ? in->recipe_json : "{}", -1, SQLITE_TRANSIENT);
-    if (in->count < 0)
-        sqlite3_bind_null(st, 4);
-    else
-        sqlite3_bind_int64(st, 4, in->count);
-    sqlite3_bind_int(st, 5, in->has_serial ? 1 : 0);
-    if (in->has_serial) {
-        sqlite3_bind_int64(st, 6, in->next_serial);
-        sqlite3_bind_int64(st, 7, in->serial_step);
+    if (memchr(in->series, '\0', sizeof in->series) == NULL)
+        return store_failf(s, STORE_E_ARG, "serial series name is longer than 127 bytes");
+    if (in->series[0]) {
+        if (in->serial_step < 1)
+            return store_failf(s, STORE_E_ARG,
+                               "serial step %lld: a series counts upwards; use a step of 1 or"
+                               " more",
+                               (long long)in->serial_step);
+        if (in->serial_max < 0)
+            return store_failf(s, STORE_E_ARG,
+                               "serial_max %lld is negative; give the largest number the job's"
+                               " serial format holds",
+                               (long long)in->serial_max);
+        if (!in->serial_continue && (in->next_serial < 0 || in->next_serial > in->serial_max))
+            return store_failf(s, STORE_E_ARG,
+                               "serial start %lld is outside 0..%lld, the numbers the job's"
+                               " format holds; give a start in that range",
+                               (long long)in->next_serial, (long long)in->serial_max);
     }
-    sqlite3_bind_int64(st, 8, in->created_ms);
-    sqlite3_bind_int64(st, 9, in->submitted_uid);
-    e = store_step_done(s, st, "creating job");
+    if (memchr(in->actor, '\0', sizeof in->actor) == NULL)
+        return store_failf(s, STORE_E_ARG, "job actor is longer than 63 bytes");
+    char actor[64];
+    if (in->actor[0])
+        snprintf(actor, sizeof actor, "%s", in->actor);
+    else
+        snprintf(actor, sizeof actor, "uid:%lld", (long long)in->submitted_uid);
+
+    store_err e = store_tx_begin(s);
     if (e != STORE_OK)
         return e;
-    *id = sqlite3_last_insert_rowid(s->db);
+    int64_t job = 0;
+    e = job_create_tx(s, in, actor, &job);
+    if (e == STORE_OK)
+        e = store_tx_commit(s, "committing the new job");
+    else
+        store_tx_rollback(s);
+    if (e != STORE_OK)
+        return e;
+    *id = job;
     return store_ok(s);
 }
 
@@ -262,6 +360,9 @@ static store_err read_job(store *s, sqlite3_stmt *st, store_job *j)
     j->failed = sqlite3_column_int64(st, 13);
     j->interrupted = sqlite3_column_int64(st, 14);
     j->in_flight = sqlite3_column_int64(st, 15);
+    store_col_text(st, 16, j->series, sizeof j->series);
+    j->serial_max = sqlite3_column_int64(st, 17);
+    store_col_text(st, 18, j->state_reason, sizeof j->state_reason);
     return STORE_OK;
 }
 
@@ -352,12 +453,25 @@ void store_job_list_free(store_job *jobs, size_t n)
 
 store_err store_job_set_state(store *s, int64_t id, const char *state, int64_t now_ms)
 {
-    if (!s)
-        return STORE_E_ARG;
-    if (!valid_job_state(state))
-        return store_failf(s, STORE_E_ARG,
-                           "job state must be running, paused, cancelled or done, not \"%s\"",
-                           state ? state : "(null)");
+    return store_job_set_state_by(s, id, state, NULL, NULL, now_ms);
+}
+
+static const char *state_verb(const char *state)
+{
+    if (strcmp(state, "running") == 0)
+        return "job.resume";
+    if (strcmp(state, "paused") == 0)
+        return "job.pause";
+    if (strcmp(state, "cancelled") == 0)
+        return "job.cancel";
+    return "job.done";
+}
+
+static store_err explain_no_state_change(store *s, int64_t id, const char *state);
+
+static store_err set_state_tx(store *s, int64_t id, const char *state, const char *reason,
+                              const char *actor, int64_t now_ms)
+{
     store_err e = STORE_OK;
     sqlite3_stmt *st = store_stmt(s, ST_JOB_SET_STATE, &e);
     if (!st)
@@ -365,13 +479,47 @@ store_err store_job_set_state(store *s, int64_t id, const char *state, int64_t n
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, now_ms);
+    store_bind_text(st, 4, reason);
     e = store_step_done(s, st, "changing job state");
     if (e != STORE_OK)
         return e;
-    if (sqlite3_changes(s->db) > 0)
-        return store_ok(s);
+    if (sqlite3_changes(s->db) == 0)
+        return explain_no_state_change(s, id, state);
+    if (!actor)
+        return STORE_OK;
+    char target[24];
+    snprintf(target, sizeof target, "%lld", (long long)id);
+    return store_action_insert_reason(s, now_ms, actor, state_verb(state), "job", target, reason);
+}
 
-    /* Nothing changed: say whether the job is unknown or has ended. */
+store_err store_job_set_state_by(store *s, int64_t id, const char *state, const char *reason,
+                                 const char *actor, int64_t now_ms)
+{
+    if (!s)
+        return STORE_E_ARG;
+    if (!valid_job_state(state))
+        return store_failf(s, STORE_E_ARG,
+                           "job state must be running, paused, cancelled or done, not \"%s\"",
+                           state ? state : "(null)");
+    if (reason && strlen(reason) >= sizeof(((store_job *)0)->state_reason))
+        return store_failf(s, STORE_E_ARG, "job state reason is longer than 255 bytes");
+    if (actor && !store_valid_actor(actor))
+        return store_failf(s, STORE_E_ARG, "actor is empty or longer than 63 bytes");
+    store_err e = store_tx_begin(s);
+    if (e != STORE_OK)
+        return e;
+    e = set_state_tx(s, id, state, reason, actor, now_ms);
+    if (e == STORE_OK)
+        e = store_tx_commit(s, "committing the job's state");
+    else
+        store_tx_rollback(s);
+    return e == STORE_OK ? store_ok(s) : e;
+}
+
+/* Nothing changed: say whether the job is unknown or has ended. */
+static store_err explain_no_state_change(store *s, int64_t id, const char *state)
+{
+    store_err e = STORE_OK;
     sqlite3_stmt *q = store_stmt(s, ST_JOB_STATE, &e);
     if (!q)
         return e;

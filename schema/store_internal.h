@@ -54,6 +54,19 @@ enum store_stmt {
     ST_RECOVER_ATTEMPTS,
     ST_RECOVER_UNITS,
     ST_COUNTS,
+    ST_SERIES_GET,
+    ST_SERIES_CREATE,
+    ST_SERIES_ADVANCE,
+    ST_SERIES_TOP,
+    ST_SERIES_BUSY,
+    ST_JOB_SET_NEXT,
+    ST_SERIAL_INSERT,
+    ST_SERIAL_END,
+    ST_SERIAL_LOOKUP,
+    ST_RECOVER_SERIALS,
+    ST_ACTION_INSERT,
+    ST_ACTION_REASON,
+    ST_ACTION_JOB_CREATE,
     ST_COUNT_
 };
 
@@ -85,7 +98,8 @@ struct store {
     "u.id, u.job, u.probe, u.uid, u.chip, u.serial_number, u.image, u.result, u.error,"            \
     " u.started, u.finished,"                                                                      \
     " (SELECT count(*) FROM attempts WHERE unit = u.id),"                                          \
-    " (SELECT count(*) FROM recovery WHERE unit = u.id)"
+    " (SELECT count(*) FROM recovery WHERE unit = u.id),"                                          \
+    " (SELECT state FROM serial_numbers WHERE unit = u.id)"
 
 /* Records the failure of a SQLite call (rc) made while doing `what`, with a
  * hint for the operator; returns the mapped error. */
@@ -112,6 +126,31 @@ void store_tx_rollback(store *s);
 void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t n);
 /* Binds a text that may be NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* ---- serial series (store_series.c), inside the caller's transaction ---- */
+
+/* For store_job_create: checks in->series against the series (creating it
+ * if missing) and gives the job's first number in *start. */
+store_err store_series_for_new_job(store *s, const store_job *in, int64_t *start);
+/* For store_unit_begin: the job's next number from `series` (n = max(job
+ * next, series cursor)); advances the job and the cursor. STORE_E_EXHAUSTED
+ * past serial_max. */
+store_err store_series_take(store *s, int64_t job_id, const char *series, int64_t job_next,
+                            int64_t step, int64_t serial_max, int64_t *number);
+/* Records `number` as issued to the unit (after the unit row exists). */
+store_err store_series_issue(store *s, const char *series, int64_t number, int64_t job_id,
+                             int64_t unit_id);
+/* The state of a unit's number when the unit ends (no-op without one). */
+store_err store_series_unit_end(store *s, int64_t unit_id, const char *result,
+                                bool serial_in_flash);
+
+/* ---- actions (store_actions.c), inside the caller's transaction ---- */
+
+/* reason NULL: no detail; else detail {"reason": reason}. */
+store_err store_action_insert_reason(store *s, int64_t now_ms, const char *actor, const char *verb,
+                                     const char *target_kind, const char *target,
+                                     const char *reason);
+bool store_valid_actor(const char *actor);
 
 bool store_valid_sha256(const char *sha);
 bool store_valid_result(const char *r, bool final_only);

@@ -73,8 +73,10 @@ store_err store_recover_in_flight(store *s, int64_t now_ms, int *n_interrupted)
     store_err e = store_tx_begin(s);
     if (e != STORE_OK)
         return e;
-    sqlite3_stmt *st = store_stmt(s, ST_RECOVER_ATTEMPTS, &e);
-    if (st) {
+    sqlite3_stmt *st = store_stmt(s, ST_RECOVER_SERIALS, &e);
+    if (st)
+        e = store_step_done(s, st, "marking serial numbers left in flight by a crash as unknown");
+    if (e == STORE_OK && (st = store_stmt(s, ST_RECOVER_ATTEMPTS, &e)) != NULL) {
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_text(st, 2, INTERRUPTED_MSG, -1, SQLITE_STATIC);
         e = store_step_done(s, st, "closing attempts left open by a crash");
@@ -108,10 +110,15 @@ static store_err unit_begin_tx(store *s, int64_t job_id, const char *probe, cons
     sqlite3_bind_int64(st, 1, job_id);
     bool found = false;
     e = step_lookup(s, st, &found, "looking up the unit's job");
-    char state[16] = "", image[65] = "";
+    char state[16] = "", image[65] = "", series[128] = "";
+    int64_t job_next = 0, step = 0, serial_max = 0;
     if (found) {
         store_col_text(st, 0, state, sizeof state);
         store_col_text(st, 1, image, sizeof image);
+        store_col_text(st, 2, series, sizeof series);
+        job_next = sqlite3_column_int64(st, 3);
+        step = sqlite3_column_int64(st, 4);
+        serial_max = sqlite3_column_int64(st, 5);
     }
     done_with(st);
     if (e != STORE_OK)
@@ -125,19 +132,29 @@ static store_err unit_begin_tx(store *s, int64_t job_id, const char *probe, cons
                            (long long)job_id, state);
 
     /* Taking the serial and inserting the unit commit together: a serial
-     * is either used by a recorded unit or still next_serial. */
-    if (!(st = store_stmt(s, ST_JOB_TAKE_SERIAL, &e)))
-        return e;
-    sqlite3_bind_int64(st, 1, job_id);
-    e = step_lookup(s, st, &found, "taking the next serial number");
-    bool with_serial = found;
-    int64_t sn = found ? sqlite3_column_int64(st, 0) : 0;
-    if (e == STORE_OK && found)
-        e = store_step_done(s, st, "taking the next serial number"); /* runs to the end */
-    else
-        done_with(st);
-    if (e != STORE_OK)
-        return e;
+     * is either used by a recorded unit or still free. */
+    bool with_serial = false;
+    int64_t sn = 0;
+    if (series[0]) {
+        e = store_series_take(s, job_id, series, job_next, step, serial_max, &sn);
+        if (e != STORE_OK)
+            return e;
+        with_serial = true;
+    } else {
+        /* A job without a series (store.h): its own counter, as before. */
+        if (!(st = store_stmt(s, ST_JOB_TAKE_SERIAL, &e)))
+            return e;
+        sqlite3_bind_int64(st, 1, job_id);
+        e = step_lookup(s, st, &found, "taking the next serial number");
+        with_serial = found;
+        sn = found ? sqlite3_column_int64(st, 0) : 0;
+        if (e == STORE_OK && found)
+            e = store_step_done(s, st, "taking the next serial number"); /* runs to the end */
+        else
+            done_with(st);
+        if (e != STORE_OK)
+            return e;
+    }
 
     if (!(st = store_stmt(s, ST_PROBE_TOUCH, &e)))
         return e;
@@ -158,7 +175,10 @@ static store_err unit_begin_tx(store *s, int64_t job_id, const char *probe, cons
     sqlite3_bind_int64(st, 7, now_ms);
     if ((e = store_step_done(s, st, "recording the start of a unit")) != STORE_OK)
         return e;
-    *unit_id = sqlite3_last_insert_rowid(s->db);
+    int64_t unit = sqlite3_last_insert_rowid(s->db);
+    if (series[0] && (e = store_series_issue(s, series, sn, job_id, unit)) != STORE_OK)
+        return e;
+    *unit_id = unit;
     if (has_serial)
         *has_serial = with_serial;
     if (serial)
@@ -293,6 +313,14 @@ store_err store_attempt_end(store *s, int64_t attempt_id, const char *result, co
 store_err store_unit_end(store *s, int64_t unit_id, const char *result, const char *error,
                          int64_t now_ms)
 {
+    /* Without word from the caller, assume the board may hold the number:
+     * 'unknown' keeps it out of use, 'void' would claim it is not on a board. */
+    return store_unit_end2(s, unit_id, result, error, true, now_ms);
+}
+
+store_err store_unit_end2(store *s, int64_t unit_id, const char *result, const char *error,
+                          bool serial_in_flash, int64_t now_ms)
+{
     if (!s)
         return STORE_E_ARG;
     if (!store_valid_result(result, true))
@@ -320,6 +348,8 @@ store_err store_unit_end(store *s, int64_t unit_id, const char *result, const ch
         sqlite3_bind_int64(st, 3, now_ms);
         e = store_step_done(s, st, "closing the unit's open attempts");
     }
+    if (e == STORE_OK)
+        e = store_series_unit_end(s, unit_id, result, serial_in_flash);
     if (e == STORE_OK)
         e = store_tx_commit(s, "committing the end of a unit");
     else
@@ -372,6 +402,7 @@ static void read_unit(sqlite3_stmt *st, store_unit *u)
     u->finished_ms = sqlite3_column_int64(st, 10);
     u->attempts = sqlite3_column_int(st, 11);
     u->recovery_steps = sqlite3_column_int(st, 12);
+    store_col_text(st, 13, u->serial_state, sizeof u->serial_state);
 }
 
 store_err store_unit_get(store *s, int64_t id, store_unit *out)
