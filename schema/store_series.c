@@ -191,7 +191,7 @@ store_err store_series_issue(store *s, const char *series, int64_t number, int64
     sqlite3_bind_int64(st, 3, job_id);
     sqlite3_bind_int64(st, 4, unit_id);
     e = store_step_done(s, st, "recording a serial number as handed out");
-    if (e == STORE_E_CONFLICT)
+    if (e == STORE_E_CONFLICT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
         /* The cursor is past every recorded number, so only a hand-edited
          * database gets here; the primary key refused the duplicate. */
         e = store_failf(s, STORE_E_CORRUPT,
