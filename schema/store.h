@@ -121,7 +121,9 @@ typedef struct store_job {
     int64_t created_ms, finished_ms; /* 0 = not finished */
     int64_t submitted_uid;
     int64_t ok, failed, interrupted, in_flight; /* counted from units */
-    char series[128];                           /* "" = the job draws from no series (see below) */
+    /* "" = the job draws from no series (see below); set, the job injects a
+     * serial number (has_serial is implied) */
+    char series[128];
     int64_t serial_max;     /* the largest number the job's serial format holds */
     bool serial_continue;   /* create: first number = the series' cursor; next_serial ignored
                                (unless the series is new: then next_serial is its start) */
