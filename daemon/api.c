@@ -10,6 +10,7 @@
 
 #include "dashboard.h"
 #include "image.h"
+#include "views.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #define UNITS_DEFAULT_LIMIT 100
 #define UNITS_MAX_LIMIT     10000
 #define MSG_LEN             512
+#define API_ACTOR_LEN       64
 #define MAX_SEGS            5
 /* Year 9999's last ms: bounds integer times so that every accepted time
  * can be written back as ISO 8601. */
@@ -597,6 +599,16 @@ static bool parse_base(const char *s, uint32_t *out)
     return true;
 }
 
+/* Who asks, for the audit's actions: the Unix-socket peer's uid, or the
+ * holder of the TCP write token (who is not known beyond that). */
+static void actor_of(const ctx *c, char out[API_ACTOR_LEN])
+{
+    if (c->req->via_tcp)
+        snprintf(out, API_ACTOR_LEN, "tcp-token");
+    else
+        snprintf(out, API_ACTOR_LEN, "uid:%ld", c->req->peer_uid);
+}
+
 static void post_image(ctx *c)
 {
     const char *fs = api_query_get(&c->q, "format");
@@ -641,8 +653,15 @@ static void post_image(ctx *c)
     image_sha256_hex(img, sha);
     store_err se = store_image_put(c->a->db, sha, fmt_short(image_get_format(img)), base,
                                    c->req->body, c->req->body_len, now_ms(c->a));
+    char actor[API_ACTOR_LEN];
+    actor_of(c, actor);
+    if (se == STORE_OK)
+        se = store_action_add(c->a->db, now_ms(c->a), actor, "image.upload", "image", sha, NULL);
     if (se != STORE_OK) {
-        fail(c, 500, "storing the image failed: %s", store_message(c->a->db));
+        fail(c, 500,
+             "the audit store could not commit the upload: %s; send it again once the store "
+             "accepts writes",
+             store_message(c->a->db));
         image_free(img);
         return;
     }
@@ -702,21 +721,16 @@ static void get_jobs(ctx *c)
 
 static void post_jobs(ctx *c)
 {
-    static const char *const fields[] = {"image",  "chip",   "family", "count",        "continuous",
-                                         "erase",  "verify", "serial", "option_bytes", "reset_run",
-                                         "probes", "name",   NULL};
     if (!query_done(c) || !need_station(c))
         return;
     json_t *body = body_object(c, false);
     if (!body)
         return;
-    if (!only_keys(c, body, fields, "a job")) {
-        json_decref(body);
-        return;
-    }
-    char msg[MSG_LEN] = "";
+    char msg[MSG_LEN] = "", actor[API_ACTOR_LEN];
+    actor_of(c, actor);
     int64_t id = 0;
-    station_err e = station_job_create(c->a->st, body, c->req->peer_uid, &id, msg, sizeof msg);
+    /* The recipe's fields are checked once, by the station (recipe.c). */
+    station_err e = station_job_create(c->a->st, body, actor, &id, msg, sizeof msg);
     json_decref(body);
     if (e != STATION_OK) {
         station_fail(c, e, msg);
@@ -729,16 +743,55 @@ static void post_jobs(ctx *c)
         reply(c, 201, j);
 }
 
+static int on_action(void *user, const store_action *a)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "at", view_time(a->at_ms));
+    json_object_set_new(o, "actor", json_string(a->actor));
+    json_object_set_new(o, "verb", json_string(a->verb));
+    json_object_set_new(o, "target",
+                        json_pack("{s:s,s:s}", "kind", a->target_kind, "id", a->target));
+    json_t *detail = a->detail_json[0] ? json_loads(a->detail_json, 0, NULL) : NULL;
+    json_object_set_new(o, "detail", detail ? detail : json_null());
+    json_array_append_new(user, o);
+    return 0;
+}
+
+/* The actions on a target in [since, until) (0: unbounded), oldest first;
+ * NULL when the store cannot say (the caller answers 500). */
+static json_t *actions_json(ctx *c, const char *kind, const char *target, int64_t since,
+                            int64_t until)
+{
+    json_t *arr = json_array();
+    store_action_filter f = {
+        .target_kind = kind, .target = target, .since_ms = since, .until_ms = until};
+    if (store_actions_query(c->a->db, &f, on_action, arr) != STORE_OK) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 static void get_job(ctx *c)
 {
     int64_t id;
     if (!query_done(c) || !need_station(c) || !path_id(c, c->seg[2], "job", &id))
         return;
     json_t *j = station_job_json(c->a->st, id);
-    if (!j)
+    if (!j) {
         fail(c, 404, "no job %" PRId64 "; GET /v1/jobs lists them", id);
-    else
-        reply(c, 200, j);
+        return;
+    }
+    char target[24];
+    snprintf(target, sizeof target, "%" PRId64, id);
+    json_t *acts = actions_json(c, "job", target, 0, 0);
+    if (!acts) {
+        json_decref(j);
+        fail(c, 500, "reading job %" PRId64 "'s actions failed: %s", id, store_message(c->a->db));
+        return;
+    }
+    json_object_set_new(j, "actions", acts);
+    reply(c, 200, j);
 }
 
 static void post_job_verb(ctx *c)
@@ -754,8 +807,9 @@ static void post_job_verb(ctx *c)
     json_decref(body);
     if (!ok)
         return;
-    char msg[MSG_LEN] = "";
-    station_err e = station_job_control(c->a->st, id, c->seg[3], msg, sizeof msg);
+    char msg[MSG_LEN] = "", actor[API_ACTOR_LEN];
+    actor_of(c, actor);
+    station_err e = station_job_control(c->a->st, id, c->seg[3], actor, msg, sizeof msg);
     if (e != STATION_OK) {
         station_fail(c, e, msg);
         return;
@@ -812,8 +866,10 @@ static void post_probe_verb(ctx *c)
         }
         reason = json_string_value(r);
     }
-    char msg[MSG_LEN] = "";
-    station_err e = station_probe_control(c->a->st, c->seg[2], verb, reason, msg, sizeof msg);
+    char msg[MSG_LEN] = "", actor[API_ACTOR_LEN];
+    actor_of(c, actor);
+    station_err e =
+        station_probe_control(c->a->st, c->seg[2], verb, reason, actor, msg, sizeof msg);
     json_decref(body);
     if (e != STATION_OK) {
         station_fail(c, e, msg);
@@ -827,24 +883,6 @@ static void post_probe_verb(ctx *c)
 }
 
 /* ---- units ------------------------------------------------------------------ */
-
-static json_t *unit_json(const store_unit *u)
-{
-    json_t *sn = json_null();
-    if (u->has_serial) {
-        char buf[24];
-        snprintf(buf, sizeof buf, "%" PRId64, u->serial);
-        json_decref(sn);
-        sn = json_string(buf);
-    }
-    return json_pack("{s:I,s:I,s:s,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:i,s:i}", "id",
-                     (json_int_t)u->id, "job", (json_int_t)u->job_id, "probe", u->probe, "uid",
-                     u->uid, "chip", u->chip, "serial_number", sn, "image", u->image, "result",
-                     u->result, "error", str_or_null(u->error), "started_at",
-                     time_json(u->started_ms), "finished_at",
-                     u->finished_ms ? time_json(u->finished_ms) : json_null(), "attempts",
-                     u->attempts, "recovery_steps", u->recovery_steps);
-}
 
 /* The unit filters shared by /v1/units and /v1/export. False after
  * answering 400. *empty: the filter can match nothing (until at or before
@@ -902,7 +940,7 @@ typedef struct unit_list {
 static int on_unit_list(void *user, const store_unit *u)
 {
     unit_list *l = user;
-    json_t *j = unit_json(u);
+    json_t *j = view_unit(u);
     if (!j || json_array_append_new(l->arr, j) != 0) {
         l->failed = true;
         return 1;
@@ -1000,7 +1038,7 @@ static void get_unit(ctx *c)
     history h = {json_array(), NULL, 0, false};
     e = store_unit_history(c->a->db, id, on_attempt, on_recovery, &h);
     free(h.ids);
-    json_t *j = unit_json(&u);
+    json_t *j = view_unit(&u);
     if (e != STORE_OK || h.failed || !j) {
         json_decref(h.attempts);
         json_decref(j);
@@ -1010,6 +1048,24 @@ static void get_unit(ctx *c)
     }
     /* The list replaces the count of attempts, as docs/api.md shows it. */
     json_object_set_new(j, "attempts", h.attempts);
+    /* Who did what to its job (all of it: a pause before the unit shaped
+     * it too) and to its probe while the unit ran. */
+    char job[24];
+    snprintf(job, sizeof job, "%" PRId64, u.job_id);
+    json_t *on_job = actions_json(c, "job", job, 0, 0);
+    json_t *on_probe =
+        actions_json(c, "probe", u.probe, u.started_ms, u.finished_ms ? u.finished_ms + 1 : 0);
+    if (!on_job || !on_probe) {
+        json_decref(on_job);
+        json_decref(on_probe);
+        json_decref(j);
+        fail(c, 500, "reading unit %" PRId64 "'s actions failed: %s", id, store_message(c->a->db));
+        return;
+    }
+    json_array_extend(on_job, on_probe);
+    json_decref(on_probe);
+    json_object_set_new(j, "actions", on_job);
+    json_object_set_new(j, "serial_state", view_str(u.serial_state));
     reply(c, 200, j);
 }
 
@@ -1028,7 +1084,7 @@ static const char *const csv_cols[] = {
 static int on_unit_export(void *user, const store_unit *u)
 {
     export_ctx *x = user;
-    json_t *j = unit_json(u);
+    json_t *j = view_unit(u);
     if (!j) {
         x->b.failed = true;
         return 1;

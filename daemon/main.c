@@ -34,6 +34,7 @@ typedef struct daemon_state {
     config cfg;
     bool verbose;
     store *db;
+    store_lock *lock; /* one daemon per database */
     http_server *http;
     station *st;
     api api;
@@ -149,6 +150,8 @@ static void on_drained(void *user)
     d->st = NULL;
     store_close(d->db);
     d->db = NULL;
+    store_lock_release(d->lock);
+    d->lock = NULL;
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
     uv_stop(d->loop);
@@ -180,6 +183,8 @@ static void teardown(daemon_state *d)
     uv_run(d->loop, UV_RUN_DEFAULT);
     if (d->db)
         store_close(d->db);
+    store_lock_release(d->lock);
+    d->lock = NULL;
     d->http = NULL;
     d->st = NULL;
     d->db = NULL;
@@ -190,8 +195,15 @@ static int run(daemon_state *d)
     char msg[512];
     config *c = &d->cfg;
 
+    /* Before anything is read: a second daemon on this database would mark
+     * the first one's live units interrupted below. */
+    if (store_lock_take(c->db, &d->lock, msg, sizeof msg) != STORE_OK) {
+        logmsg("%s", msg);
+        return EXIT_RUNTIME;
+    }
     if (store_open(c->db, &d->db, msg, sizeof msg) != STORE_OK) {
         logmsg("cannot open the database %s: %s", c->db, msg);
+        teardown(d);
         return EXIT_RUNTIME;
     }
     int n_interrupted = 0;

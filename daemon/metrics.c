@@ -110,8 +110,9 @@ static const family_def def_write = {"flashline_sqlite_write_seconds",
 static const char *const job_states[] = {"running", "paused", "cancelled", "done"};
 #define NJOB_STATES (sizeof job_states / sizeof job_states[0])
 
-static const char *const probe_states[] = {"idle",      "waiting",    "connecting",  "programming",
-                                           "verifying", "recovering", "quarantined", "gone"};
+static const char *const probe_states[] = {"idle",        "waiting",   "connecting",
+                                           "programming", "verifying", "recovering",
+                                           "quarantined", "gone",      "audit-blocked"};
 #define NPROBE_STATES (sizeof probe_states / sizeof probe_states[0])
 
 struct metrics {
@@ -566,6 +567,13 @@ char *metrics_render(const metrics *m, const metrics_live *live)
              "Units still to do over the running jobs: count - ok - in_flight (continuous jobs "
              "are not counted).");
     putf(&o, "flashline_queue_depth %" PRId64 "\n", live->queue_depth);
+
+    put_help(&o, "flashline_audit_blocked", "gauge",
+             "1 while the audit store refuses writes: no unit starts until it takes them.");
+    putf(&o, "flashline_audit_blocked %d\n", live->audit_blocked ? 1 : 0);
+    put_help(&o, "flashline_audit_pending", "gauge",
+             "Audit records held in memory, waiting for the store to take them.");
+    putf(&o, "flashline_audit_pending %zu\n", live->audit_pending);
 
     put_help(&o, "flashline_jobs", "gauge", "Jobs in the audit log, by state.");
     int64_t jobs[NJOB_STATES];

@@ -77,7 +77,9 @@ typedef struct metrics_live {
     size_t nprobes;
     const char *const *job_states; /* the jobs in memory, one state each */
     size_t njobs;
-    int64_t queue_depth; /* units still to do over running counted jobs */
+    int64_t queue_depth;  /* units still to do over running counted jobs */
+    bool audit_blocked;   /* the store refuses writes: no unit starts (journal.h) */
+    size_t audit_pending; /* records held in memory until the store takes them */
 } metrics_live;
 
 /* The whole exposition (malloc'd, NUL-terminated), or NULL when out of

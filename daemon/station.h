@@ -56,14 +56,19 @@ void station_free(station *s);
 
 /* Creates a job from the request body (already parsed JSON). *id on success;
  * on failure msg says what is wrong. Nothing changes on failure. */
-station_err station_job_create(station *s, const json_t *req, long peer_uid, int64_t *id, char *msg,
-                               size_t msglen);
+/* actor: who asks ("uid:1000", "tcp-token"), recorded with the change in
+ * the audit's actions. Every change here is committed before memory or the
+ * answer changes; a refused commit is STATION_E_INTERNAL and changes
+ * nothing. */
+station_err station_job_create(station *s, const json_t *req, const char *actor, int64_t *id,
+                               char *msg, size_t msglen);
 /* The job as docs/api.md shows it (new reference), or NULL if unknown. */
 json_t *station_job_json(station *s, int64_t id);
 /* {"jobs": [...]} newest first (new reference). */
 json_t *station_jobs_json(station *s);
 /* verb: "pause", "resume", "cancel". */
-station_err station_job_control(station *s, int64_t id, const char *verb, char *msg, size_t msglen);
+station_err station_job_control(station *s, int64_t id, const char *verb, const char *actor,
+                                char *msg, size_t msglen);
 
 /* ---- probes (docs/api.md "Probes") ----------------------------------------- */
 
@@ -71,7 +76,7 @@ json_t *station_probes_json(station *s);
 json_t *station_probe_json(station *s, const char *serial);
 /* verb: "quarantine" (reason required), "release", "reset". */
 station_err station_probe_control(station *s, const char *serial, const char *verb,
-                                  const char *reason, char *msg, size_t msglen);
+                                  const char *reason, const char *actor, char *msg, size_t msglen);
 
 /* ---- for /metrics and tests ----------------------------------------------- */
 size_t station_slot_count(const station *s);

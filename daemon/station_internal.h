@@ -1,7 +1,9 @@
 /*
- * Private to station.c, slot.c and hotplug.c: the slot shared between the
- * loop and one worker thread, the job as both see it, and the message queue
- * from the threads to the loop.
+ * Private to the station's files: station.c (jobs, probes, the scheduler,
+ * life), station_units.c (the workers' messages and what the journal
+ * committed), slot.c (the worker thread) and hotplug.c. The slot shared
+ * between the loop and one worker thread, the job as both see it, the
+ * station itself, and the message queue from the threads to the loop.
  *
  * Sharing rules (ARCHITECTURE.md "Threads"):
  *  - A job's recipe and image never change after it is created, so workers
@@ -14,8 +16,12 @@
 #ifndef FLASHLINE_DAEMON_STATION_INTERNAL_H
 #define FLASHLINE_DAEMON_STATION_INTERNAL_H
 
+#include "journal.h"
+#include "metrics.h"
+#include "recipe.h"
 #include "station.h"
 #include "unit.h"
+#include "views.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,12 +31,12 @@ typedef struct sjob {
     char state[16]; /* loop only: running, paused, cancelled, done */
     /* immutable after creation: */
     image *img;
-    serial_spec serial;
-    unit_recipe recipe;
-    char chip[40], family[8];
-    char **probes;
+    job_recipe r;
+    unit_recipe recipe;               /* points into r and img */
+    char (*probes)[RECIPE_PROBE_LEN]; /* resolved: the named ones, or every free one */
     size_t nprobes;
-    int64_t count; /* -1: continuous */
+    int64_t count;  /* r.count: -1 continuous */
+    bool finishing; /* loop only: its final state is on its way to the store */
     struct sjob *next;
 } sjob;
 
@@ -95,7 +101,9 @@ struct slot {
     bool quarantined;
     char quarantine_reason[256];
     unsigned failed_in_row;
-    int64_t unit_id, attempt_id;
+    int64_t unit_id;
+    journal_ref *attempt; /* the last attempt's row (recovery steps follow it), or NULL */
+    bool attempt_open;    /* it has begun and not ended */
     sjob *unit_job;
     int progress;
     char chip[64], uid[32];
@@ -106,6 +114,70 @@ struct slot {
     slot *next;
 };
 
+typedef struct hotplug hotplug;
+
+/* How long a drain waits for units in flight before giving up on them. */
+#define DRAIN_TIMEOUT_MS 60000
+
+struct station {
+    uv_loop_t *loop;
+    station_config cfg;
+    store *db;
+    http_server *http;
+    journal *jnl;
+    uv_async_t async;
+    uv_timer_t drain_timer;
+    pthread_mutex_t qmu;
+    slot_msg *qhead, *qtail;
+    slot *slots;
+    sjob *jobs;
+    hotplug *hp;
+    bool draining;
+    int64_t drain_started;
+    void (*drain_done)(void *user);
+    void *drain_user;
+    int closing;      /* handles still to close */
+    metrics *metrics; /* GET /metrics */
+};
+
+/* A store write, timed for flashline_sqlite_write_seconds; the expression's
+ * value is the write's store_err. */
+#define TIMED(s, call) (metrics_write_begin((s)->metrics), metrics_write_end((s)->metrics, (call)))
+
+/* ---- shared between station.c and station_units.c (loop thread) ---- */
+station_err station_fail(char *msg, size_t n, station_err e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* An event: committed through the journal, then pushed (progress is only
+ * pushed). Takes data. */
+void station_emit(station *s, const char *kind, json_t *data, const char *probe, int64_t job,
+                  int64_t unit);
+sjob *station_job_find(station *s, int64_t id);
+slot *station_slot_find(station *s, const char *serial);
+void station_schedule(station *s);
+/* Not in the configuration's ignore list, and in its only list if any. */
+bool station_probe_allowed(const station *s, const char *serial);
+/* The tile's resting state: gone, quarantined, audit-blocked, waiting, idle. */
+void station_idle_state(station *s, slot *sl);
+void station_set_state(station *s, slot *sl, const char *state);
+void station_quarantine(station *s, slot *sl, const char *reason);
+/* station_views.c: the job (NULL: unknown) and the probe as docs/api.md
+ * shows them. */
+json_t *station_job_view(station *s, const sjob *mem, int64_t id);
+json_t *station_probe_view(const slot *sl);
+void station_emit_job(station *s, const sjob *j);
+/* The job's state, after its commit (through the journal when the station
+ * itself decides, e.g. "done"). */
+void station_job_finished(station *s, sjob *j, const char *state, const char *reason);
+/* The journal committed job id's new state: memory follows. */
+void station_job_landed(station *s, int64_t id, const char *state);
+/* station_units.c */
+void station_on_async(uv_async_t *a);
+void station_landed(void *user, const journal_entry *e);
+void station_blocked(void *user, bool blocked);
+void station_msg_free(slot_msg *m);
+/* The counters /metrics starts from: what the audit store holds. */
+void station_seed_metrics(station *s);
+
 /* Threads -> loop. Takes ownership of m. */
 void station_post(station *s, slot_msg *m);
 int64_t station_now_ms(void);
@@ -115,7 +187,6 @@ int slot_thread_start(slot *sl, unsigned poll_ms);
 
 /* hotplug.c: one thread with libusb hotplug and a periodic rescan, posting
  * SM_PROBES. */
-typedef struct hotplug hotplug;
 int hotplug_start(station *s, unsigned period_ms, hotplug **out);
 void hotplug_stop(hotplug *h);
 

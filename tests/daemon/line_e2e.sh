@@ -69,8 +69,9 @@ for fam in f1 f4 l0 l4; do
   [ ${#sha} = 64 ] || { echo "upload failed"; exit 1; }
   pl=$(for i in ${probes_of[$fam]}; do printf '"%s",' "$(p $i)"; done)
   body=$(printf '{"image":"%s","chip":"%s","count":%d,"probes":[%s],"name":"e2e %s",
-    "serial":{"addr":"0x08001000","width":4,"format":"u32le","start":%d,"step":1}}' \
-    "$sha" "${chip_of[$fam]}" "$per_job" "${pl%,}" "$fam" "${start_of[$fam]}")
+    "serial":{"addr":"0x08001000","width":4,"format":"u32le","start":%d,"step":1,
+              "series":"e2e-%s"}}' \
+    "$sha" "${chip_of[$fam]}" "$per_job" "${pl%,}" "$fam" "${start_of[$fam]}" "$fam")
   id=$(api -X POST -H 'Content-Type: application/json' -d "$body" http://x/v1/jobs | jq -r .id)
   [ "$id" -ge 1 ] 2>/dev/null || { echo "job for $fam refused"; exit 1; }
   echo "$fam $id" >>"$dir/jobs"

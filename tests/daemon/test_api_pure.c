@@ -22,7 +22,8 @@
 /* ---- a fake station: counts calls, knows job 1 and probe "P1" ------------- */
 
 typedef struct fake {
-    int calls; /* station calls that could change something */
+    int calls;           /* station calls that could change something */
+    char last_actor[64]; /* who the API said asked, on the last such call */
 } fake;
 
 struct station {
@@ -42,11 +43,11 @@ const char *station_err_code(station_err e)
     return c[e];
 }
 
-station_err station_job_create(station *s, const json_t *req, long peer_uid, int64_t *id, char *msg,
-                               size_t msglen)
+station_err station_job_create(station *s, const json_t *req, const char *actor, int64_t *id,
+                               char *msg, size_t msglen)
 {
     (void)req;
-    (void)peer_uid;
+    snprintf(s->f.last_actor, sizeof s->f.last_actor, "%s", actor);
     s->f.calls++;
     *id = 1;
     snprintf(msg, msglen, "%s", "");
@@ -65,8 +66,10 @@ json_t *station_jobs_json(station *s)
     return json_pack("{s:[]}", "jobs");
 }
 
-station_err station_job_control(station *s, int64_t id, const char *verb, char *msg, size_t msglen)
+station_err station_job_control(station *s, int64_t id, const char *verb, const char *actor,
+                                char *msg, size_t msglen)
 {
+    snprintf(s->f.last_actor, sizeof s->f.last_actor, "%s", actor);
     s->f.calls++;
     if (id != 1) {
         snprintf(msg, msglen, "no job %lld; GET /v1/jobs lists them", (long long)id);
@@ -89,8 +92,9 @@ json_t *station_probe_json(station *s, const char *serial)
 }
 
 station_err station_probe_control(station *s, const char *serial, const char *verb,
-                                  const char *reason, char *msg, size_t msglen)
+                                  const char *reason, const char *actor, char *msg, size_t msglen)
 {
+    snprintf(s->f.last_actor, sizeof s->f.last_actor, "%s", actor);
     (void)verb;
     (void)reason;
     (void)msglen;
@@ -447,8 +451,6 @@ static void test_routes(void **state)
     assert_int_equal(call(r, "POST", "/v1/jobs", "", "[1]", true, false, NULL), 400);
     assert_int_equal(call(r, "POST", "/v1/jobs", "", "", true, false, NULL), 400);
     assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"a\":1,\"a\":2}", true, false, NULL), 400);
-    assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"colour\": \"red\"}", true, false, NULL),
-                     400);
     assert_int_equal(call(r, "POST", "/v1/jobs", "dry=1", "{}", true, false, NULL), 400);
     assert_int_equal(call(r, "POST", "/v1/jobs/1/pause", "", "{\"now\": true}", true, false, NULL),
                      400);
@@ -484,6 +486,21 @@ static void test_routes(void **state)
                           true, false, NULL),
                      200);
     assert_int_equal(call(r, "POST", "/v1/jobs", "", "{\"image\": \"x\"}", true, false, NULL), 201);
+    /* who asked goes with every change: the Unix peer's uid, or the TCP
+     * token's holder */
+    assert_string_equal(r->st.f.last_actor, "uid:1000");
+    assert_int_equal(call(r, "POST", "/v1/jobs/1/cancel", "", NULL, true, true, NULL), 409);
+    assert_string_equal(r->st.f.last_actor, "tcp-token");
+    assert_int_equal(call(r, "POST", "/v1/probes/P1/release", "", NULL, true, false, NULL), 200);
+    assert_string_equal(r->st.f.last_actor, "uid:1000");
+}
+
+static int count_upload(void *user, const store_action *a)
+{
+    assert_string_equal(a->verb, "image.upload");
+    assert_string_equal(a->actor, "uid:1000");
+    (*(int *)user)++;
+    return 0;
 }
 
 static void test_images(void **state)
@@ -509,6 +526,12 @@ static void test_images(void **state)
         call(r, "POST", "/v1/images", "format=bin&base=134217728", "abcd", true, false, &j), 201);
     seg = json_array_get(json_object_get(j, "segments"), 0);
     assert_string_equal(json_string_value(json_object_get(seg, "addr")), "0x08000000");
+    const char *sha = json_string_value(json_object_get(j, "sha256"));
+    /* the upload is an action of its uploader, in the store */
+    int found = 0;
+    store_action_filter f = {.target_kind = "image", .target = sha};
+    assert_int_equal(store_actions_query(r->a.db, &f, count_upload, &found), STORE_OK);
+    assert_int_equal(found, 1);
     json_decref(j);
 }
 

@@ -250,9 +250,11 @@ static void live_gauges(void **state)
     metrics_seed_job(m, "exploded");
     metrics_probe probes[] = {{"P1", "waiting"}, {"P2", NULL}, {"P3", "sideways"}};
     const char *const jobs[] = {"running", "paused", "done"};
-    metrics_live live = {probes, 3, jobs, 3, 17};
+    metrics_live live = {probes, 3, jobs, 3, 17, true, 5};
     char *t = metrics_render(m, &live);
     assert_well_formed(t);
+    assert_line(t, "flashline_audit_blocked 1");
+    assert_line(t, "flashline_audit_pending 5");
     assert_line(t, "flashline_probes 3");
     assert_line(t, "flashline_queue_depth 17");
     assert_line(t, "flashline_probe_state{probe=\"P1\",state=\"waiting\"} 1");

@@ -1,0 +1,184 @@
+/*
+ * daemon/recipe: a job's recipe, checked once. Each case is a request the
+ * old daemon accepted and should not have (issue 12's validation gaps), or
+ * one it must keep accepting.
+ */
+#include "recipe.h"
+#include "views.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+static image *img_16k(void)
+{
+    static uint8_t bytes[16384];
+    image *img = NULL;
+    char why[128];
+    assert_int_equal(
+        image_load_mem(bytes, sizeof bytes, IMAGE_FMT_BIN, 0x08000000u, &img, why, sizeof why),
+        IMG_OK);
+    return img;
+}
+
+/* Parses text; returns the error and leaves msg. */
+static recipe_err parse(const char *text, job_recipe *r, char *msg, size_t n)
+{
+    json_error_t je;
+    json_t *req = json_loads(text, 0, &je);
+    if (!req)
+        fail_msg("bad test JSON: %s: %s", text, je.text);
+    image *img = img_16k();
+    recipe_err e = recipe_parse(req, img, r, msg, n);
+    json_decref(req);
+    image_free(img);
+    return e;
+}
+
+#define BASE "\"image\":\"x\",\"chip\":\"stm32f103rb\","
+
+static void refused(const char *text, recipe_err want, const char *needle)
+{
+    job_recipe r;
+    char msg[512] = "";
+    recipe_err e = parse(text, &r, msg, sizeof msg);
+    if (e != want)
+        fail_msg("%s: got %d (%s), want %d", text, e, msg, want);
+    if (!strstr(msg, needle))
+        fail_msg("%s: message \"%s\" does not say \"%s\"", text, msg, needle);
+    assert_null(r.probes);
+}
+
+static void test_validation_gaps(void **state)
+{
+    (void)state;
+    /* width 4294967297 was truncated to 1: the board got a 1-byte serial */
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x0800FC00\",\"width\":4294967297}}",
+            RECIPE_E_BAD_REQUEST, "width");
+    /* start past what 4 bytes hold */
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x0800FC00\",\"start\":4294967296}}",
+            RECIPE_E_BAD_REQUEST, "4294967295");
+    /* INT64_MAX as a start of an 8-byte serial fits one unit, not two */
+    refused("{" BASE "\"count\":2,\"serial\":{\"addr\":\"0x0800FC00\",\"width\":8,"
+            "\"start\":9223372036854775807}}",
+            RECIPE_E_BAD_REQUEST, "count");
+    /* start + (count-1)*step past the width */
+    refused("{" BASE "\"count\":11,\"serial\":{\"addr\":\"0x0800FC00\",\"format\":\"ascii-dec\","
+            "\"width\":2,\"start\":90,\"step\":1}}",
+            RECIPE_E_BAD_REQUEST, "99");
+    /* a step of 0 hands everyone the same number */
+    refused("{" BASE "\"count\":2,\"serial\":{\"addr\":\"0x0800FC00\",\"step\":0}}",
+            RECIPE_E_BAD_REQUEST, "step");
+    /* an empty probe list made a job that could never run */
+    refused("{" BASE "\"count\":1,\"probes\":[]}", RECIPE_E_BAD_REQUEST, "at least one probe");
+    refused("{" BASE "\"count\":1,\"probes\":[\"A\",\"a\"]}", RECIPE_E_BAD_REQUEST, "twice");
+    refused("{" BASE "\"count\":0}", RECIPE_E_BAD_REQUEST, "count");
+    refused("{" BASE "\"count\":1,\"colour\":\"red\"}", RECIPE_E_BAD_REQUEST, "colour");
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x0800FC00\",\"series\":\"a b\"}}",
+            RECIPE_E_BAD_REQUEST, "series");
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x0800FC00\",\"series\":\"\"}}",
+            RECIPE_E_BAD_REQUEST, "series");
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"-1\"}}", RECIPE_E_BAD_REQUEST, "addr");
+    /* outside the F103RB's 128 KiB */
+    refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x08020000\"}}", RECIPE_E_UNPROCESSABLE,
+            "not in the chip's flash");
+    refused("{\"image\":\"x\",\"chip\":\"stm32x999\",\"count\":1}", RECIPE_E_UNPROCESSABLE,
+            "stm32f103");
+    refused("{\"image\":\"x\",\"count\":1}", RECIPE_E_BAD_REQUEST, "\"chip\"");
+}
+
+static void test_serial_series(void **state)
+{
+    (void)state;
+    job_recipe r;
+    char msg[512] = "";
+    /* no start: continue the address+format's default series */
+    assert_int_equal(
+        parse("{" BASE "\"count\":3,\"serial\":{\"addr\":\"0x0800fc00\"}}", &r, msg, sizeof msg),
+        RECIPE_OK);
+    assert_true(r.has_serial);
+    assert_true(r.serial_continue);
+    assert_string_equal(r.series, "0x0800FC00/u32le");
+    assert_int_equal(r.serial_max, 4294967295);
+    recipe_clear(&r);
+    /* a named series and an explicit start */
+    assert_int_equal(
+        parse("{" BASE "\"continuous\":true,\"serial\":{\"addr\":134282240,"
+              "\"format\":\"ascii-hex\",\"width\":6,\"start\":16,\"series\":\"board-A\"}"
+              ",\"probes\":[\"P1\",\"P2\"]}",
+              &r, msg, sizeof msg),
+        RECIPE_OK);
+    assert_false(r.serial_continue);
+    assert_string_equal(r.series, "board-A");
+    assert_int_equal(r.serial.start, 16);
+    assert_int_equal(r.serial_max, 0xFFFFFF);
+    assert_int_equal(r.count, -1);
+    assert_int_equal(r.nprobes, 2);
+    assert_string_equal(r.probes[1], "P2");
+    recipe_clear(&r);
+    /* the last unit exactly at the top fits */
+    assert_int_equal(parse("{" BASE "\"count\":10,\"serial\":{\"addr\":\"0x0800FC00\",\"format\":"
+                           "\"ascii-dec\",\"width\":2,\"start\":90}}",
+                           &r, msg, sizeof msg),
+                     RECIPE_OK);
+    recipe_clear(&r);
+}
+
+static void test_serial_max(void **state)
+{
+    (void)state;
+    serial_spec s = {.format = SERIAL_U32LE, .width = 1};
+    assert_int_equal(recipe_serial_max(&s), 255);
+    s.width = 8;
+    assert_int_equal(recipe_serial_max(&s), INT64_MAX);
+    s = (serial_spec){.format = SERIAL_ASCII_DEC, .width = 18};
+    assert_int_equal(recipe_serial_max(&s), 999999999999999999);
+    s.width = 19;
+    assert_int_equal(recipe_serial_max(&s), INT64_MAX);
+    s = (serial_spec){.format = SERIAL_ASCII_HEX, .width = 15};
+    assert_int_equal(recipe_serial_max(&s), 0xFFFFFFFFFFFFFFF);
+    s.width = 16;
+    assert_int_equal(recipe_serial_max(&s), INT64_MAX);
+}
+
+/* A reason cut at 255 bytes inside a UTF-8 character vanished from the
+ * probe's JSON: jansson refuses invalid UTF-8. */
+static void test_utf8_cut(void **state)
+{
+    (void)state;
+    char src[300];
+    memset(src, 'a', 254);
+    strcpy(src + 254, "\xC3\xA9tage"); /* é straddles bytes 254-255 */
+    char dst[256];
+    view_copy_utf8(dst, sizeof dst, src);
+    assert_int_equal(strlen(dst), 254);
+    json_t *j = json_string(dst);
+    assert_non_null(j);
+    json_decref(j);
+    view_copy_utf8(dst, 7,
+                   "ab\xE2\x82\xAC"
+                   "cd"); /* € is 3 bytes: whole or not at all */
+    assert_string_equal(dst, "ab\xE2\x82\xAC"
+                             "c");
+    view_copy_utf8(dst, 5,
+                   "ab\xE2\x82\xAC"
+                   "cd");
+    assert_string_equal(dst, "ab");
+    view_copy_utf8(dst, 8, "short");
+    assert_string_equal(dst, "short");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_validation_gaps),
+        cmocka_unit_test(test_serial_series),
+        cmocka_unit_test(test_serial_max),
+        cmocka_unit_test(test_utf8_cut),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
