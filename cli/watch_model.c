@@ -108,7 +108,9 @@ void watch_feed_add(watch_model *m, watch_tone tone, const char *fmt, ...)
 watch_tone watch_probe_tone(json_t *probe)
 {
     const char *state = watch_str(probe, "state", "");
-    if (strcmp(state, "quarantined") == 0)
+    /* audit-blocked: the station's database refuses writes and no unit
+     * starts until it takes them: as urgent as a quarantine. */
+    if (strcmp(state, "quarantined") == 0 || strcmp(state, "audit-blocked") == 0)
         return WATCH_RED;
     if (strcmp(state, "recovering") == 0)
         return WATCH_YELLOW;

@@ -104,6 +104,10 @@ function look(p) {
       return {c: 'amber', word: 'recovering', hint: ''};
     case 'quarantined':
       return {c: 'red', word: 'quarantined', hint: 'needs attention'};
+    case 'audit-blocked':
+      // The board's result is not in the audit log yet: the station starts
+      // no unit until the database takes writes again (disk full?).
+      return {c: 'red', word: 'audit blocked', hint: 'free space on the database disk'};
     case 'gone':
       return {c: 'grey', word: 'gone', hint: 'probe unplugged'};
     default:
