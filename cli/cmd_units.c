@@ -196,6 +196,20 @@ void cli_unit_timeline(json_t *u, FILE *to)
     else
         snprintf(line, sizeof line, "unit %s", str(u, "result"));
     at(to, u, "finished_at", 0, line);
+    /* Who changed its job, or its probe while it ran: an audit asks "did
+     * anyone pause or quarantine here?" as often as "what failed?". */
+    json_t *acts = json_object_get(u, "actions");
+    if (json_array_size(acts))
+        fprintf(to, "who did what:\n");
+    json_array_foreach(acts, i, a)
+    {
+        json_t *tgt = json_object_get(a, "target");
+        const char *why =
+            json_string_value(json_object_get(json_object_get(a, "detail"), "reason"));
+        snprintf(line, sizeof line, "%s: %s %s %s%s%s%s", str(a, "actor"), str(a, "verb"),
+                 str(tgt, "kind"), str(tgt, "id"), why ? " (" : "", why ? why : "", why ? ")" : "");
+        at(to, a, "at", 0, line);
+    }
 }
 
 static int unit_detail(cli_opts *o, json_int_t id, json_t **out)

@@ -432,7 +432,12 @@ static const char unit_detail[] =
     "    {\"at\": \"2026-11-25T15:40:03.050Z\", \"step\": \"connect under reset\", \"ok\": true}]},"
     "  {\"n\": 2, \"started_at\": \"2026-11-25T15:40:03.100Z\","
     "   \"finished_at\": \"2026-11-25T15:40:08.900Z\", \"result\": \"ok\", \"state\": \"done\","
-    "   \"error\": null, \"recovery\": []}]}";
+    "   \"error\": null, \"recovery\": []}],"
+    " \"actions\": [{\"at\": \"2026-11-25T15:39:00.000Z\", \"actor\": \"uid:1000\","
+    "   \"verb\": \"job.create\", \"target\": {\"kind\": \"job\", \"id\": \"3\"}, \"detail\": {}},"
+    "  {\"at\": \"2026-11-25T15:40:05.000Z\", \"actor\": \"tcp-token\","
+    "   \"verb\": \"probe.quarantine\", \"target\": {\"kind\": \"probe\", \"id\": \"P1\"},"
+    "   \"detail\": {\"reason\": \"bent pin\"}}]}";
 
 static void test_unit_timeline(void **state)
 {
@@ -455,7 +460,10 @@ static void test_unit_timeline(void **state)
         "  2026-11-25T15:40:03.050Z    recovery: connect under reset (ok)\n"
         "  2026-11-25T15:40:03.100Z  attempt 2 started\n"
         "  2026-11-25T15:40:08.900Z  attempt 2 ok\n"
-        "  2026-11-25T15:40:09.000Z  unit ok\n";
+        "  2026-11-25T15:40:09.000Z  unit ok\n"
+        "who did what:\n"
+        "  2026-11-25T15:39:00.000Z  uid:1000: job.create job 3\n"
+        "  2026-11-25T15:40:05.000Z  tcp-token: probe.quarantine probe P1 (bent pin)\n";
     assert_string_equal(text, want);
     free(text);
     json_decref(u);
