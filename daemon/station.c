@@ -492,6 +492,13 @@ station_err station_probe_control(station *s, const char *serial, const char *ve
     slot *sl = station_slot_find(s, serial);
     if (!sl)
         return station_fail(msg, msglen, STATION_E_NOT_FOUND, "no probe with serial %s", serial);
+    /* A quarantine the station decided may still be waiting in the journal:
+     * a release committed now would be undone when it lands. */
+    if (journal_pending(s->jnl))
+        return station_fail(msg, msglen, STATION_E_CONFLICT,
+                            "the audit store is refusing writes (%s), and records wait to be "
+                            "committed; free space on the database's disk, then try again",
+                            journal_reason(s->jnl));
     store_err se;
     if (strcmp(verb, "quarantine") == 0) {
         if (!reason || !*reason)
