@@ -10,6 +10,7 @@
 
 #include "dashboard.h"
 #include "image.h"
+#include "iso8601.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -80,122 +81,21 @@ void api_buf_csv(api_buf *b, const char *field)
 
 /* ---- times ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's
- * algorithms): our own so that no time zone state of libc is involved. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* A since/until argument: an ISO 8601 time (util/iso8601.h), or an integer
+ * count of ms since the epoch as the store keeps them (scripts that read
+ * times from the database pass them back as they are). */
+static bool time_arg(const char *s, int64_t *ms)
 {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int64_t civil_from_days(int64_t z, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    return (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-bool api_time_iso(int64_t ms, char out[API_ISO_LEN])
-{
-    int64_t days = floor_div(ms, 86400000);
-    int64_t rem = ms - days * 86400000;
-    unsigned m, d;
-    int64_t y = civil_from_days(days, &m, &d);
-    if (y < 0 || y > 9999) {
-        out[0] = '\0';
-        return false;
-    }
-    snprintf(out, API_ISO_LEN, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-             (int)(rem % 1000));
-    return true;
-}
-
-/* n decimal digits at *p; advances *p. */
-static bool take_digits(const char **p, int n, int *v)
-{
-    int x = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        x = x * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *v = x;
-    return true;
-}
-
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-bool api_time_parse(const char *s, int64_t *ms)
-{
-    if (!s || !*s)
-        return false;
-    /* An integer: ms since the epoch, as the store keeps them. */
     size_t nd = strspn(s, "0123456789");
-    if (s[nd] == '\0') {
-        if (nd > 15)
-            return false;
-        int64_t v = strtoll(s, NULL, 10);
-        if (v > MAX_TIME_MS)
-            return false;
-        *ms = v;
-        return true;
-    }
-    const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
-    if (!take_digits(&p, 4, &y) || *p++ != '-' || !take_digits(&p, 2, &mo) || *p++ != '-' ||
-        !take_digits(&p, 2, &d))
+    if (nd == 0 || s[nd] != '\0')
+        return iso8601_parse(s, ms);
+    /* 15 digits hold MAX_TIME_MS and cannot overflow strtoll. */
+    if (nd > 15)
         return false;
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
+    int64_t v = strtoll(s, NULL, 10);
+    if (v > MAX_TIME_MS)
         return false;
-    if (*p != '\0') {
-        if (*p++ != 'T' || !take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &mi) ||
-            *p++ != ':' || !take_digits(&p, 2, &sec))
-            return false;
-        if (h > 23 || mi > 59 || sec > 59)
-            return false;
-        if (*p == '.') {
-            p++;
-            int nfrac = 0;
-            while (isdigit((unsigned char)*p)) {
-                if (nfrac < 3)
-                    frac = frac * 10 + (*p - '0');
-                nfrac++;
-                p++;
-            }
-            if (nfrac == 0 || nfrac > 9)
-                return false;
-            for (int i = nfrac; i < 3; i++)
-                frac *= 10;
-        }
-        /* UTC only: the store and every response are in UTC, and a local
-         * offset would make the same query mean different things. */
-        if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-            return false;
-    }
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 24 + h) * 60 + mi) * INT64_C(60000) + sec * 1000 + frac;
+    *ms = v;
     return true;
 }
 
@@ -407,8 +307,8 @@ static int64_t now_ms(const api *a)
 
 static json_t *time_json(int64_t ms)
 {
-    char iso[API_ISO_LEN];
-    return api_time_iso(ms, iso) ? json_string(iso) : json_null();
+    char iso[ISO8601_LEN];
+    return iso8601_format(ms, iso) ? json_string(iso) : json_null();
 }
 
 static json_t *str_or_null(const char *s)
@@ -881,10 +781,10 @@ static bool unit_filter(ctx *c, store_unit_filter *f, bool *empty)
     const char *names[2] = {"since", "until"};
     int64_t *dst[2] = {&f->since_ms, &f->until_ms};
     for (int i = 0; i < 2; i++) {
-        if ((s = api_query_get(&c->q, names[i])) && !api_time_parse(s, dst[i])) {
+        if ((s = api_query_get(&c->q, names[i])) && !time_arg(s, dst[i])) {
             fail(c, 400,
-                 "%s \"%s\" is not a time; write it as 2026-11-25T15:40:00.123Z (UTC) or as "
-                 "ms since the epoch",
+                 "%s \"%s\" is not a time; write it as 2026-11-25T15:40:00.123Z (UTC), with "
+                 "an offset (2026-11-25T16:40:00+01:00), or as ms since the epoch",
                  names[i], s);
             return false;
         }

@@ -1,7 +1,6 @@
 /*
- * flashlined's pure pieces: ISO 8601 times both ways, RFC 4180 CSV fields,
- * query strings with percent-decoding, the config file; and the router's
- * refusals (404, 405, 401/403, unknown arguments, bad ids, malformed JSON)
+ * flashlined's pure pieces: RFC 4180 CSV fields, query strings with percent-decoding, the config
+ * file; and the router's refusals (404, 405, 401/403, unknown arguments, bad ids, malformed JSON)
  * through api_handle with a fake station that records every call, so a
  * refused request is seen to reach nothing.
  */
@@ -97,77 +96,6 @@ station_err station_probe_control(station *s, const char *serial, const char *ve
     (void)msg;
     s->f.calls++;
     return strcmp(serial, "P1") == 0 ? STATION_OK : STATION_E_NOT_FOUND;
-}
-
-/* ---- times ----------------------------------------------------------------- */
-
-static void test_time_iso(void **state)
-{
-    (void)state;
-    char b[API_ISO_LEN];
-    assert_true(api_time_iso(0, b));
-    assert_string_equal(b, "1970-01-01T00:00:00.000Z");
-    assert_true(api_time_iso(INT64_C(1795621200123), b));
-    assert_string_equal(b, "2026-11-25T15:40:00.123Z");
-    assert_true(api_time_iso(INT64_C(951782400000), b)); /* leap day 2000 */
-    assert_string_equal(b, "2000-02-29T00:00:00.000Z");
-    assert_true(api_time_iso(-1, b));
-    assert_string_equal(b, "1969-12-31T23:59:59.999Z");
-    assert_false(api_time_iso(INT64_C(253402300800000), b)); /* year 10000 */
-}
-
-static void test_time_parse(void **state)
-{
-    (void)state;
-    int64_t ms = 42;
-    assert_true(api_time_parse("2026-11-25T15:40:00.123Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2026-11-25T15:40:00Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200000));
-    assert_true(api_time_parse("2026-11-25T15:40:00.1Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200100));
-    assert_true(api_time_parse("2026-11-25T15:40:00.123456789+00:00", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2026-11-25", &ms));
-    assert_int_equal(ms, INT64_C(1795564800000));
-    assert_true(api_time_parse("1795621200123", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2000-02-29T00:00:00Z", &ms));
-    assert_int_equal(ms, INT64_C(951782400000));
-    /* round trip over a spread of times */
-    for (int64_t t = 0; t < INT64_C(4102444800000); t += INT64_C(86399999) * 37) {
-        char b[API_ISO_LEN];
-        int64_t back = -1;
-        assert_true(api_time_iso(t, b));
-        assert_true(api_time_parse(b, &back));
-        assert_int_equal(back, t);
-    }
-
-    static const char *const bad[] = {
-        "",
-        "yesterday",
-        "2026-11-25T15:40:00",       /* no zone */
-        "2026-11-25T15:40:00+01:00", /* not UTC */
-        "2026-02-30T00:00:00Z",      /* no such day */
-        "2025-02-29",                /* not a leap year */
-        "2026-13-01",
-        "2026-11-25T24:00:00Z",
-        "2026-11-25T15:60:00Z",
-        "2026-11-25T15:40:00.Z", /* empty fraction */
-        "2026-11-25T15:40:00.1234567890Z",
-        "2026-11-25 15:40:00Z",
-        "2026-11-25T15:40:00Zjunk",
-        "-5",
-        "12a",
-        "99999999999999999999",
-        "26-11-25",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ms = 7;
-        if (api_time_parse(bad[i], &ms))
-            fail_msg("accepted bad time \"%s\"", bad[i]);
-        assert_int_equal(ms, 7);
-    }
 }
 
 /* ---- CSV ------------------------------------------------------------------- */
@@ -573,6 +501,45 @@ static void test_units(void **state)
     assert_int_equal(json_array_size(json_object_get(l, "units")), 0);
     json_decref(l);
 
+    /* since/until: every form of a time (util/iso8601.h, tested in
+     * tests/util) plus ms since the epoch; the unit started at
+     * 1795621200123 = 2026-11-25T15:40:00.123Z, since is inclusive and
+     * until exclusive. */
+    static const struct {
+        const char *query;
+        size_t units;
+    } times[] = {
+        {"since=1795621200123", 1},
+        {"since=1795621200124", 0},
+        {"until=1795621200124", 1},
+        {"since=2026-11-25T15:40:00.123Z", 1},
+        {"since=2026-11-25T16:40:00.123%2B01:00", 1},
+        {"since=2026-11-25T16:40:00.124%2B01:00", 0},
+        {"until=2026-11-25T14:40:00.124-01:00", 1},
+        {"until=2026-11-25T14:40:00.123-01:00", 0},
+    };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        if (call(r, "GET", "/v1/units", times[i].query, NULL, true, false, &l) != 200)
+            fail_msg("GET /v1/units?%s refused", times[i].query);
+        if (json_array_size(json_object_get(l, "units")) != times[i].units)
+            fail_msg("GET /v1/units?%s: %zu units, not %zu", times[i].query,
+                     json_array_size(json_object_get(l, "units")), times[i].units);
+        json_decref(l);
+    }
+    static const char *const bad_times[] = {
+        "since=yesterday",
+        "since=-5",
+        "since=12a",
+        "since=99999999999999999999",
+        "since=2026-02-30",
+        "until=2026-11-25T15:40:00%2B24:00",
+        "until=2026-11-25T15:40:00",
+        "since=253402300800000", /* year 10000 */
+    };
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++)
+        if (call(r, "GET", "/v1/units", bad_times[i], NULL, true, false, NULL) != 400)
+            fail_msg("GET /v1/units?%s not refused", bad_times[i]);
+
     http_request req = {.method = "GET",
                         .path = "/v1/export",
                         .query = "format=csv",
@@ -591,8 +558,6 @@ static void test_units(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_iso),
-        cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_config),
