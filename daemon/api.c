@@ -101,104 +101,54 @@ static bool time_arg(const char *s, int64_t *ms)
 
 /* ---- query strings ------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes [p, p+n) into a new string. */
-static char *decode(const char *p, size_t n, char *msg, size_t msglen)
-{
-    char *out = malloc(n + 1), *o = out;
-    if (!out) {
-        snprintf(msg, msglen, "out of memory decoding the query");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '+') {
-            *o++ = ' ';
-        } else if (p[i] == '%') {
-            int hi = i + 1 < n ? hexval(p[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                snprintf(msg, msglen,
-                         "bad percent escape in the query near \"%.*s\"; write %% as %%25",
-                         (int)(n - i < 8 ? n - i : 8), p + i);
-                free(out);
-                return NULL;
-            }
-            if (hi == 0 && lo == 0) {
-                snprintf(msg, msglen, "the query holds %%00 (a NUL byte); remove it");
-                free(out);
-                return NULL;
-            }
-            *o++ = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            *o++ = p[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-bool api_query_parse(const char *query, api_query *q, char *msg, size_t msglen)
+bool api_query_from_args(const char *const *args, size_t nargs, api_query *q, char *msg,
+                         size_t msglen)
 {
     q->params = NULL;
     q->n = 0;
-    const char *p = query ? query : "";
-    while (*p) {
-        size_t len = strcspn(p, "&;");
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            size_t nlen = eq ? (size_t)(eq - p) : len;
-            if (nlen == 0) {
-                snprintf(msg, msglen, "the query has an argument without a name (\"%.*s\")",
-                         (int)(len < 32 ? len : 32), p);
+    if (nargs == 0)
+        return true;
+    q->params = calloc(nargs, sizeof *q->params);
+    if (!q->params) {
+        snprintf(msg, msglen, "out of memory reading the query; retry");
+        return false;
+    }
+    for (size_t k = 0; k < nargs; k++) {
+        const char *arg = args[k];
+        if (!arg || !*arg)
+            continue; /* "a=1&&b=2" */
+        /* The transport split the query at '&' before decoding and turned
+         * a decoded '=' in a name into '_', so the first '=' here is the
+         * separator and the value may hold any byte but NUL. */
+        size_t nlen = strcspn(arg, "=");
+        if (nlen == 0) {
+            snprintf(msg, msglen, "the query has an argument without a name (\"%.32s\")", arg);
+            return false;
+        }
+        api_param *a = &q->params[q->n];
+        a->name = strdup(arg);
+        if (!a->name) {
+            snprintf(msg, msglen, "out of memory reading the query; retry");
+            return false;
+        }
+        q->n++;
+        a->used = false;
+        a->value = arg[nlen] == '=' ? a->name + nlen + 1 : a->name + nlen;
+        a->name[nlen] = '\0';
+        for (size_t i = 0; i + 1 < q->n; i++) {
+            if (strcmp(q->params[i].name, a->name) == 0) {
+                snprintf(msg, msglen, "the query gives \"%s\" twice; give it once", a->name);
                 return false;
-            }
-            api_param *np = realloc(q->params, (q->n + 1) * sizeof *np);
-            if (!np) {
-                snprintf(msg, msglen, "out of memory decoding the query");
-                return false;
-            }
-            q->params = np;
-            api_param *a = &q->params[q->n];
-            a->used = false;
-            a->value = NULL;
-            a->name = decode(p, nlen, msg, msglen);
-            if (!a->name)
-                return false;
-            q->n++;
-            a->value = eq ? decode(eq + 1, len - nlen - 1, msg, msglen) : strdup("");
-            if (!a->value)
-                return false;
-            for (size_t i = 0; i + 1 < q->n; i++) {
-                if (strcmp(q->params[i].name, a->name) == 0) {
-                    snprintf(msg, msglen, "the query gives \"%s\" twice; give it once", a->name);
-                    return false;
-                }
             }
         }
-        p += len;
-        if (*p)
-            p++;
     }
     return true;
 }
 
 void api_query_free(api_query *q)
 {
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->params[i].name);
-        free(q->params[i].value);
-    }
+    for (size_t i = 0; i < q->n; i++)
+        free(q->params[i].name); /* the value lives in the same block */
     free(q->params);
     q->params = NULL;
     q->n = 0;
@@ -1140,7 +1090,7 @@ void api_handle(void *user, const http_request *req, http_response *resp)
             fail(&c, 403,
                  "your uid may not write to this daemon; run as root or join the socket's "
                  "group");
-    } else if (!api_query_parse(req->query, &c.q, msg, sizeof msg)) {
+    } else if (!api_query_from_args(req->args, req->nargs, &c.q, msg, sizeof msg)) {
         fail(&c, 400, "%s", msg);
     } else {
         hit->fn(&c);

@@ -43,11 +43,11 @@ static inline bool api_time_iso(int64_t ms, char out[API_ISO_LEN])
     return iso8601_format(ms, out);
 }
 
-/* One query argument, percent-decoded. */
+/* One query argument, as the transport decoded it. */
 typedef struct api_param {
-    char *name;
-    char *value; /* "" for "flag" without '=' */
-    bool used;   /* set by the route that consumed it; unused ones are refused */
+    char *name;        /* owns the allocation value points into */
+    const char *value; /* "" for "flag" without '=' */
+    bool used;         /* set by the route that consumed it; unused ones are refused */
 } api_param;
 
 typedef struct api_query {
@@ -55,10 +55,14 @@ typedef struct api_query {
     size_t n;
 } api_query;
 
-/* Split "a=1&b=x%20y" at '&' (';' too), decode %XX and '+' (space). False
- * with msg on a bad escape (%G1, a truncated %4), a NUL from %00, an empty
- * name, or the same name twice. Free with api_query_free (also on failure). */
-bool api_query_parse(const char *query, api_query *q, char *msg, size_t msglen);
+/* The transport's decoded arguments (http_request.args: "uid=0123",
+ * "name=a b", "flag") as name/value pairs, split at the first '='; no
+ * second percent-decoding. Empty arguments are skipped. False with msg on
+ * an empty name ("=x") or the same name twice. A NUL cannot arrive: the
+ * arguments are C strings, and libwebsockets drops a request with %00.
+ * Free with api_query_free (also on failure). */
+bool api_query_from_args(const char *const *args, size_t nargs, api_query *q, char *msg,
+                         size_t msglen);
 void api_query_free(api_query *q);
 /* The value of name (marking it used), or NULL. */
 const char *api_query_get(api_query *q, const char *name);

@@ -1,8 +1,9 @@
 /*
- * flashlined's pure pieces: RFC 4180 CSV fields, query strings with percent-decoding, the config
- * file; and the router's refusals (404, 405, 401/403, unknown arguments, bad ids, malformed JSON)
- * through api_handle with a fake station that records every call, so a
- * refused request is seen to reach nothing.
+ * flashlined's pure pieces: RFC 4180 CSV fields, query arguments (as the
+ * transport decoded them), the config file; and the router's refusals (404,
+ * 405, 401/403, unknown arguments, bad ids, malformed JSON) through
+ * api_handle with a fake station that records every call, so a refused
+ * request is seen to reach nothing.
  */
 #include "api.h"
 #include "config.h"
@@ -124,37 +125,58 @@ static void test_csv(void **state)
 
 /* ---- query strings ------------------------------------------------------------ */
 
+#define NARGS(a) (sizeof(a) / sizeof(a)[0])
+
 static void test_query(void **state)
 {
     (void)state;
     api_query q;
     char msg[256];
-    assert_true(api_query_parse("uid=0123&probe=AB%2FCD&result=ok&name=a+b%20c&flag&&x=", &q, msg,
-                                sizeof msg));
-    assert_int_equal(q.n, 6);
+    /* As the transport hands them over: already percent-decoded. */
+    static const char *const args[] = {
+        "uid=0123", "probe=AB/CD", "result=ok",       "name=a b=c&d", "flag",
+        "",         "x=",          "utf=\xe2\x82\xac"};
+    assert_true(api_query_from_args(args, NARGS(args), &q, msg, sizeof msg));
+    assert_int_equal(q.n, 7); /* the empty one is skipped */
     assert_string_equal(api_query_get(&q, "uid"), "0123");
     assert_string_equal(api_query_get(&q, "probe"), "AB/CD");
-    assert_string_equal(api_query_get(&q, "name"), "a b c");
+    assert_string_equal(api_query_get(&q, "name"), "a b=c&d"); /* split at the first '=' only */
     assert_string_equal(api_query_get(&q, "flag"), "");
     assert_string_equal(api_query_get(&q, "x"), "");
+    assert_string_equal(api_query_get(&q, "utf"), "\xe2\x82\xac");
     assert_null(api_query_get(&q, "missing"));
-    assert_false(q.params[2].used); /* result was never asked for */
+    assert_null(api_query_get(&q, "")); /* the skipped empty argument has no name */
+    assert_false(q.params[2].used);     /* result was never asked for */
+    assert_true(q.params[0].used);
     api_query_free(&q);
 
-    assert_true(api_query_parse("", &q, msg, sizeof msg));
+    /* Nothing decodes twice: "%41" stays as it came, it is not "A". */
+    static const char *const literal[] = {"a=%41%zz+"};
+    assert_true(api_query_from_args(literal, 1, &q, msg, sizeof msg));
+    assert_string_equal(api_query_get(&q, "a"), "%41%zz+");
+    api_query_free(&q);
+
+    assert_true(api_query_from_args(NULL, 0, &q, msg, sizeof msg));
     assert_int_equal(q.n, 0);
     api_query_free(&q);
-    assert_true(api_query_parse("a=%e2%82%AC;b=%3D%26", &q, msg, sizeof msg));
-    assert_string_equal(api_query_get(&q, "a"), "\xe2\x82\xac");
-    assert_string_equal(api_query_get(&q, "b"), "=&");
-    api_query_free(&q);
 
-    static const char *const bad[] = {"a=%G1", "a=%4", "a=%", "a=%00", "=x", "a=1&a=2"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    static const char *const noname[] = {"a=1", "=x"}, *const twice[] = {"a=1", "b", "a=2"},
+                             *const twice_flag[] = {"a", "a="};
+    static const struct {
+        const char *const *args;
+        size_t n;
+        const char *says;
+    } bad[] = {
+        {noname, NARGS(noname), "without a name"},
+        {twice, NARGS(twice), "\"a\" twice"},
+        {twice_flag, NARGS(twice_flag), "\"a\" twice"},
+    };
+    for (size_t i = 0; i < NARGS(bad); i++) {
         msg[0] = '\0';
-        if (api_query_parse(bad[i], &q, msg, sizeof msg))
-            fail_msg("accepted bad query \"%s\"", bad[i]);
-        assert_true(strlen(msg) > 0);
+        if (api_query_from_args(bad[i].args, bad[i].n, &q, msg, sizeof msg))
+            fail_msg("accepted bad query %zu", i);
+        if (!strstr(msg, bad[i].says))
+            fail_msg("bad query %zu: \"%s\" does not say %s", i, msg, bad[i].says);
         api_query_free(&q);
     }
 }
@@ -292,15 +314,24 @@ static int rig_teardown(void **state)
 }
 
 /* One request; returns the status and checks the error shape for >= 400. */
+/* query is given as the transport hands it over: "a=1&b=x y", already
+ * decoded; it is split at '&' into the request's args. */
 static int call(rig *r, const char *method, const char *path, const char *query, const char *body,
                 bool may_write, bool tcp, json_t **out)
 {
+    char qbuf[512];
+    const char *args[16];
+    size_t nargs = 0;
+    snprintf(qbuf, sizeof qbuf, "%s", query);
+    for (char *save = NULL, *a = strtok_r(qbuf, "&", &save); a && nargs < 16;
+         a = strtok_r(NULL, "&", &save))
+        args[nargs++] = a;
     http_request req = {
         .method = method,
         .path = path,
         .query = query,
-        .args = NULL,
-        .nargs = 0,
+        .args = args,
+        .nargs = nargs,
         .body = (const uint8_t *)(body ? body : ""),
         .body_len = body ? strlen(body) : 0,
         .content_type = "",
@@ -352,7 +383,8 @@ static void test_routes(void **state)
     assert_int_equal(call(r, "GET", "/v1/units", "limit=10001", NULL, true, false, NULL), 400);
     assert_int_equal(call(r, "GET", "/v1/units", "since=yesterday", NULL, true, false, NULL), 400);
     assert_int_equal(call(r, "GET", "/v1/units", "result=great", NULL, true, false, NULL), 400);
-    assert_int_equal(call(r, "GET", "/v1/units", "a=%zz", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "=x", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "limit=5&limit=6", NULL, true, false, NULL), 400);
     assert_int_equal(
         call(r, "GET", "/v1/units", "limit=10000&since=2026-01-01", NULL, true, false, NULL), 200);
     assert_int_equal(call(r, "GET", "/v1/export", "limit=5", NULL, true, false, NULL), 400);
@@ -513,8 +545,8 @@ static void test_units(void **state)
         {"since=1795621200124", 0},
         {"until=1795621200124", 1},
         {"since=2026-11-25T15:40:00.123Z", 1},
-        {"since=2026-11-25T16:40:00.123%2B01:00", 1},
-        {"since=2026-11-25T16:40:00.124%2B01:00", 0},
+        {"since=2026-11-25T16:40:00.123+01:00", 1},
+        {"since=2026-11-25T16:40:00.124+01:00", 0},
         {"until=2026-11-25T14:40:00.124-01:00", 1},
         {"until=2026-11-25T14:40:00.123-01:00", 0},
     };
@@ -532,7 +564,7 @@ static void test_units(void **state)
         "since=12a",
         "since=99999999999999999999",
         "since=2026-02-30",
-        "until=2026-11-25T15:40:00%2B24:00",
+        "until=2026-11-25T15:40:00+24:00",
         "until=2026-11-25T15:40:00",
         "since=253402300800000", /* year 10000 */
     };
@@ -543,6 +575,8 @@ static void test_units(void **state)
     http_request req = {.method = "GET",
                         .path = "/v1/export",
                         .query = "format=csv",
+                        .args = (const char *const[]){"format=csv"},
+                        .nargs = 1,
                         .body = (const uint8_t *)"",
                         .content_type = "",
                         .may_write = true};
