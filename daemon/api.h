@@ -6,12 +6,13 @@
  * nothing: validation of the path, the query and the body happens before
  * anything is written.
  *
- * The pure pieces below (query strings, CSV) are exposed for the unit
+ * The pure pieces below (CSV; the query is api_query.h) are exposed for the unit
  * tests. Everything here runs on the loop thread; nothing keeps global state.
  */
 #ifndef FLASHLINE_DAEMON_API_H
 #define FLASHLINE_DAEMON_API_H
 
+#include "api_query.h"
 #include "http.h"
 #include "iso8601.h"
 #include "station.h"
@@ -42,30 +43,6 @@ static inline bool api_time_iso(int64_t ms, char out[API_ISO_LEN])
 {
     return iso8601_format(ms, out);
 }
-
-/* One query argument, as the transport decoded it. */
-typedef struct api_param {
-    char *name;        /* owns the allocation value points into */
-    const char *value; /* "" for "flag" without '=' */
-    bool used;         /* set by the route that consumed it; unused ones are refused */
-} api_param;
-
-typedef struct api_query {
-    api_param *params;
-    size_t n;
-} api_query;
-
-/* The transport's decoded arguments (http_request.args: "uid=0123",
- * "name=a b", "flag") as name/value pairs, split at the first '='; no
- * second percent-decoding. Empty arguments are skipped. False with msg on
- * an empty name ("=x") or the same name twice. A NUL cannot arrive: the
- * arguments are C strings, and libwebsockets drops a request with %00.
- * Free with api_query_free (also on failure). */
-bool api_query_from_args(const char *const *args, size_t nargs, api_query *q, char *msg,
-                         size_t msglen);
-void api_query_free(api_query *q);
-/* The value of name (marking it used), or NULL. */
-const char *api_query_get(api_query *q, const char *name);
 
 /* A growable byte buffer; out of memory sets failed and stops growing. */
 typedef struct api_buf {
