@@ -3,8 +3,9 @@
  * either refused (and *ms untouched) or a time that formats again and
  * parses back to itself; any int64_t given to iso8601_format either fails
  * outside years 0000..9999 or writes exactly 24 characters that parse back
- * to it. The output buffer is exactly ISO8601_LEN bytes on the heap, so an
- * overflow is an ASan report.
+ * to it, and an accepted text agrees field by field with the format of
+ * its time (check_fields). The output buffer is exactly ISO8601_LEN bytes
+ * on the heap, so an overflow is an ASan report.
  *
  * Input: the first 8 bytes (little-endian) are the number to format, the
  * whole input as a string is the text to parse.
@@ -39,6 +40,47 @@ static void check_format(int64_t x)
     free(out);
 }
 
+/* An accepted text says the same as its format: the date and time fields
+ * as written (UTC) and the fraction's first three digits; with an offset,
+ * the same local time read as UTC, moved by the offset. */
+static void check_fields(const char *s, int64_t ms, const char *out)
+{
+    size_t n = strlen(s);
+    if (n == 10) { /* a day: its midnight */
+        if (memcmp(s, out, 10) != 0 || strcmp(out + 10, "T00:00:00.000Z") != 0)
+            abort();
+        return;
+    }
+    if (n < 20)
+        abort(); /* nothing shorter than "YYYY-MM-DDTHH:MM:SSZ" is a time */
+    char frac[4] = "000";
+    if (s[19] == '.')
+        for (int i = 0; i < 3 && s[20 + i] >= '0' && s[20 + i] <= '9'; i++)
+            frac[i] = s[20 + i];
+    if (s[n - 1] == 'Z') {
+        if (memcmp(s, out, 19) != 0 || memcmp(out + 20, frac, 3) != 0)
+            abort();
+        return;
+    }
+    /* "...±HH:MM": the same text with Z instead is the local time. */
+    char *z = strdup(s);
+    if (!z)
+        return;
+    strcpy(z + n - 6, "Z");
+    int64_t local;
+    if (!iso8601_parse(z, &local))
+        abort();
+    int east = ((s[n - 5] - '0') * 10 + (s[n - 4] - '0')) * 3600 +
+               ((s[n - 2] - '0') * 10 + (s[n - 1] - '0')) * 60;
+    if (s[n - 6] == '-')
+        east = -east;
+    else if (s[n - 6] != '+')
+        abort();
+    if (ms != local - (int64_t)east * 1000)
+        abort();
+    free(z);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size >= 8) {
@@ -64,9 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t back = ms + 1;
         if (!iso8601_format(ms, out) || !iso8601_parse(out, &back) || back != ms)
             abort();
-        /* A canonical text is its own format. */
-        if (strlen(s) == 24 && s[23] == 'Z' && s[19] == '.' && strcmp(s, out) != 0)
-            abort();
+        check_fields(s, ms, out);
     } else if (ms != INT64_MIN) {
         abort(); /* refused but written */
     }
