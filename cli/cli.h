@@ -22,6 +22,9 @@ enum {
     CLI_UNREACHABLE = 6, /* no daemon on the socket (missing, refused, not allowed) */
     CLI_REFUSED = 7,     /* the daemon refused the request (a 4xx other than 404) */
     CLI_NOT_FOUND = 8,   /* the daemon has no such job, unit, image or probe (404) */
+    /* Not an exit code: cli_parse printed the command's --help; the command
+     * stops there and main() exits 0. */
+    CLI_HELP = -1,
 };
 
 #define CLI_DEFAULT_SOCKET "/run/flashline/api.sock"
@@ -43,15 +46,24 @@ typedef struct cli_optspec {
 } cli_optspec;
 
 /*
- * Parses argv[1..argc) of subcommand `cmd`: options in `spec` (terminated
- * by a NULL name; "--opt VALUE" or "--opt=VALUE"; the last one given wins)
- * land in vals[k] (the value, or "" for a flag; NULL when absent), the global
- * options --json and --socket PATH update *o, the rest go to pos[] (at most
- * maxpos). "--" ends the options. On a bad command line it says why on
- * stderr and returns CLI_USAGE.
+ * Parses argv[1..argc) of subcommand `cmd` with getopt_long: options in
+ * `spec` (terminated by a NULL name; "--opt VALUE" or "--opt=VALUE", or an
+ * unambiguous prefix; the last one given wins) land in vals[k] (the value,
+ * or "" for a flag; NULL when absent), the global options --json and
+ * --socket PATH update *o, the rest go to pos[] (at most maxpos) in order.
+ * "--" ends the options. --help (-h) prints the command's usage on stdout
+ * and returns CLI_HELP. On a bad command line it says why on stderr, an
+ * unknown option with a pointer to `flashline CMD --help`, and returns
+ * CLI_USAGE.
  */
 int cli_parse(const char *cmd, int argc, char **argv, const cli_optspec *spec, const char **vals,
               cli_opts *o, const char **pos, int maxpos, int *npos);
+
+/* `cmd`'s usage, what it does and its options, on to; false for an unknown
+ * command. */
+bool cli_command_usage(const char *cmd, FILE *to);
+/* Every command with one line on what it does, grouped. */
+void cli_commands_list(FILE *to);
 
 /* A decimal id (1..INT64_MAX) from the command line; false if it is not one. */
 bool cli_parse_id(const char *s, long long *out);

@@ -14,6 +14,7 @@
 #include "unit.h"
 #include "unit_hw.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,13 +106,6 @@ static const unit_host cli_host = {
     .begin = begin,
 };
 
-static int usage(void)
-{
-    fprintf(stderr, "usage: flashline [--json] flash [--probe SERIAL] [--erase auto|chip] "
-                    "[--verify crc|read|none] [--base ADDR] [--format bin|ihex|srec|elf] FILE\n");
-    return CLI_USAGE;
-}
-
 static void report_json(const flash_run *r, const unit_outcome *u, const char *serial,
                         const image *img, double secs)
 {
@@ -169,57 +163,78 @@ static int exit_code(const unit_outcome *u)
     }
 }
 
-int cmd_flash(const cli_opts *o, int argc, char **argv)
+/* --erase, --verify and --format: the value's index in names, or -1. */
+static int choice(const char *value, const char *const *names, int n)
 {
-    const char *serial = NULL, *file = NULL;
+    for (int k = 0; k < n; k++)
+        if (strcmp(value, names[k]) == 0)
+            return k;
+    return -1;
+}
+
+static int bad_value(const char *opt, const char *value, const char *want)
+{
+    fprintf(stderr, "flashline flash: %s '%s' is not %s; see flashline flash --help\n", opt, value,
+            want);
+    return CLI_USAGE;
+}
+
+int cmd_flash(const cli_opts *global, int argc, char **argv)
+{
+    enum { F_PROBE, F_ERASE, F_VERIFY, F_BASE, F_FORMAT, F_N };
+    static const cli_optspec spec[] = {
+        [F_PROBE] = {"--probe", true},   [F_ERASE] = {"--erase", true},
+        [F_VERIFY] = {"--verify", true}, [F_BASE] = {"--base", true},
+        [F_FORMAT] = {"--format", true}, [F_N] = {NULL, false},
+    };
+    static const char *const erases[] = {"auto", "chip"},
+                             *const verifies[] = {"crc", "read", "none"},
+                             *const formats[] = {"bin", "ihex", "srec", "elf"};
+    static const plan_erase erase_of[] = {PLAN_ERASE_AUTO, PLAN_ERASE_CHIP};
+    static const unit_verify verify_of[] = {UNIT_VERIFY_CRC, UNIT_VERIFY_READ, UNIT_VERIFY_NONE};
+    static const image_format format_of[] = {IMAGE_FMT_BIN, IMAGE_FMT_IHEX, IMAGE_FMT_SREC,
+                                             IMAGE_FMT_ELF};
+    cli_opts opts = *global;
+    const cli_opts *o = &opts;
+    const char *v[F_N], *pos[1];
+    int npos;
+    int code = cli_parse("flash", argc, argv, spec, v, &opts, pos, 1, &npos);
+    if (code != CLI_OK)
+        return code;
+    if (npos != 1) {
+        fprintf(stderr, "flashline flash: which image? flash [options] FILE; see flashline flash "
+                        "--help\n");
+        return CLI_USAGE;
+    }
+    const char *serial = v[F_PROBE], *file = pos[0];
     plan_erase erase = PLAN_ERASE_AUTO;
     unit_verify verify = UNIT_VERIFY_CRC;
     image_format fmt = IMAGE_FMT_AUTO;
     uint32_t base = 0x08000000u;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] != '-') {
-            if (file)
-                return usage();
-            file = a;
-            continue;
-        }
-        if (!v)
-            return usage();
-        i++;
-        if (strcmp(a, "--probe") == 0)
-            serial = v;
-        else if (strcmp(a, "--erase") == 0 && (!strcmp(v, "auto") || !strcmp(v, "chip")))
-            erase = strcmp(v, "chip") == 0 ? PLAN_ERASE_CHIP : PLAN_ERASE_AUTO;
-        else if (strcmp(a, "--verify") == 0 && !strcmp(v, "crc"))
-            verify = UNIT_VERIFY_CRC;
-        else if (strcmp(a, "--verify") == 0 && !strcmp(v, "read"))
-            verify = UNIT_VERIFY_READ;
-        else if (strcmp(a, "--verify") == 0 && !strcmp(v, "none"))
-            verify = UNIT_VERIFY_NONE;
-        else if (strcmp(a, "--base") == 0) {
-            char *end = NULL;
-            unsigned long b = strtoul(v, &end, 0);
-            if (*end || b > 0xFFFFFFFFul) {
-                fprintf(stderr, "flashline flash: --base '%s' is not an address\n", v);
-                return CLI_USAGE;
-            }
-            base = (uint32_t)b;
-        } else if (strcmp(a, "--format") == 0) {
-            static const char *const names[] = {"bin", "ihex", "srec", "elf"};
-            static const image_format fmts[] = {IMAGE_FMT_BIN, IMAGE_FMT_IHEX, IMAGE_FMT_SREC,
-                                                IMAGE_FMT_ELF};
-            fmt = IMAGE_FMT_AUTO;
-            for (int k = 0; k < 4; k++)
-                if (strcmp(v, names[k]) == 0)
-                    fmt = fmts[k];
-            if (fmt == IMAGE_FMT_AUTO)
-                return usage();
-        } else
-            return usage();
+    int k;
+    if (v[F_ERASE]) {
+        if ((k = choice(v[F_ERASE], erases, 2)) < 0)
+            return bad_value("--erase", v[F_ERASE], "auto or chip");
+        erase = erase_of[k];
     }
-    if (!file)
-        return usage();
+    if (v[F_VERIFY]) {
+        if ((k = choice(v[F_VERIFY], verifies, 3)) < 0)
+            return bad_value("--verify", v[F_VERIFY], "crc, read or none");
+        verify = verify_of[k];
+    }
+    if (v[F_FORMAT]) {
+        if ((k = choice(v[F_FORMAT], formats, 4)) < 0)
+            return bad_value("--format", v[F_FORMAT], "bin, ihex, srec or elf");
+        fmt = format_of[k];
+    }
+    if (v[F_BASE]) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long b = strtoull(v[F_BASE], &end, 0);
+        if (!*v[F_BASE] || *end || errno || b > 0xFFFFFFFFull)
+            return bad_value("--base", v[F_BASE], "an address (0x08000000)");
+        base = (uint32_t)b;
+    }
 
     flash_run r = {.o = o, .tty = isatty(STDOUT_FILENO) && !o->json};
     double t0 = now_s();
@@ -275,7 +290,7 @@ int cmd_flash(const cli_opts *o, int argc, char **argv)
         .img = img, .erase = erase, .verify = verify, .rdp = -1, .reset_run = true};
     unit_config cfg = {.start = US_CONNECT, .retries = 1};
     unit_outcome *u = calloc(1, sizeof *u);
-    int code = CLI_FAILED;
+    code = CLI_FAILED;
     if (u) {
         account(&r, US_CONNECT);
         unit_run(&cfg, &recipe, &unit_hw_ops, hw, &cli_host, &r, u);

@@ -3,50 +3,23 @@
  * its socket (docs/api.md); `flashline flash` programs one board without
  * it, and `flashline probes` scans USB itself when no daemon runs.
  */
+#define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
 #include "watch.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 static int usage(FILE *to)
 {
-    fprintf(to, "usage: flashline [--json] [--socket PATH] COMMAND [ARGS]\n"
-                "\n"
-                "jobs on the daemon:\n"
-                "  submit IMAGE --chip NAME|--family f1|f4|l0|l4 [--count N | --continuous]\n"
-                "         [--serial ADDR:FORMAT:START[:STEP][:WIDTH]] [--probes S1,S2]\n"
-                "         [--erase auto|chip] [--verify crc|read|none] [--rdp 0|1] [--no-run]\n"
-                "         [--name TEXT] [--base ADDR] [--format bin|ihex|srec|elf] [--wait]\n"
-                "            upload IMAGE and start a job (one unit unless --count or\n"
-                "            --continuous); prints the job id. FORMAT of --serial is u32le,\n"
-                "            ascii-dec or ascii-hex (WIDTH 4, or 8 for ASCII; STEP 1).\n"
-                "            --wait follows the job and succeeds only if it is done with\n"
-                "            no failed unit\n"
-                "  jobs                          every job, newest first\n"
-                "  job ID                        one job in full\n"
-                "  pause ID | resume ID | cancel ID\n"
-                "\n"
-                "probes:\n"
-                "  probes [--local]              every ST-LINK and its state; scans USB\n"
-                "                                directly when no daemon runs (or --local)\n"
-                "  quarantine SERIAL --reason TEXT | release SERIAL | reset SERIAL\n"
-                "\n"
-                "audit log:\n"
-                "  units [--uid U] [--serial N] [--job ID] [--probe S] [--result R]\n"
-                "        [--since T] [--until T] [--limit N] [--offset N]\n"
-                "  unit UID | unit --id ID       every attempt and recovery step of a unit\n"
-                "  export [--format csv|jsonl] [unit filters as above] [--output FILE]\n"
-                "  events                        follow the daemon's events until Ctrl-C\n"
-                "  watch                         a live dashboard of the probes, jobs and events\n"
-                "\n"
-                "without the daemon:\n"
-                "  flash [--probe SERIAL] [--erase auto|chip] [--verify crc|read|none]\n"
-                "        [--base ADDR] [--format F] FILE     program one board\n"
-                "\n"
+    fprintf(to, "usage: flashline [--json] [--socket PATH] COMMAND [ARGS]\n\n");
+    cli_commands_list(to);
+    fprintf(to, "\n"
+                "flashline COMMAND --help shows a command's arguments and options.\n"
                 "--json prints JSON for scripts; --socket (or FLASHLINE_SOCKET) is the\n"
                 "daemon's socket, default " CLI_DEFAULT_SOCKET ". Both may also follow\n"
-                "a daemon command.\n"
+                "a command.\n"
                 "\n"
                 "exit codes: 0 ok, 1 failed, 2 bad command line, 3 no probe, 4 no answer\n"
                 "from the target, 5 bad image, 6 daemon unreachable, 7 request refused by\n"
@@ -76,29 +49,55 @@ int main(int argc, char **argv)
      * when both are piped into one log. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     cli_opts o = {0};
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"socket", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* '+': the options before COMMAND only; the command reads its own. */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (c == 'j') {
             o.json = true;
-        else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
-            o.socket = argv[++i];
-        else if (strncmp(argv[i], "--socket=", 9) == 0)
-            o.socket = argv[i] + 9;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        } else if (c == 's') {
+            o.socket = optarg;
+        } else if (c == 'h') {
             return usage(stdout);
-        else {
-            fprintf(stderr, "flashline: unknown option '%s'\n", argv[i]);
-            return usage(stderr);
+        } else if (c == ':') {
+            fprintf(stderr, "flashline: %s needs a value\n", argv[optind - 1]);
+            return CLI_USAGE;
+        } else {
+            const char *arg =
+                optopt && strncmp(argv[optind - 1], "--", 2) != 0 ? NULL : argv[optind - 1];
+            if (arg)
+                fprintf(stderr, "flashline: unknown option '%.*s'; see flashline --help\n",
+                        (int)strcspn(arg, "="), arg);
+            else
+                fprintf(stderr, "flashline: unknown option '-%c'; see flashline --help\n", optopt);
+            return CLI_USAGE;
         }
     }
-    if (i >= argc)
+    if (optind >= argc)
         return usage(stderr);
-    const char *cmd = argv[i];
-    if (strcmp(cmd, "help") == 0)
-        return usage(stdout);
-    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (strcmp(cmd, commands[k].name) == 0)
-            return commands[k].run(&o, argc - i, argv + i);
-    fprintf(stderr, "flashline: unknown command '%s'\n", cmd);
-    return usage(stderr);
+    const char *cmd = argv[optind];
+    if (strcmp(cmd, "help") == 0) {
+        /* "flashline help COMMAND" is "flashline COMMAND --help". */
+        if (optind + 1 >= argc)
+            return usage(stdout);
+        if (cli_command_usage(argv[optind + 1], stdout))
+            return CLI_OK;
+        cmd = argv[optind + 1];
+        fprintf(stderr, "flashline: unknown command '%s'; flashline --help lists them\n", cmd);
+        return CLI_USAGE;
+    }
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        if (strcmp(cmd, commands[k].name) == 0) {
+            int code = commands[k].run(&o, argc - optind, argv + optind);
+            return code == CLI_HELP ? CLI_OK : code;
+        }
+    }
+    fprintf(stderr, "flashline: unknown command '%s'; flashline --help lists them\n", cmd);
+    return CLI_USAGE;
 }

@@ -1,11 +1,10 @@
 /*
- * The command-line conventions shared by the daemon commands: options in,
- * tables and JSON out.
+ * The output conventions shared by the daemon commands: tables and JSON out
+ * (their command line is args.c's).
  */
 #include "output.h"
 #include "cli.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,84 +122,4 @@ void out_json(json_t *v)
 bool out_tty(void)
 {
     return isatty(STDOUT_FILENO);
-}
-
-static const cli_optspec *find_opt(const cli_optspec *spec, const char *name, size_t len,
-                                   int *index)
-{
-    for (int k = 0; spec && spec[k].name; k++)
-        if (strlen(spec[k].name) == len && strncmp(spec[k].name, name, len) == 0) {
-            *index = k;
-            return &spec[k];
-        }
-    return NULL;
-}
-
-int cli_parse(const char *cmd, int argc, char **argv, const cli_optspec *spec, const char **vals,
-              cli_opts *o, const char **pos, int maxpos, int *npos)
-{
-    static const cli_optspec globals[] = {{"--json", false}, {"--socket", true}, {NULL, false}};
-    for (int k = 0; spec && spec[k].name; k++)
-        vals[k] = NULL;
-    *npos = 0;
-    bool options = true;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!options || a[0] != '-' || strcmp(a, "-") == 0) {
-            if (*npos >= maxpos) {
-                fprintf(stderr, "flashline %s: unexpected argument '%s'\n", cmd, a);
-                return CLI_USAGE;
-            }
-            pos[(*npos)++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options = false;
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        int k = -1, g = -1;
-        const cli_optspec *s = find_opt(spec, a, len, &k);
-        if (!s)
-            s = find_opt(globals, a, len, &g);
-        if (!s) {
-            fprintf(stderr, "flashline %s: unknown option '%.*s'\n", cmd, (int)len, a);
-            return CLI_USAGE;
-        }
-        const char *v = "";
-        if (s->has_arg) {
-            if (eq)
-                v = eq + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else {
-                fprintf(stderr, "flashline %s: %s needs a value\n", cmd, s->name);
-                return CLI_USAGE;
-            }
-        } else if (eq) {
-            fprintf(stderr, "flashline %s: %s takes no value\n", cmd, s->name);
-            return CLI_USAGE;
-        }
-        if (k >= 0)
-            vals[k] = v;
-        else if (g == 0)
-            o->json = true;
-        else
-            o->socket = v;
-    }
-    return CLI_OK;
-}
-
-bool cli_parse_id(const char *s, long long *out)
-{
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < 1)
-        return false;
-    *out = v;
-    return true;
 }

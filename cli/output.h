@@ -1,7 +1,7 @@
 /*
- * What every daemon command shares: reading its command line, and writing
- * rows (aligned columns under a header on a terminal, tab-separated lines
- * without one for scripts) or the daemon's JSON.
+ * What every daemon command shares for its output: rows (aligned columns
+ * under a header on a terminal, tab-separated lines without one for
+ * scripts) or the daemon's JSON.
  */
 #ifndef FLASHLINE_OUTPUT_H
 #define FLASHLINE_OUTPUT_H

@@ -64,7 +64,8 @@ void watch_feed_add(watch_model *m, watch_tone tone, const char *fmt, ...)
  * still on the fixture. */
 watch_tone watch_probe_tone(json_t *probe);
 
-/* "2026-11-25T15:40:00.123Z" as a time; false if it is not one. */
+/* An ISO 8601 time ("2026-11-25T15:40:00.123Z", util/iso8601.h) in whole
+ * seconds; false if it is not one. */
 bool watch_parse_iso(const char *s, time_t *out);
 /* An ISO time as local "HH:MM:SS" into buf ("-" if it is not one). */
 const char *watch_clock(json_t *iso, char *buf, size_t size);

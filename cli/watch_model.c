@@ -5,6 +5,8 @@
  */
 #include "watch.h"
 
+#include "iso8601.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,28 +127,13 @@ watch_tone watch_probe_tone(json_t *probe)
     return WATCH_GREY; /* idle, gone, and states added later */
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil): timegm() is not in POSIX. */
-static long long days_from_civil(long long y, unsigned mo, unsigned d)
-{
-    y -= mo <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
 bool watch_parse_iso(const char *s, time_t *out)
 {
-    int y, mo, d, h, mi, sec, used = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-        used != 19)
+    int64_t ms;
+    if (!iso8601_parse(s, &ms))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    *out =
-        (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
+    /* Whole seconds, rounded down also before 1970. */
+    *out = (time_t)(ms / 1000 - (ms % 1000 < 0));
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include "dashboard.h"
 #include "image.h"
 #include "views.h"
+#include "iso8601.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -82,239 +83,22 @@ void api_buf_csv(api_buf *b, const char *field)
 
 /* ---- times ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's
- * algorithms): our own so that no time zone state of libc is involved. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* A since/until argument: an ISO 8601 time (util/iso8601.h), or an integer
+ * count of ms since the epoch as the store keeps them (scripts that read
+ * times from the database pass them back as they are). */
+static bool time_arg(const char *s, int64_t *ms)
 {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int64_t civil_from_days(int64_t z, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    return (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-bool api_time_iso(int64_t ms, char out[API_ISO_LEN])
-{
-    int64_t days = floor_div(ms, 86400000);
-    int64_t rem = ms - days * 86400000;
-    unsigned m, d;
-    int64_t y = civil_from_days(days, &m, &d);
-    if (y < 0 || y > 9999) {
-        out[0] = '\0';
-        return false;
-    }
-    snprintf(out, API_ISO_LEN, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-             (int)(rem % 1000));
-    return true;
-}
-
-/* n decimal digits at *p; advances *p. */
-static bool take_digits(const char **p, int n, int *v)
-{
-    int x = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        x = x * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *v = x;
-    return true;
-}
-
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-bool api_time_parse(const char *s, int64_t *ms)
-{
-    if (!s || !*s)
-        return false;
-    /* An integer: ms since the epoch, as the store keeps them. */
     size_t nd = strspn(s, "0123456789");
-    if (s[nd] == '\0') {
-        if (nd > 15)
-            return false;
-        int64_t v = strtoll(s, NULL, 10);
-        if (v > MAX_TIME_MS)
-            return false;
-        *ms = v;
-        return true;
-    }
-    const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
-    if (!take_digits(&p, 4, &y) || *p++ != '-' || !take_digits(&p, 2, &mo) || *p++ != '-' ||
-        !take_digits(&p, 2, &d))
+    if (nd == 0 || s[nd] != '\0')
+        return iso8601_parse(s, ms);
+    /* 15 digits hold MAX_TIME_MS and cannot overflow strtoll. */
+    if (nd > 15)
         return false;
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
+    int64_t v = strtoll(s, NULL, 10);
+    if (v > MAX_TIME_MS)
         return false;
-    if (*p != '\0') {
-        if (*p++ != 'T' || !take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &mi) ||
-            *p++ != ':' || !take_digits(&p, 2, &sec))
-            return false;
-        if (h > 23 || mi > 59 || sec > 59)
-            return false;
-        if (*p == '.') {
-            p++;
-            int nfrac = 0;
-            while (isdigit((unsigned char)*p)) {
-                if (nfrac < 3)
-                    frac = frac * 10 + (*p - '0');
-                nfrac++;
-                p++;
-            }
-            if (nfrac == 0 || nfrac > 9)
-                return false;
-            for (int i = nfrac; i < 3; i++)
-                frac *= 10;
-        }
-        /* UTC only: the store and every response are in UTC, and a local
-         * offset would make the same query mean different things. */
-        if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-            return false;
-    }
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 24 + h) * 60 + mi) * INT64_C(60000) + sec * 1000 + frac;
+    *ms = v;
     return true;
-}
-
-/* ---- query strings ------------------------------------------------------------ */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes [p, p+n) into a new string. */
-static char *decode(const char *p, size_t n, char *msg, size_t msglen)
-{
-    char *out = malloc(n + 1), *o = out;
-    if (!out) {
-        snprintf(msg, msglen, "out of memory decoding the query");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '+') {
-            *o++ = ' ';
-        } else if (p[i] == '%') {
-            int hi = i + 1 < n ? hexval(p[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                snprintf(msg, msglen,
-                         "bad percent escape in the query near \"%.*s\"; write %% as %%25",
-                         (int)(n - i < 8 ? n - i : 8), p + i);
-                free(out);
-                return NULL;
-            }
-            if (hi == 0 && lo == 0) {
-                snprintf(msg, msglen, "the query holds %%00 (a NUL byte); remove it");
-                free(out);
-                return NULL;
-            }
-            *o++ = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            *o++ = p[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-bool api_query_parse(const char *query, api_query *q, char *msg, size_t msglen)
-{
-    q->params = NULL;
-    q->n = 0;
-    const char *p = query ? query : "";
-    while (*p) {
-        size_t len = strcspn(p, "&;");
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            size_t nlen = eq ? (size_t)(eq - p) : len;
-            if (nlen == 0) {
-                snprintf(msg, msglen, "the query has an argument without a name (\"%.*s\")",
-                         (int)(len < 32 ? len : 32), p);
-                return false;
-            }
-            api_param *np = realloc(q->params, (q->n + 1) * sizeof *np);
-            if (!np) {
-                snprintf(msg, msglen, "out of memory decoding the query");
-                return false;
-            }
-            q->params = np;
-            api_param *a = &q->params[q->n];
-            a->used = false;
-            a->value = NULL;
-            a->name = decode(p, nlen, msg, msglen);
-            if (!a->name)
-                return false;
-            q->n++;
-            a->value = eq ? decode(eq + 1, len - nlen - 1, msg, msglen) : strdup("");
-            if (!a->value)
-                return false;
-            for (size_t i = 0; i + 1 < q->n; i++) {
-                if (strcmp(q->params[i].name, a->name) == 0) {
-                    snprintf(msg, msglen, "the query gives \"%s\" twice; give it once", a->name);
-                    return false;
-                }
-            }
-        }
-        p += len;
-        if (*p)
-            p++;
-    }
-    return true;
-}
-
-void api_query_free(api_query *q)
-{
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->params[i].name);
-        free(q->params[i].value);
-    }
-    free(q->params);
-    q->params = NULL;
-    q->n = 0;
-}
-
-const char *api_query_get(api_query *q, const char *name)
-{
-    for (size_t i = 0; i < q->n; i++) {
-        if (strcmp(q->params[i].name, name) == 0) {
-            q->params[i].used = true;
-            return q->params[i].value;
-        }
-    }
-    return NULL;
 }
 
 /* ---- responses ---------------------------------------------------------------- */
@@ -405,17 +189,6 @@ static int64_t now_ms(const api *a)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static json_t *time_json(int64_t ms)
-{
-    char iso[API_ISO_LEN];
-    return api_time_iso(ms, iso) ? json_string(iso) : json_null();
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s && *s ? json_string(s) : json_null();
 }
 
 /* ---- argument checks --------------------------------------------------------- */
@@ -919,10 +692,10 @@ static bool unit_filter(ctx *c, store_unit_filter *f, bool *empty)
     const char *names[2] = {"since", "until"};
     int64_t *dst[2] = {&f->since_ms, &f->until_ms};
     for (int i = 0; i < 2; i++) {
-        if ((s = api_query_get(&c->q, names[i])) && !api_time_parse(s, dst[i])) {
+        if ((s = api_query_get(&c->q, names[i])) && !time_arg(s, dst[i])) {
             fail(c, 400,
-                 "%s \"%s\" is not a time; write it as 2026-11-25T15:40:00.123Z (UTC) or as "
-                 "ms since the epoch",
+                 "%s \"%s\" is not a time; write it as 2026-11-25T15:40:00.123Z (UTC), with "
+                 "an offset (2026-11-25T16:40:00+01:00), or as ms since the epoch",
                  names[i], s);
             return false;
         }
@@ -990,9 +763,9 @@ static int on_attempt(void *user, const store_attempt *a)
     history *h = user;
     int64_t *ids = realloc(h->ids, (h->n + 1) * sizeof *ids);
     json_t *j = json_pack("{s:i,s:o,s:o,s:s,s:s,s:o,s:[]}", "n", a->n, "started_at",
-                          time_json(a->started_ms), "finished_at",
-                          a->finished_ms ? time_json(a->finished_ms) : json_null(), "result",
-                          a->result, "state", a->state, "error", str_or_null(a->error), "recovery");
+                          view_time(a->started_ms), "finished_at",
+                          a->finished_ms ? view_time(a->finished_ms) : json_null(), "result",
+                          a->result, "state", a->state, "error", view_str(a->error), "recovery");
     if (!ids || !j || json_array_append_new(h->attempts, j) != 0) {
         if (ids)
             h->ids = ids;
@@ -1012,7 +785,7 @@ static int on_recovery(void *user, const store_recovery *r)
     for (size_t i = h->n; i-- > 0;) {
         if (h->ids[i] == r->attempt_id) {
             json_t *rec = json_object_get(json_array_get(h->attempts, i), "recovery");
-            json_array_append_new(rec, json_pack("{s:o,s:s,s:b}", "at", time_json(r->at_ms), "step",
+            json_array_append_new(rec, json_pack("{s:o,s:s,s:b}", "at", view_time(r->at_ms), "step",
                                                  r->step, "ok", r->ok));
             return 0;
         }
@@ -1296,7 +1069,7 @@ void api_handle(void *user, const http_request *req, http_response *resp)
             fail(&c, 403,
                  "your uid may not write to this daemon; run as root or join the socket's "
                  "group");
-    } else if (!api_query_parse(req->query, &c.q, msg, sizeof msg)) {
+    } else if (!api_query_from_args(req->args, req->nargs, &c.q, msg, sizeof msg)) {
         fail(&c, 400, "%s", msg);
     } else {
         hit->fn(&c);

@@ -6,13 +6,15 @@
  * nothing: validation of the path, the query and the body happens before
  * anything is written.
  *
- * The pure pieces below (times, query strings, CSV) are exposed for the unit
+ * The pure pieces below (CSV; the query is api_query.h) are exposed for the unit
  * tests. Everything here runs on the loop thread; nothing keeps global state.
  */
 #ifndef FLASHLINE_DAEMON_API_H
 #define FLASHLINE_DAEMON_API_H
 
+#include "api_query.h"
 #include "http.h"
+#include "iso8601.h"
 #include "station.h"
 #include "store.h"
 
@@ -32,37 +34,6 @@ typedef struct api {
 void api_handle(void *user, const http_request *req, http_response *resp);
 
 /* ---- pure helpers ---------------------------------------------------------- */
-
-#define API_ISO_LEN 64 /* "2026-11-25T15:40:00.123Z", with room the compiler can prove */
-
-/* ms since the epoch -> "YYYY-MM-DDTHH:MM:SS.mmmZ". False if out of the years
- * 0000..9999. */
-bool api_time_iso(int64_t ms, char out[API_ISO_LEN]);
-/* "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)", "YYYY-MM-DD" (midnight UTC) or
- * an integer number of ms since the epoch -> ms. Fractions beyond ms are
- * truncated. False (and *ms untouched) on anything else, including
- * impossible dates (2026-02-30) and other offsets than UTC. */
-bool api_time_parse(const char *s, int64_t *ms);
-
-/* One query argument, percent-decoded. */
-typedef struct api_param {
-    char *name;
-    char *value; /* "" for "flag" without '=' */
-    bool used;   /* set by the route that consumed it; unused ones are refused */
-} api_param;
-
-typedef struct api_query {
-    api_param *params;
-    size_t n;
-} api_query;
-
-/* Split "a=1&b=x%20y" at '&' (';' too), decode %XX and '+' (space). False
- * with msg on a bad escape (%G1, a truncated %4), a NUL from %00, an empty
- * name, or the same name twice. Free with api_query_free (also on failure). */
-bool api_query_parse(const char *query, api_query *q, char *msg, size_t msglen);
-void api_query_free(api_query *q);
-/* The value of name (marking it used), or NULL. */
-const char *api_query_get(api_query *q, const char *name);
 
 /* A growable byte buffer; out of memory sets failed and stops growing. */
 typedef struct api_buf {

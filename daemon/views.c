@@ -1,23 +1,16 @@
 /* The JSON shapes of stored records (views.h). */
 #include "views.h"
 
+#include "iso8601.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 json_t *view_time(int64_t ms)
 {
-    if (ms <= 0)
-        return json_null();
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return json_null();
-    char b[64];
-    snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    return json_string(b);
+    char iso[ISO8601_LEN];
+    return ms > 0 && iso8601_format(ms, iso) ? json_string(iso) : json_null();
 }
 
 json_t *view_str(const char *s)

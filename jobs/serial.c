@@ -44,6 +44,15 @@ bool serial_spec_check(const serial_spec *s, char *msg, size_t msglen)
     return true;
 }
 
+/* The caller's text buffer is the mistake here, not the recipe. */
+static bool text_too_long(int64_t value, size_t textlen, char *msg, size_t msglen)
+{
+    snprintf(msg, msglen,
+             "the text of serial number %" PRId64 " does not fit %zu bytes; give SERIAL_TEXT_LEN",
+             value, textlen);
+    return false;
+}
+
 bool serial_encode(const serial_spec *s, int64_t value, uint8_t out[SERIAL_MAX_WIDTH], char *text,
                    size_t textlen, char *msg, size_t msglen)
 {
@@ -59,9 +68,11 @@ bool serial_encode(const serial_spec *s, int64_t value, uint8_t out[SERIAL_MAX_W
     int n = 0;
     switch (s->format) {
     case SERIAL_U32LE:
+        n = snprintf(text, textlen, "%" PRIu64, v);
+        if (n < 0 || (size_t)n >= textlen)
+            return text_too_long(value, textlen, msg, msglen);
         for (unsigned i = 0; i < s->width; i++)
             out[i] = (uint8_t)(v >> (8 * i));
-        snprintf(text, textlen, "%" PRIu64, v);
         return true;
     case SERIAL_ASCII_DEC:
         n = snprintf(digits, sizeof digits, "%0*" PRIu64, (int)s->width, v);
@@ -75,6 +86,8 @@ bool serial_encode(const serial_spec *s, int64_t value, uint8_t out[SERIAL_MAX_W
                  value, n, s->width);
         return false;
     }
+    if (s->width >= textlen)
+        return text_too_long(value, textlen, msg, msglen);
     memcpy(out, digits, s->width);
     snprintf(text, textlen, "%s", digits);
     return true;

@@ -18,6 +18,9 @@ typedef enum serial_format {
 } serial_format;
 
 #define SERIAL_MAX_WIDTH 32
+/* Room for any serial's text and its NUL: SERIAL_MAX_WIDTH characters, or
+ * the 20 digits of a u64. */
+#define SERIAL_TEXT_LEN (SERIAL_MAX_WIDTH + 1)
 
 typedef struct serial_spec {
     uint32_t addr;
@@ -35,7 +38,9 @@ const char *serial_format_name(serial_format f);
 bool serial_spec_check(const serial_spec *s, char *msg, size_t msglen);
 
 /* The bytes for `value` (spec->width of them) and its text as recorded in
- * the audit log. False (msg says why) when the value does not fit the width. */
+ * the audit log (give SERIAL_TEXT_LEN bytes). False (msg says why) when the
+ * value does not fit the width, or the text does not fit textlen: a text cut
+ * short would record another serial number than the one written. */
 bool serial_encode(const serial_spec *s, int64_t value, uint8_t out[SERIAL_MAX_WIDTH], char *text,
                    size_t textlen, char *msg, size_t msglen);
 

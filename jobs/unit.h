@@ -161,7 +161,7 @@ typedef struct unit_outcome {
     unit_board board;
     bool has_serial;
     int64_t serial;
-    char serial_text[32];
+    char serial_text[SERIAL_TEXT_LEN];
     uint32_t units_written, units_skipped;
     bool mass_erased;
     uint64_t bytes_programmed;

@@ -22,6 +22,7 @@
 #include "board.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -56,14 +57,40 @@ typedef struct options {
     char **command;
 } options;
 
-static int usage(void)
+static const char usage_text[] =
+    "usage: flashline-sim run [--probe KIND:CHIP[:SERIAL]]... [--line FILE] [--speed F]\n"
+    "                         [--seed N] [--control PATH] [--hub ppps|ganged]\n"
+    "                         [-- COMMAND [ARGS...]]\n"
+    "       flashline-sim ctl --control PATH VERB [ARGS...]\n"
+    "KIND: v2, v2-1, v3; CHIP: stm32f103rb, stm32f446re, stm32l053r8, stm32l476rg\n"
+    "run runs COMMAND on the virtual line, or prints the line and waits for SIGINT\n"
+    "or SIGTERM; ctl sends VERB to a running line's --control socket.\n";
+
+/* A bad command line: 2, the usage on stderr. --help: 0, on stdout. */
+static int usage(bool asked)
 {
-    fprintf(stderr,
-            "usage: flashline-sim run [--probe KIND:CHIP[:SERIAL]]... [--line FILE] "
-            "[--speed F] [--seed N] [--control PATH] [--hub ppps|ganged] [-- COMMAND [ARGS...]]\n"
-            "       flashline-sim ctl --control PATH VERB [ARGS...]\n"
-            "KIND: v2, v2-1, v3; CHIP: stm32f103rb, stm32f446re, stm32l053r8, stm32l476rg\n");
-    return 2;
+    fputs(usage_text, asked ? stdout : stderr);
+    return asked ? 0 : 2;
+}
+
+/* getopt_long's refusal of the word at argv[optind - 1] as one line. */
+static void refusal(int c, char **argv, const struct option *opts, char *err, size_t errlen)
+{
+    const char *arg = argv[optind - 1];
+    int len = (int)strcspn(arg, "=");
+    if (c == ':') {
+        snprintf(err, errlen, "%.*s needs a value", len, arg);
+        return;
+    }
+    for (const struct option *o = opts; optopt && strncmp(arg, "--", 2) == 0 && o->name; o++)
+        if (o->val == optopt) {
+            snprintf(err, errlen, "--%s takes no value", o->name);
+            return;
+        }
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        snprintf(err, errlen, "unknown option '-%c'; see flashline-sim --help", optopt);
+    else
+        snprintf(err, errlen, "unknown option '%.*s'; see flashline-sim --help", len, arg);
 }
 
 /* Parse "KIND:CHIP[:SERIAL]" (or the same separated by blanks) into spec. */
@@ -143,52 +170,61 @@ static int read_line_file(options *o, const char *path, char *err, size_t errlen
     return rc;
 }
 
+/* argv[0] is "run". 1: --help was asked for. */
 static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen)
 {
     o->speed = 0.0;
     o->seed = 1;
     o->hub = VBUS_HUB_PPPS;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--") == 0) {
-            o->command = argv + i + 1;
-            if (!*o->command)
-                o->command = NULL;
-            return 0;
-        }
-        bool takes = strcmp(a, "--probe") == 0 || strcmp(a, "--line") == 0 ||
-                     strcmp(a, "--speed") == 0 || strcmp(a, "--seed") == 0 ||
-                     strcmp(a, "--control") == 0 || strcmp(a, "--hub") == 0;
-        if (!takes) {
-            snprintf(err, errlen, "unknown option '%s'", a);
-            return -1;
-        }
-        if (!val) {
-            snprintf(err, errlen, "%s needs a value", a);
-            return -1;
-        }
-        i++;
+    enum { O_PROBE = 0x100, O_LINE, O_SPEED, O_SEED, O_CONTROL, O_HUB };
+    static const struct option opts[] = {
+        {"probe", required_argument, NULL, O_PROBE},
+        {"line", required_argument, NULL, O_LINE},
+        {"speed", required_argument, NULL, O_SPEED},
+        {"seed", required_argument, NULL, O_SEED},
+        {"control", required_argument, NULL, O_CONTROL},
+        {"hub", required_argument, NULL, O_HUB},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* '+': the first word that is not an option ends them, so COMMAND's
+     * own arguments are never read here (and argv, which ensure_preload
+     * executes again, is not reordered). */
+    optind = 0;
+    opterr = 0;
+    int c;
+    const char *last_value = NULL;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        const char *val = optarg;
+        last_value = optarg;
         char *end = NULL;
-        if (strcmp(a, "--probe") == 0) {
+        switch (c) {
+        case 'h':
+            return 1;
+        case O_PROBE:
             if (add_spec(o, val, err, errlen) != 0)
                 return -1;
-        } else if (strcmp(a, "--line") == 0) {
+            break;
+        case O_LINE:
             if (read_line_file(o, val, err, errlen) != 0)
                 return -1;
-        } else if (strcmp(a, "--speed") == 0) {
+            break;
+        case O_SPEED:
             o->speed = strtod(val, &end);
-            if (*end || o->speed < 0) {
+            if (!*val || *end || o->speed < 0) {
                 snprintf(err, errlen, "--speed '%s' is not a number >= 0", val);
                 return -1;
             }
-        } else if (strcmp(a, "--seed") == 0) {
+            break;
+        case O_SEED:
+            errno = 0;
             o->seed = strtoull(val, &end, 0);
-            if (*end) {
+            if (!*val || *end || errno) {
                 snprintf(err, errlen, "--seed '%s' is not a number", val);
                 return -1;
             }
-        } else if (strcmp(a, "--hub") == 0) {
+            break;
+        case O_HUB:
             if (strcmp(val, "ppps") == 0) {
                 o->hub = VBUS_HUB_PPPS;
             } else if (strcmp(val, "ganged") == 0) {
@@ -197,9 +233,24 @@ static int parse_run(int argc, char **argv, options *o, char *err, size_t errlen
                 snprintf(err, errlen, "--hub '%s' is not ppps or ganged", val);
                 return -1;
             }
-        } else {
+            break;
+        case O_CONTROL:
             o->control = val;
+            break;
+        default:
+            refusal(c, argv, opts, err, errlen);
+            return -1;
         }
+    }
+    /* The command follows "--" (not a "--" that was an option's value): a
+     * stray word is a mistake, not a program to run. */
+    if (optind < argc) {
+        if (optind < 2 || strcmp(argv[optind - 1], "--") != 0 || argv[optind - 1] == last_value) {
+            snprintf(err, errlen, "unexpected argument '%s'; put the command after --",
+                     argv[optind]);
+            return -1;
+        }
+        o->command = argv + optind;
     }
     return 0;
 }
@@ -311,17 +362,44 @@ static int control_start(control *c, vbus *bus, const char *path, char *err, siz
     return 0;
 }
 
+/* argv[0] is "ctl". */
 static int ctl_main(int argc, char **argv)
 {
-    if (argc < 5 || strcmp(argv[2], "--control") != 0)
-        return usage();
+    static const struct option opts[] = {
+        {"control", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    char err[160];
+    /* '+': the verb and its arguments ("swap-board S --fault F") are the
+     * line's to read, not ours. */
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (c == 'h')
+            return usage(true);
+        if (c == 'c') {
+            path = optarg;
+            continue;
+        }
+        refusal(c, argv, opts, err, sizeof err);
+        fprintf(stderr, "flashline-sim ctl: %s\n", err);
+        return 2;
+    }
+    if (!path || optind >= argc) {
+        fprintf(stderr, "flashline-sim ctl: expected --control PATH VERB [ARGS...]\n");
+        return 2;
+    }
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", argv[3]);
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
     char line[512];
     size_t off = 0;
-    for (int i = 4; i < argc && off < sizeof line; i++) {
+    for (int i = optind; i < argc && off < sizeof line; i++) {
         /* Quote each word: the server splits like a shell. */
-        off += (size_t)snprintf(line + off, sizeof line - off, "%s'%s'", i > 4 ? " " : "", argv[i]);
+        off += (size_t)snprintf(line + off, sizeof line - off, "%s'%s'", i > optind ? " " : "",
+                                argv[i]);
     }
     if (off >= sizeof line - 1) {
         fprintf(stderr, "flashline-sim ctl: command too long\n");
@@ -330,7 +408,7 @@ static int ctl_main(int argc, char **argv)
     line[off++] = '\n';
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        fprintf(stderr, "flashline-sim ctl: cannot reach %s: %s (is the line running?)\n", argv[3],
+        fprintf(stderr, "flashline-sim ctl: cannot reach %s: %s (is the line running?)\n", path,
                 strerror(errno));
         return 1;
     }
@@ -373,7 +451,10 @@ static int run_main(int argc, char **argv)
 {
     static options o;
     char err[256];
-    if (parse_run(argc, argv, &o, err, sizeof err) != 0) {
+    int parsed = parse_run(argc - 1, argv + 1, &o, err, sizeof err);
+    if (parsed > 0)
+        return usage(true);
+    if (parsed < 0) {
         fprintf(stderr, "flashline-sim: %s\n", err);
         return 2;
     }
@@ -449,11 +530,13 @@ static int run_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage();
+        return usage(false);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return usage(true);
     if (strcmp(argv[1], "run") == 0)
         return run_main(argc, argv);
     if (strcmp(argv[1], "ctl") == 0)
-        return ctl_main(argc, argv);
-    fprintf(stderr, "flashline-sim: unknown command '%s'\n", argv[1]);
-    return usage();
+        return ctl_main(argc - 1, argv + 1);
+    fprintf(stderr, "flashline-sim: unknown command '%s'; see flashline-sim --help\n", argv[1]);
+    return 2;
 }

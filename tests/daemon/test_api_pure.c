@@ -1,9 +1,9 @@
 /*
- * flashlined's pure pieces: ISO 8601 times both ways, RFC 4180 CSV fields,
- * query strings with percent-decoding, the config file; and the router's
- * refusals (404, 405, 401/403, unknown arguments, bad ids, malformed JSON)
- * through api_handle with a fake station that records every call, so a
- * refused request is seen to reach nothing.
+ * flashlined's pure pieces: RFC 4180 CSV fields, query arguments (as the
+ * transport decoded them), the config file; and the router's refusals (404,
+ * 405, 401/403, unknown arguments, bad ids, malformed JSON) through
+ * api_handle with a fake station that records every call, so a refused
+ * request is seen to reach nothing.
  */
 #include "api.h"
 #include "config.h"
@@ -103,77 +103,6 @@ station_err station_probe_control(station *s, const char *serial, const char *ve
     return strcmp(serial, "P1") == 0 ? STATION_OK : STATION_E_NOT_FOUND;
 }
 
-/* ---- times ----------------------------------------------------------------- */
-
-static void test_time_iso(void **state)
-{
-    (void)state;
-    char b[API_ISO_LEN];
-    assert_true(api_time_iso(0, b));
-    assert_string_equal(b, "1970-01-01T00:00:00.000Z");
-    assert_true(api_time_iso(INT64_C(1795621200123), b));
-    assert_string_equal(b, "2026-11-25T15:40:00.123Z");
-    assert_true(api_time_iso(INT64_C(951782400000), b)); /* leap day 2000 */
-    assert_string_equal(b, "2000-02-29T00:00:00.000Z");
-    assert_true(api_time_iso(-1, b));
-    assert_string_equal(b, "1969-12-31T23:59:59.999Z");
-    assert_false(api_time_iso(INT64_C(253402300800000), b)); /* year 10000 */
-}
-
-static void test_time_parse(void **state)
-{
-    (void)state;
-    int64_t ms = 42;
-    assert_true(api_time_parse("2026-11-25T15:40:00.123Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2026-11-25T15:40:00Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200000));
-    assert_true(api_time_parse("2026-11-25T15:40:00.1Z", &ms));
-    assert_int_equal(ms, INT64_C(1795621200100));
-    assert_true(api_time_parse("2026-11-25T15:40:00.123456789+00:00", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2026-11-25", &ms));
-    assert_int_equal(ms, INT64_C(1795564800000));
-    assert_true(api_time_parse("1795621200123", &ms));
-    assert_int_equal(ms, INT64_C(1795621200123));
-    assert_true(api_time_parse("2000-02-29T00:00:00Z", &ms));
-    assert_int_equal(ms, INT64_C(951782400000));
-    /* round trip over a spread of times */
-    for (int64_t t = 0; t < INT64_C(4102444800000); t += INT64_C(86399999) * 37) {
-        char b[API_ISO_LEN];
-        int64_t back = -1;
-        assert_true(api_time_iso(t, b));
-        assert_true(api_time_parse(b, &back));
-        assert_int_equal(back, t);
-    }
-
-    static const char *const bad[] = {
-        "",
-        "yesterday",
-        "2026-11-25T15:40:00",       /* no zone */
-        "2026-11-25T15:40:00+01:00", /* not UTC */
-        "2026-02-30T00:00:00Z",      /* no such day */
-        "2025-02-29",                /* not a leap year */
-        "2026-13-01",
-        "2026-11-25T24:00:00Z",
-        "2026-11-25T15:60:00Z",
-        "2026-11-25T15:40:00.Z", /* empty fraction */
-        "2026-11-25T15:40:00.1234567890Z",
-        "2026-11-25 15:40:00Z",
-        "2026-11-25T15:40:00Zjunk",
-        "-5",
-        "12a",
-        "99999999999999999999",
-        "26-11-25",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ms = 7;
-        if (api_time_parse(bad[i], &ms))
-            fail_msg("accepted bad time \"%s\"", bad[i]);
-        assert_int_equal(ms, 7);
-    }
-}
-
 /* ---- CSV ------------------------------------------------------------------- */
 
 static void csv_is(const char *in, const char *want)
@@ -200,37 +129,58 @@ static void test_csv(void **state)
 
 /* ---- query strings ------------------------------------------------------------ */
 
+#define NARGS(a) (sizeof(a) / sizeof(a)[0])
+
 static void test_query(void **state)
 {
     (void)state;
     api_query q;
     char msg[256];
-    assert_true(api_query_parse("uid=0123&probe=AB%2FCD&result=ok&name=a+b%20c&flag&&x=", &q, msg,
-                                sizeof msg));
-    assert_int_equal(q.n, 6);
+    /* As the transport hands them over: already percent-decoded. */
+    static const char *const args[] = {
+        "uid=0123", "probe=AB/CD", "result=ok",       "name=a b=c&d", "flag",
+        "",         "x=",          "utf=\xe2\x82\xac"};
+    assert_true(api_query_from_args(args, NARGS(args), &q, msg, sizeof msg));
+    assert_int_equal(q.n, 7); /* the empty one is skipped */
     assert_string_equal(api_query_get(&q, "uid"), "0123");
     assert_string_equal(api_query_get(&q, "probe"), "AB/CD");
-    assert_string_equal(api_query_get(&q, "name"), "a b c");
+    assert_string_equal(api_query_get(&q, "name"), "a b=c&d"); /* split at the first '=' only */
     assert_string_equal(api_query_get(&q, "flag"), "");
     assert_string_equal(api_query_get(&q, "x"), "");
+    assert_string_equal(api_query_get(&q, "utf"), "\xe2\x82\xac");
     assert_null(api_query_get(&q, "missing"));
-    assert_false(q.params[2].used); /* result was never asked for */
+    assert_null(api_query_get(&q, "")); /* the skipped empty argument has no name */
+    assert_false(q.params[2].used);     /* result was never asked for */
+    assert_true(q.params[0].used);
     api_query_free(&q);
 
-    assert_true(api_query_parse("", &q, msg, sizeof msg));
+    /* Nothing decodes twice: "%41" stays as it came, it is not "A". */
+    static const char *const literal[] = {"a=%41%zz+"};
+    assert_true(api_query_from_args(literal, 1, &q, msg, sizeof msg));
+    assert_string_equal(api_query_get(&q, "a"), "%41%zz+");
+    api_query_free(&q);
+
+    assert_true(api_query_from_args(NULL, 0, &q, msg, sizeof msg));
     assert_int_equal(q.n, 0);
     api_query_free(&q);
-    assert_true(api_query_parse("a=%e2%82%AC;b=%3D%26", &q, msg, sizeof msg));
-    assert_string_equal(api_query_get(&q, "a"), "\xe2\x82\xac");
-    assert_string_equal(api_query_get(&q, "b"), "=&");
-    api_query_free(&q);
 
-    static const char *const bad[] = {"a=%G1", "a=%4", "a=%", "a=%00", "=x", "a=1&a=2"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    static const char *const noname[] = {"a=1", "=x"}, *const twice[] = {"a=1", "b", "a=2"},
+                             *const twice_flag[] = {"a", "a="};
+    static const struct {
+        const char *const *args;
+        size_t n;
+        const char *says;
+    } bad[] = {
+        {noname, NARGS(noname), "without a name"},
+        {twice, NARGS(twice), "\"a\" twice"},
+        {twice_flag, NARGS(twice_flag), "\"a\" twice"},
+    };
+    for (size_t i = 0; i < NARGS(bad); i++) {
         msg[0] = '\0';
-        if (api_query_parse(bad[i], &q, msg, sizeof msg))
-            fail_msg("accepted bad query \"%s\"", bad[i]);
-        assert_true(strlen(msg) > 0);
+        if (api_query_from_args(bad[i].args, bad[i].n, &q, msg, sizeof msg))
+            fail_msg("accepted bad query %zu", i);
+        if (!strstr(msg, bad[i].says))
+            fail_msg("bad query %zu: \"%s\" does not say %s", i, msg, bad[i].says);
         api_query_free(&q);
     }
 }
@@ -368,15 +318,24 @@ static int rig_teardown(void **state)
 }
 
 /* One request; returns the status and checks the error shape for >= 400. */
+/* query is given as the transport hands it over: "a=1&b=x y", already
+ * decoded; it is split at '&' into the request's args. */
 static int call(rig *r, const char *method, const char *path, const char *query, const char *body,
                 bool may_write, bool tcp, json_t **out)
 {
+    char qbuf[512];
+    const char *args[16];
+    size_t nargs = 0;
+    snprintf(qbuf, sizeof qbuf, "%s", query);
+    for (char *save = NULL, *a = strtok_r(qbuf, "&", &save); a && nargs < 16;
+         a = strtok_r(NULL, "&", &save))
+        args[nargs++] = a;
     http_request req = {
         .method = method,
         .path = path,
         .query = query,
-        .args = NULL,
-        .nargs = 0,
+        .args = args,
+        .nargs = nargs,
         .body = (const uint8_t *)(body ? body : ""),
         .body_len = body ? strlen(body) : 0,
         .content_type = "",
@@ -428,7 +387,8 @@ static void test_routes(void **state)
     assert_int_equal(call(r, "GET", "/v1/units", "limit=10001", NULL, true, false, NULL), 400);
     assert_int_equal(call(r, "GET", "/v1/units", "since=yesterday", NULL, true, false, NULL), 400);
     assert_int_equal(call(r, "GET", "/v1/units", "result=great", NULL, true, false, NULL), 400);
-    assert_int_equal(call(r, "GET", "/v1/units", "a=%zz", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "=x", NULL, true, false, NULL), 400);
+    assert_int_equal(call(r, "GET", "/v1/units", "limit=5&limit=6", NULL, true, false, NULL), 400);
     assert_int_equal(
         call(r, "GET", "/v1/units", "limit=10000&since=2026-01-01", NULL, true, false, NULL), 200);
     assert_int_equal(call(r, "GET", "/v1/export", "limit=5", NULL, true, false, NULL), 400);
@@ -596,9 +556,50 @@ static void test_units(void **state)
     assert_int_equal(json_array_size(json_object_get(l, "units")), 0);
     json_decref(l);
 
+    /* since/until: every form of a time (util/iso8601.h, tested in
+     * tests/util) plus ms since the epoch; the unit started at
+     * 1795621200123 = 2026-11-25T15:40:00.123Z, since is inclusive and
+     * until exclusive. */
+    static const struct {
+        const char *query;
+        size_t units;
+    } times[] = {
+        {"since=1795621200123", 1},
+        {"since=1795621200124", 0},
+        {"until=1795621200124", 1},
+        {"since=2026-11-25T15:40:00.123Z", 1},
+        {"since=2026-11-25T16:40:00.123+01:00", 1},
+        {"since=2026-11-25T16:40:00.124+01:00", 0},
+        {"until=2026-11-25T14:40:00.124-01:00", 1},
+        {"until=2026-11-25T14:40:00.123-01:00", 0},
+    };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        if (call(r, "GET", "/v1/units", times[i].query, NULL, true, false, &l) != 200)
+            fail_msg("GET /v1/units?%s refused", times[i].query);
+        if (json_array_size(json_object_get(l, "units")) != times[i].units)
+            fail_msg("GET /v1/units?%s: %zu units, not %zu", times[i].query,
+                     json_array_size(json_object_get(l, "units")), times[i].units);
+        json_decref(l);
+    }
+    static const char *const bad_times[] = {
+        "since=yesterday",
+        "since=-5",
+        "since=12a",
+        "since=99999999999999999999",
+        "since=2026-02-30",
+        "until=2026-11-25T15:40:00+24:00",
+        "until=2026-11-25T15:40:00",
+        "since=253402300800000", /* year 10000 */
+    };
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++)
+        if (call(r, "GET", "/v1/units", bad_times[i], NULL, true, false, NULL) != 400)
+            fail_msg("GET /v1/units?%s not refused", bad_times[i]);
+
     http_request req = {.method = "GET",
                         .path = "/v1/export",
                         .query = "format=csv",
+                        .args = (const char *const[]){"format=csv"},
+                        .nargs = 1,
                         .body = (const uint8_t *)"",
                         .content_type = "",
                         .may_write = true};
@@ -614,8 +615,6 @@ static void test_units(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_iso),
-        cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_config),
