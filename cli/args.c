@@ -29,13 +29,16 @@ typedef struct command_help {
 static const command_help helps[] = {
     {"jobs on the daemon", "submit",
      "IMAGE --chip NAME|--family f1|f4|l0|l4 [--count N | --continuous]\n"
-     "        [--serial ADDR:FORMAT:START[:STEP][:WIDTH]] [--probes S1,S2]\n"
+     "        [--serial ADDR:FORMAT[:START[:STEP][:WIDTH]] [--series NAME]]\n"
+     "        [--probes S1,S2]\n"
      "        [--erase auto|chip] [--verify crc|read|none] [--rdp 0|1] [--no-run]\n"
      "        [--name TEXT] [--base ADDR] [--format bin|ihex|srec|elf] [--wait]",
      "upload IMAGE and start a job; prints the job id",
      "One unit unless --count or --continuous. FORMAT of --serial is u32le,\n"
-     "ascii-dec or ascii-hex (WIDTH 4, or 8 for ASCII; STEP 1). --wait follows\n"
-     "the job and succeeds only if it is done with no failed unit.",
+     "ascii-dec or ascii-hex (WIDTH 4, or 8 for ASCII; STEP 1). Serial numbers\n"
+     "come from a station-wide series (--series, default ADDR/FORMAT): without\n"
+     "START the job continues it; a START already handed out is refused. --wait\n"
+     "follows the job and succeeds only if it is done with no failed unit.",
      true},
     {NULL, "jobs", "", "every job, newest first", NULL, true},
     {NULL, "job", "ID", "one job in full", NULL, true},

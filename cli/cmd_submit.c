@@ -63,8 +63,8 @@ int cli_serial_spec(const char *spec, json_t **out, char *err, size_t errsize)
         *c = '\0';
         p = c + 1;
     }
-    if (n < 3 || n > 5) {
-        snprintf(err, errsize, "--serial '%s': expected ADDR:FORMAT:START[:STEP][:WIDTH]", spec);
+    if (n < 2 || n > 5) {
+        snprintf(err, errsize, "--serial '%s': expected ADDR:FORMAT[:START[:STEP][:WIDTH]]", spec);
         return CLI_USAGE;
     }
     uint64_t addr, start, step = 1, width;
@@ -79,7 +79,9 @@ int cli_serial_spec(const char *spec, json_t **out, char *err, size_t errsize)
     }
     bool u32 = strcmp(f[1], "u32le") == 0;
     width = u32 ? 4 : 8;
-    if (!parse_u64(f[2], u32 ? UINT32_MAX : INT64_MAX, &start)) {
+    /* No START: the job continues its serial series where it stands. */
+    bool has_start = n > 2;
+    if (has_start && !parse_u64(f[2], u32 ? UINT32_MAX : INT64_MAX, &start)) {
         snprintf(err, errsize, "--serial: start '%s' is not a number%s", f[2],
                  u32 ? " that fits 32 bits" : "");
         return CLI_USAGE;
@@ -99,10 +101,12 @@ int cli_serial_spec(const char *spec, json_t **out, char *err, size_t errsize)
         snprintf(err, errsize, "--serial: a u32le serial needs a 4-byte aligned address");
         return CLI_USAGE;
     }
-    char a[16];
+    char a[24];
     snprintf(a, sizeof a, "0x%08" PRIX64, addr);
-    *out = json_pack("{s:s, s:I, s:s, s:I, s:I}", "addr", a, "width", (json_int_t)width, "format",
-                     f[1], "start", (json_int_t)start, "step", (json_int_t)step);
+    *out = json_pack("{s:s, s:I, s:s, s:I}", "addr", a, "width", (json_int_t)width, "format", f[1],
+                     "step", (json_int_t)step);
+    if (*out && has_start)
+        json_object_set_new(*out, "start", json_integer((json_int_t)start));
     if (!*out) {
         snprintf(err, errsize, "out of memory");
         return CLI_FAILED;
@@ -122,6 +126,7 @@ enum {
     O_RDP,
     O_NO_RUN,
     O_NAME,
+    O_SERIES,
     O_BASE,
     O_FORMAT,
     O_WAIT,
@@ -196,7 +201,12 @@ static int parse_numbers(const char **v, submit_args *a, json_t *r)
             fprintf(stderr, "flashline submit: %s\n", err);
             return code;
         }
+        if (v[O_SERIES])
+            json_object_set_new(s, "series", json_string(v[O_SERIES]));
         json_object_set_new(r, "serial", s);
+    } else if (v[O_SERIES]) {
+        return bad("--series names the series of --serial; give --serial too, not alone:",
+                   v[O_SERIES]);
     }
     if (v[O_PROBES]) {
         json_t *list = json_array();
@@ -223,9 +233,9 @@ int cli_submit_parse(int argc, char **argv, cli_opts *o, submit_args *a)
         [O_SERIAL] = {"--serial", true}, [O_PROBES] = {"--probes", true},
         [O_ERASE] = {"--erase", true},   [O_VERIFY] = {"--verify", true},
         [O_RDP] = {"--rdp", true},       [O_NO_RUN] = {"--no-run", false},
-        [O_NAME] = {"--name", true},     [O_BASE] = {"--base", true},
-        [O_FORMAT] = {"--format", true}, [O_WAIT] = {"--wait", false},
-        [O_N] = {NULL, false},
+        [O_NAME] = {"--name", true},     [O_SERIES] = {"--series", true},
+        [O_BASE] = {"--base", true},     [O_FORMAT] = {"--format", true},
+        [O_WAIT] = {"--wait", false},    [O_N] = {NULL, false},
     };
     memset(a, 0, sizeof *a);
     const char *v[O_N], *pos[1];

@@ -29,13 +29,13 @@ ctl loader-fail "$(p 1)" alternate >/dev/null
 ctl loader-fail "$(p 5)" alternate >/dev/null
 ctl fault "$(p 3)" firmware >/dev/null
 echo
-echo "== flashline submit: one job per family, serial numbers from 1000, 2000..."
+echo "== flashline submit: one job per family, each with its own serial series (1000, 1500, ...)"
 n=1
 for chip in stm32f103rb stm32f446re stm32l053r8 stm32l476rg; do
   head -c 8192 /dev/urandom >"$dir/$chip.bin"
   probes="$(p $n),$(p $((n + 1)))"
   id=$("$fl" submit "$dir/$chip.bin" --chip "$chip" --count "$per_job" --probes "$probes" \
-    --serial "0x08001000:u32le:$((n * 500 + 500))" --name "demo $chip")
+    --serial "0x08001000:u32le:$((n * 500 + 500))" --series "demo-$chip" --name "demo $chip")
   echo "job $id: $per_job x $chip on probes $probes"
   n=$((n + 2))
 done

@@ -272,6 +272,18 @@ static void check_serial(const char *spec, const char *addr, int width, const ch
     json_decref(s);
 }
 
+/* No START: the job continues its series, so the request has no "start". */
+static void check_continue(const char *spec, const char *addr)
+{
+    json_t *s = NULL;
+    char err[256] = "";
+    assert_int_equal(cli_serial_spec(spec, &s, err, sizeof err), CLI_OK);
+    assert_string_equal(json_string_value(json_object_get(s, "addr")), addr);
+    assert_null(json_object_get(s, "start"));
+    assert_int_equal(json_object_size(s), 4);
+    json_decref(s);
+}
+
 static void test_serial_spec(void **state)
 {
     (void)state;
@@ -280,11 +292,12 @@ static void test_serial_spec(void **state)
     check_serial("134282240:ascii-dec:5:3:10", "0x0800FC00", 10, "ascii-dec", 5, 3);
     check_serial("0x08007F00:ascii-hex:1", "0x08007F00", 8, "ascii-hex", 1, 1);
     check_serial("0x08007F01:ascii-dec:7:1", "0x08007F01", 8, "ascii-dec", 7, 1);
+    check_continue("0x0800FC00:u32le", "0x0800FC00");
     static const char *const bad[] = {
         "",
         "0x0800FC00",
-        "0x0800FC00:u32le",
         "zz:u32le:1",
+        "zz:u32le",
         "0x0800FC00:u16:1",
         "0x0800FC00:u32le:-1",
         "0x0800FC00:u32le:4294967296", /* does not fit u32 */
@@ -378,6 +391,15 @@ static void test_submit_recipe(void **state)
     assert_null(json_object_get(a.recipe, "count"));
     json_decref(a.recipe);
 
+    /* A named series, continued (no START) */
+    assert_int_equal(
+        parse_submit("submit fw.bin --chip x --serial 0x0800FC00:u32le --series board-A", &a, &o2),
+        CLI_OK);
+    json_t *ser = json_object_get(a.recipe, "serial");
+    assert_string_equal(json_string_value(json_object_get(ser, "series")), "board-A");
+    assert_null(json_object_get(ser, "start"));
+    json_decref(a.recipe);
+
     static const char *const bad[] = {
         "submit --chip x",
         "submit a b --chip x",
@@ -394,7 +416,8 @@ static void test_submit_recipe(void **state)
         "submit fw.bin --chip x --base 0x1000000000",
         "submit fw.bin --chip x --probes A,,B",
         "submit fw.bin --chip x --probes A,",
-        "submit fw.bin --chip x --serial 0x0800FC00:u32le",
+        "submit fw.bin --chip x --serial 0x0800FC00",
+        "submit fw.bin --chip x --series board-A",
         "submit fw.bin --chip x --bogus",
         "submit fw.bin --chip x --no-run=1",
         "submit fw.bin --chip",
