@@ -1,6 +1,7 @@
 /*
  * The station's ordered, retried writes to the audit store (journal.h).
  */
+#define _DEFAULT_SOURCE /* strdup under strict C17 */
 #include "journal.h"
 
 #include <inttypes.h>
@@ -18,7 +19,7 @@ struct journal {
     size_t pending, dropped;
     unsigned backoff_ms;
     bool blocked;
-    char reason[256];
+    char reason[512];
     int64_t blocked_since_ms, last_log_ms;
     unsigned refusals_unlogged;
 };
@@ -232,6 +233,17 @@ void journal_free(journal *j)
     uv_close((uv_handle_t *)&j->timer, on_timer_closed);
 }
 
+static void enqueue(journal *j, journal_entry *e)
+{
+    e->next = NULL;
+    if (j->tail)
+        j->tail->next = e;
+    else
+        j->head = e;
+    j->tail = e;
+    j->pending++;
+}
+
 void journal_write(journal *j, journal_entry *e)
 {
     if (!e)
@@ -243,13 +255,7 @@ void journal_write(journal *j, journal_entry *e)
         entry_free(e);
         return;
     }
-    e->next = NULL;
-    if (j->tail)
-        j->tail->next = e;
-    else
-        j->head = e;
-    j->tail = e;
-    j->pending++;
+    enqueue(j, e);
     if (!j->blocked)
         flush(j);
 }
@@ -282,20 +288,10 @@ void journal_refused(journal *j, const char *why)
     if (!e)
         return;
     snprintf(e->text, sizeof e->text, "audit");
-    char *body = NULL;
-    size_t n = strlen(why) + 64;
-    if ((body = malloc(n)))
-        snprintf(body, n, "{\"refused\":\"%s\"}", "unit begin");
-    e->body = body;
+    e->body = strdup("{\"refused\":\"unit begin\"}");
     snprintf(j->reason, sizeof j->reason, "%s", why);
     if (!j->blocked) {
-        e->next = NULL;
-        if (j->tail)
-            j->tail->next = e;
-        else
-            j->head = e;
-        j->tail = e;
-        j->pending++;
+        enqueue(j, e);
         set_blocked(j, true);
         arm(j);
     } else {
