@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a fake station: counts calls, knows job 1 and probe "P1" ------------- */
@@ -588,6 +589,63 @@ static void test_units(void **state)
     free(resp.body);
 }
 
+/* The HTTP transport's settings, and the token read from a file. */
+static void test_config_http(void **state)
+{
+    (void)state;
+    config c;
+    char msg[512];
+    assert_true(config_init(&c));
+    const char *text = "[daemon]\n"
+                       "http_token_file = /etc/flashline/token\n"
+                       "http_hosts = line7.local, 10.0.0.7\n"
+                       "http_max_connections = 512\n"
+                       "http_max_connections_per_peer = 16\n"
+                       "http_max_streams = 8\n"
+                       "http_request_timeout_s = 20\n"
+                       "http_idle_timeout_s = 90\n";
+    assert_true(config_parse_string(&c, text, "t.conf", msg, sizeof msg));
+    assert_string_equal(c.http_token_file, "/etc/flashline/token");
+    assert_string_equal(c.http_hosts[0], "line7.local");
+    assert_string_equal(c.http_hosts[1], "10.0.0.7");
+    assert_null(c.http_hosts[2]);
+    assert_int_equal(c.http_max_connections, 512);
+    assert_int_equal(c.http_max_per_peer, 16);
+    assert_int_equal(c.http_max_streams, 8);
+    assert_int_equal(c.http_request_timeout_s, 20);
+    assert_int_equal(c.http_idle_timeout_s, 90);
+    assert_false(
+        config_parse_string(&c, "[daemon]\nhttp_max_streams = 0\n", "t.conf", msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.conf:2: http_max_streams"));
+    assert_false(
+        config_parse_string(&c, "[daemon]\nhttp_hosts = a,,b\n", "t.conf", msg, sizeof msg));
+    assert_non_null(strstr(msg, "empty host name"));
+    config_free(&c);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/token_%d", API_TMPDIR, (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fputs("  s3cret-T0ken \nsecond line ignored\n", fp);
+    fclose(fp);
+    char *tok = NULL;
+    chmod(path, 0644);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "chmod 0600"));
+    assert_null(tok);
+    chmod(path, 0640); /* the daemon's group may read it */
+    assert_true(config_read_token(path, &tok, msg, sizeof msg));
+    assert_string_equal(tok, "s3cret-T0ken");
+    free(tok);
+    fp = fopen(path, "w");
+    fputs("\n", fp);
+    fclose(fp);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "is empty"));
+    unlink(path);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot read the token file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config_http),
         cmocka_unit_test_setup_teardown(test_routes, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_images, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_units, rig_setup, rig_teardown),
