@@ -513,6 +513,30 @@ static void test_images(void **state)
     json_decref(j);
 }
 
+/* GET /v1/export through the handler, its streamed body drained as the
+ * transport would, in pieces of 7 bytes; page: units per store query. */
+static char *export_body(rig *r, const http_request *req, size_t page)
+{
+    r->a.export_page = page;
+    http_response resp = {0};
+    api_handle(&r->a, req, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_null(resp.body);
+    assert_non_null(resp.stream);
+    size_t len = 0, cap = 1024;
+    char *out = malloc(cap);
+    bool done = false;
+    while (!done) {
+        if (len + 8 > cap)
+            out = realloc(out, cap *= 2);
+        len += resp.stream(resp.stream_user, out + len, 7, &done);
+    }
+    out[len] = '\0';
+    resp.stream_free(resp.stream_user);
+    r->a.export_page = 0;
+    return out;
+}
+
 static void test_units(void **state)
 {
     rig *r = *state;
@@ -574,19 +598,44 @@ static void test_units(void **state)
     assert_int_equal(json_array_size(json_object_get(l, "units")), 0);
     json_decref(l);
 
+    /* Two more boards, started at the same moment (a tie the pages split). */
+    for (int i = 0; i < 2; i++) {
+        int64_t more;
+        char uid[32];
+        snprintf(uid, sizeof uid, "00000000000000000000000%d", i);
+        assert_int_equal(store_unit_begin(db, job, "P1", uid, "stm32f103rb", INT64_C(1795621300000),
+                                          &more, &has, &serial),
+                         STORE_OK);
+    }
     http_request req = {.method = "GET",
                         .path = "/v1/export",
                         .query = "format=csv",
                         .body = (const uint8_t *)"",
                         .content_type = "",
                         .may_write = true};
-    http_response resp = {0};
-    api_handle(&r->a, &req, &resp);
-    assert_int_equal(resp.status, 200);
-    assert_string_equal(resp.content_type, "text/csv");
-    assert_non_null(strstr(resp.body, "\r\n"));
-    assert_non_null(strstr(resp.body, ",1014,"));
-    free(resp.body);
+    char *csv = export_body(r, &req, 0);
+    assert_non_null(strstr(csv, "id,job,probe,uid,chip,serial_number,image,result,error,"
+                                "started_at,finished_at,attempts,recovery_steps\r\n"));
+    assert_non_null(strstr(csv, ",1014,"));
+    /* Pages of one unit give the same bytes as the default pages. */
+    char *paged = export_body(r, &req, 1);
+    assert_string_equal(paged, csv);
+    free(paged);
+    free(csv);
+    req.query = "format=jsonl";
+    char *jl = export_body(r, &req, 0);
+    char *jl1 = export_body(r, &req, 1);
+    assert_string_equal(jl, jl1);
+    /* One line per unit, as /v1/units lists them. */
+    assert_int_equal(call(r, "GET", "/v1/units", NULL, NULL, true, false, &l), 200);
+    size_t nl = 0;
+    for (const char *p = jl; *p; p++)
+        nl += *p == '\n';
+    assert_int_equal(nl, json_array_size(json_object_get(l, "units")));
+    assert_int_equal(nl, 3);
+    json_decref(l);
+    free(jl);
+    free(jl1);
 }
 
 /* The HTTP transport's settings, and the token read from a file. */
