@@ -133,6 +133,8 @@ void conn_destroyed(http_server *s, struct lws *wsi)
         return;
     lws_set_opaque_user_data(wsi, NULL);
     c->wsi = NULL;
+    if (c->x)
+        c->x->conn = NULL; /* in case lws frees the transaction after this */
     c->x = NULL;
     c->fd = -1;
     conn_release(c);
