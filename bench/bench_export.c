@@ -4,10 +4,13 @@
  *    each) through the store's write functions in one bulk transaction;
  *  - starts flashlined (no probes) on it and reads /v1/export?format=csv on
  *    the Unix socket slowly (16 KiB, then 1 ms of nothing), to /dev/null,
- *    timing a GET /v1/jobs on a second connection every 256 reads;
- *  - prints the export's duration and size, the daemon's peak RSS (VmHWM)
- *    before and after, and the /v1/jobs latencies during the export.
+ *    timing a GET /v1/probes on a second connection (and sampling the
+ *    daemon's VmRSS) every 256 reads;
+ *  - prints the export's duration and size, the daemon's RSS before, during
+ *    and its peak (VmHWM) after, and request latencies without and during
+ *    the export.
  * Run: build/default/bench/bench_export [units] [path/to/flashlined] [dir]
+ * (BENCH_EXPORT_DB=PATH keeps the filled database there for another run.)
  * Goal: peak RSS under 64 MB.
  */
 #include "bench_net.h"
@@ -79,16 +82,23 @@ int main(int argc, char **argv)
     snprintf(log, sizeof log, "%s/daemon.log", dir);
 
     double t = bn_now_ms();
-    store *s = NULL;
-    char msg[256];
-    if (store_open(db, &s, msg, sizeof msg) != STORE_OK) {
-        fprintf(stderr, "bench_export: %s\n", msg);
-        return 1;
+    /* BENCH_EXPORT_DB=PATH: use (and keep) that database, filling it only
+     * if it does not exist yet, so that a second run skips the filling. */
+    const char *keep = getenv("BENCH_EXPORT_DB");
+    if (keep)
+        snprintf(db, sizeof db, "%s", keep);
+    if (!keep || access(db, F_OK) != 0) {
+        store *s = NULL;
+        char msg[256];
+        if (store_open(db, &s, msg, sizeof msg) != STORE_OK) {
+            fprintf(stderr, "bench_export: %s\n", msg);
+            return 1;
+        }
+        if (fill(s, n))
+            return 1;
+        store_close(s);
+        printf("filled %lld units in %.1f s\n", (long long)n, (bn_now_ms() - t) / 1e3);
     }
-    if (fill(s, n))
-        return 1;
-    store_close(s);
-    printf("filled %lld units in %.1f s\n", (long long)n, (bn_now_ms() - t) / 1e3);
 
     FILE *c = fopen(conf, "w");
     fclose(c);
@@ -96,7 +106,22 @@ int main(int argc, char **argv)
     pid_t pid = bn_start(fld, args, sock, log);
     if (pid < 0)
         return 1;
-    printf("daemon VmHWM before the export: %.1f MB\n", bn_vm_kb(pid, "VmHWM") / 1024.0);
+    printf("daemon before the export: VmRSS %.1f MB, VmHWM %.1f MB\n",
+           bn_vm_kb(pid, "VmRSS") / 1024.0, bn_vm_kb(pid, "VmHWM") / 1024.0);
+    /* What a request costs without an export going on, for comparison:
+     * /v1/probes answers from memory, /v1/jobs counts each job's units. */
+    const char *probe_targets[] = {"/v1/probes", "/v1/jobs"};
+    for (int k = 0; k < 2; k++) {
+        double b20[20];
+        for (int i = 0; i < 20; i++) {
+            double a = bn_now_ms();
+            bn_get(sock, probe_targets[k]);
+            b20[i] = bn_now_ms() - a;
+        }
+        qsort(b20, 20, sizeof b20[0], bn_cmp_double);
+        printf("GET %s without an export x20: p50 %.2f ms, max %.2f ms\n", probe_targets[k],
+               b20[10], b20[19]);
+    }
 
     int fd = bn_unix(sock);
     const char *req = "GET /v1/export?format=csv HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -104,14 +129,17 @@ int main(int argc, char **argv)
     static char buf[16384];
     static double lat[4096];
     size_t nlat = 0, total = 0, reads = 0;
+    long rss_max = 0;
     ssize_t k;
     t = bn_now_ms();
     while ((k = recv(fd, buf, sizeof buf, 0)) > 0) {
         total += (size_t)k;
         if (++reads % 256 == 0 && nlat < 4096) {
             double a = bn_now_ms();
-            bn_get(sock, "/v1/jobs");
+            bn_get(sock, "/v1/probes");
             lat[nlat++] = bn_now_ms() - a;
+            long rss = bn_vm_kb(pid, "VmRSS");
+            rss_max = rss > rss_max ? rss : rss_max;
         }
         usleep(1000);
     }
@@ -119,16 +147,19 @@ int main(int argc, char **argv)
     close(fd);
     printf("export: %.1f MB in %.1f s (read 16 KiB at a time, 1 ms apart)\n", total / 1048576.0,
            dur);
-    printf("daemon VmHWM after the export: %.1f MB\n", bn_vm_kb(pid, "VmHWM") / 1024.0);
+    printf("daemon during the export: VmRSS at most %.1f MB (sampled); after: VmHWM %.1f MB\n",
+           rss_max / 1024.0, bn_vm_kb(pid, "VmHWM") / 1024.0);
     if (nlat) {
         qsort(lat, nlat, sizeof lat[0], bn_cmp_double);
-        printf("GET /v1/jobs during the export x%zu: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
-               lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
+        printf("GET /v1/probes during the export x%zu: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               nlat, lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
     }
     bn_stop(pid);
     char p[320];
     const char *files[] = {"api.sock",  "fl.db",          "fl.db-wal",
                            "fl.db-shm", "flashline.conf", "daemon.log"};
+    if (keep)
+        files[1] = files[2] = files[3] = "api.sock"; /* the kept database stays */
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         unlink(p);
