@@ -340,18 +340,6 @@ static char **default_hosts(const char *tcp_addr)
     return copy_hosts(keep);
 }
 
-/* lws's own log lines, minus the ones 4.1 prints at error level for every
- * adopted connection with a read buffer (lws_adopt_socket_vhost_readbuf:
- * "calling service", "deferring handling ah"): they are not errors. */
-static void lws_log(int level, const char *line)
-{
-    if (!getenv("ALL") &&
-        (strstr(line, "adopt_socket_readbuf") || strstr(line, ": calling service") ||
-         strstr(line, "deferring handling ah")))
-        return;
-    lwsl_emit_stderr(level, line);
-}
-
 static void on_keepalive(uv_timer_t *t)
 {
     sse_keepalive_tick(container_of(t, http_server, keepalive));
@@ -436,7 +424,7 @@ http_err http_start(uv_loop_t *loop, const http_config *cfg, http_server **out, 
         .per_session_data_size = sizeof(xfer),
     };
 
-    lws_set_log_level(log_level_from_env(), lws_log);
+    lws_set_log_level(log_level_from_env(), NULL);
 
     void *foreign[1] = {loop};
     struct lws_context_creation_info ci;
