@@ -844,9 +844,20 @@ static void get_unit(ctx *c)
 
 /* ---- export ----------------------------------------------------------------- */
 
+/* One export being streamed: the filter (owning its strings: the request is
+ * gone once the handler returns), the keyset cursor, and the rendered page
+ * not yet handed to the transport. Only one page is ever held, however many
+ * units the log has, and each page is one store query on the loop, so other
+ * clients are served between pages. */
 typedef struct export_ctx {
     api_buf b;
+    size_t sent; /* of b */
     bool csv;
+    store *db;
+    store_unit_filter f;
+    char *uid, *probe, *result;
+    size_t page, in_page;
+    bool last_page;
 } export_ctx;
 
 static const char *const csv_cols[] = {
@@ -857,6 +868,10 @@ static const char *const csv_cols[] = {
 static int on_unit_export(void *user, const store_unit *u)
 {
     export_ctx *x = user;
+    x->f.after = true;
+    x->f.after_started_ms = u->started_ms;
+    x->f.after_id = u->id;
+    x->in_page++;
     json_t *j = view_unit(u);
     if (!j) {
         x->b.failed = true;
@@ -893,6 +908,54 @@ static int on_unit_export(void *user, const store_unit *u)
     return x->b.failed ? 1 : 0;
 }
 
+static void export_free(void *user)
+{
+    export_ctx *x = user;
+    free(x->b.data);
+    free(x->uid);
+    free(x->probe);
+    free(x->result);
+    free(x);
+}
+
+/* http_stream_fn: the rendered page piece by piece, then the next page. */
+static size_t export_next(void *user, char *buf, size_t cap, bool *done)
+{
+    export_ctx *x = user;
+    if (x->sent == x->b.len) {
+        x->b.len = x->sent = 0;
+        if (x->last_page) {
+            *done = true;
+            return 0;
+        }
+        x->in_page = 0;
+        x->f.limit = (int64_t)x->page;
+        store_err e = store_units_query(x->db, &x->f, on_unit_export, x);
+        x->last_page = x->in_page < x->page;
+        if (e != STORE_OK || x->b.failed) {
+            /* The 200 and part of the body are out: all that is left is to
+             * end early and say why in the log. */
+            fprintf(stderr, "api: export cut short: %s\n",
+                    e != STORE_OK ? store_message(x->db) : "out of memory");
+            *done = true;
+            return 0;
+        }
+    }
+    size_t n = x->b.len - x->sent;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, x->b.data + x->sent, n);
+    x->sent += n;
+    return n;
+}
+
+static char *dup_opt(const char *s, bool *failed)
+{
+    char *d = s ? strdup(s) : NULL;
+    *failed |= s && !d;
+    return d;
+}
+
 static void get_export(ctx *c)
 {
     store_unit_filter f;
@@ -906,25 +969,38 @@ static void get_export(ctx *c)
         fail(c, 400, "format \"%s\" is not csv or jsonl", fs);
         return;
     }
-    export_ctx x = {{NULL, 0, 0, false}, !fs || strcmp(fs, "csv") == 0};
-    if (x.csv) {
-        for (size_t i = 0; i < NCOLS; i++) {
-            if (i)
-                api_buf_add(&x.b, ",", 1);
-            api_buf_str(&x.b, csv_cols[i]);
+    export_ctx *x = calloc(1, sizeof *x);
+    bool failed = !x;
+    if (x) {
+        x->csv = !fs || strcmp(fs, "csv") == 0;
+        x->db = c->a->db;
+        x->page = c->a->export_page ? c->a->export_page : 500;
+        x->f = f;
+        x->f.uid = x->uid = dup_opt(f.uid, &failed);
+        x->f.probe = x->probe = dup_opt(f.probe, &failed);
+        x->f.result = x->result = dup_opt(f.result, &failed);
+        x->last_page = empty;
+        if (x->csv) {
+            for (size_t i = 0; i < NCOLS; i++) {
+                if (i)
+                    api_buf_add(&x->b, ",", 1);
+                api_buf_str(&x->b, csv_cols[i]);
+            }
+            api_buf_add(&x->b, "\r\n", 2);
         }
-        api_buf_add(&x.b, "\r\n", 2);
+        failed |= x->b.failed;
     }
-    store_err e = empty ? STORE_OK : store_units_query(c->a->db, &f, on_unit_export, &x);
-    if (e != STORE_OK || x.b.failed) {
-        free(x.b.data);
-        fail(c, 500, "export failed: %s", e ? store_message(c->a->db) : "out of memory");
+    if (failed) {
+        if (x)
+            export_free(x);
+        fail(c, 500, "export failed: out of memory");
         return;
     }
     c->resp->status = 200;
-    c->resp->content_type = x.csv ? "text/csv" : "application/x-ndjson";
-    c->resp->body = x.b.data;
-    c->resp->body_len = x.b.len;
+    c->resp->content_type = x->csv ? "text/csv" : "application/x-ndjson";
+    c->resp->stream = export_next;
+    c->resp->stream_user = x;
+    c->resp->stream_free = export_free;
 }
 
 /* ---- the dashboard (dashboard.h) ------------------------------------------------ */

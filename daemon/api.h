@@ -28,6 +28,8 @@ typedef struct api {
     size_t max_upload; /* largest image upload in bytes; 0: 16 MiB */
     /* The clock, so tests can fix it; NULL: the real time (CLOCK_REALTIME). */
     int64_t (*now_ms)(void);
+    /* Units per store query while streaming /v1/export; 0: 500. */
+    size_t export_page;
 } api;
 
 /* The transport's handler; user is a struct api. */

@@ -4,9 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void free_list(char **l)
 {
@@ -58,6 +62,8 @@ void config_free(config *c)
     free(c->db);
     free(c->http);
     free(c->http_token);
+    free(c->http_token_file);
+    free_list(c->http_hosts);
     free(c->socket_group);
     free_list(c->use_serials);
     free_list(c->ignore_serials);
@@ -123,8 +129,9 @@ bool config_split_http(const char *s, char **addr, int *port)
     return true;
 }
 
-/* "A, B,C" -> {"A","B","C",NULL}; empty items are refused. */
-static char **split_serials(const char *v, char *msg, size_t msglen)
+/* "A, B,C" -> {"A","B","C",NULL}; empty items are refused. what names the
+ * items in messages. */
+static char **split_list(const char *v, const char *what, char *msg, size_t msglen)
 {
     size_t n = 1;
     for (const char *p = v; *p; p++)
@@ -143,13 +150,13 @@ static char **split_serials(const char *v, char *msg, size_t msglen)
         while (b > a && isspace((unsigned char)b[-1]))
             b--;
         if (a == b) {
-            snprintf(msg, msglen, "empty serial in \"%s\"; list serials separated by commas", v);
+            snprintf(msg, msglen, "empty %s in \"%s\"; list them separated by commas", what, v);
             free_list(out);
             return NULL;
         }
         for (const char *q = a; q < b; q++) {
             if (!isgraph((unsigned char)*q)) {
-                snprintf(msg, msglen, "serial \"%.*s\" has a space or control character",
+                snprintf(msg, msglen, "%s \"%.*s\" has a space or control character", what,
                          (int)(b - a), a);
                 free_list(out);
                 return NULL;
@@ -163,6 +170,97 @@ static char **split_serials(const char *v, char *msg, size_t msglen)
         p += len + (p[len] == ',');
     }
     return out;
+}
+
+/* The numeric HTTP settings: true if key is one (*ok then says whether the
+ * value was good). */
+static bool set_limit(config *c, const char *key, const char *value, char *msg, size_t msglen,
+                      bool *ok)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        unsigned long max;
+        const char *unit;
+    } keys[] = {
+        {"http_max_connections", offsetof(config, http_max_connections), 100000, "connections"},
+        {"http_max_connections_per_peer", offsetof(config, http_max_per_peer), 100000,
+         "connections"},
+        {"http_max_streams", offsetof(config, http_max_streams), 100000, "event streams"},
+        {"http_request_timeout_s", offsetof(config, http_request_timeout_s), 3600, "seconds"},
+        {"http_idle_timeout_s", offsetof(config, http_idle_timeout_s), 86400, "seconds"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(key, keys[i].key) != 0)
+            continue;
+        unsigned *dst = (unsigned *)(void *)((char *)c + keys[i].off);
+        *ok = parse_uint(value, keys[i].max, dst) && *dst > 0;
+        if (!*ok)
+            snprintf(msg, msglen, "%s = \"%s\" must be a whole number of %s from 1 to %lu", key,
+                     value, keys[i].unit, keys[i].max);
+        c->set |= CONFIG_SET_HTTP_LIMITS;
+        return true;
+    }
+    return false;
+}
+
+bool config_read_token(const char *path, char **token, char *msg, size_t msglen)
+{
+    *token = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(msg, msglen,
+                 "cannot read the token file %s: %s; check the path and that the "
+                 "daemon's user may read it",
+                 path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0007)) {
+        snprintf(msg, msglen,
+                 "the token file %s %s; make it a regular file only its owner (and group) may "
+                 "read: chmod 0600 %s",
+                 path,
+                 S_ISREG(st.st_mode) ? "may be read or written by other users"
+                                     : "is not a regular file",
+                 path);
+        close(fd);
+        return false;
+    }
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(msg, msglen, "cannot read the token file %s: %s", path, strerror(errno));
+        return false;
+    }
+    buf[n] = '\0';
+    char *a = buf, *b = buf + strcspn(buf, "\n");
+    while (a < b && isspace((unsigned char)*a))
+        a++;
+    while (b > a && isspace((unsigned char)b[-1]))
+        b--;
+    if (a == b) {
+        snprintf(msg, msglen, "the token file %s is empty; write the token on its first line",
+                 path);
+        return false;
+    }
+    for (const char *q = a; q < b; q++) {
+        if (!isgraph((unsigned char)*q)) {
+            snprintf(msg, msglen,
+                     "the token in %s has a space or control character; use "
+                     "letters, digits and punctuation only",
+                     path);
+            return false;
+        }
+    }
+    if (!(*token = strndup(a, (size_t)(b - a)))) {
+        snprintf(msg, msglen, "out of memory");
+        return false;
+    }
+    return true;
 }
 
 bool config_set(config *c, const char *section, const char *key, const char *value, char *msg,
@@ -181,6 +279,20 @@ bool config_set(config *c, const char *section, const char *key, const char *val
         } else if (strcmp(key, "http_token") == 0) {
             str = &c->http_token;
             flag = CONFIG_SET_TOKEN;
+        } else if (strcmp(key, "http_token_file") == 0) {
+            str = &c->http_token_file;
+            flag = CONFIG_SET_TOKEN_FILE;
+        } else if (strcmp(key, "http_hosts") == 0) {
+            /* Empty: the transport's defaults (daemon/http.h). */
+            char **l = *value ? split_list(value, "host name", msg, msglen) : NULL;
+            if (*value && !l)
+                return false;
+            free_list(c->http_hosts);
+            c->http_hosts = l;
+            c->set |= CONFIG_SET_HOSTS;
+            return true;
+        } else if (set_limit(c, key, value, msg, msglen, &ok)) {
+            return ok;
         } else if (strcmp(key, "socket_group") == 0) {
             str = &c->socket_group;
             flag = CONFIG_SET_GROUP;
@@ -218,11 +330,15 @@ bool config_set(config *c, const char *section, const char *key, const char *val
         } else {
             snprintf(msg, msglen,
                      "unknown key \"%s\" in [daemon]; the keys are socket, db, http, "
-                     "http_token, socket_group, socket_mode, max_upload_mb",
+                     "http_token_file, http_token, http_hosts, http_max_connections, "
+                     "http_max_connections_per_peer, http_max_streams, "
+                     "http_request_timeout_s, http_idle_timeout_s, socket_group, "
+                     "socket_mode, max_upload_mb",
                      key);
             return false;
         }
-        if (!*value && flag != CONFIG_SET_TOKEN && flag != CONFIG_SET_GROUP) {
+        if (!*value && flag != CONFIG_SET_TOKEN && flag != CONFIG_SET_TOKEN_FILE &&
+            flag != CONFIG_SET_GROUP) {
             snprintf(msg, msglen, "%s is empty; give a value or remove the line", key);
             return false;
         }
@@ -234,7 +350,7 @@ bool config_set(config *c, const char *section, const char *key, const char *val
             snprintf(msg, msglen, "unknown key \"%s\" in [probes]; the keys are use, ignore", key);
             return false;
         }
-        char **l = split_serials(value, msg, msglen);
+        char **l = split_list(value, "serial", msg, msglen);
         if (!l)
             return false;
         char ***dst = use ? &c->use_serials : &c->ignore_serials;
@@ -319,6 +435,26 @@ bool config_overlay(config *dst, const config *src)
         ok &= set_str(&dst->http, src->http);
     if (src->set & CONFIG_SET_TOKEN)
         ok &= set_str(&dst->http_token, src->http_token);
+    if (src->set & CONFIG_SET_TOKEN_FILE)
+        ok &= set_str(&dst->http_token_file, src->http_token_file);
+    if (src->set & CONFIG_SET_HOSTS) {
+        free_list(dst->http_hosts);
+        ok &= (dst->http_hosts = copy_list(src->http_hosts)) != NULL;
+    }
+    if (src->set & CONFIG_SET_HTTP_LIMITS) {
+        /* Only the command line sets these over a file, and it has no flags
+         * for them; copy what it holds that is set. */
+        if (src->http_max_connections)
+            dst->http_max_connections = src->http_max_connections;
+        if (src->http_max_per_peer)
+            dst->http_max_per_peer = src->http_max_per_peer;
+        if (src->http_max_streams)
+            dst->http_max_streams = src->http_max_streams;
+        if (src->http_request_timeout_s)
+            dst->http_request_timeout_s = src->http_request_timeout_s;
+        if (src->http_idle_timeout_s)
+            dst->http_idle_timeout_s = src->http_idle_timeout_s;
+    }
     if (src->set & CONFIG_SET_GROUP)
         ok &= set_str(&dst->socket_group, src->socket_group);
     if (src->set & CONFIG_SET_MODE)

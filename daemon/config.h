@@ -1,8 +1,11 @@
 /* flashlined's settings: the defaults of ARCHITECTURE.md "Names", the config
  * file (INI, read with libinih) and the command line, which wins.
  *
- *   [daemon]     socket, db, http (ADDR:PORT), http_token, socket_group,
- *                socket_mode (octal), max_upload_mb
+ *   [daemon]     socket, db, http (ADDR:PORT), http_token_file,
+ *                http_token (deprecated: the token belongs in a file),
+ *                http_hosts, http_max_connections, http_max_connections_per_peer,
+ *                http_max_streams, http_request_timeout_s, http_idle_timeout_s,
+ *                socket_group, socket_mode (octal), max_upload_mb
  *   [probes]     use = SERIAL,SERIAL (only these), ignore = SERIAL,...
  *   [retention]  days (0: keep everything)
  *
@@ -19,10 +22,15 @@
 #define CONFIG_DEFAULT_FILE   "/etc/flashline/flashline.conf"
 
 typedef struct config {
-    char *socket;       /* malloc'd; never NULL after config_init */
-    char *db;           /* malloc'd; never NULL after config_init */
-    char *http;         /* "ADDR:PORT", NULL: no TCP listener */
-    char *http_token;   /* NULL: TCP is read-only */
+    char *socket;          /* malloc'd; never NULL after config_init */
+    char *db;              /* malloc'd; never NULL after config_init */
+    char *http;            /* "ADDR:PORT", NULL: no TCP listener */
+    char *http_token;      /* NULL: TCP is read-only (deprecated in the file) */
+    char *http_token_file; /* the token's file, read by config_read_token() */
+    char **http_hosts;     /* NULL-terminated; NULL: the transport's defaults */
+    /* The HTTP transport's caps and timeouts (0: its defaults, daemon/http.h) */
+    unsigned http_max_connections, http_max_per_peer, http_max_streams;
+    unsigned http_request_timeout_s, http_idle_timeout_s;
     char *socket_group; /* NULL: keep the group the socket gets */
     unsigned socket_mode;
     unsigned max_upload_mb;
@@ -45,6 +53,9 @@ enum {
     CONFIG_SET_USE = 1u << 7,
     CONFIG_SET_IGNORE = 1u << 8,
     CONFIG_SET_RETENTION = 1u << 9,
+    CONFIG_SET_TOKEN_FILE = 1u << 10,
+    CONFIG_SET_HOSTS = 1u << 11,
+    CONFIG_SET_HTTP_LIMITS = 1u << 12, /* any of the caps and timeouts */
 };
 
 /* Defaults. False only when out of memory. */
@@ -69,6 +80,12 @@ bool config_overlay(config *dst, const config *src);
 /* "ADDR:PORT", "[v6]:PORT", ":PORT" or "PORT" -> addr (malloc'd, NULL for
  * every interface) and port. */
 bool config_split_http(const char *s, char **addr, int *port);
+
+/* The TCP token from path into *token (malloc'd): the file's first line,
+ * without surrounding white space. Refused (false, msg says what to do) if
+ * the file is not a regular file, may be read or written by others (mode &
+ * 007), is empty, or the token holds white space. */
+bool config_read_token(const char *path, char **token, char *msg, size_t msglen);
 
 /* Octal permission bits such as "0660" or "660". */
 bool config_parse_mode(const char *s, unsigned *mode);

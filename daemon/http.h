@@ -6,17 +6,36 @@
  *
  * What the server decides by itself, without calling the handler (every
  * error body is {"error":{"code":"...","message":"..."}} as in docs/api.md):
+ *   400 bad_request        a NUL (%00) or a malformed %-escape in the target;
+ *                          a body on GET, HEAD or DELETE
  *   403 forbidden          a Unix-socket peer that is neither root, the
  *                          daemon's uid, nor in the socket's group
  *   401 unauthorized       a method other than GET/HEAD on TCP without
  *                          "Authorization: Bearer TOKEN" (or with no token
- *                          configured: TCP is then read-only)
+ *                          configured: TCP is then read-only); before any body
+ *                          is read
+ *   408 request_timeout    the request (head and body) took longer than
+ *                          request_timeout_ms
  *   411 length_required    POST/PUT/PATCH without Content-Length (chunked
  *                          request bodies are not supported)
  *   413 too_large          a body larger than max_body
+ *   421 misdirected        on TCP, a Host header that is not one of hosts
+ *                          (DNS rebinding)
+ *   431 headers_too_large  request line and headers over 8 KiB
  *   405 method_not_allowed anything but GET on the event-stream path
  *   500 internal           the handler set no status
- *   503 unavailable        no handler configured
+ *   503 unavailable        no handler configured; a connection or stream cap
+ *                          reached (the message names the setting)
+ *
+ * Every connection serves one request: each response says "Connection:
+ * close" (every request head is then checked here before libwebsockets
+ * parses it; lws 4.1 drops a connection without an answer on a head it
+ * cannot parse). Every response carries X-Frame-Options: DENY, CSP
+ * frame-ancestors 'none' and X-Content-Type-Options: nosniff.
+ *
+ * Out of file descriptors (EMFILE), the server stops accepting and retries
+ * every 250 ms or as soon as one of its connections closes; connections wait
+ * in the listen backlog meanwhile.
  *
  * Threads: every function here runs on the loop thread only, except
  * http_peer_allowed() which is pure. Nothing here keeps global mutable state
@@ -63,11 +82,24 @@ typedef struct http_request {
     long peer_uid;            /* SO_PEERCRED on the Unix socket, -1 on TCP */
 } http_request;
 
+/* A body produced in pieces as the socket drains: called from the writeable
+ * callback with room for cap bytes; returns how many it wrote and sets *done
+ * after the last piece (it may return 0 with *done false to be called again
+ * at once). The body is sent without Content-Length and ends when the
+ * connection closes. */
+typedef size_t (*http_stream_fn)(void *user, char *buf, size_t cap, bool *done);
+
 typedef struct http_response {
     int status;               /* 0 (left unset) gives a 500 */
     const char *content_type; /* static string; NULL: application/json */
     char *body;               /* malloc'd by the handler, freed by the server; may be NULL */
     size_t body_len;
+    /* Or a streamed body (body must then be NULL): stream_free(stream_user)
+     * is called once when the response ends, is cut, or the server stops;
+     * stream is never called after http_stop(). For HEAD it is not called. */
+    http_stream_fn stream;
+    void *stream_user;
+    void (*stream_free)(void *user);
 } http_response;
 
 /* Called once per request on the loop thread; resp is zeroed on entry. For
@@ -85,6 +117,23 @@ typedef struct http_config {
     const char *sse_path;   /* GET on this path is a server-sent event stream; NULL: none */
     /* Period of the ": keepalive" comment on event streams; 0: 15 s. */
     unsigned sse_keepalive_ms;
+    /* Caps (0: the default). Past one, a connection gets 503 and is closed.
+     * TCP connections may use only max_conns minus an eighth of it: that
+     * eighth is kept for the Unix socket (the local operator). A peer is a
+     * TCP address, or a uid on the Unix socket. */
+    unsigned max_conns;          /* 0: 256 */
+    unsigned max_conns_per_peer; /* 0: 32 */
+    unsigned max_streams;        /* event-stream clients; 0: 64 */
+    /* A request's head and body must arrive within request_timeout_ms of the
+     * connection (408); a connection that sends nothing is closed after
+     * idle_timeout_ms, and so is a response or stream whose socket does not
+     * drain for that long (streams: at least twice the keepalive). */
+    unsigned request_timeout_ms; /* 0: 30 s */
+    unsigned idle_timeout_ms;    /* 0: 60 s */
+    /* Host header values allowed on TCP, each also with ":PORT";
+     * NULL-terminated. NULL: the TCP address, localhost, 127.0.0.1, [::1]
+     * and this machine's hostname. */
+    const char *const *hosts;
     http_handler handler;
     void *user;
 } http_config;

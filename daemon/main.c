@@ -64,7 +64,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: flashlined [--socket PATH] [--db PATH] [--http ADDR:PORT]\n"
-            "                  [--http-token TOKEN] [--config FILE] [--socket-group NAME]\n"
+            "                  [--http-token-file PATH] [--config FILE] [--socket-group NAME]\n"
             "                  [--socket-mode OCTAL] [--verbose]\n"
             "defaults: --socket %s --db %s\n"
             "          --config %s (read if it exists)\n",
@@ -78,7 +78,9 @@ static int parse_args(int argc, char **argv, config *cli, const char **config_pa
         {"socket", required_argument, NULL, 's'},
         {"db", required_argument, NULL, 'd'},
         {"http", required_argument, NULL, 'H'},
-        {"http-token", required_argument, NULL, 't'},
+        /* The token itself is not an option: an argument is visible to every
+         * local user in ps and /proc. */
+        {"http-token-file", required_argument, NULL, 't'},
         {"config", required_argument, NULL, 'c'},
         {"socket-group", required_argument, NULL, 'g'},
         {"socket-mode", required_argument, NULL, 'm'},
@@ -101,7 +103,7 @@ static int parse_args(int argc, char **argv, config *cli, const char **config_pa
             key = "http";
             break;
         case 't':
-            key = "http_token";
+            key = "http_token_file";
             break;
         case 'g':
             key = "socket_group";
@@ -224,13 +226,37 @@ static int run(daemon_state *d)
         teardown(d);
         return EXIT_USAGE;
     }
+    char *token = NULL;
+    if (c->http_token_file) {
+        if (c->http_token) {
+            logmsg("both http_token and http_token_file are set; keep only http_token_file");
+            teardown(d);
+            free(tcp_addr);
+            return EXIT_USAGE;
+        }
+        if (!config_read_token(c->http_token_file, &token, msg, sizeof msg)) {
+            logmsg("%s", msg);
+            teardown(d);
+            free(tcp_addr);
+            return EXIT_USAGE;
+        }
+    } else if (c->http_token) {
+        logmsg("warning: http_token in the config file is deprecated; put the token in a file "
+               "only the daemon's user can read and name it with http_token_file");
+    }
     http_config hc = {
         .unix_path = c->socket,
         .unix_mode = c->socket_mode,
         .unix_group = c->socket_group,
         .tcp_addr = tcp_addr,
         .tcp_port = tcp_port,
-        .tcp_token = c->http_token,
+        .tcp_token = token ? token : c->http_token,
+        .hosts = (const char *const *)c->http_hosts,
+        .max_conns = c->http_max_connections,
+        .max_conns_per_peer = c->http_max_per_peer,
+        .max_streams = c->http_max_streams,
+        .request_timeout_ms = c->http_request_timeout_s * 1000u,
+        .idle_timeout_ms = c->http_idle_timeout_s * 1000u,
         .max_body = d->api.max_upload,
         .sse_path = "/v1/events",
         .handler = api_handle,
@@ -238,6 +264,7 @@ static int run(daemon_state *d)
     };
     http_err he = http_start(d->loop, &hc, &d->http, msg, sizeof msg);
     free(tcp_addr);
+    free(token); /* the server keeps its own copy */
     if (he != HTTP_OK) {
         d->http = NULL;
         logmsg("cannot listen: %s", msg);

@@ -226,6 +226,12 @@ typedef struct store_unit_filter {
     int64_t since_ms, until_ms; /* started in [since, until); 0 = unbounded */
     int64_t limit;              /* 0 = no limit */
     int64_t offset;
+    /* Keyset paging: only units after this one in the newest-first order
+     * (started before after_started_ms, or at it with a smaller id). Pass
+     * the last unit of the previous page; unlike offset, each page costs the
+     * same however deep, and units added meanwhile do not shift pages. */
+    bool after;
+    int64_t after_started_ms, after_id;
 } store_unit_filter;
 
 /* Callbacks run while the query's statement is open: they may use the unit

@@ -81,7 +81,8 @@ enum {
     QF_SINCE = 1 << 5,
     QF_UNTIL = 1 << 6,
     QF_PAGE = 1 << 7,
-    QF_COMBOS = 1 << 8
+    QF_AFTER = 1 << 8,
+    QF_COMBOS = 1 << 9
 };
 
 struct store {

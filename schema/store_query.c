@@ -445,6 +445,7 @@ static sqlite3_stmt *query_stmt(store *s, unsigned mask, store_err *err)
         {QF_SERIAL, " AND u.serial_number = ?5"},
         {QF_SINCE, " AND u.started >= ?6"},
         {QF_UNTIL, " AND u.started < ?7"},
+        {QF_AFTER, " AND (u.started < ?10 OR (u.started = ?10 AND u.id < ?11))"},
     };
     for (size_t i = 0; i < sizeof clauses / sizeof clauses[0]; i++)
         if (mask & clauses[i].bit)
@@ -480,7 +481,8 @@ store_err store_units_query(store *s, const store_unit_filter *f, store_unit_fn 
     unsigned mask = (f->uid ? QF_UID : 0) | (f->probe ? QF_PROBE : 0) |
                     (f->result ? QF_RESULT : 0) | (f->job_id ? QF_JOB : 0) |
                     (f->has_serial ? QF_SERIAL : 0) | (f->since_ms ? QF_SINCE : 0) |
-                    (f->until_ms ? QF_UNTIL : 0) | (f->limit || f->offset ? QF_PAGE : 0);
+                    (f->until_ms ? QF_UNTIL : 0) | (f->limit || f->offset ? QF_PAGE : 0) |
+                    (f->after ? QF_AFTER : 0);
     store_err e = STORE_OK;
     sqlite3_stmt *st = query_stmt(s, mask, &e);
     if (!st)
@@ -505,6 +507,10 @@ store_err store_units_query(store *s, const store_unit_filter *f, store_unit_fn 
     if (mask & QF_PAGE) {
         sqlite3_bind_int64(st, 8, f->limit ? f->limit : -1); /* -1: no limit */
         sqlite3_bind_int64(st, 9, f->offset);
+    }
+    if (mask & QF_AFTER) {
+        sqlite3_bind_int64(st, 10, f->after_started_ms);
+        sqlite3_bind_int64(st, 11, f->after_id);
     }
     int rc;
     store_unit u;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a fake station: counts calls, knows job 1 and probe "P1" ------------- */
@@ -495,6 +496,30 @@ static void test_images(void **state)
     json_decref(j);
 }
 
+/* GET /v1/export through the handler, its streamed body drained as the
+ * transport would, in pieces of 7 bytes; page: units per store query. */
+static char *export_body(rig *r, const http_request *req, size_t page)
+{
+    r->a.export_page = page;
+    http_response resp = {0};
+    api_handle(&r->a, req, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_null(resp.body);
+    assert_non_null(resp.stream);
+    size_t len = 0, cap = 1024;
+    char *out = malloc(cap);
+    bool done = false;
+    while (!done) {
+        if (len + 8 > cap)
+            out = realloc(out, cap *= 2);
+        len += resp.stream(resp.stream_user, out + len, 7, &done);
+    }
+    out[len] = '\0';
+    resp.stream_free(resp.stream_user);
+    r->a.export_page = 0;
+    return out;
+}
+
 static void test_units(void **state)
 {
     rig *r = *state;
@@ -595,6 +620,15 @@ static void test_units(void **state)
         if (call(r, "GET", "/v1/units", bad_times[i], NULL, true, false, NULL) != 400)
             fail_msg("GET /v1/units?%s not refused", bad_times[i]);
 
+    /* Two more boards, started at the same moment (a tie the pages split). */
+    for (int i = 0; i < 2; i++) {
+        int64_t more;
+        char uid[32];
+        snprintf(uid, sizeof uid, "00000000000000000000000%d", i);
+        assert_int_equal(store_unit_begin(db, job, "P1", uid, "stm32f103rb", INT64_C(1795621300000),
+                                          &more, &has, &serial),
+                         STORE_OK);
+    }
     http_request req = {.method = "GET",
                         .path = "/v1/export",
                         .query = "format=csv",
@@ -603,13 +637,87 @@ static void test_units(void **state)
                         .body = (const uint8_t *)"",
                         .content_type = "",
                         .may_write = true};
-    http_response resp = {0};
-    api_handle(&r->a, &req, &resp);
-    assert_int_equal(resp.status, 200);
-    assert_string_equal(resp.content_type, "text/csv");
-    assert_non_null(strstr(resp.body, "\r\n"));
-    assert_non_null(strstr(resp.body, ",1014,"));
-    free(resp.body);
+    char *csv = export_body(r, &req, 0);
+    assert_non_null(strstr(csv, "id,job,probe,uid,chip,serial_number,image,result,error,"
+                                "started_at,finished_at,attempts,recovery_steps\r\n"));
+    assert_non_null(strstr(csv, ",1014,"));
+    /* Pages of one unit give the same bytes as the default pages. */
+    char *paged = export_body(r, &req, 1);
+    assert_string_equal(paged, csv);
+    free(paged);
+    free(csv);
+    req.query = "format=jsonl";
+    req.args = (const char *const[]){"format=jsonl"};
+    char *jl = export_body(r, &req, 0);
+    char *jl1 = export_body(r, &req, 1);
+    assert_string_equal(jl, jl1);
+    /* One line per unit, as /v1/units lists them. */
+    assert_int_equal(call(r, "GET", "/v1/units", "", NULL, true, false, &l), 200);
+    size_t nl = 0;
+    for (const char *p = jl; *p; p++)
+        nl += *p == '\n';
+    assert_int_equal(nl, json_array_size(json_object_get(l, "units")));
+    assert_int_equal(nl, 3);
+    json_decref(l);
+    free(jl);
+    free(jl1);
+}
+
+/* The HTTP transport's settings, and the token read from a file. */
+static void test_config_http(void **state)
+{
+    (void)state;
+    config c;
+    char msg[512];
+    assert_true(config_init(&c));
+    const char *text = "[daemon]\n"
+                       "http_token_file = /etc/flashline/token\n"
+                       "http_hosts = line7.local, 10.0.0.7\n"
+                       "http_max_connections = 512\n"
+                       "http_max_connections_per_peer = 16\n"
+                       "http_max_streams = 8\n"
+                       "http_request_timeout_s = 20\n"
+                       "http_idle_timeout_s = 90\n";
+    assert_true(config_parse_string(&c, text, "t.conf", msg, sizeof msg));
+    assert_string_equal(c.http_token_file, "/etc/flashline/token");
+    assert_string_equal(c.http_hosts[0], "line7.local");
+    assert_string_equal(c.http_hosts[1], "10.0.0.7");
+    assert_null(c.http_hosts[2]);
+    assert_int_equal(c.http_max_connections, 512);
+    assert_int_equal(c.http_max_per_peer, 16);
+    assert_int_equal(c.http_max_streams, 8);
+    assert_int_equal(c.http_request_timeout_s, 20);
+    assert_int_equal(c.http_idle_timeout_s, 90);
+    assert_false(
+        config_parse_string(&c, "[daemon]\nhttp_max_streams = 0\n", "t.conf", msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.conf:2: http_max_streams"));
+    assert_false(
+        config_parse_string(&c, "[daemon]\nhttp_hosts = a,,b\n", "t.conf", msg, sizeof msg));
+    assert_non_null(strstr(msg, "empty host name"));
+    config_free(&c);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/token_%d", API_TMPDIR, (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fputs("  s3cret-T0ken \nsecond line ignored\n", fp);
+    fclose(fp);
+    char *tok = NULL;
+    chmod(path, 0644);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "chmod 0600"));
+    assert_null(tok);
+    chmod(path, 0640); /* the daemon's group may read it */
+    assert_true(config_read_token(path, &tok, msg, sizeof msg));
+    assert_string_equal(tok, "s3cret-T0ken");
+    free(tok);
+    fp = fopen(path, "w");
+    fputs("\n", fp);
+    fclose(fp);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "is empty"));
+    unlink(path);
+    assert_false(config_read_token(path, &tok, msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot read the token file"));
 }
 
 int main(void)
@@ -618,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config_http),
         cmocka_unit_test_setup_teardown(test_routes, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_images, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_units, rig_setup, rig_teardown),

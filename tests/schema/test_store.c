@@ -698,6 +698,57 @@ static int on_count(void *user, const char *probe, const char *chip, const char 
     return 0;
 }
 
+typedef struct paged {
+    int64_t ids[NPOP];
+    int n;
+    store_unit last;
+} paged;
+
+static int collect_page(void *user, const store_unit *u)
+{
+    paged *p = user;
+    p->ids[p->n++] = u->id;
+    p->last = *u;
+    return 0;
+}
+
+/* Keyset pages of 4 (three units share each start time, so pages split
+ * ties) walk the same units in the same order as one query, with a filter
+ * too, and a page after the last unit is empty. */
+static void keyset_pages_walk_every_unit_once(void **state)
+{
+    fixture *f = *state;
+    f->s = open_ok(f);
+    static population p;
+    populate(f->s, &p);
+    const char *probe_filter[] = {NULL, "PB"};
+    for (int k = 0; k < 2; k++) {
+        store_unit_filter all = {.probe = probe_filter[k]};
+        collected whole = {0};
+        CHECK(f->s, store_units_query(f->s, &all, collect, &whole));
+        paged acc = {0};
+        store_unit_filter pg = {.probe = probe_filter[k], .limit = 4};
+        int pages = 0;
+        while (pages <= NPOP) { /* a cursor that does not advance ends too */
+            paged one = {0};
+            CHECK(f->s, store_units_query(f->s, &pg, collect_page, &one));
+            if (one.n == 0)
+                break;
+            assert_true(one.n <= 4);
+            memcpy(acc.ids + acc.n, one.ids, (size_t)one.n * sizeof one.ids[0]);
+            acc.n += one.n;
+            pg.after = true;
+            pg.after_started_ms = one.last.started_ms;
+            pg.after_id = one.last.id;
+            pages++;
+        }
+        assert_int_equal(acc.n, whole.n);
+        assert_int_equal(pages, (whole.n + 3) / 4);
+        for (int i = 0; i < whole.n; i++)
+            assert_int_equal(acc.ids[i], whole.ids[i]);
+    }
+}
+
 static void unit_counts_by_probe_chip_result(void **state)
 {
     fixture *f = *state;
@@ -912,6 +963,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(unit_history_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(every_query_filter_works, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyset_pages_walk_every_unit_once, setup, teardown),
         cmocka_unit_test_setup_teardown(unit_counts_by_probe_chip_result, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_ids_are_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(recover_marks_in_flight_interrupted, setup, teardown),
