@@ -353,7 +353,8 @@ static void v1_database_with_a_serial_twice_migrates(void **state)
     sqlite3_close(db);
 
     f->s = open_ok(f);
-    assert_int_equal(store_user_version(f->s), 2);
+    assert_int_equal(store_user_version(f->s), store_schema_version());
+    assert_true(store_schema_version() >= 2);
     char name[128];
     store_series_name(name, 0x0800FC00u, "u32le");
     char got[128];
