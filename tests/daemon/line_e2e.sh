@@ -84,9 +84,14 @@ done
 # subshell, so the caller clears the mark, or a probe with no more units to
 # do would be polled for seconds on every pass of the operator loop.
 unit_opens() {
-  for _ in $(seq 500); do
-    u=$(api "http://x/v1/probes/$(p "$1")" | jq -r '.unit')
+  local end=$((SECONDS + 5)) first="" u at
+  while [ $SECONDS -lt $end ]; do
+    read -r u at < <(api "http://x/v1/probes/$(p "$1")" | jq -r '"\(.unit) \(.last_at)"')
     [ "$u" != null ] && { echo "$u"; return 0; }
+    # A unit that already ended (a loaded machine polls slowly) was missed:
+    # give up now rather than poll the rest of the time with no swaps.
+    [ -z "$first" ] && first=$at
+    [ "$at" = "$first" ] || return 1
     sleep 0.01
   done
   return 1
