@@ -213,6 +213,7 @@ done < <(sort -u "$dir/reported")
 # The boards: every one that came off a fixture, read from its flash.
 declare -A family=([1]=f1 [2]=f1 [3]=f4 [4]=f4 [5]=l4 [6]=l4)
 declare -A board_of_number
+head -c 6144 /dev/zero | tr '\0' '\377' >"$dir/blank.bin"
 boards=0 blank=0 holding=0 partial=0
 while read -r uid fix; do
   f=$dir/boards/$uid.bin
@@ -221,7 +222,7 @@ while read -r uid fix; do
   fam=${family[$fix]}
   oks=$(q "SELECT COUNT(*) FROM units WHERE uid = '$uid' AND result = 'ok'")
   # The image without its serial slot, and the slot itself.
-  if cmp -s -n 6144 "$f" <(head -c 6144 /dev/zero | tr '\0' '\377'); then
+  if cmp -s -n 6144 "$f" "$dir/blank.bin"; then
     blank=$((blank + 1))
     [ "$oks" = 0 ] || no "board $uid (fixture $fix) is blank but has $oks ok unit(s)"
     continue
