@@ -24,6 +24,7 @@ S1=0123456789ABCDEF0A0D1701
 S2=0123456789ABCDEF0A0D1702
 
 cat >"$dir/run.sh" <<'SCRIPT'
+# shellcheck disable=SC2016 # until_ evals its condition later
 set -uo pipefail
 fld=$1 dir=$2 S1=$3 S2=$4
 sock=$dir/api.sock db=$dir/fl.db
@@ -37,7 +38,6 @@ api() { # curl args...: body to $dir/body, prints the status
 P=(-X POST -d '') # a state change without a body
 J=(-X POST -H 'Content-Type: application/json')
 # Polls a shell condition for up to 20 s.
-# shellcheck disable=SC2016 # until_ evals its condition later
 until_() { for _ in $(seq 200); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 
 "$fld" --socket "$sock" --db "$db" 2>"$dir/daemon.log" &
