@@ -205,10 +205,18 @@ low=$(q "SELECT min(number) FROM serial_numbers")
 [ "${cur:-0}" -gt "$top" ] || no "the cursor of series chaos ($cur) is not above the largest number handed out ($top)"
 [ "$low" -ge 1000 ] || no "a number below the series' start: $low"
 # Reported ok before a kill: still ok, with the same number.
+# (Read in one query each: on a loaded machine every sqlite3 process counts.)
+declare -A unit_now ok_of_uid failed_of_uid number_row
+while IFS='|' read -r id res sn; do unit_now[$id]="$res $sn"; done < <(q "SELECT id, result, serial_number FROM units")
 while read -r id sn; do
-  [ "$(q "SELECT result || ' ' || serial_number FROM units WHERE id=$id")" = "ok $sn" ] ||
-    no "unit $id (serial $sn) was reported ok before a kill but is now: $(q "SELECT result, serial_number FROM units WHERE id=$id")"
+  [ "${unit_now[$id]:-}" = "ok $sn" ] ||
+    no "unit $id (serial $sn) was reported ok before a kill but is now: '${unit_now[$id]:-missing}'"
 done < <(sort -u "$dir/reported")
+while IFS='|' read -r uid oks nf; do ok_of_uid[$uid]=$oks failed_of_uid[$uid]=$nf; done < <(
+  q "SELECT uid, SUM(result = 'ok'), SUM(result = 'failed') FROM units GROUP BY uid")
+while IFS='|' read -r sn row; do number_row[$sn]=$row; done < <(
+  q "SELECT s.number, s.state || ' ' || u.uid || ' ' || u.result FROM serial_numbers s
+      JOIN units u ON u.id = s.unit WHERE s.series = 'chaos'")
 
 # The boards: every one that came off a fixture, read from its flash.
 declare -A family=([1]=f1 [2]=f1 [3]=f4 [4]=f4 [5]=l4 [6]=l4)
@@ -220,7 +228,7 @@ while read -r uid fix; do
   [ -f "$f" ] || { no "board $uid of fixture $fix was not saved"; continue; }
   boards=$((boards + 1))
   fam=${family[$fix]}
-  oks=$(q "SELECT COUNT(*) FROM units WHERE uid = '$uid' AND result = 'ok'")
+  oks=${ok_of_uid[$uid]:-0}
   # The image without its serial slot, and the slot itself.
   if cmp -s -n 6144 "$f" "$dir/blank.bin"; then
     blank=$((blank + 1))
@@ -230,7 +238,7 @@ while read -r uid fix; do
   if ! cmp -s -n 4096 "$dir/$fam.bin" "$f" ||
      ! cmp -s -i 4100 -n 2044 "$dir/$fam.bin" "$f"; then
     partial=$((partial + 1))
-    nf=$(q "SELECT COUNT(*) FROM units WHERE uid = '$uid' AND result = 'failed'")
+    nf=${failed_of_uid[$uid]:-0}
     if [ "$nf" = 0 ] || [ "$oks" != 0 ]; then
       no "board $uid (fixture $fix) holds neither its image nor nothing, and has $nf failed and $oks ok units"
     fi
@@ -242,8 +250,7 @@ while read -r uid fix; do
     no "serial number $sn is on two boards: ${board_of_number[$sn]} and $uid"
   fi
   board_of_number[$sn]=$uid
-  row=$(q "SELECT s.state || ' ' || u.uid || ' ' || u.result FROM serial_numbers s JOIN units u ON u.id = s.unit
-            WHERE s.series = 'chaos' AND s.number = $sn")
+  row=${number_row[$sn]:-}
   read -r st owner res <<<"$row"
   if [ "${st:-}" = ok ] && [ "$owner" = "$uid" ] && [ "$res" = ok ]; then
     # Its ok unit is the one whose number it holds (a board is done once).
@@ -260,17 +267,17 @@ while IFS='|' read -r id uid sn; do
 done < <(q "SELECT id, uid, serial_number FROM units WHERE result = 'ok'")
 # A number that may be on a board ('unknown') of an interrupted unit: that
 # board was redone with a new number, which its flash holds.
-while IFS='|' read -r sn uid id; do
-  new=$(q "SELECT serial_number FROM units WHERE uid = '$uid' AND result = 'ok' AND id > $id")
+while IFS='|' read -r sn uid id new; do
   if [ -z "$new" ] || [ "$new" = "$sn" ] || [ "${board_of_number[$new]:-}" != "$uid" ]; then
     no "interrupted unit $id's number $sn may be on board $uid, which was not redone with a new one (${new:-none})"
   fi
-done < <(q "SELECT s.number, u.uid, u.id FROM serial_numbers s JOIN units u ON u.id = s.unit
+done < <(q "SELECT s.number, u.uid, u.id, (SELECT group_concat(o.serial_number) FROM units o
+                                          WHERE o.uid = u.uid AND o.result = 'ok' AND o.id > u.id)
+             FROM serial_numbers s JOIN units u ON u.id = s.unit
              WHERE s.state = 'unknown' AND u.result = 'interrupted'")
 
-units_ok=$(q "SELECT COUNT(*) FROM units WHERE result='ok'")
-units_failed=$(q "SELECT COUNT(*) FROM units WHERE result='failed'")
-units_int=$(q "SELECT COUNT(*) FROM units WHERE result='interrupted'")
+IFS='|' read -r units_ok units_failed units_int < <(q "SELECT SUM(result = 'ok'), SUM(result = 'failed'),
+  SUM(result = 'interrupted') FROM units")
 echo "serial numbers by state: $(q "SELECT group_concat(state || '=' || n, ' ') FROM (SELECT state, COUNT(*) AS n FROM serial_numbers GROUP BY state)"), cursor $cur"
 echo "summary: seed $seed, kills $killed ($busy_kills with units in flight), units ok $units_ok / failed $units_failed / interrupted $units_int," \
   "boards read $boards (holding a serial $holding, blank $blank, partial $partial), $((SECONDS - t0)) s"
