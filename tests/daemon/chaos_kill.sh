@@ -23,6 +23,7 @@
 # usage: chaos_kill.sh SIM FLASHLINED FLASHLINE [KILLS] [SEED] [UNITS_PER_JOB]
 set -uo pipefail
 sim=$1 fld=$2 fl=$3 kills=${4:-20} seed=${5:-$RANDOM} per_job=${6:-40}
+case "$kills$seed$per_job" in *[!0-9]*) echo "KILLS, SEED and UNITS_PER_JOB are numbers"; exit 2 ;; esac
 echo "chaos_kill: seed $seed, $kills kills, $per_job units per job (replay: $0 SIM FLASHLINED FLASHLINE $kills $seed $per_job)"
 t0=$SECONDS
 dir=$(mktemp -d)
