@@ -59,6 +59,8 @@ start_daemon() {
   done
   echo "flashlined did not come up"; tail -20 "$dir/daemon.log"; return 1
 }
+# Whatever way this script exits, the daemon of the moment goes with it.
+trap 'kill -KILL "$(cat "$dir/daemon.pid" 2>/dev/null)" 2>/dev/null; true' EXIT
 start_daemon || exit 1
 for _ in $(seq 100); do
   [ "$(api http://x/v1/probes | jq '.probes | length')" = 6 ] && break; sleep 0.1

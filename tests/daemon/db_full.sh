@@ -46,6 +46,8 @@ metric() { api http://x/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 
 "$fld" --socket "$sock" --db "$db" >>"$dir/daemon.log" 2>&1 &
 pid=$!
+# A failure below exits at once: the daemon must not outlive it.
+trap 'kill -KILL $pid 2>/dev/null; true' EXIT
 for _ in $(seq 100); do
   [ "$(api http://x/v1/probes 2>/dev/null | jq '.probes | length')" = 3 ] && break
   sleep 0.1
