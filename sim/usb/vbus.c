@@ -1344,6 +1344,13 @@ void vbus_free(vbus *bus)
     }
     while (bus->fast_threads > 0) /* connection threads see their shutdown */
         g_cond_wait(&bus->fast_done, &bus->lock);
+    g_mutex_unlock(&bus->lock);
+    /* The testbed's ioctl thread may still be delivering a client's last
+     * ioctl to on_ioctl, which reads the probe: end it before the probes go
+     * (ASan saw on_ioctl read a freed probe when a client was still
+     * connected at exit). */
+    g_object_unref(bus->tb);
+    g_mutex_lock(&bus->lock);
     for (size_t i = 0; i < bus->n; i++) {
         vprobe *p = bus->probes[i];
         stlink_probe_free(p->engine);
@@ -1352,7 +1359,6 @@ void vbus_free(vbus *bus)
     }
     bus->n = 0;
     g_mutex_unlock(&bus->lock);
-    g_object_unref(bus->tb);
     g_main_loop_quit(bus->timer_loop);
     g_thread_join(bus->timer_thread);
     g_main_loop_unref(bus->timer_loop);

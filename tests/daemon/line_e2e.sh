@@ -80,27 +80,17 @@ done
 
 # A fault meant to hit a unit in the middle waits (a few seconds at most)
 # for probe $1 to open one on the board just swapped on; prints its id.
-# Only right after a swap of that probe (just_swapped): it runs in a
-# subshell, so the caller clears the mark, or a probe with no more units to
-# do would be polled for seconds on every pass of the operator loop.
 unit_opens() {
-  local end=$((SECONDS + 5)) first="" u at
-  while [ $SECONDS -lt $end ]; do
-    read -r u at < <(api "http://x/v1/probes/$(p "$1")" | jq -r '"\(.unit) \(.last_at)"')
+  [ -n "${swapped[$1]:-}" ] || return 1
+  unset "swapped[$1]"
+  for _ in $(seq 500); do
+    u=$(api "http://x/v1/probes/$(p "$1")" | jq -r '.unit')
     [ "$u" != null ] && { echo "$u"; return 0; }
-    # A unit that already ended (a loaded machine polls slowly) was missed:
-    # give up now rather than poll the rest of the time with no swaps.
-    [ -z "$first" ] && first=$at
-    [ "$at" = "$first" ] || return 1
     sleep 0.01
   done
   return 1
 }
 declare -A swapped
-just_swapped() {
-  [ -n "${swapped[$1]:-}" ] || return 1
-  unset "swapped[$1]"
-}
 
 # The operator: when a probe's last result changes, the board comes off
 # (its flash kept under its UID) and a fresh one goes on.
@@ -127,11 +117,10 @@ while :; do
     swapped[$i]=1
   done
   ok=$(sqlite3 "$db" "SELECT COUNT(*) FROM units WHERE result='ok'" 2>/dev/null || echo 0)
-  if [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && just_swapped 3 && u=$(unit_opens 3); then
+  if [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && u=$(unit_opens 3); then
     ctl wedge "$(p 3)" >/dev/null && wedged=1 && log "wedged probe 3 during unit $u at $ok units"
   fi
-  if [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] && just_swapped 7 &&
-    u=$(unit_opens 7); then
+  if [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] && u=$(unit_opens 7); then
     ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
     unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
   fi
