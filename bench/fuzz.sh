@@ -11,7 +11,7 @@
 # A benchmark, not a test: ctest runs the harnesses for 5 s each only.
 #
 # usage: bench/fuzz.sh SECONDS [NAME...]   (NAME: query time serial_patch
-#                                           ihex srec elf; default all)
+#                                           ihex srec elf recipe; default all)
 # env:   BUILD (default build/default), FUZZ_JOBS (default 2),
 #        FUZZ_OUT (default a new directory under /tmp)
 set -uo pipefail
@@ -27,7 +27,7 @@ secs=$1
 shift
 build=${BUILD:-$here/build/default}
 par=${FUZZ_JOBS:-2}
-all=(query time serial_patch ihex srec elf)
+all=(query time serial_patch ihex srec elf recipe)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 out=${FUZZ_OUT:-$(mktemp -d /tmp/flashline-fuzz.XXXXXX)}
@@ -36,7 +36,7 @@ mkdir -p "$out"
 # NAME -> "executable seed-dir max-len"
 where() {
   case $1 in
-    query | time | serial_patch)
+    query | time | serial_patch | recipe)
       echo "$build/tests/fuzz/fuzz_$1 $here/tests/fuzz/corpus/$1 4096" ;;
     ihex | srec | elf)
       echo "$build/tests/jobs/fuzz_$1 $here/tests/jobs/corpus/$1 16384" ;;

@@ -15,12 +15,32 @@
 
 static recipe_err fail(char *msg, size_t n, recipe_err e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A message cut to fit its buffer ends on a whole UTF-8 character: the API
+ * sends it back in JSON, and jansson refuses a cut one (the client got 500
+ * "out of memory building the answer" for a long unknown field name). */
+static void utf8_trim_cut(char *msg)
+{
+    size_t len = strlen(msg), lead = len, cont = 0;
+    while (lead > 0 && cont < 3 && ((unsigned char)msg[lead - 1] & 0xC0) == 0x80) {
+        lead--;
+        cont++;
+    }
+    if (lead == 0 || (unsigned char)msg[lead - 1] < 0xC0)
+        return; /* ASCII last, or no lead byte to judge by */
+    unsigned char c = (unsigned char)msg[lead - 1];
+    size_t want = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    if (cont < want)
+        msg[lead - 1] = '\0';
+}
+
 static recipe_err fail(char *msg, size_t n, recipe_err e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, n, fmt, ap);
+    int k = vsnprintf(msg, n, fmt, ap);
     va_end(ap);
+    if (n > 0 && k >= 0 && (size_t)k >= n)
+        utf8_trim_cut(msg);
     return e;
 }
 

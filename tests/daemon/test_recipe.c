@@ -172,13 +172,31 @@ static void test_utf8_cut(void **state)
     assert_string_equal(dst, "short");
 }
 
+/* A message cut to its 512 bytes inside a UTF-8 character made the API's
+ * JSON answer fail (500 instead of 400): the cut drops the whole character
+ * (seen while writing fuzz.recipe, whose UTF-8 check refuses it). */
+static void test_msg_cut_utf8(void **state)
+{
+    (void)state;
+    char text[1024] = "{" BASE "\"count\":1,\"";
+    for (int i = 0; i < 200; i++)
+        strcat(text, "\xE2\x82\xAC"); /* € */
+    strcat(text, "\":1}");
+    job_recipe r;
+    char msg[512] = "";
+    assert_int_equal(parse(text, &r, msg, sizeof msg), RECIPE_E_BAD_REQUEST);
+    assert_in_range(strlen(msg), 500, 511);
+    json_t *j = json_string(msg);
+    assert_non_null(j);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation_gaps),
-        cmocka_unit_test(test_serial_series),
-        cmocka_unit_test(test_serial_max),
-        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_validation_gaps), cmocka_unit_test(test_serial_series),
+        cmocka_unit_test(test_serial_max),      cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_msg_cut_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
