@@ -78,24 +78,27 @@ for fam in f1 f4 l0 l4; do
 done
 
 
-# A fault meant to hit a unit in the middle waits (a few seconds at most)
-# for probe $1 to open one on the board just swapped on; prints its id.
+# A fault meant to hit a unit in the middle waits (5 s at most) for probe $1
+# to open one on the board just swapped on; prints its id. Called right
+# after that swap, before the other probes' swaps (each is a ctl call): a
+# unit at speed 0 can begin and end while they run. Gives up once the
+# probe's last result changes (that unit was missed).
 unit_opens() {
-  [ -n "${swapped[$1]:-}" ] || return 1
-  unset "swapped[$1]"
-  for _ in $(seq 500); do
-    u=$(api "http://x/v1/probes/$(p "$1")" | jq -r '.unit')
+  local end=$((SECONDS + 5)) first="" u at
+  while [ $SECONDS -lt $end ]; do
+    read -r u at < <(api "http://x/v1/probes/$(p "$1")" | jq -r '"\(.unit) \(.last_at)"')
     [ "$u" != null ] && { echo "$u"; return 0; }
+    [ -z "$first" ] && first=$at
+    [ "$at" = "$first" ] || return 1
     sleep 0.01
   done
   return 1
 }
-declare -A swapped
 
 # The operator: when a probe's last result changes, the board comes off
 # (its flash kept under its UID) and a fresh one goes on.
 declare -A seen
-wedged=0 unplugged=0 killed=0
+wedged=0 unplugged=0 killed=0 ok=0
 deadline=$((SECONDS + 900))
 while :; do
   [ $SECONDS -lt $deadline ] || { log "timed out"; break; }
@@ -114,17 +117,24 @@ while :; do
       ${board_fault[$i]:+--fault ${board_fault[$i]}})
     uid=${out##* UID }
     mv "$dir/boards/tmp.bin" "$dir/boards/$uid.bin"
-    swapped[$i]=1
+    if [ "$i" = 3 ] && [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && u=$(unit_opens 3); then
+      ctl wedge "$(p 3)" >/dev/null && wedged=1 && log "wedged probe 3 during unit $u at $ok units"
+    fi
+    if [ "$i" = 7 ] && [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] &&
+      u=$(unit_opens 7); then
+      ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
+      unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
+    fi
   done
   ok=$(sqlite3 "$db" "SELECT COUNT(*) FROM units WHERE result='ok'" 2>/dev/null || echo 0)
-  if [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && u=$(unit_opens 3); then
-    ctl wedge "$(p 3)" >/dev/null && wedged=1 && log "wedged probe 3 during unit $u at $ok units"
-  fi
-  if [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] && u=$(unit_opens 7); then
-    ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
-    unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
-  fi
   if [ "$killed" = 0 ] && [ "$ok" -ge $((per_job * 2 + 4)) ]; then
+    # Kill while a unit is in flight (units are short at speed 0): wait a
+    # few seconds at most for one to be open.
+    end=$((SECONDS + 5))
+    while [ $SECONDS -lt $end ] &&
+      [ "$(api http://x/v1/probes | jq '[.probes[] | select(.unit != null)] | length')" = 0 ]; do
+      sleep 0.01
+    done
     # What had been reported done before the kill.
     api "http://x/v1/units?result=ok&limit=10000" | jq -r '.units[] | "\(.id) \(.serial_number)"' | sort >"$dir/reported"
     kill -9 "$(cat "$dir/daemon.pid")"; wait "$(cat "$dir/daemon.pid")" 2>/dev/null

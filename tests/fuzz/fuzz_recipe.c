@@ -89,15 +89,14 @@ static bool utf8_ok(const char *str)
     return true;
 }
 
+/* The oracle, said another way than recipe.c says it: the name is made of
+ * the visible ASCII characters other than the three quoting ones. */
 static bool series_printable(const char *s)
 {
+    static const char allowed[] = "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+                                  "abcdefghijklmnopqrstuvwxyz{|}~";
     size_t n = strlen(s);
-    if (n == 0 || n >= RECIPE_SERIES_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\'' || s[i] == '\\')
-            return false;
-    return true;
+    return n > 0 && n < RECIPE_SERIES_LEN && strspn(s, allowed) == n;
 }
 
 static bool encodes(const serial_spec *s, int64_t value)
