@@ -85,10 +85,10 @@ int main(int argc, char **argv)
         fail = 1;
     } else if (strcmp(c.socket, CONFIG_DEFAULT_SOCKET) || strcmp(c.db, CONFIG_DEFAULT_DB) ||
                c.socket_mode != def.socket_mode || c.max_upload_mb != def.max_upload_mb ||
-               c.retention_days != 0 || c.socket_group || c.http_token ||
-               c.http_token_file || c.http_hosts || c.http_max_connections != 256 ||
-               c.http_max_per_peer != 32 || c.http_max_streams != 64 ||
-               c.http_request_timeout_s != 30 || c.http_idle_timeout_s != 60) {
+               c.retention_days != 0 || c.socket_group || c.http_token || c.http_token_file ||
+               c.http_hosts || c.http_max_connections != 256 || c.http_max_per_peer != 32 ||
+               c.http_max_streams != 64 || c.http_request_timeout_s != 30 ||
+               c.http_idle_timeout_s != 60) {
         fprintf(stderr, "FAIL: a commented-out value is not the default it claims to be\n");
         fail = 1;
     }
