@@ -98,7 +98,7 @@ unit_opens() {
 # The operator: when a probe's last result changes, the board comes off
 # (its flash kept under its UID) and a fresh one goes on.
 declare -A seen
-wedged=0 unplugged=0 killed=0 ok=0
+wedged=0 unplugged=0 killed=0 ok=0 kill_now=0
 deadline=$((SECONDS + 900))
 while :; do
   [ $SECONDS -lt $deadline ] || { log "timed out"; break; }
@@ -125,19 +125,27 @@ while :; do
       ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
       unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
     fi
+    # The kill comes while the unit on the board just swapped on is in
+    # flight: with every probe waiting for this loop, nothing else is.
+    if [ "$killed" = 0 ] && [ "$ok" -ge $((per_job * 2 + 4)) ]; then
+      # What had been reported done before the kill.
+      api "http://x/v1/units?result=ok&limit=10000" | jq -r '.units[] | "\(.id) \(.serial_number)"' | sort >"$dir/reported"
+      # A unit at speed 0 may end between the look and the kill: stop the
+      # daemon first, and kill it only if the store has a unit in flight.
+      if unit_opens "$i" >/dev/null; then
+        kill -STOP "$(cat "$dir/daemon.pid")"
+        if [ "$(sqlite3 "$db" "SELECT COUNT(*) FROM units WHERE result='in_flight'")" -gt 0 ]; then
+          kill -9 "$(cat "$dir/daemon.pid")"
+          kill_now=1
+          break
+        fi
+        kill -CONT "$(cat "$dir/daemon.pid")"
+      fi
+    fi
   done
   ok=$(sqlite3 "$db" "SELECT COUNT(*) FROM units WHERE result='ok'" 2>/dev/null || echo 0)
-  if [ "$killed" = 0 ] && [ "$ok" -ge $((per_job * 2 + 4)) ]; then
-    # Kill while a unit is in flight (units are short at speed 0): wait a
-    # few seconds at most for one to be open.
-    end=$((SECONDS + 5))
-    while [ $SECONDS -lt $end ] &&
-      [ "$(api http://x/v1/probes | jq '[.probes[] | select(.unit != null)] | length')" = 0 ]; do
-      sleep 0.01
-    done
-    # What had been reported done before the kill.
-    api "http://x/v1/units?result=ok&limit=10000" | jq -r '.units[] | "\(.id) \(.serial_number)"' | sort >"$dir/reported"
-    kill -9 "$(cat "$dir/daemon.pid")"; wait "$(cat "$dir/daemon.pid")" 2>/dev/null
+  if [ "$killed" = 0 ] && [ "$kill_now" = 1 ]; then
+    wait "$(cat "$dir/daemon.pid")" 2>/dev/null
     log "kill -9 of flashlined with $(wc -l <"$dir/reported") units reported ok"
     killed=1
     start_daemon || exit 1

@@ -57,7 +57,7 @@ grep -qx 'PrivateDevices=yes\|PrivateDevices=true' "$unit" &&
 # The drain waits up to DRAIN_TIMEOUT_MS for units in flight; systemd must
 # not SIGKILL before that.
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)$/\1/p' "$unit")
-drain_ms=$(sed -n 's/^#define DRAIN_TIMEOUT_MS \([0-9]*\).*/\1/p' "$(dirname "$0")/../../daemon/station.c")
+drain_ms=$(sed -n 's/^#define DRAIN_TIMEOUT_MS \([0-9]*\).*/\1/p' "$(dirname "$0")/../../daemon/station_internal.h")
 [ -n "$stop" ] && [ -n "$drain_ms" ] && [ $((stop * 1000)) -gt "$drain_ms" ] ||
   { echo "FAIL: TimeoutStopSec=$stop s is not longer than the drain (${drain_ms} ms)"; exit 1; }
 echo "PASS: systemd-analyze verify, and the unit keeps USB access and the drain"
