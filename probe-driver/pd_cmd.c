@@ -2,7 +2,7 @@
  * probe-driver: probe-level commands. Version and API, modes, SWD entry and
  * clock, IDCODE, target voltage, and the status byte with its WAIT retry.
  *
- * Sources (see /work/shared/reference/stlink-protocol.md):
+ * Sources (the public projects each fact was read from):
  *   S17 = stlink-org/stlink v1.7.0: src/stlink-lib/usb.c, src/common.c
  *         (_parse_version), inc/stlink.h (SWD clock divisors)
  *   O12 = openocd-org/openocd v0.12.0: src/jtag/drivers/stlink_usb.c

@@ -3,7 +3,7 @@
  * takes, with the last-R/W status after every memory command; debug and core
  * registers; halt/run/step; system reset; NRST; connect under reset.
  *
- * Sources (see /work/shared/reference/stlink-protocol.md):
+ * Sources (the public projects each fact was read from):
  *   S17 = stlink-org/stlink v1.7.0: src/stlink-lib/usb.c
  *         (_stlink_usb_read_mem32, _stlink_usb_write_mem32/8,
  *         _stlink_usb_read_debug32, ...), src/common.c (stlink_reset,

@@ -3,7 +3,7 @@
  * command/reply transport with a timeout on every transfer, USB reset and
  * re-finding a re-enumerated probe.
  *
- * Sources (see /work/shared/reference/stlink-protocol.md):
+ * Sources (the public projects each fact was read from):
  *   S17 = stlink-org/stlink v1.7.0 src/stlink-lib/usb.c (stlink_open_usb,
  *         stlink_serial, send_recv)
  *   O12 = openocd-org/openocd v0.12.0 src/jtag/drivers/stlink_usb.c

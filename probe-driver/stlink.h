@@ -9,7 +9,7 @@
  *   "probe 0670FF555654857567033520 stopped answering (GET_VERSION timed out
  *    after 1000 ms); try a USB reset".
  *
- * Protocol facts come from /work/shared/reference/stlink-protocol.md and are
+ * Protocol facts come from the public ST-LINK host implementations, and are
  * cited in the sources as S17 (stlink-org/stlink v1.7.0) and O12
  * (openocd-org/openocd v0.12.0).
  *

@@ -2,7 +2,7 @@
  * The ST-LINK protocol engine: what an ST-LINK/V2, V2-1 or V3 firmware does
  * with the host's bulk transfers, wired to one virtual board.
  *
- * Sources (see /work/shared/reference/stlink-protocol.md):
+ * Sources (the public projects each fact was read from):
  *   S17 = stlink-org/stlink v1.7.0: src/stlink-lib/usb.c, src/common.c,
  *         inc/stlink.h, src/stlink-lib/flash_loader.c
  *   O12 = openocd-org/openocd v0.12.0: src/jtag/drivers/stlink_usb.c

@@ -5,9 +5,9 @@
  * The engine is USB-agnostic and pure C: the virtual USB bus hands it the
  * host's bulk OUT transfers (stlink_probe_out) and asks it for bulk IN data
  * (stlink_probe_in). It speaks the ST-LINK command set that stlink-tools
- * 1.7.0 (st-info, st-flash) and OpenOCD 0.12 (hla stlink driver) send; see
- * /work/shared/reference/stlink-protocol.md (S17 = stlink-org/stlink v1.7.0,
- * O12 = openocd-org/openocd v0.12.0) and the comments in stlink.c, which cite
+ * 1.7.0 (st-info, st-flash) and OpenOCD 0.12 (hla stlink driver) send
+ * (S17 = stlink-org/stlink v1.7.0, O12 = openocd-org/openocd v0.12.0); see
+ * the comments in stlink.c, which cite
  * the source of every protocol fact.
  *
  * Threading: a probe and its board belong to one thread (the board's rule,
