@@ -2,7 +2,7 @@
  * Chip rows. Sources: the reference manuals' memory-organisation tables
  * (RM0008 3.3.1 table 3, RM0390 3.3 table 4, RM0367 3.3.1, RM0351 3.3.1
  * table 9) and DBGMCU/UID/flash-size addresses from the CMSIS device headers
- * (see shared/reference/stm32-flash.md section 1). Only the four parts the
+ * (stm32f103xb.h, stm32f446xx.h, stm32l053xx.h, stm32l476xx.h). Only the four parts the
  * line is proven on are listed; adding a row is adding a tested chip.
  */
 #include "chips.h"

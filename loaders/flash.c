@@ -2,7 +2,7 @@
  * Writing a chip through one probe (see flash.h). Register layouts per
  * family are data (fl_ctrl); the erase sequences differ enough to be four
  * small functions. References: RM0008 3.3, RM0390 3.5-3.6, RM0367 3.3,
- * RM0351 3.3 (and shared/reference/stm32-flash.md sections 2-5).
+ * RM0351 3.3.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "flash_internal.h"

@@ -8,7 +8,7 @@
  *
  * References: RM0008 2.5 and 3.4.7-3.4.8 with PM0075 2.4-2.5 (F1), RM0090
  * 3.7 / RM0390 3.6-3.7 (F4), RM0367 3.4 and 3.7 (L0), RM0351 3.4 and 3.7
- * (L4); shared/reference/stm32-flash.md sections 2-5.
+ * (L4).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "flash_internal.h"

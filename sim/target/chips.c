@@ -1,8 +1,8 @@
 /*
  * The chip table: everything the virtual board needs to know about one
  * STM32 part, as data. Addresses and identities are from the reference
- * manuals and CMSIS device headers (shared/reference/stm32-flash.md sections
- * 1 and 7 list the sources); clocks are the reset clocks (F1 HSI 8 MHz,
+ * manuals (RM0008, RM0390, RM0367, RM0351: memory maps, DBGMCU and unique ID
+ * chapters) and the CMSIS device headers; clocks are the reset clocks (F1 HSI 8 MHz,
  * F4 HSI 16 MHz, L0 MSI 2.097 MHz, L4 MSI 4 MHz).
  */
 #include "board.h"

@@ -1,8 +1,8 @@
 /*
  * STM32L0 NVM interface (FLASH @ 0x40022000), as on the STM32L053R8.
  *
- * Sources: RM0367 (L0x3; its NVM chapter is shared with RM0377) chapter 3 as
- * summarised in shared/reference/stm32-flash.md section 4, the CMSIS header
+ * Sources: RM0367 (L0x3; its NVM chapter is shared with RM0377) chapter 3,
+ * the CMSIS header
  * stm32l053xx.h for bit positions, and the STM32L1 NVM register descriptions
  * (RM0038, same NVM design) for the lock-bit side effects. [U] marks a rule
  * the primary text did not settle; the choice made is always the stricter one

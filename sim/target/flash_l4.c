@@ -2,8 +2,7 @@
  * STM32L4 flash interface (FLASH @ 0x40022000), as on the STM32L476RG:
  * 1 MiB in two banks of 256 pages x 2 KiB, 64-bit words with 8 ECC bits.
  *
- * Sources: RM0351 chapter 3 (Flash) as summarised in
- * shared/reference/stm32-flash.md section 5 (RM0440, the same controller
+ * Sources: RM0351 chapter 3 (Flash) (and RM0440, the same controller
  * generation, read for the sequences), the CMSIS header stm32l476xx.h for bit
  * positions, the register field descriptions of the SVD files (PROGERR,
  * PGSERR, PGAERR, MISERR, FASTERR wording) and DS10198 Table 63 for timings.

@@ -2,7 +2,7 @@
  * The private peripheral bus as a debugger and the core see it: the System
  * Control Block, the debug registers (DHCSR, DCRSR, DCRDR, DEMCR), SysTick,
  * DWT, FPB and, on the chips that put it there, DBGMCU.
- * Register layout: ARMv7-M ARM B3.2, C1.6 and shared/reference section 9.
+ * Register layout: ARMv7-M ARM B3.2 and C1.6.
  */
 #include "board_state.h"
 

@@ -9,7 +9,8 @@
  * device node is a FIFO kept full while nothing is reapable, so the
  * client's poll() for POLLOUT (which is what libusb waits on) wakes exactly
  * when a URB can be reaped, just as usbfs behaves. A regular-file node
- * would always poll ready and make libusb spin (shared/reference/pitfalls).
+ * would always poll ready and make libusb spin (libusb's Linux backend polls
+ * usbfs for POLLOUT to reap URBs).
  *
  * Locking: every entry point takes bus->lock; the umockdev worker thread
  * (ioctls), the control thread and timers all go through it.
