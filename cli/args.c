@@ -28,13 +28,14 @@ typedef struct command_help {
 
 static const command_help helps[] = {
     {"jobs on the daemon", "submit",
-     "IMAGE --chip NAME|--family f1|f4|l0|l4 [--count N | --continuous]\n"
+     "IMAGE --chip NAME|--family NAME [--count N | --continuous]\n"
      "        [--serial ADDR:FORMAT[:START[:STEP][:WIDTH]] [--series NAME]]\n"
      "        [--probes S1,S2]\n"
      "        [--erase auto|chip] [--verify crc|read|none] [--rdp 0|1] [--no-run]\n"
      "        [--name TEXT] [--base ADDR] [--format bin|ihex|srec|elf] [--wait]",
      "upload IMAGE and start a job; prints the job id",
-     "One unit unless --count or --continuous. FORMAT of --serial is u32le,\n"
+     "--chip takes an ordering code (stm32f103rb), --family a line (f1); `flashline\n"
+     "chips` lists both. One unit unless --count or --continuous. FORMAT of --serial is u32le,\n"
      "ascii-dec or ascii-hex (WIDTH 4, or 8 for ASCII; STEP 1). Serial numbers\n"
      "come from a station-wide series (--series, default ADDR/FORMAT): without\n"
      "START the job continues it; a START already handed out is refused. --wait\n"
@@ -61,6 +62,8 @@ static const command_help helps[] = {
      true},
     {NULL, "events", "", "follow the daemon's events until Ctrl-C", NULL, true},
     {NULL, "watch", "", "a live dashboard of the probes, jobs and events", NULL, true},
+    {NULL, "chips", "[--json]", "the chips and families Flashline programs",
+     "One row per device id: family, ordering-code prefixes, flash and SRAM.", false},
     {"without the daemon", "flash",
      "[--probe SERIAL] [--erase auto|chip] [--verify crc|read|none]\n"
      "        [--base ADDR] [--format bin|ihex|srec|elf] FILE",

@@ -96,6 +96,7 @@ void cli_unit_timeline(json_t *unit, FILE *to);
 
 int cmd_probes(const cli_opts *o, int argc, char **argv);
 int cmd_flash(const cli_opts *o, int argc, char **argv);
+int cmd_chips(const cli_opts *o, int argc, char **argv);
 int cmd_quarantine(const cli_opts *o, int argc, char **argv);
 int cmd_release(const cli_opts *o, int argc, char **argv);
 int cmd_reset(const cli_opts *o, int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "unit.h"
 #include "unit_hw.h"
 
+#include <libusb.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>

@@ -4,6 +4,7 @@
  * bytes because the daemon never opens a path on a client's behalf (it
  * may not even see the same file system).
  */
+#include "chips.h"
 #include "cli.h"
 #include "client.h"
 #include "output.h"
@@ -139,18 +140,32 @@ static int bad(const char *why, const char *v)
     return CLI_USAGE;
 }
 
+/* A family the chip table holds ("f1", "STM32F1"). */
+static bool known_family(const char *name)
+{
+    for (size_t i = 0; fl_chip_at(i); i++)
+        if (fl_chip_matches_family(fl_chip_at(i), name))
+            return true;
+    return false;
+}
+
 static int parse_choices(const char **v, submit_args *a, json_t *r)
 {
-    static const char *const families[] = {"f1", "f4", "l0", "l4", NULL};
     static const char *const erases[] = {"auto", "chip", NULL};
     static const char *const verifies[] = {"crc", "read", "none", NULL};
     static const char *const formats[] = {"auto", "bin", "ihex", "srec", "elf", NULL};
     if (!v[O_CHIP] == !v[O_FAMILY])
-        return bad("give exactly one of --chip NAME and --family f1|f4|l0|l4", NULL);
+        return bad("give exactly one of --chip NAME and --family NAME (flashline chips lists "
+                   "both)",
+                   NULL);
     if (v[O_CHIP] && !*v[O_CHIP])
         return bad("--chip needs a chip name", NULL);
-    if (v[O_FAMILY] && !one_of(v[O_FAMILY], families))
-        return bad("--family is one of f1, f4, l0, l4, not", v[O_FAMILY]);
+    if (v[O_FAMILY] && !known_family(v[O_FAMILY])) {
+        char lines[200];
+        fl_lines_list(lines, sizeof lines, true);
+        fprintf(stderr, "flashline submit: --family is one of %s, not '%s'\n", lines, v[O_FAMILY]);
+        return CLI_USAGE;
+    }
     if (v[O_ERASE] && !one_of(v[O_ERASE], erases))
         return bad("--erase is auto or chip, not", v[O_ERASE]);
     if (v[O_VERIFY] && !one_of(v[O_VERIFY], verifies))

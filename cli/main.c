@@ -41,6 +41,7 @@ static const struct {
     {"units", cmd_units},     {"unit", cmd_unit},
     {"export", cmd_export},   {"events", cmd_events},
     {"flash", cmd_flash},     {"watch", cmd_watch},
+    {"chips", cmd_chips},
 };
 
 int main(int argc, char **argv)

@@ -235,19 +235,12 @@ void metrics_free(metrics *m)
 const char *metrics_family_of(const char *chip)
 {
     /* Short, lower-case names as jobs take them ("f1"), from the table's
-     * "STM32F1"; static strings so that callers need not keep a copy. */
-    static const char *const short_names[] = {"f1", "f4", "l0", "l4"};
-    static const fl_family fams[] = {FL_FAMILY_F1, FL_FAMILY_F4, FL_FAMILY_L0, FL_FAMILY_L4};
+     * lines: static strings, so that callers need not keep a copy. */
     if (!chip || !*chip)
         return "unknown";
-    for (size_t i = 0; fl_chip_at(i); i++) {
-        const fl_chip *c = fl_chip_at(i);
-        if (strcmp(c->name, chip) != 0)
-            continue;
-        for (size_t k = 0; k < sizeof fams / sizeof fams[0]; k++)
-            if (c->family == fams[k])
-                return short_names[k];
-    }
+    for (size_t i = 0; fl_chip_at(i); i++)
+        if (strcmp(fl_chip_at(i)->name, chip) == 0)
+            return fl_chip_line_short(fl_chip_at(i));
     return "unknown";
 }
 

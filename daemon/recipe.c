@@ -147,15 +147,13 @@ static void known_chips(char *out, size_t n)
         }
         out[used < n ? used : n - 1] = '\0';
     }
-    for (size_t i = 0; fl_chip_at(i) && used < n; i++) {
-        const char *fam = fl_family_name(fl_chip_at(i)->family);
-        bool seen = false;
-        for (size_t j = 0; j < i; j++)
-            seen |= fl_chip_at(j)->family == fl_chip_at(i)->family;
-        if (seen)
-            continue;
-        int k = snprintf(out + used, n - used, "%s%s", i ? ", " : " (families ", fam);
+    if (used + 1 < n) {
+        int k = snprintf(out + used, n - used, " (families ");
         used += k > 0 ? (size_t)k : 0;
+    }
+    if (used < n) {
+        fl_lines_list(out + used, n - used, false);
+        used += strlen(out + used);
     }
     if (used < n)
         snprintf(out + used, n - used, ")");
@@ -266,13 +264,13 @@ static recipe_err parse_serial(const json_t *v, job_recipe *r, char *msg, size_t
     } else {
         recipe_default_series(sp, r->series);
     }
-    if (sp->addr < r->row->flash_base ||
-        (uint64_t)sp->addr + sp->width > (uint64_t)r->row->flash_base + r->flash_size ||
-        sp->addr % r->row->program_unit)
+    if (sp->addr < r->row->line->flash_base ||
+        (uint64_t)sp->addr + sp->width > (uint64_t)r->row->line->flash_base + r->flash_size ||
+        sp->addr % fl_chip_program_unit(r->row))
         return fail(msg, n, RECIPE_E_UNPROCESSABLE,
                     "the serial number at 0x%08X+%u is not in the chip's flash (or not "
                     "aligned to its %u-byte program unit)",
-                    sp->addr, sp->width, r->row->program_unit);
+                    sp->addr, sp->width, fl_chip_program_unit(r->row));
     r->has_serial = true;
     return RECIPE_OK;
 }
@@ -391,12 +389,12 @@ static recipe_err parse_all(const json_t *req, const image *img, job_recipe *r, 
     }
     snprintf(r->chip, sizeof r->chip, "%s", cname ? cname : "");
     snprintf(r->family, sizeof r->family, "%s", fname ? fname : "");
-    if (!image_fits(img, r->row->flash_base, r->row->flash_base + r->flash_size))
+    if (!image_fits(img, r->row->line->flash_base, r->row->line->flash_base + r->flash_size))
         return fail(msg, n, RECIPE_E_UNPROCESSABLE,
                     "the image (0x%08X..0x%08llX) does not fit the %u KiB of flash at 0x%08X "
                     "of a %s: check the image and the chip",
                     image_lowest_address(img), (unsigned long long)image_end_address(img) - 1,
-                    r->flash_size / 1024, r->row->flash_base, cname ? cname : fname);
+                    r->flash_size / 1024, r->row->line->flash_base, cname ? cname : fname);
 
     const json_t *count = json_object_get(req, "count"), *cont = json_object_get(req, "continuous");
     if (cont && !json_is_boolean(cont))

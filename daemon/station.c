@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE /* strdup, strcasecmp under strict C17 */
 #include "station_internal.h"
 
+#include <libusb.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>

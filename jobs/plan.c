@@ -95,7 +95,7 @@ img_err plan_build(const image *img, const fl_chip *chip, uint32_t flash_size, p
     if (!img || nunits == 0)
         return say(msg, msglen, IMG_E_ARG, "no image, or %u bytes is not a valid flash size",
                    flash_size);
-    uint64_t lo = chip->flash_base, hi = (uint64_t)chip->flash_base + flash_size;
+    uint64_t lo = chip->line->flash_base, hi = (uint64_t)chip->line->flash_base + flash_size;
     for (size_t i = 0; i < image_segment_count(img); i++) {
         image_segment seg;
         image_segment_get(img, i, &seg);
@@ -105,7 +105,7 @@ img_err plan_build(const image *img, const fl_chip *chip, uint32_t flash_size, p
                        "the image has bytes at 0x%08X-0x%08llX, not inside the %u KiB of flash "
                        "of this %s (0x%08X-0x%08llX); check the link address or the chip",
                        seg.address, (unsigned long long)end - 1, flash_size / 1024, chip->name,
-                       chip->flash_base, (unsigned long long)hi - 1);
+                       chip->line->flash_base, (unsigned long long)hi - 1);
     }
     flash_plan *p = calloc(1, sizeof *p);
     if (!p)
@@ -129,7 +129,7 @@ img_err plan_build(const image *img, const fl_chip *chip, uint32_t flash_size, p
             continue;
         step_store *s = &p->steps[p->n++];
         s->step.unit = u;
-        img_err e = fill_step(s, img, chip->program_unit, chip->erased);
+        img_err e = fill_step(s, img, fl_chip_program_unit(chip), fl_chip_erased(chip));
         if (e) {
             plan_free(p);
             return say(msg, msglen, e, "out of memory while planning");

@@ -391,7 +391,7 @@ static void flatten(run *x)
     size_t m = 0;
     for (size_t i = 0; i < x->nchunks; i++) {
         fl_chunk c = x->chunks[i];
-        uint32_t off = c.addr - b->chip->flash_base;
+        uint32_t off = c.addr - b->chip->line->flash_base;
         if (c.len)
             memcpy(x->flat_data + off, c.data, c.len);
         c.data = x->flat_data + off;

@@ -6,6 +6,7 @@
  * line is proven on are listed; adding a row is adding a tested chip.
  */
 #include "chips.h"
+#include "family.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -66,100 +67,136 @@ static const fl_clock_step clock_l4[] = {
     {0, 0, 0, 0},
 };
 
+/* The controller families (loaders/families/). */
+extern const fl_family fl_family_f1, fl_family_f4, fl_family_l0, fl_family_l4;
+
+/* ---- lines --------------------------------------------------------------- */
+
+/* RM0008 31.6.1 (DBGMCU_CR DBG_IWDG_STOP b8), 3.1 (flash size register
+ * 0x1FFFF7E0, unique ID 0x1FFFF7E8). */
+static const fl_line line_f1 = {
+    .name = "STM32F1",
+    .id = "f1",
+    .family = &fl_family_f1,
+    .idcode_addr = 0xE0042000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FFFF7E0u,
+    .uid_addr = {0x1FFFF7E8u, 0x1FFFF7ECu, 0x1FFFF7F0u},
+    .wdg_freeze_reg = 0xE0042004u,
+    .wdg_freeze_bit = 1u << 8,
+    .fast_clock = clock_f1,
+    .fast_clock_hz = 64000000,
+    .rcc_cfgr = 0x40021004u,
+};
+
+/* RM0390 33.16.4 (DBGMCU_APB1_FZ DBG_IWDG_STOP b12), 39.1-39.2 (unique ID,
+ * flash size). */
+static const fl_line line_f446 = {
+    .name = "STM32F4",
+    .id = "f4",
+    .family = &fl_family_f4,
+    .idcode_addr = 0xE0042000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40023C00u,
+    .flash_size_reg = 0x1FFF7A22u,
+    .uid_addr = {0x1FFF7A10u, 0x1FFF7A14u, 0x1FFF7A18u},
+    .wdg_freeze_reg = 0xE0042008u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_f4,
+    .fast_clock_hz = 168000000,
+    .rcc_cfgr = 0x40023808u,
+};
+
+/* RM0367 27.9.5 (DBG_APB1_FZ at 0x40015808, DBG_IWDG_STOP b12), 28.1-28.2;
+ * the unique ID is not contiguous on the L0. */
+static const fl_line line_l0 = {
+    .name = "STM32L0",
+    .id = "l0",
+    .family = &fl_family_l0,
+    .idcode_addr = 0x40015800u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FF8007Cu,
+    .uid_addr = {0x1FF80050u, 0x1FF80054u, 0x1FF80064u},
+    .wdg_freeze_reg = 0x40015808u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_l0,
+    .fast_clock_hz = 16000000,
+    .rcc_cfgr = 0x4002100Cu,
+};
+
+/* RM0351 46.16.4 (DBGMCU_APB1FZR1 DBG_IWDG_STOP b12), 47.1-47.2. */
+static const fl_line line_l4 = {
+    .name = "STM32L4",
+    .id = "l4",
+    .family = &fl_family_l4,
+    .idcode_addr = 0xE0042000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FFF75E0u,
+    .uid_addr = {0x1FFF7590u, 0x1FFF7594u, 0x1FFF7598u},
+    .wdg_freeze_reg = 0xE0042008u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_l4,
+    .fast_clock_hz = 80000000,
+    .rcc_cfgr = 0x40021008u,
+};
+
+/* ---- devices ------------------------------------------------------------- */
+
 static const fl_chip chips[] = {
     {
         .dev_id = 0x410,
         .name = "STM32F10x medium density",
-        .family = FL_FAMILY_F1,
-        .stub = "f1",
-        .idcode_addr = 0xE0042000u,
-        .flash_base = 0x08000000u,
-        .flash_size_reg = 0x1FFFF7E0u,
-        .uid_addr = {0x1FFFF7E8u, 0x1FFFF7ECu, 0x1FFFF7F0u},
+        .line = &line_f1,
+        .parts = "stm32f101;stm32f102;stm32f103",
         .flash_size_max = 128 * 1024,
         .units = {{0, 1024}}, /* 1 KiB pages */
         .banks = 1,
-        .erased = 0xFF,
-        .program_unit = 2,
         .sram_base = 0x20000000u,
         .sram_size = 20 * 1024,
-        .flash_regs = 0x40022000u,
-        .parts = "stm32f101;stm32f102;stm32f103",
-        .fast_clock = clock_f1,
-        .fast_clock_hz = 64000000,
-        .rcc_cfgr = 0x40021004u,
     },
     {
         .dev_id = 0x421,
         .name = "STM32F446",
-        .family = FL_FAMILY_F4,
-        .stub = "f4",
-        .idcode_addr = 0xE0042000u,
-        .flash_base = 0x08000000u,
-        .flash_size_reg = 0x1FFF7A22u,
-        .uid_addr = {0x1FFF7A10u, 0x1FFF7A14u, 0x1FFF7A18u},
+        .line = &line_f446,
+        .parts = "stm32f446",
         .flash_size_max = 512 * 1024,
         .units = {{4, 16 * 1024}, {1, 64 * 1024}, {0, 128 * 1024}},
         .banks = 1,
-        .erased = 0xFF,
-        .program_unit = 4, /* x32 parallelism at 2.7-3.6 V */
         .sram_base = 0x20000000u,
         .sram_size = 128 * 1024,
-        .flash_regs = 0x40023C00u,
-        .parts = "stm32f446",
-        .fast_clock = clock_f4,
-        .fast_clock_hz = 168000000,
-        .rcc_cfgr = 0x40023808u,
     },
     {
         .dev_id = 0x417,
         .name = "STM32L05x/L06x (category 3)",
-        .family = FL_FAMILY_L0,
-        .stub = "l0",
-        .idcode_addr = 0x40015800u,
-        .flash_base = 0x08000000u,
-        .flash_size_reg = 0x1FF8007Cu,
-        .uid_addr = {0x1FF80050u, 0x1FF80054u, 0x1FF80064u}, /* not contiguous on L0 */
+        .line = &line_l0,
+        .parts = "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063",
         .flash_size_max = 64 * 1024,
         .units = {{0, 128}}, /* 128-byte pages */
         .banks = 1,
-        .erased = 0x00,
-        .program_unit = 4,
         .sram_base = 0x20000000u,
         .sram_size = 8 * 1024,
-        .flash_regs = 0x40022000u,
-        .parts = "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063",
-        .fast_clock = clock_l0,
-        .fast_clock_hz = 16000000,
-        .rcc_cfgr = 0x4002100Cu,
     },
     {
         .dev_id = 0x415,
         .name = "STM32L47x/L48x",
-        .family = FL_FAMILY_L4,
-        .stub = "l4",
-        .idcode_addr = 0xE0042000u,
-        .flash_base = 0x08000000u,
-        .flash_size_reg = 0x1FFF75E0u,
-        .uid_addr = {0x1FFF7590u, 0x1FFF7594u, 0x1FFF7598u},
+        .line = &line_l4,
+        .parts = "stm32l475;stm32l476;stm32l486",
         .flash_size_max = 1024 * 1024,
         .units = {{0, 2048}}, /* 2 KiB pages, numbered per bank */
         .banks = 2,
-        .erased = 0xFF,
-        .program_unit = 8,
         .sram_base = 0x20000000u,
         .sram_size = 96 * 1024,
-        .flash_regs = 0x40022000u,
-        .parts = "stm32l475;stm32l476;stm32l486",
-        .fast_clock = clock_l4,
-        .fast_clock_hz = 80000000,
-        .rcc_cfgr = 0x40021008u,
     },
 };
 
+#define NCHIPS (sizeof chips / sizeof chips[0])
+
 const fl_chip *fl_chip_by_dev_id(uint16_t dev_id)
 {
-    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
+    for (size_t i = 0; i < NCHIPS; i++)
         if (chips[i].dev_id == dev_id)
             return &chips[i];
     return NULL;
@@ -167,13 +204,46 @@ const fl_chip *fl_chip_by_dev_id(uint16_t dev_id)
 
 const fl_chip *fl_chip_at(size_t i)
 {
-    return i < sizeof chips / sizeof chips[0] ? &chips[i] : NULL;
+    return i < NCHIPS ? &chips[i] : NULL;
 }
 
-const char *fl_family_name(fl_family f)
+const char *fl_chip_stub(const fl_chip *c)
 {
-    static const char *const names[] = {"STM32F1", "STM32F4", "STM32L0", "STM32L4"};
-    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
+    return c->line->family->stub;
+}
+
+uint32_t fl_chip_program_unit(const fl_chip *c)
+{
+    return c->line->family->program_unit;
+}
+
+uint8_t fl_chip_erased(const fl_chip *c)
+{
+    return c->line->family->erased;
+}
+
+const char *fl_chip_line_short(const fl_chip *c)
+{
+    return c->line->id;
+}
+
+void fl_lines_list(char *buf, size_t n, bool lower)
+{
+    size_t used = 0;
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < NCHIPS; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen |= strcmp(chips[j].line->name, chips[i].line->name) == 0;
+        if (seen)
+            continue;
+        const char *name = lower ? fl_chip_line_short(&chips[i]) : chips[i].line->name;
+        int k = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", name);
+        if (k < 0 || (size_t)k >= n - used)
+            return;
+        used += (size_t)k;
+    }
 }
 
 /* Units in one bank of bank_size bytes; 0 when the runs do not tile it. */
@@ -210,7 +280,7 @@ bool fl_chip_unit(const fl_chip *c, uint32_t flash_size, uint32_t i, fl_unit *ou
     if (per_bank == 0 || i >= per_bank * c->banks)
         return false;
     uint32_t bank = i / per_bank, k = i % per_bank;
-    uint32_t addr = c->flash_base + bank * (flash_size / c->banks);
+    uint32_t addr = c->line->flash_base + bank * (flash_size / c->banks);
     for (size_t r = 0; r < 3 && c->units[r].size; r++) {
         const fl_unit_run *run = &c->units[r];
         uint32_t take = run->count ? run->count : per_bank;
@@ -227,7 +297,7 @@ bool fl_chip_unit(const fl_chip *c, uint32_t flash_size, uint32_t i, fl_unit *ou
 bool fl_chip_unit_at(const fl_chip *c, uint32_t flash_size, uint32_t addr, fl_unit *out)
 {
     uint32_t n = fl_chip_unit_count(c, flash_size);
-    if (n == 0 || addr < c->flash_base || addr - c->flash_base >= flash_size)
+    if (n == 0 || addr < c->line->flash_base || addr - c->line->flash_base >= flash_size)
         return false;
     /* Units are in address order: binary search. */
     uint32_t lo = 0, hi = n;
@@ -288,6 +358,6 @@ bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *par
 
 bool fl_chip_matches_family(const fl_chip *c, const char *family)
 {
-    const char *name = fl_family_name(c->family); /* "STM32F1" */
-    return strcasecmp(family, name) == 0 || strcasecmp(family, name + 5) == 0;
+    const char *name = c->line->name; /* "STM32F1" */
+    return strcasecmp(family, name) == 0 || strcasecmp(family, c->line->id) == 0;
 }

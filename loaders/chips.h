@@ -11,12 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum fl_family {
-    FL_FAMILY_F1,
-    FL_FAMILY_F4,
-    FL_FAMILY_L0,
-    FL_FAMILY_L4,
-} fl_family;
+/* A flash-controller family (family.h; one file each in loaders/families/). */
+struct fl_family;
 
 /* A run of equal erase units: `count` units of `size` bytes (count 0 =
  * as many as the flash size allows). */
@@ -39,31 +35,46 @@ typedef struct fl_clock_step {
 
 #define FL_CLOCK_STEPS_MAX 8
 
-typedef struct fl_chip {
-    uint16_t dev_id;  /* DBGMCU_IDCODE[11:0] */
-    const char *name; /* "STM32F103xB" */
-    fl_family family;
-    const char *stub;     /* loader stub family: "f1", ... (loaders/stubs.h) */
+/*
+ * A product line's facts shared by its device ids: its name, its flash
+ * controller, where the identity registers are, and how to run its core
+ * faster. Lines whose devices differ in these (F72x and F74x keep their
+ * flash-size register apart) are two lines of one name.
+ */
+typedef struct fl_line {
+    const char *name; /* "STM32F1" */
+    const char *id;   /* "f1": what --family and the API take (or the name) */
+    const struct fl_family *family;
     uint32_t idcode_addr; /* DBGMCU_IDCODE */
     uint32_t flash_base;
+    uint32_t flash_regs;     /* controller base */
     uint32_t flash_size_reg; /* u16, KiB */
     uint32_t uid_addr[3];    /* the 96-bit unique ID, word by word */
-    uint32_t flash_size_max; /* bytes; a register value above it is refused */
-    fl_unit_run units[3];    /* erase units from flash_base, per bank */
-    uint32_t banks;          /* 2: the units repeat from flash_size / 2 */
-    uint8_t erased;          /* value of an erased byte */
-    uint32_t program_unit;   /* bytes the controller programs at once */
-    uint32_t sram_base, sram_size;
-    uint32_t flash_regs; /* controller base */
-    /* Part-number prefixes sharing this device id, lower case, ';'-separated
-     * ("stm32f101;stm32f102;stm32f103"). */
-    const char *parts;
+    /* DBGMCU bit that stops the independent watchdog while the core is
+     * halted (DBG_IWDG_STOP). */
+    uint32_t wdg_freeze_reg, wdg_freeze_bit;
     /* How to run the core faster than its reset clock while the loader
      * works (stubs and CRCs are core-bound); ends with a step whose mask is
-     * 0. RCC_CFGR.SW must read 0 (the reset oscillator) for it to apply. */
+     * 0. RCC_CFGR.SWS must read 0 (the reset oscillator) for it to apply. */
     const fl_clock_step *fast_clock;
     uint32_t fast_clock_hz;
     uint32_t rcc_cfgr; /* RCC_CFGR address, for the SW/SWS check */
+} fl_line;
+
+typedef struct fl_chip {
+    uint16_t dev_id;  /* DBGMCU_IDCODE[11:0] */
+    const char *name; /* "STM32F10x medium density" */
+    const fl_line *line;
+    /* Part-number prefixes sharing this device id, lower case, ';'-separated
+     * ("stm32f101;stm32f102;stm32f103"). */
+    const char *parts;
+    uint32_t flash_size_max; /* bytes; a register value above it is refused */
+    fl_unit_run units[3];    /* erase units from flash_base, per bank */
+    uint32_t banks;          /* 2: the units repeat from flash_size / 2 */
+    /* Offset of bank 2's register block from flash_regs (F1 XL: 0x40);
+     * 0 when one block serves both banks. */
+    uint32_t bank2_regs;
+    uint32_t sram_base, sram_size; /* the SRAM the loader uses */
 } fl_chip;
 
 /* The row for a device id, or NULL (an unknown chip is refused, not
@@ -71,7 +82,16 @@ typedef struct fl_chip {
 const fl_chip *fl_chip_by_dev_id(uint16_t dev_id);
 /* All rows, for listings; NULL past the end. */
 const fl_chip *fl_chip_at(size_t i);
-const char *fl_family_name(fl_family f);
+/* The controller family's stub name ("f1"), program unit and erased
+ * value, for callers outside loaders/. */
+const char *fl_chip_stub(const fl_chip *c);
+uint32_t fl_chip_program_unit(const fl_chip *c);
+uint8_t fl_chip_erased(const fl_chip *c);
+/* "STM32F1, STM32F4, ...": every line the table holds, in table order,
+ * each once, into buf (cut to n); lower: "f1, f4, ..." instead. */
+void fl_lines_list(char *buf, size_t n, bool lower);
+/* The short, lower-case line name of a row ("f1"), a static string. */
+const char *fl_chip_line_short(const fl_chip *c);
 
 /* Does a board (this row, flash_size bytes) fit an ordering code such as
  * "stm32f103rb" or "STM32F103xB" (any case)? The prefix must be one of the
@@ -81,7 +101,7 @@ const char *fl_family_name(fl_family f);
  * why says what differs. */
 bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
                           size_t whylen);
-/* Does a family name ("f1", "STM32F1", any case) name this row's family? */
+/* Does a line name ("f1", "STM32F1", any case) name this row's line? */
 bool fl_chip_matches_family(const fl_chip *c, const char *family);
 
 /* One erase unit (page or sector) of a chip with flash_size bytes. */

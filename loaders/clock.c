@@ -3,7 +3,7 @@
  * a slow internal oscillator (F1 8 MHz, F4 16 MHz, L0 2.1 MHz, L4 4 MHz),
  * and the stubs' CRC passes and buffer loops are bound by the core: on an
  * L476 at 4 MHz one CRC of 1 MiB takes about 3 s of the chip's time. The
- * chip row says how to go faster (fl_clock_step, chips.c); this file runs
+ * chip row says how to go faster (fl_clock_step, the chip line in chips.c); this file runs
  * those steps over SWD and undoes them.
  *
  * The clock is raised only from the reset configuration (RCC_CFGR.SWS = 0):
@@ -97,7 +97,7 @@ static fl_err undo(fl_target *t, size_t n)
     reg_cache rc = {.n = 0};
     fl_err first = FL_OK;
     while (n-- > 0) {
-        fl_err e = set_bits(t, &rc, &t->chip->fast_clock[n], t->clock_saved[n], NULL);
+        fl_err e = set_bits(t, &rc, &t->chip->line->fast_clock[n], t->clock_saved[n], NULL);
         if (e == FL_E_PROBE)
             return e;
         if (e != FL_OK && first == FL_OK)
@@ -108,7 +108,7 @@ static fl_err undo(fl_target *t, size_t n)
 
 /* Steps in the chip row's recipe (t->clock_saved has room for
  * FL_CLOCK_STEPS_MAX; loaders.test_chips checks every row fits). */
-static size_t step_count(const fl_chip *c)
+static size_t step_count(const fl_line *c)
 {
     size_t n = 0;
     while (n < FL_CLOCK_STEPS_MAX && c->fast_clock[n].mask)
@@ -118,7 +118,7 @@ static size_t step_count(const fl_chip *c)
 
 fl_err fl_clock_raise(fl_target *t)
 {
-    const fl_chip *c = t->chip;
+    const fl_line *c = t->chip ? t->chip->line : NULL;
     if (!c || !c->fast_clock || t->clock_raised)
         return FL_OK;
     reg_cache rc = {.n = 0};
@@ -149,7 +149,7 @@ fl_err fl_clock_restore(fl_target *t)
 {
     if (!t->clock_raised)
         return FL_OK;
-    fl_err e = undo(t, step_count(t->chip));
+    fl_err e = undo(t, step_count(t->chip->line));
     if (e == FL_OK)
         t->clock_raised = false;
     return e;

@@ -8,14 +8,13 @@
  * of its own; after it, BSY and the error flags are checked once and the
  * burst is read back.
  *
- * Per family (store widths are the only legal ones):
- *   F1  PG, half-word stores (RM0008 3.3.3; PM0075 2.3.3: any other width is
- *       a bus error).
- *   F4  PG with PSIZE x32, word stores (RM0390 3.5.4 / RM0090 3.6.4).
- *   L0  word stores where not half-page aligned, FPRG+PROG half pages of 16
- *       words elsewhere (RM0367 3.3.4 "word programming", "half-page
- *       programming"): one tprog per 64 bytes instead of per 4.
- *   L4  PG, double words as two consecutive word stores (RM0351 3.3.7).
+ * What a family needs is data in its descriptor (family.h): the CR bits
+ * that make stores program and the store width (F1/F0/F3 half-words, RM0008
+ * 3.3.3 and PM0075 2.3.3: any other width is a bus error; F2/F4 words with
+ * PSIZE x32, RM0090 3.6.4; L4 double words as two word stores, RM0351
+ * 3.3.7), and a half-page mode (L0 FPRG+PROG, 16 words per tprog, RM0367
+ * 3.3.4) used for aligned runs. Error flags and their meaning come from the
+ * family's flag table through fl_wait_idle.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "flash_internal.h"
@@ -30,70 +29,24 @@
  * sets the pace, small enough to report progress and failures closely. */
 #define BURST 1024u
 
-typedef struct direct_family {
-    uint32_t sr, cr;       /* offsets (cr: PECR on the L0) */
-    uint32_t busy, errors; /* SR bits */
-    uint32_t wrp_errors;   /* of those, the ones meaning "protected" */
-    uint32_t cr_program;   /* CR bits for programming (L0: half-page mode) */
-    unsigned width;        /* store width */
-} direct_family;
-
-/* Error flags: F1 PGERR|WRPRTERR; F4 OPERR..RDERR; L0 WRPERR, PGAERR,
- * SIZERR, RDERR, NOTZEROERR, FWWERR (not OPTVERR, which is about option
- * loading); L4 OPERR, PROGERR..FASTERR. */
-static const direct_family families[] = {
-    [FL_FAMILY_F1] = {0x0C, 0x10, 1u << 0, 0x14u, 1u << 4, 1u << 0, 2},
-    [FL_FAMILY_F4] = {0x0C, 0x10, 1u << 16, 0x1F2u, 1u << 4, (1u << 0) | (2u << 8), 4},
-    [FL_FAMILY_L0] = {0x18, 0x04, 1u << 0, 0x32700u, 1u << 8, (1u << 10) | (1u << 3), 4},
-    [FL_FAMILY_L4] = {0x10, 0x14, 1u << 16, 0x3FAu, 1u << 4, 1u << 0, 4},
-};
-
-#define L0_HALF_PAGE 64u
-
-static uint32_t reg(const fl_target *t, uint32_t off)
+/* After a burst: wait for BSY to fall, then check the flags. The stores
+ * already waited for each program, so 1 s is plenty. */
+static fl_err burst_done(fl_target *t, uint32_t bank, uint32_t addr)
 {
-    return t->chip->flash_regs + off;
-}
-
-/* After a burst: wait for BSY to fall, then check the flags. */
-static fl_err burst_done(fl_target *t, const direct_family *f, uint32_t addr, uint32_t len)
-{
-    uint64_t deadline = fl_now_ms() + 1000u;
-    uint32_t sr = 0;
-    for (;;) {
-        PD_TRY(t, pd_read32(t->probe, reg(t, f->sr), &sr));
-        if (!(sr & f->busy))
-            break;
-        if (fl_now_ms() > deadline)
-            return fl_fail(t, FL_E_TIMEOUT,
-                           "programming 0x%08X+%u: flash still busy after 1 s (FLASH_SR 0x%08X); "
-                           "reset the board and retry",
-                           addr, len, sr);
-    }
-    if (!(sr & f->errors))
-        return FL_OK;
-    PD_TRY(t, pd_write32(t->probe, reg(t, f->sr), sr & f->errors));
-    if (sr & f->wrp_errors)
-        return fl_fail(t, FL_E_PROTECTED,
-                       "programming 0x%08X+%u refused: FLASH_SR 0x%08X (write protection%s)", addr,
-                       len, sr, t->rdp ? " or readout protection" : "; clear the WRP option bits");
-    return fl_fail(t, FL_E_FLASH,
-                   "programming 0x%08X+%u failed: FLASH_SR 0x%08X; the range must be erased (erase "
-                   "it and retry)",
-                   addr, len, sr);
+    return fl_wait_idle(t, bank, 1000u, "programming", addr);
 }
 
 /* Program one burst with stores of `width`, then check and read it back. */
-static fl_err burst(fl_target *t, const direct_family *f, unsigned width, uint32_t addr,
-                    const uint8_t *data, uint32_t len, uint8_t *back)
+static fl_err burst(fl_target *t, uint32_t bank, unsigned width, uint32_t addr, const uint8_t *data,
+                    uint32_t len, uint8_t *back)
 {
     pd_err pe = pd_mem_write_w(t->probe, width, addr, data, len);
     if (pe != PD_OK) {
         /* A refused store (bus error) may leave flags: report those first. */
-        fl_err e = burst_done(t, f, addr, len);
+        fl_err e = burst_done(t, bank, addr);
         return e ? e : fl_probe_fail(t, pe);
     }
-    fl_err e = burst_done(t, f, addr, len);
+    fl_err e = burst_done(t, bank, addr);
     if (e)
         return e;
     PD_TRY(t, pd_mem_read(t->probe, addr, back, len));
@@ -107,70 +60,76 @@ static fl_err burst(fl_target *t, const direct_family *f, unsigned width, uint32
     return FL_OK;
 }
 
-static fl_err set_cr(fl_target *t, const direct_family *f, uint32_t bits, uint32_t keep)
+/* CR of the bank holding addr, with bits as the operation bits: the
+ * family's kept bits (L0: the locks, which writing 1 would set again) as
+ * read. */
+static fl_err set_cr(fl_target *t, uint32_t bank, uint32_t bits)
 {
+    const fl_family *f = fl_family_of(t);
     uint32_t cr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, f->cr), &cr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, f->cr), (cr & keep) | bits));
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, bank, f->cr), &cr));
+    PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, f->cr), (cr & f->cr_keep) | bits));
     return FL_OK;
 }
 
 fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
                          fl_progress_fn progress, void *user)
 {
-    const fl_chip *ch = t->chip;
-    uint32_t unit = ch->program_unit;
-    if (len > t->flash_size || addr < ch->flash_base || addr - ch->flash_base > t->flash_size ||
-        len > t->flash_size - (addr - ch->flash_base) || addr % unit || len % unit)
+    const fl_family *f = fl_family_of(t);
+    uint32_t unit = f->program_unit, base = t->chip->line->flash_base;
+    if (len > t->flash_size || addr < base || addr - base > t->flash_size ||
+        len > t->flash_size - (addr - base) || addr % unit || len % unit)
         return fl_fail(t, FL_E_ARG,
                        "0x%08X+%zu is outside flash or not aligned to %u bytes; nothing written",
                        addr, len, unit);
     if (len == 0)
         return FL_OK;
-    if (len && !data)
+    if (!data)
         return fl_fail(t, FL_E_ARG, "no data; nothing written");
     if (t->rdp)
         return fl_fail(
             t, FL_E_PROTECTED,
             "readout protection is on: flash cannot be programmed over SWD; set RDP level "
             "0 (which mass-erases the chip) first");
-    const direct_family *f = &families[ch->family];
-    if (f->width == 2 && !pd_get_limits(t->probe)->has_mem16)
+    if (f->store_width == 2 && !pd_get_limits(t->probe)->has_mem16)
         return fl_fail(t, FL_E_PROBE,
                        "%s programs by half-words and this probe's firmware has no 16-bit memory "
                        "access (ST-LINK/V2 before J26); update the probe firmware or use the stub",
-                       ch->name);
+                       t->chip->name);
     fl_err e = fl_unlock(t); /* also clears stale error flags */
     if (e)
         return e;
     uint8_t *back = malloc(BURST);
     if (!back)
         return fl_fail(t, FL_E_ARG, "out of memory");
-    /* L0: the operation bits live in PECR next to the lock bits, which must
-     * be written as read (writing 1 would relock). */
-    uint32_t keep = ch->family == FL_FAMILY_L0 ? 0x7u : 0;
     uint32_t done = 0, total = (uint32_t)len;
-    bool half_pages = false;
-    if (ch->family != FL_FAMILY_L0)
-        e = set_cr(t, f, f->cr_program, keep);
+    /* The CR bits in force, per register block; ~0: not set yet. */
+    uint32_t mode[2] = {~0u, ~0u};
+    uint32_t bank2 = fl_reg_blocks(t) > 1 ? base + t->flash_size / 2 : UINT32_MAX;
     while (e == FL_OK && done < total) {
         uint32_t at = addr + done, n = total - done;
-        if (ch->family == FL_FAMILY_L0) {
-            /* Word programming up to the next half page, half pages while
-             * 64 bytes remain, words for the tail. */
-            uint32_t head = (L0_HALF_PAGE - (at & (L0_HALF_PAGE - 1))) & (L0_HALF_PAGE - 1);
-            bool hp = head == 0 && n >= L0_HALF_PAGE;
-            n = hp ? n - n % L0_HALF_PAGE : (head && head < n ? head : n);
-            if (hp != half_pages || done == 0) {
-                e = set_cr(t, f, hp ? f->cr_program : 0, keep);
-                half_pages = hp;
-                if (e)
-                    break;
-            }
+        uint32_t bank = at >= bank2;
+        if (!bank && bank2 - at < n)
+            n = bank2 - at; /* one burst, one register block */
+        uint32_t bits = f->cr_program;
+        if (f->half_page) {
+            /* Single stores up to the next half page, half pages while
+             * whole ones remain, single stores for the tail. */
+            uint32_t hp = f->half_page;
+            uint32_t head = (hp - (at & (hp - 1))) & (hp - 1);
+            bool whole = head == 0 && n >= hp;
+            n = whole ? n - n % hp : (head && head < n ? head : n);
+            if (whole)
+                bits = f->cr_half_page;
+        }
+        if (mode[bank] != bits) {
+            if ((e = set_cr(t, bank, bits)) != FL_OK)
+                break;
+            mode[bank] = bits;
         }
         if (n > BURST)
             n = BURST;
-        e = burst(t, f, f->width, at, data + done, n, back);
+        e = burst(t, bank, f->store_width, at, data + done, n, back);
         if (e == FL_OK) {
             done += n;
             if (progress)
@@ -179,12 +138,15 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     }
     free(back);
     /* Leave programming mode whatever happened (PG/FPRG/PROG off). */
-    uint32_t cr = 0;
-    pd_err pe = pd_read32(t->probe, reg(t, f->cr), &cr);
-    if (pe == PD_OK)
-        pe = pd_write32(t->probe, reg(t, f->cr), cr & keep);
-    if (e == FL_OK && pe != PD_OK)
-        return fl_probe_fail(t, pe);
+    for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
+        if (e == FL_OK) {
+            e = set_cr(t, bank, 0);
+        } else { /* best effort: keep the first error's message */
+            uint32_t cr = 0, at = fl_reg(t, bank, f->cr);
+            if (pd_read32(t->probe, at, &cr) == PD_OK)
+                pd_write32(t->probe, at, cr & f->cr_keep);
+        }
+    }
     if (e == FL_OK)
         snprintf(t->msg, sizeof t->msg, "programmed %u bytes at 0x%08X over SWD", total, addr);
     return e;

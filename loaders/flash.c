@@ -1,8 +1,8 @@
 /*
- * Writing a chip through one probe (see flash.h). Register layouts per
- * family are data (fl_ctrl); the erase sequences differ enough to be four
- * small functions. References: RM0008 3.3, RM0390 3.5-3.6, RM0367 3.3,
- * RM0351 3.3.
+ * Writing a chip through one probe (see flash.h): the engine. Everything
+ * about a controller comes from its family descriptor (family.h,
+ * loaders/families/), everything about a device from its chip row; no
+ * family is named here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "flash_internal.h"
@@ -14,6 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* CPUID.PARTNO of the cores whose DBGMCU is on the APB (ARMv6-M ARM B3.2.3:
+ * Cortex-M0 0xC20, Cortex-M0+ 0xC60), and the two DBGMCU_IDCODE places. */
+#define PD_CPUID         0xE000ED00u
+#define CPUID_PARTNO_M0  0xC20u
+#define CPUID_PARTNO_M0P 0xC60u
+#define DBGMCU_APB       0x40015800u
+#define DBGMCU_PPB       0xE0042000u
 
 /* Where the host puts things in target SRAM (every chip's SRAM starts at
  * 0x20000000): the stub, its control block, then two buffers; the stack is
@@ -31,137 +39,12 @@
 /* A stub that makes no progress for this long has failed. */
 #define STUB_STALL_MS 5000u
 
-typedef struct fl_ctrl {
-    uint32_t keyr[2]; /* key registers (offsets), in unlock order; 0 = none */
-    uint32_t keys[2][2];
-    uint32_t sr, cr; /* offsets; cr is PECR on L0 */
-    uint32_t sr_busy, sr_errors, sr_eop;
-    uint32_t cr_lock;                      /* bits set when locked (L0: PELOCK | PRGLOCK) */
-    uint32_t rdp_reg, rdp_mask, rdp_clear; /* protected when (v & mask) != clear */
-    uint32_t wdg_freeze_reg, wdg_freeze_bit;
-    fl_err (*erase)(fl_target *t, const fl_unit *u);
-    uint32_t erase_timeout_ms;
-    uint32_t mass_cr; /* CR value that selects a mass erase; 0 = none (L0) */
-    uint32_t strt;    /* CR start bit */
-    uint32_t mass_timeout_ms;
-} fl_ctrl;
-
-static fl_err erase_f1(fl_target *t, const fl_unit *u);
-static fl_err erase_f4(fl_target *t, const fl_unit *u);
-static fl_err erase_l0(fl_target *t, const fl_unit *u);
-static fl_err erase_l4(fl_target *t, const fl_unit *u);
-
-static const fl_ctrl ctrls[] = {
-    [FL_FAMILY_F1] = {.keyr = {0x04},
-                      .keys = {{0x45670123u, 0xCDEF89ABu}},
-                      .sr = 0x0C,
-                      .cr = 0x10,
-                      .sr_busy = 1u << 0,
-                      .sr_errors = 0x14,
-                      .sr_eop = 1u << 5,
-                      .cr_lock = 1u << 7,
-                      .rdp_reg = 0x4002201Cu,
-                      .rdp_mask = 1u << 1,
-                      .rdp_clear = 0,
-                      .wdg_freeze_reg = 0xE0042004u,
-                      .wdg_freeze_bit = 1u << 8,
-                      .erase = erase_f1,
-                      .erase_timeout_ms = 200,
-                      .mass_cr = 1u << 2, /* MER */
-                      .strt = 1u << 6,
-                      .mass_timeout_ms = 200},
-    [FL_FAMILY_F4] = {.keyr = {0x04},
-                      .keys = {{0x45670123u, 0xCDEF89ABu}},
-                      .sr = 0x0C,
-                      .cr = 0x10,
-                      .sr_busy = 1u << 16,
-                      .sr_errors = 0x1F2,
-                      .sr_eop = 1u << 0,
-                      .cr_lock = 1u << 31,
-                      .rdp_reg = 0x40023C14u,
-                      .rdp_mask = 0xFF00u,
-                      .rdp_clear = 0xAA00u,
-                      .wdg_freeze_reg = 0xE0042008u,
-                      .wdg_freeze_bit = 1u << 12,
-                      .erase = erase_f4,
-                      .erase_timeout_ms = 10000,
-                      .mass_cr = (1u << 2) | (2u << 8), /* MER, PSIZE x32: 4 s typ. (DS10693) */
-                      .strt = 1u << 16,
-                      .mass_timeout_ms = 33000},
-    [FL_FAMILY_L0] = {.keyr = {0x0C, 0x10},
-                      .keys = {{0x89ABCDEFu, 0x02030405u}, {0x8C9DAEBFu, 0x13141516u}},
-                      .sr = 0x18,
-                      .cr = 0x04,
-                      .sr_busy = 1u << 0,
-                      .sr_errors = 0x32F00u,
-                      .sr_eop = 1u << 1,
-                      .cr_lock = 3u,
-                      .rdp_reg = 0x4002201Cu,
-                      .rdp_mask = 0xFFu,
-                      .rdp_clear = 0xAAu,
-                      .wdg_freeze_reg = 0x40015808u,
-                      .wdg_freeze_bit = 1u << 12,
-                      .erase = erase_l0,
-                      .erase_timeout_ms = 100},
-    [FL_FAMILY_L4] = {.keyr = {0x08},
-                      .keys = {{0x45670123u, 0xCDEF89ABu}},
-                      .sr = 0x10,
-                      .cr = 0x14,
-                      .sr_busy = 1u << 16,
-                      .sr_errors = 0xC3FAu,
-                      .sr_eop = 1u << 0,
-                      .cr_lock = 1u << 31,
-                      .rdp_reg = 0x40022020u,
-                      .rdp_mask = 0xFFu,
-                      .rdp_clear = 0xAAu,
-                      .wdg_freeze_reg = 0xE0042008u,
-                      .wdg_freeze_bit = 1u << 12,
-                      .erase = erase_l4,
-                      .erase_timeout_ms = 250,
-                      .mass_cr = (1u << 2) | (1u << 15), /* MER1 | MER2 */
-                      .strt = 1u << 16,
-                      .mass_timeout_ms = 250},
-};
-
 const char *fl_err_name(fl_err e)
 {
     static const char *const names[] = {"FL_OK",          "FL_E_PROBE",  "FL_E_UNKNOWN_CHIP",
                                         "FL_E_PROTECTED", "FL_E_FLASH",  "FL_E_TIMEOUT",
                                         "FL_E_LOADER",    "FL_E_VERIFY", "FL_E_ARG"};
     return (unsigned)e < sizeof names / sizeof names[0] ? names[e] : "FL_E_?";
-}
-
-fl_err fl_fail(fl_target *t, fl_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
-/* A probe call failed: keep its error and message. */
-fl_err fl_probe_fail(fl_target *t, pd_err e)
-{
-    t->probe_err = e;
-    return fl_fail(t, FL_E_PROBE, "%s", pd_message(t->probe));
-}
-
-static const fl_ctrl *ctrl_of(const fl_target *t)
-{
-    return &ctrls[t->chip->family];
-}
-
-static uint32_t reg(const fl_target *t, uint32_t off)
-{
-    return t->chip->flash_regs + off;
-}
-
-uint64_t fl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- identification ------------------------------------------------------ */
@@ -171,21 +54,28 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     memset(t, 0, sizeof *t);
     t->probe = probe;
     uint32_t cpuid = 0;
-    PD_TRY(t, pd_read32(probe, 0xE000ED00u, &cpuid));
-    /* Cortex-M0+ parts keep DBGMCU on the APB (0x40015800), the others in
-     * the PPB (0xE0042000). */
-    uint32_t idcode_addr = ((cpuid >> 4) & 0xFFF) == 0xC60 ? 0x40015800u : 0xE0042000u;
+    PD_TRY(t, pd_read32(probe, PD_CPUID, &cpuid));
+    /* Cortex-M0 and M0+ parts keep DBGMCU on the APB (0x40015800), the
+     * others in the PPB (0xE0042000): RM0091 32.4.1, RM0367 27.4.1. */
+    uint32_t partno = (cpuid >> 4) & 0xFFF;
+    uint32_t idcode_addr =
+        partno == CPUID_PARTNO_M0 || partno == CPUID_PARTNO_M0P ? DBGMCU_APB : DBGMCU_PPB;
     PD_TRY(t, pd_read32(probe, idcode_addr, &t->idcode));
     t->chip = fl_chip_by_dev_id((uint16_t)(t->idcode & 0xFFF));
-    if (!t->chip || t->chip->idcode_addr != idcode_addr)
-        return fl_fail(
-            t, FL_E_UNKNOWN_CHIP,
-            "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); Flashline "
-            "supports STM32F103xB, F446, L053 and L476",
-            t->idcode, t->idcode & 0xFFF, cpuid);
+    if (!t->chip || t->chip->line->idcode_addr != idcode_addr) {
+        char lines[160];
+        fl_lines_list(lines, sizeof lines, false);
+        fl_err e = fl_fail(t, FL_E_UNKNOWN_CHIP,
+                           "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); "
+                           "Flashline programs %s (flashline chips lists them)",
+                           t->idcode, t->idcode & 0xFFF, cpuid, lines);
+        t->chip = NULL;
+        return e;
+    }
+    const fl_line *line = t->chip->line;
     uint32_t word = 0;
-    PD_TRY(t, pd_read32(probe, t->chip->flash_size_reg & ~3u, &word));
-    uint32_t kib = (t->chip->flash_size_reg & 2) ? word >> 16 : word & 0xFFFF;
+    PD_TRY(t, pd_read32(probe, line->flash_size_reg & ~3u, &word));
+    uint32_t kib = (line->flash_size_reg & 2) ? word >> 16 : word & 0xFFFF;
     t->flash_size = kib * 1024u;
     if (fl_chip_unit_count(t->chip, t->flash_size) == 0)
         return fl_fail(t, FL_E_UNKNOWN_CHIP,
@@ -193,148 +83,71 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
                        "be counterfeit or damaged",
                        t->chip->name, kib);
     for (int i = 0; i < 3; i++)
-        PD_TRY(t, pd_read32(probe, t->chip->uid_addr[i], &t->uid[i]));
-    const fl_ctrl *c = ctrl_of(t);
+        PD_TRY(t, pd_read32(probe, line->uid_addr[i], &t->uid[i]));
+    const fl_family *f = line->family;
     uint32_t opt = 0;
-    PD_TRY(t, pd_read32(probe, c->rdp_reg, &opt));
-    t->rdp = (opt & c->rdp_mask) != c->rdp_clear;
+    PD_TRY(t, pd_read32(probe, fl_reg(t, 0, f->rdp_off), &opt));
+    t->rdp = (opt & f->rdp_mask) != f->rdp_clear;
     return FL_OK;
 }
 
 /* ---- controller ------------------------------------------------------------ */
 
-/* Wait while BSY; then report (and clear) any error flag. */
-static fl_err wait_ready(fl_target *t, uint32_t timeout_ms, const char *what, uint32_t addr)
-{
-    const fl_ctrl *c = ctrl_of(t);
-    uint64_t deadline = fl_now_ms() + timeout_ms * 4 + 100; /* generous: the probe is slow too */
-    uint32_t sr = 0;
-    for (;;) {
-        PD_TRY(t, pd_read32(t->probe, reg(t, c->sr), &sr));
-        if (!(sr & c->sr_busy))
-            break;
-        if (fl_now_ms() > deadline)
-            return fl_fail(
-                t, FL_E_TIMEOUT,
-                "%s at 0x%08X: flash still busy after %u ms (FLASH_SR 0x%08X); reset the "
-                "board and retry",
-                what, addr, timeout_ms * 4, sr);
-    }
-    if (sr & c->sr_errors) {
-        PD_TRY(t, pd_write32(t->probe, reg(t, c->sr), sr & (c->sr_errors | c->sr_eop)));
-        return fl_fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
-                       "%s at 0x%08X failed: FLASH_SR 0x%08X%s", what, addr, sr,
-                       t->rdp ? " (readout protection is on: regress RDP to level 0, which mass-"
-                                "erases the chip)"
-                              : "");
-    }
-    if (sr & c->sr_eop)
-        PD_TRY(t, pd_write32(t->probe, reg(t, c->sr), c->sr_eop));
-    return FL_OK;
-}
-
 fl_err fl_unlock(fl_target *t)
 {
-    const fl_ctrl *c = ctrl_of(t);
-    uint32_t cr = 0;
-    /* Freeze the watchdogs while the core is halted (DBGMCU): a hardware
+    const fl_family *f = fl_family_of(t);
+    const fl_line *line = t->chip->line;
+    /* Freeze the watchdog while the core is halted (DBGMCU): a hardware
      * IWDG would otherwise reset the chip between two stub runs. */
     uint32_t fz = 0;
-    PD_TRY(t, pd_read32(t->probe, c->wdg_freeze_reg, &fz));
-    PD_TRY(t, pd_write32(t->probe, c->wdg_freeze_reg, fz | c->wdg_freeze_bit));
-    /* Stale error flags from a crashed run would fail the next operation. */
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->sr), c->sr_errors | c->sr_eop));
-    PD_TRY(t, pd_read32(t->probe, reg(t, c->cr), &cr));
-    for (int k = 0; k < 2 && c->keyr[k]; k++) {
-        /* L0: PEKEYR clears PELOCK (b0), PRGKEYR then PRGLOCK (b1). */
-        uint32_t bit = c->cr_lock == 3u ? 1u << k : c->cr_lock;
-        if (!(cr & bit))
-            continue;
-        PD_TRY(t, pd_write32(t->probe, reg(t, c->keyr[k]), c->keys[k][0]));
-        PD_TRY(t, pd_write32(t->probe, reg(t, c->keyr[k]), c->keys[k][1]));
-        PD_TRY(t, pd_read32(t->probe, reg(t, c->cr), &cr));
+    PD_TRY(t, pd_read32(t->probe, line->wdg_freeze_reg, &fz));
+    PD_TRY(t, pd_write32(t->probe, line->wdg_freeze_reg, fz | line->wdg_freeze_bit));
+    uint32_t flags = f->sr_eop;
+    for (const fl_flag *g = f->sr_flags; g->bit; g++)
+        flags |= g->bit;
+    for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
+        uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
+        /* Stale error flags from a crashed run would fail the next operation. */
+        PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, f->sr), flags));
+        PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));
+        for (const fl_key *k = f->keys; k < f->keys + 2 && k->keyr; k++) {
+            if (!(cr & k->lock_bit))
+                continue; /* a key into an open register would lock it */
+            PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, k->keyr), k->key1));
+            PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, k->keyr), k->key2));
+            PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));
+        }
+        if (cr & f->cr_lock)
+            return fl_fail(t, FL_E_PROTECTED,
+                           "flash controller stays locked after the unlock keys (CR 0x%08X): a "
+                           "wrong key sequence locks it until reset; reset the board and retry",
+                           cr);
     }
-    if (cr & c->cr_lock)
-        return fl_fail(t, FL_E_PROTECTED,
-                       "flash controller stays locked after the unlock keys (CR 0x%08X): a wrong "
-                       "key sequence locks it until reset; reset the board and retry",
-                       cr);
     return FL_OK;
 }
 
 fl_err fl_lock(fl_target *t)
 {
-    const fl_ctrl *c = ctrl_of(t);
-    uint32_t cr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, c->cr), &cr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr | c->cr_lock));
+    const fl_family *f = fl_family_of(t);
+    for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
+        uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
+        PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));
+        PD_TRY(t, pd_write32(t->probe, cr_addr, cr | f->cr_lock));
+    }
     return FL_OK;
-}
-
-static fl_err erase_f1(fl_target *t, const fl_unit *u)
-{
-    /* RM0008 3.3.4: PER, AR = page, STRT; poll BSY. */
-    const fl_ctrl *c = ctrl_of(t);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 1u << 1));
-    PD_TRY(t, pd_write32(t->probe, reg(t, 0x14), u->addr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), (1u << 1) | (1u << 6)));
-    fl_err e = wait_ready(t, c->erase_timeout_ms, "page erase", u->addr);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
-    return e;
-}
-
-static fl_err erase_f4(fl_target *t, const fl_unit *u)
-{
-    /* RM0390 3.6.3: SER, SNB, PSIZE x32 (sets the erase parallelism), STRT. */
-    const fl_ctrl *c = ctrl_of(t);
-    uint32_t cr = (1u << 1) | (u->index_in_bank << 3) | (2u << 8);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr | (1u << 16)));
-    fl_err e = wait_ready(t, c->erase_timeout_ms, "sector erase", u->addr);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
-    return e;
-}
-
-static fl_err erase_l0(fl_target *t, const fl_unit *u)
-{
-    /* RM0367 3.3.4: ERASE and PROG in PECR, then a write of 0 into the page. */
-    const fl_ctrl *c = ctrl_of(t);
-    uint32_t pecr = 0;
-    PD_TRY(t, pd_read32(t->probe, reg(t, c->cr), &pecr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), pecr | (1u << 9) | (1u << 3)));
-    PD_TRY(t, pd_write32(t->probe, u->addr, 0));
-    fl_err e = wait_ready(t, c->erase_timeout_ms, "page erase", u->addr);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), pecr & ~((1u << 9) | (1u << 3))));
-    return e;
-}
-
-static fl_err erase_l4(fl_target *t, const fl_unit *u)
-{
-    /* RM0351 3.3.6: PER, PNB (page in its bank), BKER, STRT. */
-    const fl_ctrl *c = ctrl_of(t);
-    uint32_t cr = (1u << 1) | (u->index_in_bank << 3) | (u->bank << 11);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), cr | (1u << 16)));
-    fl_err e = wait_ready(t, c->erase_timeout_ms, "page erase", u->addr);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
-    return e;
 }
 
 bool fl_can_mass_erase(const fl_target *t)
 {
-    return ctrl_of(t)->mass_cr != 0;
+    return fl_family_of(t)->mass_erase != NULL;
 }
 
 fl_err fl_mass_erase(fl_target *t)
 {
-    const fl_ctrl *c = ctrl_of(t);
-    if (!c->mass_cr)
+    const fl_family *f = fl_family_of(t);
+    if (!f->mass_erase)
         return fl_fail(t, FL_E_ARG, "%s has no mass erase; erase page by page", t->chip->name);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr));
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), c->mass_cr | c->strt));
-    fl_err e = wait_ready(t, c->mass_timeout_ms, "mass erase", t->chip->flash_base);
-    PD_TRY(t, pd_write32(t->probe, reg(t, c->cr), 0));
-    return e;
+    return f->mass_erase(t);
 }
 
 fl_err fl_erase_unit(fl_target *t, uint32_t unit)
@@ -342,7 +155,7 @@ fl_err fl_erase_unit(fl_target *t, uint32_t unit)
     fl_unit u;
     if (!fl_chip_unit(t->chip, t->flash_size, unit, &u))
         return fl_fail(t, FL_E_ARG, "erase unit %u does not exist on this %s", unit, t->chip->name);
-    return ctrl_of(t)->erase(t, &u);
+    return fl_family_of(t)->erase(t, &u);
 }
 
 /* ---- the stub ----------------------------------------------------------------- */
@@ -357,7 +170,7 @@ static uint32_t buf_size(const fl_target *t)
 static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
 {
     fl_stub stub;
-    if (!fl_stub_find(t->chip->stub, &stub))
+    if (!fl_stub_find(fl_family_of(t)->stub, &stub))
         return fl_fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
     bool ready = t->stub_loaded && t->stub_ready;
     t->stub_ready = false; /* until this run, too, ends at its BKPT */
@@ -449,7 +262,7 @@ typedef struct cursor {
  * one bank, so the stub can erase them all first. *done_upto gets how many
  * chunks are finished once this buffer is. False at the end. */
 static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz, uint8_t *stage,
-                       fl_loader_buf *b, size_t *done_upto)
+                       uint8_t code_shift, fl_loader_buf *b, size_t *done_upto)
 {
     if (c->chunk >= n)
         return false;
@@ -462,7 +275,7 @@ static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz
         if (k->erase && c->off == 0) {
             if (b->erase == 0) {
                 b->unit_addr = k->unit.addr;
-                b->unit_code = k->unit.index_in_bank | k->unit.bank << 8;
+                b->unit_code = k->unit.index_in_bank | k->unit.bank << code_shift;
                 b->unit_size = k->unit.size;
             }
             b->erase++;
@@ -492,16 +305,26 @@ static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz
     }
 }
 
+/* The controller the stub drives: one register block, or (F1 XL) one per
+ * bank, bank 2's from the middle of flash on. */
+static void loader_regs(const fl_target *t, fl_loader_ctl *ctl)
+{
+    ctl->flash_regs = fl_reg(t, 0, 0);
+    if (fl_reg_blocks(t) > 1) {
+        ctl->bank2_regs = fl_reg(t, 1, 0);
+        ctl->bank2_addr = t->chip->line->flash_base + t->flash_size / 2;
+    }
+}
+
 static fl_err check_chunks(fl_target *t, const fl_chunk *chunks, size_t n)
 {
-    const fl_chip *ch = t->chip;
+    uint32_t base = t->chip->line->flash_base, pu = fl_family_of(t)->program_unit;
     for (size_t i = 0; i < n; i++) {
         const fl_chunk *k = &chunks[i];
-        if (k->addr < ch->flash_base || k->addr - ch->flash_base > t->flash_size ||
-            k->len > t->flash_size - (k->addr - ch->flash_base) || k->addr % ch->program_unit ||
-            k->len % ch->program_unit)
+        if (k->addr < base || k->addr - base > t->flash_size ||
+            k->len > t->flash_size - (k->addr - base) || k->addr % pu || k->len % pu)
             return fl_fail(t, FL_E_ARG, "0x%08X+%u is outside flash or not aligned to %u bytes",
-                           k->addr, k->len, ch->program_unit);
+                           k->addr, k->len, pu);
     }
     return FL_OK;
 }
@@ -553,7 +376,9 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
 {
     uint64_t bytes = 0;
     fl_err e;
-    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = t->chip->flash_regs};
+    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM};
+    loader_regs(t, &ctl);
+    uint8_t shift = fl_family_of(t)->bank_code_shift;
     cursor cur = {0, 0};
     /* What each buffer holds while the stub works on it. */
     struct {
@@ -566,7 +391,7 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
     ctl.buf[0].data = BUF_ADDR;
     ctl.buf[1].data = BUF_ADDR + bsz;
     uint32_t first = bsz < FIRST_PIECE ? bsz : FIRST_PIECE;
-    next_piece(chunks, n, &cur, first, stage, &ctl.buf[0], &fly[0].done_upto);
+    next_piece(chunks, n, &cur, first, stage, shift, &ctl.buf[0], &fly[0].done_upto);
     if (ctl.buf[0].len)
         PD_TRY(t, pd_mem_write(t->probe, ctl.buf[0].data, stage, ctl.buf[0].len));
     ctl.buf[0].state = FL_BUF_FULL;
@@ -580,7 +405,7 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
         chunks[0].erase && chunks[0].unit.size > SECOND_PIECE ? chunks[0].unit.size : SECOND_PIECE;
     if (second > bsz)
         second = bsz;
-    if (next_piece(chunks, n, &cur, second, stage, &ctl.buf[1], &fly[1].done_upto)) {
+    if (next_piece(chunks, n, &cur, second, stage, shift, &ctl.buf[1], &fly[1].done_upto)) {
         PD_TRY(t, hand_over(t, &ctl, 1, stage));
         fly[1].busy = true;
     }
@@ -599,7 +424,7 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
             last_progress = fl_now_ms();
             if (progress)
                 progress(user, (uint32_t)bytes, (uint32_t)total);
-            if (next_piece(chunks, n, &cur, bsz, stage, b, &fly[next].done_upto)) {
+            if (next_piece(chunks, n, &cur, bsz, stage, shift, b, &fly[next].done_upto)) {
                 PD_TRY(t, hand_over(t, &ctl, next, stage));
                 fly[next].busy = true;
             }
@@ -660,11 +485,11 @@ fl_err fl_crc32(fl_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
 
 fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
 {
-    const fl_chip *ch = t->chip;
+    uint32_t base = t->chip->line->flash_base;
     uint32_t room = buf_size(t) * 2 / (uint32_t)sizeof(fl_crc_item);
     for (size_t i = 0; i < n; i++)
-        if (items[i].addr < ch->flash_base || items[i].addr - ch->flash_base > t->flash_size ||
-            items[i].len > t->flash_size - (items[i].addr - ch->flash_base))
+        if (items[i].addr < base || items[i].addr - base > t->flash_size ||
+            items[i].len > t->flash_size - (items[i].addr - base))
             return fl_fail(t, FL_E_ARG, "0x%08X+%u is outside flash", items[i].addr, items[i].len);
     for (size_t at = 0; at < n; at += room) {
         size_t k = n - at < room ? n - at : room;
@@ -672,7 +497,8 @@ fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
         for (size_t i = 0; i < k; i++)
             bytes += items[at + i].len;
         PD_TRY(t, pd_mem_write(t->probe, BUF_ADDR, &items[at], k * sizeof *items));
-        fl_loader_ctl ctl = {.op = FL_OP_CRC32_LIST, .flash_regs = ch->flash_regs};
+        fl_loader_ctl ctl = {.op = FL_OP_CRC32_LIST};
+        loader_regs(t, &ctl);
         ctl.buf[0].data = BUF_ADDR;
         ctl.buf[0].len = (uint32_t)k;
         /* Roughly 12 cycles a byte at a few MHz, plus the link: be generous. */

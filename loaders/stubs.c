@@ -1,21 +1,22 @@
+/* The embedded loader stubs, by name: the table is generated from the
+ * stubs/stub_*.c files the build finds (loaders/CMakeLists.txt). */
 #include "stubs.h"
 
 #include <string.h>
 
-extern const unsigned char fl_stub_f1[], fl_stub_f4[], fl_stub_l0[], fl_stub_l4[];
-extern const size_t fl_stub_f1_len, fl_stub_f4_len, fl_stub_l0_len, fl_stub_l4_len;
+typedef struct stub_row {
+    const char *family;
+    const unsigned char *code;
+    const size_t *len;
+} stub_row;
+
+#include "stub_table.inc"
 
 bool fl_stub_find(const char *family, fl_stub *out)
 {
-    const fl_stub stubs[] = {
-        {"f1", fl_stub_f1, fl_stub_f1_len},
-        {"f4", fl_stub_f4, fl_stub_f4_len},
-        {"l0", fl_stub_l0, fl_stub_l0_len},
-        {"l4", fl_stub_l4, fl_stub_l4_len},
-    };
-    for (size_t i = 0; i < sizeof stubs / sizeof stubs[0]; i++)
-        if (family && strcmp(stubs[i].family, family) == 0) {
-            *out = stubs[i];
+    for (size_t i = 0; family && i < sizeof stub_rows / sizeof stub_rows[0]; i++)
+        if (strcmp(stub_rows[i].family, family) == 0) {
+            *out = (fl_stub){stub_rows[i].family, stub_rows[i].code, *stub_rows[i].len};
             return true;
         }
     return false;

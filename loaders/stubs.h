@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 typedef struct fl_stub {
-    const char *family; /* "f1", "f4", "l0", "l4" */
+    const char *family; /* the stub file's name: stubs/stub_<family>.c */
     const unsigned char *code;
     size_t len;
 } fl_stub;

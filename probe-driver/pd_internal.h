@@ -6,6 +6,8 @@
 
 #include "stlink.h"
 
+#include <libusb.h>
+
 #include <stdarg.h>
 
 #define PD_CMD_SIZE 16 /* S17 STLINK_CMD_SIZE; O12 STLINK_CMD_SIZE_V2 */

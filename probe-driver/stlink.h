@@ -26,11 +26,14 @@
 #ifndef FLASHLINE_PROBE_DRIVER_STLINK_H
 #define FLASHLINE_PROBE_DRIVER_STLINK_H
 
-#include <libusb.h>
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* libusb's context, declared here so that users of the driver do not get
+ * <libusb.h> with it (jobs/unit.h, loaders/flash.h); the callers that make
+ * one include libusb.h themselves. */
+struct libusb_context;
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -83,8 +86,8 @@ bool pd_is_stlink(uint16_t vid, uint16_t pid, pd_kind *kind);
  * (a temporary context is used). msg (may be NULL) receives the reason of a
  * failure.
  */
-pd_err pd_enumerate(libusb_context *ctx, pd_probe_info *out, size_t max, size_t *count, char *msg,
-                    size_t msglen);
+pd_err pd_enumerate(struct libusb_context *ctx, pd_probe_info *out, size_t max, size_t *count,
+                    char *msg, size_t msglen);
 
 /*
  * Turns a raw iSerial string descriptor into the 24-character serial:
@@ -117,7 +120,7 @@ enum { PD_MODE_DFU = 0, PD_MODE_MASS = 1, PD_MODE_DEBUG = 2, PD_MODE_SWIM = 3, P
 
 /* A handle for the probe with this serial (24 hex characters, any case). No
  * USB traffic yet. ctx: see the header comment. */
-pd_err pd_create(libusb_context *ctx, const char *serial, pd_probe **out);
+pd_err pd_create(struct libusb_context *ctx, const char *serial, pd_probe **out);
 /* Closes (see pd_close) and frees everything, the owned context included. */
 void pd_destroy(pd_probe *p);
 

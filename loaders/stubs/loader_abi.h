@@ -72,6 +72,11 @@ typedef struct fl_loader_ctl {
     uint32_t crc;             /* FL_OP_CRC32 result */
     uint32_t bytes_done;      /* progress, for the host's bar */
     fl_loader_buf buf[2];
+    /* A second register block for bank 2 (F1 XL density, RM0008 3.3.3):
+     * addresses from bank2_addr on are programmed and erased through
+     * bank2_regs. 0: one block for all of flash. */
+    uint32_t bank2_regs;
+    uint32_t bank2_addr;
 } fl_loader_ctl;
 
 #endif

@@ -39,11 +39,13 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     return st;
 }
 
-/* RM0390 3.6.3: SER, SNB, PSIZE x32 (the erase parallelism), STRT. */
+/* RM0390 3.6.3: SER, SNB, PSIZE x32 (the erase parallelism), STRT. SNB is
+ * the sector number with bit 4 set for bank 2 on dual-bank parts (RM0090
+ * 3.9.8), as the host codes it. */
 static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code)
 {
     REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
-    uint32_t cr = (1u << 1) | ((unit_code & 0xFu) << 3) | CR_PSIZE_X32;
+    uint32_t cr = (1u << 1) | ((unit_code & 0x1Fu) << 3) | CR_PSIZE_X32;
     REG32(CR(ctl)) = cr;
     REG32(CR(ctl)) = cr | (1u << 16); /* STRT */
     uint32_t sr = wait_busy(SR(ctl), SR_BSY);

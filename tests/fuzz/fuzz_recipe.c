@@ -145,9 +145,9 @@ static void check_serial(const json_t *js, const job_recipe *r)
             abort();
     }
     /* In the flash the job's chip has, aligned to what it programs at once. */
-    if (s->addr < c->flash_base ||
-        (uint64_t)s->addr + s->width > (uint64_t)c->flash_base + r->flash_size ||
-        s->addr % c->program_unit != 0)
+    if (s->addr < c->line->flash_base ||
+        (uint64_t)s->addr + s->width > (uint64_t)c->line->flash_base + r->flash_size ||
+        s->addr % fl_chip_program_unit(c) != 0)
         abort();
     if (!series_printable(r->series))
         abort();
@@ -183,8 +183,8 @@ static void check_accepted(const json_t *req, const image *img, const job_recipe
                : !fl_chip_matches_part(c, r->flash_size, r->chip, why, sizeof why))
         abort();
     /* The image inside the flash. */
-    if (image_lowest_address(img) < c->flash_base ||
-        image_end_address(img) > (uint64_t)c->flash_base + r->flash_size)
+    if (image_lowest_address(img) < c->line->flash_base ||
+        image_end_address(img) > (uint64_t)c->line->flash_base + r->flash_size)
         abort();
 
     const json_t *count = json_object_get(req, "count");

@@ -126,7 +126,7 @@ static unit_err f_crc_list(void *d, fl_crc_item *items, size_t n)
     if (e != UNIT_OK)
         return e;
     for (size_t i = 0; i < n; i++) {
-        uint32_t off = items[i].addr - f->chip->flash_base;
+        uint32_t off = items[i].addr - f->chip->line->flash_base;
         uint8_t *tmp = malloc(items[i].len);
         for (uint32_t k = 0; k < items[i].len; k++)
             tmp[k] = cell(f, off + k);
@@ -163,10 +163,10 @@ static unit_err f_stream(void *d, const fl_chunk *c, size_t n, fl_progress_fn pr
     uint32_t bytes = 0;
     for (size_t i = 0; i < limit; i++) {
         if (c[i].erase) {
-            memset(f->flash + (c[i].unit.addr - f->chip->flash_base), 0xFF, c[i].unit.size);
+            memset(f->flash + (c[i].unit.addr - f->chip->line->flash_base), 0xFF, c[i].unit.size);
             f->unit_erases[c[i].unit.index]++;
         }
-        uint32_t off = c[i].addr - f->chip->flash_base;
+        uint32_t off = c[i].addr - f->chip->line->flash_base;
         for (uint32_t k = 0; k < c[i].len; k++) {
             if (f->flash[off + k] != 0xFF)
                 f->programmed_over = true;
@@ -178,9 +178,10 @@ static unit_err f_stream(void *d, const fl_chunk *c, size_t n, fl_progress_fn pr
     }
     /* A failure part-way leaves the next chunk half written. */
     if (e != UNIT_OK && limit < n && c[limit].len >= 2) {
-        uint32_t off = c[limit].addr - f->chip->flash_base;
+        uint32_t off = c[limit].addr - f->chip->line->flash_base;
         if (c[limit].erase) {
-            memset(f->flash + (c[limit].unit.addr - f->chip->flash_base), 0xFF, c[limit].unit.size);
+            memset(f->flash + (c[limit].unit.addr - f->chip->line->flash_base), 0xFF,
+                   c[limit].unit.size);
             f->unit_erases[c[limit].unit.index]++;
         }
         memcpy(f->flash + off, c[limit].data, c[limit].len / 2);
@@ -193,7 +194,7 @@ static unit_err f_read(void *d, uint32_t addr, uint8_t *buf, uint32_t len)
 {
     fake *f = d;
     for (uint32_t k = 0; k < len; k++)
-        buf[k] = cell(f, addr - f->chip->flash_base + k);
+        buf[k] = cell(f, addr - f->chip->line->flash_base + k);
     return UNIT_OK;
 }
 

@@ -19,16 +19,17 @@ static void host_and_simulator_agree(void **state)
         const sim_chip *s = sim_chip_at(i);
         const fl_chip *c = fl_chip_by_dev_id(s->dev_id);
         assert_non_null(c);
-        assert_int_equal(c->idcode_addr, s->idcode_addr);
-        assert_int_equal(c->flash_base, s->flash_base);
-        assert_int_equal(c->flash_size_reg, s->flash_size_reg);
+        const fl_line *l = c->line;
+        assert_int_equal(l->idcode_addr, s->idcode_addr);
+        assert_int_equal(l->flash_base, s->flash_base);
+        assert_int_equal(l->flash_size_reg, s->flash_size_reg);
         for (int k = 0; k < 3; k++)
-            assert_int_equal(c->uid_addr[k], s->uid_addr[k]);
+            assert_int_equal(l->uid_addr[k], s->uid_addr[k]);
         assert_int_equal(c->flash_size_max, s->flash_size);
-        assert_int_equal(c->erased, s->flash_erased);
+        assert_int_equal(fl_chip_erased(c), s->flash_erased);
         assert_int_equal(c->sram_base, s->sram_base);
         assert_int_equal(c->sram_size, s->sram_size);
-        assert_int_equal(c->flash_regs, s->flash_regs);
+        assert_int_equal(l->flash_regs, s->flash_regs);
         fl_unit u;
         assert_true(fl_chip_unit(c, s->flash_size, 0, &u));
         assert_int_equal(u.size, s->page_size); /* smallest erase unit */
@@ -45,7 +46,7 @@ static void clock_recipes_fit(void **state)
 {
     (void)state;
     for (size_t i = 0; fl_chip_at(i); i++) {
-        const fl_chip *c = fl_chip_at(i);
+        const fl_line *c = fl_chip_at(i)->line;
         assert_non_null(c->fast_clock);
         assert_true(c->fast_clock_hz > 0);
         size_t n = 0;

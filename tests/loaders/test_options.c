@@ -31,13 +31,18 @@ typedef struct line_probe {
     uint32_t opt_block, opt_len; /* the option bytes in memory */
     uint32_t user_factory;       /* fl_options.user of a fresh board */
     uint32_t user_bit;           /* nRST_STDBY in fl_options.user */
+    /* fl_options.wrp of a fresh board, where wrp_mask says: F1 WRPR and F4
+     * nWRP 1 = not protected; L0 WRPR 1 = protected; L4 WRP1AR with STRT
+     * 0xFF above END 0x00: no area (RM0351 3.4.1 table 12). */
+    uint32_t wrp_mask, wrp_factory;
 } line_probe;
 
 static const line_probe line[] = {
-    {"37FF71064E57343625231943", 0x410, 0x1FFFF800u, 16, 0xFF, 1u << 2},
-    {"0670FF555654857567033520", 0x421, 0x40023C14u, 4, 0xEC, 1u << 7},
-    {"51FF6B065177505544511187", 0x417, 0x1FF80000u, 12, 0x8070, 1u << 6},
-    {"002F00283438510A33333639", 0x415, 0x1FFF7800u, 8, 0xFFEFF800u, 1u << 13},
+    {"37FF71064E57343625231943", 0x410, 0x1FFFF800u, 16, 0xFF, 1u << 2, ~0u, ~0u},
+    {"0670FF555654857567033520", 0x421, 0x40023C14u, 4, 0xEC, 1u << 7, 0xFFu, 0xFFu},
+    {"51FF6B065177505544511187", 0x417, 0x1FF80000u, 12, 0x8070, 1u << 6, ~0u, 0},
+    {"002F00283438510A33333639", 0x415, 0x1FFF7800u, 8, 0xFFEFF800u, 1u << 13, 0x00FF00FFu,
+     0x000000FFu},
 };
 #define NLINE (sizeof line / sizeof line[0])
 
@@ -67,20 +72,7 @@ static void fresh_boards_are_unprotected(void **state)
         assert_int_equal(o.rdp, 0);
         assert_true(o.valid);
         assert_int_equal(o.user, line[i].user_factory);
-        switch (t.chip->family) {
-        case FL_FAMILY_F1:
-            assert_int_equal(o.wrp, 0xFFFFFFFFu); /* 1 = not protected */
-            break;
-        case FL_FAMILY_F4:
-            assert_int_equal(o.wrp & 0xFF, 0xFF);
-            break;
-        case FL_FAMILY_L0:
-            assert_int_equal(o.wrp, 0); /* 1 = protected */
-            break;
-        case FL_FAMILY_L4:
-            assert_true((o.wrp & 0xFF) > ((o.wrp >> 16) & 0xFF)); /* STRT > END: no area */
-            break;
-        }
+        assert_int_equal(o.wrp & line[i].wrp_mask, line[i].wrp_factory);
         pd_destroy(p);
     }
 }
@@ -93,13 +85,14 @@ static void program_pattern(fl_target *t, uint32_t len, uint8_t seed)
         img[k] = (uint8_t)(k * 13 + seed + (k >> 8));
     check(t, fl_unlock(t));
     fl_unit last;
-    assert_true(fl_chip_unit_at(t->chip, t->flash_size, t->chip->flash_base + len - 1, &last));
+    assert_true(
+        fl_chip_unit_at(t->chip, t->flash_size, t->chip->line->flash_base + len - 1, &last));
     for (uint32_t u = 0; u <= last.index; u++)
         check(t, fl_erase_unit(t, u));
-    check(t, fl_program(t, t->chip->flash_base, img, len, NULL, NULL));
+    check(t, fl_program(t, t->chip->line->flash_base, img, len, NULL, NULL));
     uint8_t *back = malloc(len);
     assert_non_null(back);
-    assert_int_equal(pd_mem_read(t->probe, t->chip->flash_base, back, len), PD_OK);
+    assert_int_equal(pd_mem_read(t->probe, t->chip->line->flash_base, back, len), PD_OK);
     assert_memory_equal(back, img, len);
     free(back);
     free(img);
@@ -109,17 +102,17 @@ static void program_pattern(fl_target *t, uint32_t len, uint8_t seed)
 static void assert_all_erased(fl_target *t)
 {
     uint32_t crc = 0;
-    check(t, fl_crc32(t, t->chip->flash_base, t->flash_size, &crc));
+    check(t, fl_crc32(t, t->chip->line->flash_base, t->flash_size, &crc));
     uint8_t *blank = malloc(t->flash_size);
     assert_non_null(blank);
-    memset(blank, t->chip->erased, t->flash_size);
+    memset(blank, fl_chip_erased(t->chip), t->flash_size);
     uLong want = crc32(crc32(0L, Z_NULL, 0), blank, (uInt)t->flash_size);
     free(blank);
     assert_int_equal(crc, (uint32_t)want);
     uint8_t head[64];
-    assert_int_equal(pd_mem_read(t->probe, t->chip->flash_base, head, sizeof head), PD_OK);
+    assert_int_equal(pd_mem_read(t->probe, t->chip->line->flash_base, head, sizeof head), PD_OK);
     for (size_t k = 0; k < sizeof head; k++)
-        assert_int_equal(head[k], t->chip->erased);
+        assert_int_equal(head[k], fl_chip_erased(t->chip));
 }
 
 /* R5 of the halted core holds MARKER; a reset would clear it. */
@@ -168,11 +161,11 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
         /* The debugger can no longer read main flash (RM0008 4.3.1, RM0090
          * 3.7.3, RM0367 3.4.1, RM0351 3.5.1: bus error for debug accesses). */
         uint8_t word[4];
-        assert_int_not_equal(pd_mem_read(p, t.chip->flash_base, word, sizeof word), PD_OK);
+        assert_int_not_equal(pd_mem_read(p, t.chip->line->flash_base, word, sizeof word), PD_OK);
         /* Nor program or erase it, by stub or directly. */
         uint8_t data[256];
         memset(data, 0x42, sizeof data);
-        uint32_t spare = t.chip->flash_base + 0x2000;
+        uint32_t spare = t.chip->line->flash_base + 0x2000;
         check(&t, fl_unlock(&t));
         assert_int_equal(fl_program(&t, spare, data, sizeof data, NULL, NULL), FL_E_PROTECTED);
         assert_int_equal(fl_program_direct(&t, spare, data, sizeof data, NULL, NULL),
@@ -207,7 +200,7 @@ static void the_level_in_force_is_not_rewritten(void **state)
         check(&t, fl_identify(p, &t));
         program_pattern(&t, 1024, (uint8_t)(i + 7));
         uint8_t flash_before[1024], flash_after[1024];
-        assert_int_equal(pd_mem_read(p, t.chip->flash_base, flash_before, 1024), PD_OK);
+        assert_int_equal(pd_mem_read(p, t.chip->line->flash_base, flash_before, 1024), PD_OK);
         uint8_t blk_before[16], blk_after[16];
         read_block(p, &line[i], blk_before);
 
@@ -218,7 +211,7 @@ static void the_level_in_force_is_not_rewritten(void **state)
         assert_no_reset(p);
         read_block(p, &line[i], blk_after);
         assert_memory_equal(blk_before, blk_after, line[i].opt_len);
-        assert_int_equal(pd_mem_read(p, t.chip->flash_base, flash_after, 1024), PD_OK);
+        assert_int_equal(pd_mem_read(p, t.chip->line->flash_base, flash_after, 1024), PD_OK);
         assert_memory_equal(flash_before, flash_after, 1024);
 
         /* The same at level 1. */
@@ -293,10 +286,10 @@ static void user_bits_are_written_and_loaded(void **state)
 
 /* Raw register access for the next test: write an RDP byte and commit it
  * (OPTSTRT) without loading it, as a call cut short would leave it. */
-static void write_rdp_unloaded(pd_probe *p, fl_family fam, uint8_t rdp)
+static void write_rdp_unloaded(pd_probe *p, uint16_t dev_id, uint8_t rdp)
 {
     uint32_t v = 0, sr = 0;
-    if (fam == FL_FAMILY_F4) {
+    if (dev_id == 0x421) {                                      /* F446 OPTCR; else L476 OPTR */
         assert_int_equal(pd_read32(p, 0x40023C14u, &v), PD_OK); /* OPTCR */
         if (v & 1u) {
             assert_int_equal(pd_write32(p, 0x40023C08u, 0x08192A3Bu), PD_OK); /* OPTKEYR */
@@ -339,17 +332,17 @@ static void a_written_but_unloaded_level_is_loaded(void **state)
         pd_probe *p = line_connect(lp->serial, false);
         fl_target t;
         check(&t, fl_identify(p, &t));
-        write_rdp_unloaded(p, t.chip->family, 0xBB);
+        write_rdp_unloaded(p, lp->dev_id, 0xBB);
         /* Not in force: flash still reads. */
         uint32_t w = 0;
-        assert_int_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        assert_int_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
         check(&t, fl_options_set_rdp(&t, 1));
         assert_null(strstr(t.msg, "nothing written"));
         assert_true(t.rdp);
-        assert_int_not_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        assert_int_not_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
         check(&t, fl_options_set_rdp(&t, 0));
         assert_false(t.rdp);
-        assert_int_equal(pd_read32(p, t.chip->flash_base, &w), PD_OK);
+        assert_int_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
         pd_destroy(p);
     }
 }

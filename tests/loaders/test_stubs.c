@@ -267,11 +267,12 @@ static void crc_runs_faster_on_the_fast_clock(void **state)
         const chip_case *c = &cases[k];
         const fl_chip *chip = fl_chip_by_dev_id(rows[k].dev_id);
         assert_non_null(chip);
-        assert_non_null(chip->fast_clock);
+        const fl_line *line = chip->line;
+        assert_non_null(line->fast_clock);
         sim_board *b = prepare(c, 21);
         const uint32_t len = 16 * 1024;
         uint64_t slow = timed_crc(b, c, len);
-        for (const fl_clock_step *st = chip->fast_clock; st->mask; st++) {
+        for (const fl_clock_step *st = line->fast_clock; st->mask; st++) {
             wr(b, st->addr, (rd(b, st->addr) & ~st->mask) | st->value);
             int i = 0;
             while (((rd(b, st->addr) >> st->ready_shift) & st->mask) != st->value && i++ < 1000)
@@ -279,9 +280,9 @@ static void crc_runs_faster_on_the_fast_clock(void **state)
             assert_true(i < 1000);
         }
         uint64_t fast = timed_crc(b, c, len);
-        double want = (double)chip->fast_clock_hz / rows[k].reset_hz;
+        double want = (double)line->fast_clock_hz / rows[k].reset_hz;
         print_message("%s: CRC of %u bytes %.2f ms at reset clock, %.2f ms at %u MHz (%.1fx)\n",
-                      c->chip, len, slow / 1e6, fast / 1e6, chip->fast_clock_hz / 1000000,
+                      c->chip, len, slow / 1e6, fast / 1e6, line->fast_clock_hz / 1000000,
                       (double)slow / (double)fast);
         assert_true((double)slow / (double)fast >= want / 2);
         sim_board_destroy(b);

@@ -5,6 +5,7 @@
  * only return codes. Faults go through `flashline-sim ctl` ($FLASHLINE_SIM)
  * with the control socket given as argv[1].
  */
+#include <libusb.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,0 +1,162 @@
+/*
+ * STM32L4 flash interface: RM0351 3.3 (sequences), 3.4 (option bytes), 3.7
+ * (registers). Pages are numbered per bank (PNB) with BKER choosing the
+ * bank (bank_code_shift 8 gives the stub the bank above the number); 64-
+ * bit double words with ECC are programmed by two word stores.
+ */
+#include "flash_internal.h"
+
+/* Register offsets (RM0351 3.7). */
+#define FLASH_KEYR    0x08u
+#define FLASH_OPTKEYR 0x0Cu
+#define FLASH_SR      0x10u
+#define FLASH_CR      0x14u
+#define FLASH_OPTR    0x20u
+#define FLASH_WRP1AR  0x2Cu
+
+/* FLASH_SR (RM0351 3.7.5). */
+#define FLASH_SR_EOP     (1u << 0)
+#define FLASH_SR_OPERR   (1u << 1)
+#define FLASH_SR_PROGERR (1u << 3)
+#define FLASH_SR_WRPERR  (1u << 4)
+#define FLASH_SR_PGAERR  (1u << 5)
+#define FLASH_SR_SIZERR  (1u << 6)
+#define FLASH_SR_PGSERR  (1u << 7)
+#define FLASH_SR_MISERR  (1u << 8)
+#define FLASH_SR_FASTERR (1u << 9)
+#define FLASH_SR_RDERR   (1u << 14)
+#define FLASH_SR_OPTVERR (1u << 15)
+#define FLASH_SR_BSY     (1u << 16)
+
+/* FLASH_CR (RM0351 3.7.6). */
+#define FLASH_CR_PG         (1u << 0)
+#define FLASH_CR_PER        (1u << 1)
+#define FLASH_CR_MER1       (1u << 2)
+#define FLASH_CR_PNB_SHIFT  3
+#define FLASH_CR_BKER_SHIFT 11
+#define FLASH_CR_MER2       (1u << 15)
+#define FLASH_CR_STRT       (1u << 16)
+#define FLASH_CR_OPTSTRT    (1u << 17)
+#define FLASH_CR_OBL_LAUNCH (1u << 27)
+#define FLASH_CR_OPTLOCK    (1u << 30)
+#define FLASH_CR_LOCK       (1u << 31)
+
+#define FLASH_KEY1    0x45670123u
+#define FLASH_KEY2    0xCDEF89ABu
+#define FLASH_OPTKEY1 0x08192A3Bu
+#define FLASH_OPTKEY2 0x4C5D6E7Fu
+
+#define FLASH_OPTR_RDP  0xFFu
+#define FLASH_OPTR_USER 0x0FBF7700u /* the bits software may change (RM0351 3.7.8) */
+#define RDP_LEVEL0      0xAAu
+#define RDP_LEVEL1      0xBBu
+#define OPT_BLOCK       0x1FFF7800u /* OPTR's double word: value, complement */
+
+/* OPTVERR is about option loading, not an operation: not an error here. */
+static const fl_flag sr_flags[] = {
+    {FLASH_SR_OPERR, "OPERR", FL_E_FLASH, "the operation failed; power-cycle the board and retry"},
+    {FLASH_SR_PROGERR, "PROGERR", FL_E_FLASH,
+     "programmed a double word that was not erased; erase the page and retry"},
+    {FLASH_SR_WRPERR, "WRPERR", FL_E_PROTECTED,
+     "the page is write-protected; shrink its WRP area (or regress RDP)"},
+    {FLASH_SR_PGAERR, "PGAERR", FL_E_FLASH, "misaligned program; report it, a loader bug"},
+    {FLASH_SR_SIZERR, "SIZERR", FL_E_FLASH, "wrong program size; report it, a loader bug"},
+    {FLASH_SR_PGSERR, "PGSERR", FL_E_FLASH,
+     "programming sequence error; reset the board and retry"},
+    {FLASH_SR_MISERR, "MISERR", FL_E_FLASH, "fast programming data miss; retry"},
+    {FLASH_SR_FASTERR, "FASTERR", FL_E_FLASH, "fast programming error; retry"},
+    {FLASH_SR_RDERR, "RDERR", FL_E_PROTECTED, "read of a PCROP area; clear PCROP"},
+    {0, NULL, FL_OK, NULL},
+};
+
+/* RM0351 3.3.6: PER, PNB (page in its bank), BKER, STRT. */
+static fl_err erase(fl_target *t, const fl_unit *u)
+{
+    uint32_t cr =
+        FLASH_CR_PER | u->index_in_bank << FLASH_CR_PNB_SHIFT | u->bank << FLASH_CR_BKER_SHIFT;
+    return fl_ctrl_run(t, 0, cr, FLASH_CR_STRT, fl_family_of(t)->erase_ms, "page erase", u->addr);
+}
+
+/* RM0351 3.3.6 "Mass erase": MER1 and MER2 erase both banks at once. */
+static fl_err mass_erase(fl_target *t)
+{
+    return fl_ctrl_run(t, 0, FLASH_CR_MER1 | FLASH_CR_MER2, FLASH_CR_STRT, fl_family_of(t)->mass_ms,
+                       "mass erase", t->chip->line->flash_base);
+}
+
+/* ---- option bytes (RM0351 3.4.2, 3.7.8) -------------------------------------- */
+
+static fl_err opt_read(fl_target *t, fl_opt_now *now)
+{
+    uint32_t optr = 0, wrp = 0, sr = 0, block[2] = {0};
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_WRP1AR), &wrp));
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_SR), &sr));
+    PD_TRY(t, pd_mem_read(t->probe, OPT_BLOCK, block, sizeof block));
+    now->loaded = (fl_options){.rdp = fl_rdp_level((uint8_t)(optr & FLASH_OPTR_RDP)),
+                               .user = optr & ~FLASH_OPTR_RDP,
+                               .wrp = wrp,
+                               .valid = !(sr & FLASH_SR_OPTVERR)};
+    bool ok = block[1] == ~block[0];
+    now->block_rdp = ok ? fl_rdp_level((uint8_t)block[0]) : 1;
+    now->block_user = ok ? block[0] & ~FLASH_OPTR_RDP : ~0u;
+    return FL_OK;
+}
+
+static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t user)
+{
+    const fl_opt_family *o = &fl_family_of(t)->opt;
+    fl_err e = fl_opt_unlock(t);
+    if (e)
+        return e;
+    /* RM0351 3.4.2: clear stale flags (else PGSERR), write OPTR, OPTSTRT,
+     * wait BSY. OPTVERR left from a bad load is cleared too. */
+    uint32_t all = FLASH_SR_OPTVERR;
+    for (const fl_flag *f = sr_flags; f->bit; f++)
+        all |= f->bit;
+    PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_SR), all));
+    uint32_t v = (user & ~FLASH_OPTR_RDP) | o->level_byte[level];
+    PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_OPTR), v));
+    PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_CR), FLASH_CR_OPTSTRT));
+    bool regress = level == 0 && now->loaded.rdp == 1;
+    return fl_wait_idle(t, 0, regress ? o->regress_ms : o->op_ms,
+                        regress ? "RDP regression (mass erase)" : "option byte program", OPT_BLOCK);
+}
+
+/* Times with margin over DS10198 Table 63: page erase 24.47 ms max, mass
+ * erase 24.59 ms max. */
+const fl_family fl_family_l4 = {
+    .name = "STM32L4 flash interface",
+    .stub = "l4",
+    .erased = 0xFF,
+    .program_unit = 8,
+    .sr = FLASH_SR,
+    .cr = FLASH_CR,
+    .sr_busy = FLASH_SR_BSY,
+    .sr_eop = FLASH_SR_EOP,
+    .sr_flags = sr_flags,
+    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
+    .cr_lock = FLASH_CR_LOCK,
+    .rdp_off = FLASH_OPTR,
+    .rdp_mask = FLASH_OPTR_RDP,
+    .rdp_clear = RDP_LEVEL0,
+    .bank_code_shift = 8,
+    .erase_ms = 250,
+    .mass_ms = 250,
+    .erase = erase,
+    .mass_erase = mass_erase,
+    .cr_program = FLASH_CR_PG,
+    .store_width = 4,
+    .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
+            .user_mask = FLASH_OPTR_USER,
+            .op_ms = 100,
+            .regress_ms = 200,
+            .read = opt_read,
+            .write = opt_write,
+            .optkeyr = FLASH_OPTKEYR,
+            .lock_reg = FLASH_CR,
+            .lock_bit = FLASH_CR_OPTLOCK,
+            .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2},
+            .obl_reg = FLASH_CR,
+            .obl_bit = FLASH_CR_OBL_LAUNCH},
+};
