@@ -70,10 +70,14 @@ typedef struct fl_chip {
     const char *parts;
     uint32_t flash_size_max; /* bytes; a register value above it is refused */
     fl_unit_run units[3];    /* erase units from flash_base, per bank */
-    uint32_t banks;          /* 2: the units repeat from flash_size / 2 */
-    /* Offset of bank 2's register block from flash_regs (F1 XL: 0x40);
-     * 0 when one block serves both banks. */
-    uint32_t bank2_regs;
+    /* 2: a dual-bank layout, the units repeating from flash_size / 2, for
+     * flash sizes from dual_from bytes on (0: every size; F42x: only the 2
+     * MiB parts). */
+    uint32_t banks, dual_from; /* banks 0 or 1: single bank */
+    /* F1 XL density: bank 2 from bank2_start bytes on is driven through a
+     * second register block bank2_regs bytes above flash_regs (RM0008
+     * 3.3.3); 0 when one block serves all of flash. */
+    uint32_t bank2_regs, bank2_start;
     uint32_t sram_base, sram_size; /* the SRAM the loader uses */
 } fl_chip;
 
@@ -112,6 +116,8 @@ typedef struct fl_unit {
     uint32_t index_in_bank; /* what the controller's page/sector field takes */
 } fl_unit;
 
+/* Banks of a chip with flash_size bytes (1 or 2). */
+uint32_t fl_chip_banks(const fl_chip *c, uint32_t flash_size);
 /* Number of erase units for flash_size bytes; 0 if the size does not fit
  * the chip's layout. */
 uint32_t fl_chip_unit_count(const fl_chip *c, uint32_t flash_size);

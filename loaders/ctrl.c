@@ -59,6 +59,12 @@ uint32_t fl_reg_blocks(const fl_target *t)
     return t->chip->bank2_regs ? 2 : 1;
 }
 
+uint32_t fl_bank_of(const fl_target *t, uint32_t addr)
+{
+    const fl_chip *c = t->chip;
+    return c->bank2_regs && addr - c->line->flash_base >= c->bank2_start;
+}
+
 uint32_t fl_reg(const fl_target *t, uint32_t bank, uint32_t off)
 {
     return t->chip->line->flash_regs + (bank ? t->chip->bank2_regs : 0) + off;

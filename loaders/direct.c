@@ -105,7 +105,7 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     uint32_t done = 0, total = (uint32_t)len;
     /* The CR bits in force, per register block; ~0: not set yet. */
     uint32_t mode[2] = {~0u, ~0u};
-    uint32_t bank2 = fl_reg_blocks(t) > 1 ? base + t->flash_size / 2 : UINT32_MAX;
+    uint32_t bank2 = fl_reg_blocks(t) > 1 ? base + t->chip->bank2_start : UINT32_MAX;
     while (e == FL_OK && done < total) {
         uint32_t at = addr + done, n = total - done;
         uint32_t bank = at >= bank2;

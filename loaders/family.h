@@ -97,6 +97,8 @@ typedef struct fl_family {
 
 /* Address of register off in the register block of bank. */
 uint32_t fl_reg(const fl_target *t, uint32_t bank, uint32_t off);
+/* The register block that serves addr (1: F1 XL's bank 2). */
+uint32_t fl_bank_of(const fl_target *t, uint32_t addr);
 /* Register blocks the chip has (2 on F1 XL, which has one per bank). */
 uint32_t fl_reg_blocks(const fl_target *t);
 /*

@@ -28,7 +28,7 @@
  * at the top of SRAM. */
 #define CTL_ADDR      (FL_STUB_BASE + FL_STUB_MAX)
 #define BUF_ADDR      (CTL_ADDR + 0x100u)
-#define STACK_RESERVE 0x800u /* the CRC stub keeps a 1 KiB table there */
+#define STACK_RESERVE 0x600u /* the CRC stub keeps a 1 KiB table there */
 #define BUF_MAX       (16u * 1024u)
 /* A stream ramps up: the flash idles until the first buffer is in, and the
  * second must be in before the stub is through the first (2 KiB is at
@@ -162,8 +162,11 @@ fl_err fl_erase_unit(fl_target *t, uint32_t unit)
 
 static uint32_t buf_size(const fl_target *t)
 {
+    /* The table keeps every row's SRAM above what the stub, its control
+     * block and stack need (loaders.test_chips): 4 KiB parts get two
+     * buffers of 512 bytes. */
     uint32_t room = (t->chip->sram_size - (BUF_ADDR - t->chip->sram_base) - STACK_RESERVE) / 2;
-    room &= ~1023u;
+    room &= ~255u;
     return room > BUF_MAX ? BUF_MAX : room;
 }
 
@@ -312,7 +315,7 @@ static void loader_regs(const fl_target *t, fl_loader_ctl *ctl)
     ctl->flash_regs = fl_reg(t, 0, 0);
     if (fl_reg_blocks(t) > 1) {
         ctl->bank2_regs = fl_reg(t, 1, 0);
-        ctl->bank2_addr = t->chip->line->flash_base + t->flash_size / 2;
+        ctl->bank2_addr = t->chip->line->flash_base + t->chip->bank2_start;
     }
 }
 

@@ -20,8 +20,9 @@ typedef struct fl_stub {
 /* The stub for a family; false when there is none. */
 bool fl_stub_find(const char *family, fl_stub *out);
 
-/* Where stubs run: code at the start of SRAM (linked there, 2 KiB at most). */
+/* Where stubs run: code at the start of SRAM (linked there, 1 KiB at most:
+ * the smallest parts, F030x4 and F101x4, have 4 KiB of SRAM in all). */
 #define FL_STUB_BASE 0x20000000u
-#define FL_STUB_MAX  0x800u
+#define FL_STUB_MAX  0x400u
 
 #endif

@@ -39,6 +39,15 @@
 #define FLASH_OBR_USER_SHIFT 2
 #define FLASH_OBR_USER_MASK  0xFFu
 
+/* F0/F3 (RM0091 4.1, 4.4.5-4.4.6; RM0316 4.5.5): FLASH_CR.OBL_LAUNCH b13
+ * reloads the option bytes and resets the chip; FLASH_OBR holds RDPRT in
+ * b2:1 (b1 level 1, b2 level 2) and the USER byte in b15:8; the RDP byte
+ * is 0xAA for level 0, 0xCC for level 2, anything else level 1. */
+#define FLASH_CR_OBL_LAUNCH       (1u << 13)
+#define FLASH_OBR_RDPRT_F0        (3u << 1)
+#define FLASH_OBR_RDPRT_LEVEL2_F0 (1u << 2)
+#define FLASH_OBR_USER_SHIFT_F0   8
+
 /* FPEC keys (RM0008 3.3.1; the same pair opens OPTWRE through OPTKEYR). */
 #define FLASH_KEY1 0x45670123u
 #define FLASH_KEY2 0xCDEF89ABu
@@ -60,14 +69,16 @@ static const fl_flag sr_flags[] = {
 /* RM0008 3.3.4 / PM0075 2.3.4: PER, AR = an address in the page, STRT. */
 static fl_err erase(fl_target *t, const fl_unit *u)
 {
-    uint32_t bank = fl_reg_blocks(t) > 1 ? u->bank : 0;
+    uint32_t bank = fl_bank_of(t, u->addr);
     PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, FLASH_CR), FLASH_CR_PER));
     PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, FLASH_AR), u->addr));
     return fl_ctrl_run(t, bank, FLASH_CR_PER, FLASH_CR_STRT, fl_family_of(t)->erase_ms,
                        "page erase", u->addr);
 }
 
-/* PM0075 2.3.5: MER, STRT; XL parts erase each bank through its block. */
+/* PM0075 2.3.5: MER, STRT; XL parts erase each bank through its block.
+ * stlink notes the F030 drops MER when PG is set: fl_ctrl_run writes CR
+ * whole, PG clear. */
 static fl_err mass_erase(fl_target *t)
 {
     fl_err e = FL_OK;
@@ -79,19 +90,42 @@ static fl_err mass_erase(fl_target *t)
 
 /* ---- option bytes --------------------------------------------------------- */
 
+/* Reads OBR, WRPR and the option block. */
+static fl_err opt_regs(fl_target *t, uint32_t *obr, fl_opt_now *now, uint8_t block[16])
+{
+    uint32_t wrpr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OBR), obr));
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_WRPR), &wrpr));
+    PD_TRY(t, pd_mem_read(t->probe, OPT_BASE, block, 16));
+    now->loaded.wrp = wrpr;
+    now->loaded.valid = !(*obr & FLASH_OBR_OPTERR);
+    now->block_user = block[2];
+    return FL_OK;
+}
+
 static fl_err opt_read(fl_target *t, fl_opt_now *now)
 {
-    uint32_t obr = 0, wrpr = 0;
+    uint32_t obr = 0;
     uint8_t block[16];
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OBR), &obr));
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_WRPR), &wrpr));
-    PD_TRY(t, pd_mem_read(t->probe, OPT_BASE, block, sizeof block));
-    now->loaded = (fl_options){.rdp = (obr & FLASH_OBR_RDPRT) ? 1 : 0,
-                               .user = (obr >> FLASH_OBR_USER_SHIFT) & FLASH_OBR_USER_MASK,
-                               .wrp = wrpr,
-                               .valid = !(obr & FLASH_OBR_OPTERR)};
+    fl_err e = opt_regs(t, &obr, now, block);
+    if (e)
+        return e;
+    now->loaded.rdp = (obr & FLASH_OBR_RDPRT) ? 1 : 0;
+    now->loaded.user = (obr >> FLASH_OBR_USER_SHIFT) & FLASH_OBR_USER_MASK;
     now->block_rdp = block[0] == OPT_RDP_LEVEL0 ? 0 : 1;
-    now->block_user = block[2];
+    return FL_OK;
+}
+
+static fl_err opt_read_f0(fl_target *t, fl_opt_now *now)
+{
+    uint32_t obr = 0;
+    uint8_t block[16];
+    fl_err e = opt_regs(t, &obr, now, block);
+    if (e)
+        return e;
+    now->loaded.rdp = (obr & FLASH_OBR_RDPRT_LEVEL2_F0) ? 2 : (obr & FLASH_OBR_RDPRT_F0) ? 1 : 0;
+    now->loaded.user = (obr >> FLASH_OBR_USER_SHIFT_F0) & FLASH_OBR_USER_MASK;
+    now->block_rdp = fl_rdp_level(block[0]);
     return FL_OK;
 }
 
@@ -102,10 +136,9 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
 {
     const fl_opt_family *o = &fl_family_of(t)->opt;
     if (!pd_get_limits(t->probe)->has_mem16)
-        return fl_fail(
-            t, FL_E_PROBE,
-            "the F1 option bytes take half-word writes only, which this probe's firmware "
-            "(V2 before J26) cannot do; update the ST-LINK firmware");
+        return fl_fail(t, FL_E_PROBE,
+                       "the option bytes take half-word writes only, which this probe's firmware "
+                       "(V2 before J26) cannot do; update the ST-LINK firmware");
     uint8_t block[16];
     PD_TRY(t, pd_mem_read(t->probe, OPT_BASE, block, sizeof block));
     uint8_t v[8];
@@ -174,4 +207,44 @@ const fl_family fl_family_f1 = {
             .lock_bit = FLASH_CR_OPTWRE,
             .optkeys = {FLASH_KEY1, FLASH_KEY2},
             .lock_bit_opens = true},
+};
+
+/* F0 and F3: F1's controller with OBL_LAUNCH and the F0 option layout.
+ * Times with margin over DS9773 (F072) Table 38 and DS9118 (F303xC) Table
+ * 38: page erase 40 ms max, mass erase 40 ms max, half-word 40 us max. */
+const fl_family fl_family_f0 = {
+    .name = "STM32F0/F3 FPEC",
+    .stub = "f1",
+    .erased = 0xFF,
+    .program_unit = 2,
+    .sr = FLASH_SR,
+    .cr = FLASH_CR,
+    .sr_busy = FLASH_SR_BSY,
+    .sr_eop = FLASH_SR_EOP,
+    .sr_flags = sr_flags,
+    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
+    .cr_lock = FLASH_CR_LOCK,
+    .rdp_off = FLASH_OBR,
+    .rdp_mask = FLASH_OBR_RDPRT_F0,
+    .rdp_clear = 0,
+    .bank_code_shift = 8,
+    .erase_ms = 200,
+    .mass_ms = 200,
+    .erase = erase,
+    .mass_erase = mass_erase,
+    .cr_program = FLASH_CR_PG,
+    .store_width = 2,
+    .opt = {.level_byte = {0xAA, 0xBB},
+            .user_mask = 0xFFu,
+            .op_ms = 100,
+            .regress_ms = 200,
+            .read = opt_read_f0,
+            .write = opt_write,
+            .optkeyr = FLASH_OPTKEYR,
+            .lock_reg = FLASH_CR,
+            .lock_bit = FLASH_CR_OPTWRE,
+            .optkeys = {FLASH_KEY1, FLASH_KEY2},
+            .lock_bit_opens = true,
+            .obl_reg = FLASH_CR,
+            .obl_bit = FLASH_CR_OBL_LAUNCH},
 };

@@ -1,11 +1,18 @@
 /*
- * STM32F2/F4 flash interface: RM0033 2.3-2.9 (F2), RM0090 3.5-3.9 (F405-
+ * STM32F2/F4/F7 flash interface: RM0033 2.3-2.9 (F2), RM0090 3.5-3.9 (F405-
  * F439), RM0390 3.5-3.8 (F446); the other F4 manuals (RM0368, RM0383,
  * RM0401, RM0402, RM0430, RM0386) describe the same registers. Sectors
  * are erased by number (CR.SNB); on dual-bank parts bank 2's sectors are
  * numbered from 0x10 (SNB bit 4, RM0090 3.9.8), which bank_code_shift 4
  * gives the stub and the erase below. Programming and erasing run at x32
  * parallelism (PSIZE = 2), which needs 2.7-3.6 V (RM0090 3.5.2 table 7).
+ *
+ * The F7 (RM0410 3.7, RM0385 3.7, RM0431 3.7) has the same registers and
+ * sequences; fl_family_f7 differs in data: SR b7 is ERSERR (erase sequence
+ * error) where F2/F4 have PGSERR, the user option bits add WWDG_SW b4,
+ * IWDG_STDBY b30 and IWDG_STOP b31, and its largest sectors are 256 KiB.
+ * Flash is also mapped at 0x00200000 (ITCM); the loader uses the AXIM
+ * address 0x08000000 only.
  */
 #include "flash_internal.h"
 
@@ -68,6 +75,27 @@ static const fl_flag sr_flags[] = {
     {0, NULL, FL_OK, NULL},
 };
 
+/* FLASH_SR of the F7 (RM0410 3.7.5): ERSERR b7 in place of PGSERR. */
+#define FLASH_SR_ERSERR (1u << 7)
+static const fl_flag sr_flags_f7[] = {
+    {FLASH_SR_OPERR, "OPERR", FL_E_FLASH, "the operation failed; power-cycle the board and retry"},
+    {FLASH_SR_WRPERR, "WRPERR", FL_E_PROTECTED,
+     "the sector is write-protected; set its nWRP option bit (or regress RDP)"},
+    {FLASH_SR_PGAERR, "PGAERR", FL_E_FLASH,
+     "a program crossed a 128-bit row; report it, this is a loader bug"},
+    {FLASH_SR_PGPERR, "PGPERR", FL_E_FLASH,
+     "the program width did not match PSIZE; the supply may be below 2.7 V"},
+    {FLASH_SR_ERSERR, "ERSERR", FL_E_FLASH, "erase sequence error; reset the board and retry"},
+    {FLASH_SR_RDERR, "RDERR", FL_E_PROTECTED, "read of a PCROP sector; clear PCROP"},
+    {0, NULL, FL_OK, NULL},
+};
+
+/* F7 user option bits in FLASH_OPTCR (RM0410 3.7.7): BOR_LEV b3:2,
+ * WWDG_SW b4, IWDG_SW b5, nRST_STOP b6, nRST_STDBY b7, IWDG_STDBY b30,
+ * IWDG_STOP b31. nDBANK b29 and nDBOOT b28 change the sector map and the
+ * boot and are left alone. */
+#define FLASH_OPTCR_USER_F7 0xC00000FCu
+
 static uint32_t snb(const fl_unit *u)
 {
     return u->index_in_bank | u->bank << 4;
@@ -83,7 +111,8 @@ static fl_err erase(fl_target *t, const fl_unit *u)
 /* RM0090 3.6.3: MER (bank 1), MER1 (bank 2 of dual-bank parts). */
 static fl_err mass_erase(fl_target *t)
 {
-    uint32_t cr = FLASH_CR_MER | FLASH_CR_PSIZE_X32 | (t->chip->banks > 1 ? FLASH_CR_MER1 : 0);
+    uint32_t cr = FLASH_CR_MER | FLASH_CR_PSIZE_X32 |
+                  (fl_chip_banks(t->chip, t->flash_size) > 1 ? FLASH_CR_MER1 : 0);
     return fl_ctrl_run(t, 0, cr, FLASH_CR_STRT, fl_family_of(t)->mass_ms, "mass erase",
                        t->chip->line->flash_base);
 }
@@ -99,7 +128,7 @@ static fl_err opt_read(fl_target *t, fl_opt_now *now)
      * state are not told apart; a change always loads after writing. */
     now->loaded = (fl_options){
         .rdp = fl_rdp_level((uint8_t)(optcr >> FLASH_OPTCR_RDP_SHIFT)),
-        .user = optcr & FLASH_OPTCR_USER,
+        .user = optcr & fl_family_of(t)->opt.user_mask,
         .wrp = (optcr & (FLASH_OPTCR_NWRP | FLASH_OPTCR_SPRMOD)) >> 16,
         .valid = true,
     };
@@ -119,9 +148,8 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
     PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_CR), FLASH_CR_PSIZE_X32));
     uint32_t optcr = 0, at = fl_reg(t, 0, FLASH_OPTCR);
     PD_TRY(t, pd_read32(t->probe, at, &optcr));
-    uint32_t v = (optcr & ~(FLASH_OPTCR_RDP_MASK | FLASH_OPTCR_USER | FLASH_OPTCR_OPTSTRT)) |
-                 (uint32_t)o->level_byte[level] << FLASH_OPTCR_RDP_SHIFT |
-                 (user & FLASH_OPTCR_USER);
+    uint32_t v = (optcr & ~(FLASH_OPTCR_RDP_MASK | o->user_mask | FLASH_OPTCR_OPTSTRT)) |
+                 (uint32_t)o->level_byte[level] << FLASH_OPTCR_RDP_SHIFT | (user & o->user_mask);
     /* RM0090 3.7.2: write OPTCR, then set OPTSTRT, wait BSY. */
     PD_TRY(t, pd_write32(t->probe, at, v));
     PD_TRY(t, pd_write32(t->probe, at, v | FLASH_OPTCR_OPTSTRT));
@@ -163,6 +191,42 @@ const fl_family fl_family_f4 = {
             .user_mask = FLASH_OPTCR_USER,
             .op_ms = 2000,
             .regress_ms = 33000,
+            .read = opt_read,
+            .write = opt_write,
+            .optkeyr = FLASH_OPTKEYR,
+            .lock_reg = FLASH_OPTCR,
+            .lock_bit = FLASH_OPTCR_OPTLOCK,
+            .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2}},
+};
+
+/* Times: a 256 KiB sector erases in 4 s max at x32 (DS10916 F746 Table
+ * 51: 128 KiB 2 s), mass erase 16 s max per MiB. */
+const fl_family fl_family_f7 = {
+    .name = "STM32F7 flash interface",
+    .stub = "f4",
+    .erased = 0xFF,
+    .program_unit = 4,
+    .sr = FLASH_SR,
+    .cr = FLASH_CR,
+    .sr_busy = FLASH_SR_BSY,
+    .sr_eop = FLASH_SR_EOP,
+    .sr_flags = sr_flags_f7,
+    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
+    .cr_lock = FLASH_CR_LOCK,
+    .rdp_off = FLASH_OPTCR,
+    .rdp_mask = FLASH_OPTCR_RDP_MASK,
+    .rdp_clear = RDP_LEVEL0 << FLASH_OPTCR_RDP_SHIFT,
+    .bank_code_shift = 4,
+    .erase_ms = 8000,
+    .mass_ms = 40000,
+    .erase = erase,
+    .mass_erase = mass_erase,
+    .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
+    .store_width = 4,
+    .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
+            .user_mask = FLASH_OPTCR_USER_F7,
+            .op_ms = 2000,
+            .regress_ms = 40000,
             .read = opt_read,
             .write = opt_write,
             .optkeyr = FLASH_OPTKEYR,

@@ -1,4 +1,4 @@
-/* STM32F4 (RM0390 3.5.4 "Programming"): PSIZE x32 (needs 2.7-3.6 V, which
+/* STM32F2/F4/F7 (RM0390 3.5.4 "Programming", RM0410 3.3.7): PSIZE x32 (needs 2.7-3.6 V, which
  * the host checks), PG set, word stores, wait for BSY, check the error flags. */
 #include "stub.h"
 
@@ -22,6 +22,10 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
         uint32_t v = (uint32_t)src[i] | (uint32_t)src[i + 1] << 8 | (uint32_t)src[i + 2] << 16 |
                      (uint32_t)src[i + 3] << 24;
         REG32(addr + i) = v;
+        /* The F7's Cortex-M7 may hold the store in its write buffer; make
+         * it reach the flash before BSY is looked at (RM0410 3.3.7 note,
+         * as ST's HAL does after every flash store). Free on the M3/M4. */
+        __asm__ volatile("dsb" ::: "memory");
         uint32_t sr = wait_written(SR(ctl), SR_BSY, SR_ERRORS, addr + i);
         if (sr & SR_ERRORS) {
             ctl->sr = sr;

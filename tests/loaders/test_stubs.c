@@ -21,8 +21,8 @@
 #define DHCSR_HALT       0xA05F0003u
 
 /* Where the host puts things in SRAM (L053 has only 8 KiB). */
-#define CTL_ADDR  0x20000800u
-#define BUF_ADDR  0x20000900u
+#define CTL_ADDR  (FL_STUB_BASE + FL_STUB_MAX)
+#define BUF_ADDR  (CTL_ADDR + 0x100u)
 #define BUF_SIZE  0x800u
 #define STACK_TOP 0x20002000u
 

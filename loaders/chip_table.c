@@ -1,0 +1,342 @@
+/*
+ * The chip table as data: lines (what a product line's devices share) and
+ * one row per DBGMCU device id. Facts per row are from the reference
+ * manuals' memory-organisation sections and the CMSIS device headers
+ * (FLASHSIZE_BASE, UID_BASE, DBGMCU): RM0091 (F0) 3.2 and 3.3.1, RM0360
+ * (F030/F070) 3.2; RM0008 (F101-F107) 3.3.3 tables 3-5; RM0041 (F100) 3.3.1;
+ * RM0033 (F2) 2.3.3; RM0316 (F302/F303/F358/F398) 4.2.1, RM0365 (F302),
+ * RM0364 (F334), RM0313 (F37x); RM0368 (F401), RM0401 (F410), RM0383
+ * (F411), RM0402 (F412), RM0430 (F413), RM0090 (F405-F439) 3.3 tables 5-7,
+ * RM0390 (F446), RM0386 (F469); RM0385 (F74x) 3.3.1, RM0410 (F76x) 3.3.1,
+ * RM0431 (F72x) 3.3.1; RM0367 (L0), RM0351 (L4).
+ *
+ * SRAM is the smallest that any part of the row has (F101x4 4 KiB, F103x4
+ * 6 KiB: the row says 4 KiB), because the loader puts its buffers and
+ * stack there before it knows the part; the rest of the sizes come from the
+ * chip's flash-size register at run time.
+ */
+#include "chips.h"
+#include "family.h"
+
+#include <stddef.h>
+
+#define KIB  1024u
+#define SRAM 0x20000000u
+
+/* The controller families (loaders/families/). */
+extern const fl_family fl_family_f0, fl_family_f1, fl_family_f4, fl_family_f7, fl_family_l0,
+    fl_family_l4;
+
+/* ---- fast clocks ----------------------------------------------------------
+ *
+ * How to run the core fast for the loader, from the reset clock. Flash wait
+ * states go up before the clock does and come down after it (each RM's
+ * "increasing the CPU frequency" sequence); APB prescalers keep the buses
+ * in spec. The reset voltage range is enough on every part (F4/F7 PWR
+ * VOS resets to scale 1 or caps at 84 MHz where it resets to scale 2, L476
+ * range 1, the L053 stays in range 2 at 16 MHz).
+ */
+
+/* F1 and F3, RM0008 7.3.2 / RM0316 9.4.2 and 3.3.3: PLL = HSI/2 x 16 = 64
+ * MHz, 2 wait states (48-72 MHz), APB1 /2 (36 MHz max). HSI stays on:
+ * flash programming needs it (RM0008 3.3.3 note). */
+static const fl_clock_step clock_f1[] = {
+    {0x40022000u, 0x7u, 0x2u, 0},                           /* FLASH_ACR.LATENCY = 2 */
+    {0x40021004u, 0x003F0700u, (14u << 18) | (4u << 8), 0}, /* PLLMUL x16, PLLSRC HSI/2, PPRE1 /2 */
+    {0x40021000u, 1u << 24, 1u << 24, 1},                   /* PLLON, wait PLLRDY */
+    {0x40021004u, 0x3u, 0x2u, 2},                           /* SW = PLL, wait SWS */
+    {0, 0, 0, 0},
+};
+
+/* F105/F107, RM0008 8.3.2: PLLMUL knows x4-x9 and x6.5 only: HSI/2 x 9 =
+ * 36 MHz, 1 wait state (24-48 MHz), APB1 /1. */
+static const fl_clock_step clock_f1cl[] = {
+    {0x40022000u, 0x7u, 0x1u, 0},            /* FLASH_ACR.LATENCY = 1 */
+    {0x40021004u, 0x003F0700u, 7u << 18, 0}, /* PLLMUL x9, PLLSRC HSI/2 */
+    {0x40021000u, 1u << 24, 1u << 24, 1},    /* PLLON */
+    {0x40021004u, 0x3u, 0x2u, 2},            /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* F100 value line, RM0041 7.3.2: 24 MHz at most, no wait states: HSI/2
+ * x 6. */
+static const fl_clock_step clock_f100[] = {
+    {0x40021004u, 0x003F0700u, 4u << 18, 0}, /* PLLMUL x6, PLLSRC HSI/2 */
+    {0x40021000u, 1u << 24, 1u << 24, 1},    /* PLLON */
+    {0x40021004u, 0x3u, 0x2u, 2},            /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* F0, RM0091 7.4.2 and 3.5.1: HSI/2 x 12 = 48 MHz, 1 wait state. */
+static const fl_clock_step clock_f0[] = {
+    {0x40022000u, 0x7u, 0x1u, 0},             /* FLASH_ACR.LATENCY = 1 */
+    {0x40021004u, 0x003F8700u, 10u << 18, 0}, /* PLLMUL x12, PLLSRC HSI/2, PPRE /1 */
+    {0x40021000u, 1u << 24, 1u << 24, 1},     /* PLLON */
+    {0x40021004u, 0x3u, 0x2u, 2},             /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* F2, RM0033 5.3.2 and 2.3.4 table 3 (2.7-3.6 V): HSI/16 x 240 / 2 = 120
+ * MHz (VCO 240 MHz, PLLN 192-432), 3 wait states, APB1 /4 (30 MHz max),
+ * APB2 /2 (60 MHz max). */
+static const fl_clock_step clock_f2[] = {
+    {0x40023C00u, 0x7u, 0x3u, 0},                                  /* FLASH_ACR.LATENCY = 3 */
+    {0x40023804u, 0x0F437FFFu, 16u | (240u << 6) | (5u << 24), 0}, /* PLLCFGR */
+    {0x40023800u, 1u << 24, 1u << 24, 1},                          /* PLLON */
+    {0x40023808u, 0xFCF0u, (5u << 10) | (4u << 13), 0},            /* HPRE /1, PPRE1 /4, PPRE2 /2 */
+    {0x40023808u, 0x3u, 0x2u, 2},                                  /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* F405-F439, F446, F469 and F7, RM0090 6.3.2 / RM0390 6.3.2 / RM0385 5.3.2
+ * and the flash latency tables (5 wait states at 150-168 MHz, 2.7-3.6 V,
+ * on all of them): HSI/8 x 168 / 2 = 168 MHz (VCO input 2 MHz, VCO 336
+ * MHz), APB1 /4 (42 MHz), APB2 /2 (84 MHz). PLLR (b30:28) keeps its reset
+ * value 2 where it exists and is reserved with that value elsewhere. */
+static const fl_clock_step clock_f4[] = {
+    {0x40023C00u, 0xFu, 0x5u, 0}, /* FLASH_ACR.LATENCY = 5 */
+    {0x40023804u, 0x7F437FFFu, 8u | (168u << 6) | (7u << 24) | (2u << 28), 0}, /* PLLCFGR */
+    {0x40023800u, 1u << 24, 1u << 24, 1},                                      /* PLLON */
+    {0x40023808u, 0xFCF0u, (5u << 10) | (4u << 13), 0}, /* HPRE /1, PPRE1 /4, PPRE2 /2 */
+    {0x40023808u, 0x3u, 0x2u, 2},                       /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* F401, F410, F411, F412, F413 (84-100 MHz parts, RM0368 6.3.2 and 3.4
+ * table 6): HSI/16 x 336 / 4 = 84 MHz (VCO 336 MHz: the F401 takes PLLN
+ * 192-432 only), 2 wait states, APB1 /2 (42 MHz). */
+static const fl_clock_step clock_f4_84[] = {
+    {0x40023C00u, 0xFu, 0x2u, 0},                                               /* LATENCY = 2 */
+    {0x40023804u, 0x0F437FFFu, 16u | (336u << 6) | (1u << 16) | (7u << 24), 0}, /* PLLCFGR */
+    {0x40023800u, 1u << 24, 1u << 24, 1},                                       /* PLLON */
+    {0x40023808u, 0xFCF0u, 4u << 10, 0}, /* HPRE /1, PPRE1 /2, PPRE2 /1 */
+    {0x40023808u, 0x3u, 0x2u, 2},        /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* L053, RM0367 7.3.1 and 3.3.1 table 13: HSI16 as SYSCLK, 1 wait state
+ * (range 2 allows 16 MHz with one). */
+static const fl_clock_step clock_l0[] = {
+    {0x40022000u, 0x1u, 0x1u, 0},  /* FLASH_ACR.LATENCY = 1 */
+    {0x40021000u, 0x1u, 0x1u, 2},  /* HSI16ON, wait HSI16RDYF */
+    {0x4002100Cu, 0xF0u, 0x0u, 0}, /* HPRE /1 */
+    {0x4002100Cu, 0x3u, 0x1u, 2},  /* SW = HSI16 */
+    {0, 0, 0, 0},
+};
+
+/* L476, RM0351 6.4.4 and 3.3.3 table 11 (range 1): PLL = HSI16 x 10 / 2 =
+ * 80 MHz (VCO 160 MHz), 4 wait states. */
+static const fl_clock_step clock_l4[] = {
+    {0x40022000u, 0x7u, 0x4u, 0},       /* FLASH_ACR.LATENCY = 4 */
+    {0x40021000u, 1u << 8, 1u << 8, 2}, /* HSION, wait HSIRDY */
+    {0x4002100Cu, 0x07007F73u, 2u | (10u << 8) | (1u << 24),
+     0},                                  /* PLLCFGR: HSI16, M 1, N 10, R 2, REN */
+    {0x40021000u, 1u << 24, 1u << 24, 1}, /* PLLON, wait PLLRDY */
+    {0x40021008u, 0x3FF0u, 0x0u, 0},      /* HPRE, PPRE1, PPRE2 /1 */
+    {0x40021008u, 0x3u, 0x3u, 2},         /* SW = PLL */
+    {0, 0, 0, 0},
+};
+
+/* ---- lines ------------------------------------------------------------------
+ * The watchdog freeze is DBG_IWDG_STOP: DBGMCU_CR b8 on the F1 (RM0008
+ * 31.16.3), DBGMCU_APB1_FZ b12 elsewhere (at 0x40015808 on the Cortex-M0
+ * and M0+ parts, RM0091 32.9.4, RM0367 27.9.5; 0xE0042008 on the others).
+ */
+
+#define LINE_F1(clock, hz)                                                                         \
+    .name = "STM32F1", .id = "f1", .family = &fl_family_f1, .idcode_addr = 0xE0042000u,            \
+    .flash_base = 0x08000000u, .flash_regs = 0x40022000u, .flash_size_reg = 0x1FFFF7E0u,           \
+    .uid_addr = {0x1FFFF7E8u, 0x1FFFF7ECu, 0x1FFFF7F0u}, .wdg_freeze_reg = 0xE0042004u,            \
+    .wdg_freeze_bit = 1u << 8, .fast_clock = (clock), .fast_clock_hz = (hz),                       \
+    .rcc_cfgr = 0x40021004u
+
+static const fl_line line_f1 = {LINE_F1(clock_f1, 64000000)};
+static const fl_line line_f1cl = {LINE_F1(clock_f1cl, 36000000)};
+static const fl_line line_f100 = {LINE_F1(clock_f100, 24000000)};
+
+static const fl_line line_f0 = {
+    .name = "STM32F0",
+    .id = "f0",
+    .family = &fl_family_f0,
+    .idcode_addr = 0x40015800u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FFFF7CCu,
+    .uid_addr = {0x1FFFF7ACu, 0x1FFFF7B0u, 0x1FFFF7B4u},
+    .wdg_freeze_reg = 0x40015808u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_f0,
+    .fast_clock_hz = 48000000,
+    .rcc_cfgr = 0x40021004u,
+};
+
+static const fl_line line_f3 = {
+    .name = "STM32F3",
+    .id = "f3",
+    .family = &fl_family_f0,
+    .idcode_addr = 0xE0042000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FFFF7CCu,
+    .uid_addr = {0x1FFFF7ACu, 0x1FFFF7B0u, 0x1FFFF7B4u},
+    .wdg_freeze_reg = 0xE0042008u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_f1,
+    .fast_clock_hz = 64000000,
+    .rcc_cfgr = 0x40021004u,
+};
+
+/* F2 and F4 share the identity registers (RM0033 32.2, RM0090 39.1). */
+#define LINE_F24(nm, ident, clock, hz)                                                             \
+    .name = (nm), .id = (ident), .family = &fl_family_f4, .idcode_addr = 0xE0042000u,              \
+    .flash_base = 0x08000000u, .flash_regs = 0x40023C00u, .flash_size_reg = 0x1FFF7A22u,           \
+    .uid_addr = {0x1FFF7A10u, 0x1FFF7A14u, 0x1FFF7A18u}, .wdg_freeze_reg = 0xE0042008u,            \
+    .wdg_freeze_bit = 1u << 12, .fast_clock = (clock), .fast_clock_hz = (hz),                      \
+    .rcc_cfgr = 0x40023808u
+
+static const fl_line line_f2 = {LINE_F24("STM32F2", "f2", clock_f2, 120000000)};
+static const fl_line line_f4 = {LINE_F24("STM32F4", "f4", clock_f4, 168000000)};
+static const fl_line line_f4_84 = {LINE_F24("STM32F4", "f4", clock_f4_84, 84000000)};
+
+/* F7: the identity registers moved, and apart on F72x/F73x (RM0385 41.1,
+ * RM0410 45.1, RM0431 41.1). */
+#define LINE_F7(fsize, uid)                                                                        \
+    .name = "STM32F7", .id = "f7", .family = &fl_family_f7, .idcode_addr = 0xE0042000u,            \
+    .flash_base = 0x08000000u, .flash_regs = 0x40023C00u, .flash_size_reg = (fsize),               \
+    .uid_addr = {(uid), (uid) + 4u, (uid) + 8u}, .wdg_freeze_reg = 0xE0042008u,                    \
+    .wdg_freeze_bit = 1u << 12, .fast_clock = clock_f4, .fast_clock_hz = 168000000,                \
+    .rcc_cfgr = 0x40023808u
+
+static const fl_line line_f7 = {LINE_F7(0x1FF0F442u, 0x1FF0F420u)};
+static const fl_line line_f72x = {LINE_F7(0x1FF07A22u, 0x1FF07A10u)};
+
+static const fl_line line_l0 = {
+    .name = "STM32L0",
+    .id = "l0",
+    .family = &fl_family_l0,
+    .idcode_addr = 0x40015800u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FF8007Cu,
+    .uid_addr = {0x1FF80050u, 0x1FF80054u, 0x1FF80064u}, /* not contiguous (RM0367 28.2) */
+    .wdg_freeze_reg = 0x40015808u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_l0,
+    .fast_clock_hz = 16000000,
+    .rcc_cfgr = 0x4002100Cu,
+};
+
+static const fl_line line_l4 = {
+    .name = "STM32L4",
+    .id = "l4",
+    .family = &fl_family_l4,
+    .idcode_addr = 0xE0042000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x40022000u,
+    .flash_size_reg = 0x1FFF75E0u,
+    .uid_addr = {0x1FFF7590u, 0x1FFF7594u, 0x1FFF7598u},
+    .wdg_freeze_reg = 0xE0042008u,
+    .wdg_freeze_bit = 1u << 12,
+    .fast_clock = clock_l4,
+    .fast_clock_hz = 80000000,
+    .rcc_cfgr = 0x40021008u,
+};
+
+/* ---- devices ------------------------------------------------------------------ */
+
+/* Erase units: pages of one size, or the F2/F4/F7 sector runs. */
+#define PAGES(n)                                                                                   \
+    {                                                                                              \
+        {                                                                                          \
+            0, (n)                                                                                 \
+        }                                                                                          \
+    }
+#define SECTORS_16_64_128                                                                          \
+    {                                                                                              \
+        {4, 16 * KIB}, {1, 64 * KIB},                                                              \
+        {                                                                                          \
+            0, 128 * KIB                                                                           \
+        }                                                                                          \
+    }
+#define SECTORS_32_128_256                                                                         \
+    {                                                                                              \
+        {4, 32 * KIB}, {1, 128 * KIB},                                                             \
+        {                                                                                          \
+            0, 256 * KIB                                                                           \
+        }                                                                                          \
+    }
+
+#define ROW(id, nm, ln, prefixes, flash_kib, unit_runs, sram_kib)                                  \
+    .dev_id = (id), .name = (nm), .line = &(ln), .parts = (prefixes),                              \
+    .flash_size_max = (flash_kib)*KIB, .units = unit_runs, .sram_base = SRAM,                      \
+    .sram_size = (sram_kib)*KIB
+
+const fl_chip fl_chip_rows[] = {
+    /* F0 (RM0091, RM0360) */
+    {ROW(0x444, "STM32F03x", line_f0, "stm32f030;stm32f031;stm32f038", 32, PAGES(1024), 4)},
+    {ROW(0x445, "STM32F04x/F070x6", line_f0, "stm32f042;stm32f048;stm32f070", 32, PAGES(1024), 6)},
+    {ROW(0x440, "STM32F05x/F030x8", line_f0, "stm32f030;stm32f051;stm32f058", 64, PAGES(1024), 8)},
+    {ROW(0x448, "STM32F07x", line_f0, "stm32f070;stm32f071;stm32f072;stm32f078", 128, PAGES(2048),
+         16)},
+    {ROW(0x442, "STM32F09x/F030xC", line_f0, "stm32f030;stm32f091;stm32f098", 256, PAGES(2048),
+         32)},
+    /* F1 (RM0008, RM0041) */
+    {ROW(0x412, "STM32F10x low density", line_f1, "stm32f101;stm32f102;stm32f103", 32, PAGES(1024),
+         4)},
+    {ROW(0x410, "STM32F10x medium density", line_f1, "stm32f101;stm32f102;stm32f103", 128,
+         PAGES(1024), 10)},
+    {ROW(0x414, "STM32F10x high density", line_f1, "stm32f101;stm32f103", 512, PAGES(2048), 32)},
+    {ROW(0x430, "STM32F10x XL density", line_f1, "stm32f101;stm32f103", 1024, PAGES(2048), 80),
+     .bank2_regs = 0x40, .bank2_start = 512 * KIB},
+    {ROW(0x418, "STM32F105/F107 (connectivity line)", line_f1cl, "stm32f105;stm32f107", 256,
+         PAGES(2048), 64)},
+    {ROW(0x420, "STM32F100 low/medium density (value line)", line_f100, "stm32f100", 128,
+         PAGES(1024), 4)},
+    {ROW(0x428, "STM32F100 high density (value line)", line_f100, "stm32f100", 512, PAGES(2048),
+         24)},
+    /* F2 (RM0033) */
+    {ROW(0x411, "STM32F20x/F21x", line_f2, "stm32f205;stm32f207;stm32f215;stm32f217", 1024,
+         SECTORS_16_64_128, 64)},
+    /* F3 (RM0316, RM0365, RM0364, RM0313) */
+    {ROW(0x439, "STM32F301/F302x6-8/F318", line_f3, "stm32f301;stm32f302;stm32f318", 64,
+         PAGES(2048), 16)},
+    {ROW(0x422, "STM32F302xB-C/F303xB-C/F358", line_f3, "stm32f302;stm32f303;stm32f358", 256,
+         PAGES(2048), 32)},
+    {ROW(0x438, "STM32F303x6-8/F328/F334", line_f3, "stm32f303;stm32f328;stm32f334", 64,
+         PAGES(2048), 12)},
+    {ROW(0x446, "STM32F302xD-E/F303xD-E/F398", line_f3, "stm32f302;stm32f303;stm32f398", 512,
+         PAGES(2048), 64)},
+    {ROW(0x432, "STM32F37x", line_f3, "stm32f373;stm32f378", 256, PAGES(2048), 16)},
+    /* F4 */
+    {ROW(0x423, "STM32F401xB/C", line_f4_84, "stm32f401", 256, SECTORS_16_64_128, 64)},
+    {ROW(0x433, "STM32F401xD/E", line_f4_84, "stm32f401", 512, SECTORS_16_64_128, 96)},
+    {ROW(0x413, "STM32F405/F407/F415/F417", line_f4, "stm32f405;stm32f407;stm32f415;stm32f417",
+         1024, SECTORS_16_64_128, 128)},
+    {ROW(0x458, "STM32F410", line_f4_84, "stm32f410", 128, SECTORS_16_64_128, 32)},
+    {ROW(0x431, "STM32F411", line_f4_84, "stm32f411", 512, SECTORS_16_64_128, 128)},
+    {ROW(0x441, "STM32F412", line_f4_84, "stm32f412", 1024, SECTORS_16_64_128, 256)},
+    {ROW(0x463, "STM32F413/F423", line_f4_84, "stm32f413;stm32f423", 1536, SECTORS_16_64_128, 320)},
+    /* 2 MiB parts are dual bank, bank 2's sectors numbered from 0x10
+     * (RM0090 3.9.8); 1 MiB parts single bank (DB1M = 0, the default). */
+    {ROW(0x419, "STM32F42x/F43x", line_f4, "stm32f427;stm32f429;stm32f437;stm32f439", 2048,
+         SECTORS_16_64_128, 192),
+     .banks = 2, .dual_from = 2048 * KIB},
+    {ROW(0x421, "STM32F446", line_f4, "stm32f446", 512, SECTORS_16_64_128, 128)},
+    {ROW(0x434, "STM32F469/F479", line_f4, "stm32f469;stm32f479", 2048, SECTORS_16_64_128, 320),
+     .banks = 2, .dual_from = 2048 * KIB},
+    /* F7 (single-bank layout: nDBANK = 1, the factory setting) */
+    {ROW(0x449, "STM32F74x/F75x", line_f7, "stm32f745;stm32f746;stm32f750;stm32f756", 1024,
+         SECTORS_32_128_256, 320)},
+    {ROW(0x451, "STM32F76x/F77x", line_f7,
+         "stm32f765;stm32f767;stm32f768;stm32f769;stm32f777;stm32f778;stm32f779", 2048,
+         SECTORS_32_128_256, 512)},
+    {ROW(0x452, "STM32F72x/F73x", line_f72x, "stm32f722;stm32f723;stm32f730;stm32f732;stm32f733",
+         512, SECTORS_16_64_128, 256)},
+    /* L0, L4 */
+    {ROW(0x417, "STM32L05x/L06x (category 3)", line_l0,
+         "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063", 64, PAGES(128), 8)},
+    {ROW(0x415, "STM32L47x/L48x", line_l4, "stm32l475;stm32l476;stm32l486", 1024, PAGES(2048), 96),
+     .banks = 2},
+};
+
+const size_t fl_chip_nrows = sizeof fl_chip_rows / sizeof fl_chip_rows[0];
