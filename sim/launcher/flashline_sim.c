@@ -467,10 +467,11 @@ static int run_main(int argc, char **argv)
             }
     for (int i = 0; i < o.nspecs; i++)
         if (!sim_chip_find(o.specs[i].chip)) {
-            fprintf(stderr,
-                    "flashline-sim: unknown chip '%s' (stm32f103rb, stm32f446re, stm32l053r8, "
-                    "stm32l476rg)\n",
-                    o.specs[i].chip);
+            /* The known chips are the rows of the chip table. */
+            fprintf(stderr, "flashline-sim: unknown chip '%s' (", o.specs[i].chip);
+            for (size_t k = 0; sim_chip_at(k); k++)
+                fprintf(stderr, "%s%s", k ? ", " : "", sim_chip_at(k)->name);
+            fprintf(stderr, ")\n");
             return 2;
         }
     ensure_preload(argv);

@@ -87,21 +87,6 @@ uint64_t sim_board_random(sim_board *b)
     return z ^ (z >> 31);
 }
 
-static const flash_ctrl_ops *ops_for(sim_family f)
-{
-    switch (f) {
-    case SIM_FAMILY_F1:
-        return &sim_flash_f1;
-    case SIM_FAMILY_F4:
-        return &sim_flash_f4;
-    case SIM_FAMILY_L0:
-        return &sim_flash_l0;
-    case SIM_FAMILY_L4:
-        return &sim_flash_l4;
-    }
-    return NULL;
-}
-
 /* ---- services for controllers and peripherals ---------------------------- */
 
 uint64_t sim_now_ps(const sim_board *b)
@@ -900,7 +885,7 @@ sim_err sim_board_create(const char *chip_name, uint64_t seed, double speed, sim
     if (!b)
         return SIM_E_NOMEM;
     b->chip = c;
-    b->fops = ops_for(c->family);
+    b->fops = c->flash;
     b->rng = seed ^ 0x5EEDF1A5u;
     b->speed = speed;
     b->cycle_ps = 1000000000000ull / c->core_hz;

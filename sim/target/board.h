@@ -39,17 +39,21 @@ typedef enum sim_err {
 
 const char *sim_err_str(sim_err err);
 
-typedef enum sim_family {
-    SIM_FAMILY_F1,
-    SIM_FAMILY_F4,
-    SIM_FAMILY_L0,
-    SIM_FAMILY_L4,
-} sim_family;
+/* The models a chip row points at (defined inside sim/target). */
+struct flash_ctrl_ops;
+struct sim_clock_tree;
 
-/* Facts about one chip model, kept as data (see chips.c for sources). */
+/*
+ * Facts about one chip model, kept as data (see chips.c for sources). What
+ * differs between families is in the models the row points at: the flash
+ * controller (a flash_<design>.c) and the clock tree (clock_trees.c). No
+ * code branches on the family.
+ */
 typedef struct sim_chip {
-    const char *name; /* "stm32f103rb" */
-    sim_family family;
+    const char *name;        /* "stm32f103rb" */
+    const char *family_name; /* "STM32F1", for messages only */
+    const struct flash_ctrl_ops *flash;
+    const struct sim_clock_tree *clock;
     uint16_t dev_id; /* DBGMCU_IDCODE[11:0] */
     uint16_t rev_id; /* DBGMCU_IDCODE[31:16] */
     uint32_t idcode_addr;
@@ -77,6 +81,7 @@ typedef struct sim_chip {
     uint32_t iwdg_freeze_bit; /* bit in dbgmcu_cr (F1) or apb1_fz */
     uint32_t rcc_base, rcc_csr;
     uint32_t lsi_hz;
+    bool iwdg_winr; /* IWDG_WINR (offset 0x10, reset 0x0FFF) exists */
 } sim_chip;
 
 /* The chip table; NULL-terminated lookup by name. */

@@ -22,8 +22,10 @@ typedef enum bus_master {
 } bus_master;
 
 /*
- * One flash-controller family. Each file flash_<family>.c defines one of
- * these; the board dispatches to it for the controller's register block
+ * One flash-controller model. Each file flash_<design>.c defines one (or
+ * more, for variants sharing its functions) of these; a chip row points at
+ * its model (sim_chip.flash) and the board dispatches to it for the
+ * controller's register block
  * (chip->flash_regs, 1 KiB) and for every store into flash, option bytes or
  * data EEPROM, from the core or from the debugger. Registers are presented
  * as aligned 32-bit words: reg_read returns the whole word (the board picks

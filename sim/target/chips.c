@@ -5,7 +5,8 @@
  * chapters) and the CMSIS device headers; clocks are the reset clocks (F1 HSI 8 MHz,
  * F4 HSI 16 MHz, L0 MSI 2.097 MHz, L4 MSI 4 MHz).
  */
-#include "board.h"
+#include "board_internal.h"
+#include "clock_tree.h"
 
 #include <string.h>
 #include <unicorn/unicorn.h>
@@ -13,7 +14,9 @@
 static const sim_chip chips[] = {
     {
         .name = "stm32f103rb",
-        .family = SIM_FAMILY_F1,
+        .family_name = "STM32F1",
+        .flash = &sim_flash_f1,
+        .clock = &sim_clock_f1,
         .dev_id = 0x410,
         .rev_id = 0x2003, /* rev Y */
         .idcode_addr = 0xE0042000,
@@ -43,7 +46,9 @@ static const sim_chip chips[] = {
     },
     {
         .name = "stm32f446re",
-        .family = SIM_FAMILY_F4,
+        .family_name = "STM32F4",
+        .flash = &sim_flash_f4,
+        .clock = &sim_clock_f446,
         .dev_id = 0x421,
         .rev_id = 0x1000,
         .idcode_addr = 0xE0042000,
@@ -73,7 +78,9 @@ static const sim_chip chips[] = {
     },
     {
         .name = "stm32l053r8",
-        .family = SIM_FAMILY_L0,
+        .family_name = "STM32L0",
+        .flash = &sim_flash_l0,
+        .clock = &sim_clock_l0,
         .dev_id = 0x417,
         .rev_id = 0x1000,
         .idcode_addr = 0x40015800, /* on the APB, not the PPB */
@@ -102,10 +109,13 @@ static const sim_chip chips[] = {
         .rcc_base = 0x40021000,
         .rcc_csr = 0x40021050,
         .lsi_hz = 38000,
+        .iwdg_winr = true,
     },
     {
         .name = "stm32l476rg",
-        .family = SIM_FAMILY_L4,
+        .family_name = "STM32L4",
+        .flash = &sim_flash_l4,
+        .clock = &sim_clock_l4,
         .dev_id = 0x415,
         .rev_id = 0x1007, /* rev 4 */
         .idcode_addr = 0xE0042000,
@@ -135,6 +145,7 @@ static const sim_chip chips[] = {
         .rcc_base = 0x40021000,
         .rcc_csr = 0x40021094,
         .lsi_hz = 32000,
+        .iwdg_winr = true,
     },
 };
 

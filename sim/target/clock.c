@@ -4,11 +4,12 @@
  * start-up times, the PLL configuration, RCC_CFGR SW/SWS/HPRE, and the
  * flash wait states (FLASH_ACR.LATENCY) against HCLK.
  *
- * Sources: RM0008 (F1) 7.2 and 7.3.1-7.3.2, 3.3.3; RM0390 (F446) 6.2,
- * 6.3.1-6.3.3, 3.4.1; RM0367 (L0x3) 7.2, 7.3.1-7.3.4, 3.3.1; RM0351 (L476)
- * 6.2, 6.4.1-6.4.4, 3.3.3. Start-up and lock times are the datasheets'
- * maximum values (DS5319 F103xB, DS10693 F446xx, DS10152 L053x8, DS10198
- * L476xx), the harder choice for the host.
+ * This file is one engine for every part: what differs between clock
+ * designs (register offsets, bits, field decodings, limits, times, the
+ * wait-state table) is data in the chip row's sim_clock_tree
+ * (clock_tree.h, instances and their sources in clock_trees.c). The rules
+ * below hold on every modelled part (RM0008 7.2-7.3, RM0390 6.2-6.3, RM0367
+ * 7.2-7.3, RM0351 6.2-6.4).
  *
  * What the host sees, in virtual time:
  *  - an oscillator or PLL that is switched on reports ready only after its
@@ -18,7 +19,8 @@
  *    HCLK = SYSCLK(SWS) / HPRE sets the core's cycle time;
  *  - the source in use as SYSCLK, the one selected to become it, and the
  *    PLL's input while either is the PLL cannot be switched off; PLL
- *    configuration writes while PLLON is set are ignored;
+ *    configuration writes while PLLON is set are ignored (the tree says
+ *    which bits stay writable);
  *  - a PLL configured out of its datasheet range never locks [U];
  *  - with HCLK above what LATENCY allows, every read of main flash (data,
  *    instruction fetch, debugger) returns wrong bytes.
@@ -27,221 +29,106 @@
  * ready as soon as they are switched on; none of them can feed SYSCLK.
  */
 #include "board_state.h"
+#include "clock_tree.h"
 
 #include <string.h>
 
-#define MHZ 1000000ull
+/* ---- the tree and its fields ---------------------------------------------------- */
 
-/* RCC_CR bits per family (RM0008 7.3.1, RM0390 6.3.1, RM0367 7.3.1,
- * RM0351 6.4.1). */
-#define CR_HSEON  (1u << 16)
-#define CR_HSERDY (1u << 17)
-#define CR_PLLON  (1u << 24)
-#define CR_PLLRDY (1u << 25)
-
-#define F_HSION  (1u << 0) /* F1/F4 */
-#define F_HSIRDY (1u << 1)
-
-#define L0_HSI16ON    (1u << 0)
-#define L0_HSI16RDYF  (1u << 2)
-#define L0_HSI16DIVEN (1u << 3)
-#define L0_HSI16DIVF  (1u << 4)
-#define L0_MSION      (1u << 8)
-#define L0_MSIRDY     (1u << 9)
-
-#define L4_MSION    (1u << 0)
-#define L4_MSIRDY   (1u << 1)
-#define L4_MSIRGSEL (1u << 3)
-#define L4_MSIRANGE (0xFu << 4)
-#define L4_HSION    (1u << 8)
-#define L4_HSIRDY   (1u << 10)
-
-#define L4_PLLREN (1u << 24)
-/* L4 PLLCFGR bits that may change while the PLL runs: the output enables
- * PLLPEN, PLLQEN, PLLREN (RM0351 6.4.4). */
-#define L4_PLL_ENABLES ((1u << 16) | (1u << 20) | (1u << 24))
-
-#define CFGR_SW   0x3u
-#define CFGR_SWS  0xCu
-#define CFGR_HPRE 0xF0u
-
-/* The sources SW can select. */
-enum clk_src { SRC_NONE, SRC_HSI, SRC_MSI, SRC_HSE, SRC_PLL, SRC_PLLR };
-
-/* ---- per-family facts ---------------------------------------------------------- */
-
-static uint32_t cfgr_off(const sim_board *b)
+static const sim_clock_tree *tree(const sim_board *b)
 {
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return 0x04;
-    case SIM_FAMILY_L0:
-        return 0x0C;
-    default:
-        return 0x08;
-    }
+    return b->chip->clock;
 }
 
-/* RCC_PLLCFGR offset, or 0 where the PLL is configured in RCC_CFGR. */
-static uint32_t pllcfgr_off(const sim_board *b)
+static uint32_t code_of(uint32_t reg, unsigned shift, unsigned width)
 {
-    switch (b->chip->family) {
-    case SIM_FAMILY_F4:
-        return 0x04;
-    case SIM_FAMILY_L4:
-        return 0x0C;
-    default:
-        return 0;
-    }
+    return width ? (reg >> shift) & ((1u << width) - 1) : 0;
 }
 
-/* The PLL configuration bits of RCC_CFGR on F1 (PLLSRC, PLLXTPRE, PLLMUL,
- * RM0008 7.3.2) and L0 (PLLSRC, PLLMUL, PLLDIV, RM0367 7.3.3). */
-static uint32_t cfgr_pll_bits(const sim_board *b)
+static uint32_t field_mask(unsigned shift, unsigned width)
 {
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return 0x003F0000u;
-    case SIM_FAMILY_L0:
-        return 0x00FD0000u;
+    return ((1u << width) - 1) << shift;
+}
+
+/* What a field's code stands for; 1 for a field the design lacks. */
+static uint32_t field_value(const sim_clk_field *f, uint32_t reg)
+{
+    if (!f->width)
+        return 1;
+    uint32_t code = code_of(reg, f->shift, f->width);
+    return f->table ? f->table[code] : code * f->mul + f->add;
+}
+
+static bool field_allowed(const sim_clk_field *f, uint32_t value)
+{
+    return !f->width || (value && value >= f->min && value <= f->max);
+}
+
+static uint32_t cr(const sim_board *b)
+{
+    return b->rcc[tree(b)->cr / 4];
+}
+
+static uint32_t cfgr(const sim_board *b)
+{
+    return b->rcc[tree(b)->cfgr / 4];
+}
+
+static unsigned sw_code(const sim_board *b)
+{
+    const sim_clock_tree *t = tree(b);
+    return code_of(cfgr(b), t->sw_shift, t->sw_width);
+}
+
+static sim_clk_src src_of(const sim_board *b, unsigned code)
+{
+    return tree(b)->sw_src[code & 7];
+}
+
+/* Start-up (oscillators) or lock (PLL) time. */
+static uint64_t tsu_ps(const sim_board *b, sim_clk_src s)
+{
+    const sim_clock_tree *t = tree(b);
+    switch (s) {
+    case SIM_CLK_HSI:
+        return t->hsi.tsu_ns * PS_PER_NS;
+    case SIM_CLK_MSI:
+        return t->msi.tsu_ns * PS_PER_NS;
+    case SIM_CLK_PLL:
+        return t->pll.lock_ns * PS_PER_NS;
     default:
         return 0;
-    }
-}
-
-static uint32_t hsi_on_bit(const sim_board *b)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        return L0_HSI16ON;
-    case SIM_FAMILY_L4:
-        return L4_HSION;
-    default:
-        return F_HSION;
-    }
-}
-
-static uint32_t hsi_rdy_bit(const sim_board *b)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        return L0_HSI16RDYF;
-    case SIM_FAMILY_L4:
-        return L4_HSIRDY;
-    default:
-        return F_HSIRDY;
-    }
-}
-
-static uint32_t msi_on_bit(const sim_board *b)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        return L0_MSION;
-    case SIM_FAMILY_L4:
-        return L4_MSION;
-    default:
-        return 0;
-    }
-}
-
-static uint32_t msi_rdy_bit(const sim_board *b)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        return L0_MSIRDY;
-    case SIM_FAMILY_L4:
-        return L4_MSIRDY;
-    default:
-        return 0;
-    }
-}
-
-/* Start-up times, datasheet maximum:
- *  F1  tsu(HSI) 2 us, tLOCK 200 us (DS5319 5.3.7, 5.3.8 Tables 24, 26);
- *  F4  tsu(HSI) 4 us, tLOCK 100 us (DS10693 6.3.9, 6.3.10);
- *  L0  tsu(HSI16) 6 us, tLOCK 160 us (DS10152 6.3.7, 6.3.8);
- *  L4  tsu(HSI16) 1.2 us, tLOCK 40 us (DS10198 6.3.8, 6.3.9).
- * MSI start-up is a few microseconds and depends on the range; 10 us
- * is a rounded-up figure for all ranges [U]. */
-static uint64_t tsu_ps(const sim_board *b, enum clk_src s)
-{
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return s == SRC_PLL ? 200 * PS_PER_US : 2 * PS_PER_US;
-    case SIM_FAMILY_F4:
-        return s == SRC_PLL ? 100 * PS_PER_US : 4 * PS_PER_US;
-    case SIM_FAMILY_L0:
-        return s == SRC_PLL ? 160 * PS_PER_US : s == SRC_MSI ? 10 * PS_PER_US : 6 * PS_PER_US;
-    case SIM_FAMILY_L4:
-        return s == SRC_PLL ? 40 * PS_PER_US : s == SRC_MSI ? 10 * PS_PER_US : 1200 * PS_PER_NS;
-    }
-    return 0;
-}
-
-/* SW / SWS encoding (RM0008 7.3.2, RM0390 6.3.3, RM0367 7.3.3, RM0351
- * 6.4.3). F1 code 3 is "not allowed": it never becomes ready [U]. */
-static enum clk_src src_of(const sim_board *b, unsigned code)
-{
-    static const enum clk_src f1[4] = {SRC_HSI, SRC_HSE, SRC_PLL, SRC_NONE};
-    static const enum clk_src f4[4] = {SRC_HSI, SRC_HSE, SRC_PLL, SRC_PLLR};
-    static const enum clk_src l[4] = {SRC_MSI, SRC_HSI, SRC_HSE, SRC_PLL};
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return f1[code & 3];
-    case SIM_FAMILY_F4:
-        return f4[code & 3];
-    default:
-        return l[code & 3];
     }
 }
 
 /* ---- frequencies --------------------------------------------------------------- */
 
-static uint32_t cr(const sim_board *b)
+static unsigned msi_range(const sim_board *b)
 {
-    return b->rcc[0];
-}
-
-static uint32_t cfgr(const sim_board *b)
-{
-    return b->rcc[cfgr_off(b) / 4];
+    const sim_clk_msi_range *r = &tree(b)->msi_range;
+    uint32_t v = b->rcc[r->reg / 4];
+    if (r->sel && !(v & r->sel))
+        return r->unsel_range;
+    return code_of(v, r->shift, r->width);
 }
 
 static uint64_t msi_hz(const sim_board *b)
 {
-    if (b->chip->family == SIM_FAMILY_L0) {
-        /* RM0367 7.3.2: ICSCR.MSIRANGE b15:13, 65.536 kHz << range. */
-        return 65536ull << ((b->rcc[1] >> 13) & 7);
-    }
-    /* RM0351 6.4.1: CR.MSIRANGE b7:4 once MSIRGSEL is set, else
-     * CSR.MSISRANGE (kept at its reset value 6, 4 MHz, in this model). */
-    static const uint32_t khz[16] = {100,   200,   400,   800,   1000, 2000, 4000, 8000,
-                                     16000, 24000, 32000, 48000, 0,    0,    0,    0};
-    unsigned range = (cr(b) & L4_MSIRGSEL) ? (cr(b) & L4_MSIRANGE) >> 4 : 6;
-    return khz[range] * 1000ull;
+    return tree(b)->msi.on ? tree(b)->msi_range.hz[msi_range(b) & 15] : 0;
 }
 
 static uint64_t hsi_hz(const sim_board *b)
 {
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return 8 * MHZ;
-    case SIM_FAMILY_L0:
-        /* RM0367 7.2.2: HSI16DIVEN divides HSI16 by 4 for SYSCLK and the
-         * PLL. */
-        return (cr(b) & L0_HSI16DIVEN) ? 4 * MHZ : 16 * MHZ;
-    default:
-        return 16 * MHZ;
-    }
+    const sim_clk_osc *o = &tree(b)->hsi;
+    return o->div_bit && (cr(b) & o->div_bit) ? o->hz / o->div : o->hz;
 }
 
 /* One PLL setting, as the configuration registers say now. */
 typedef struct pll_cfg {
-    enum clk_src input; /* SRC_NONE: no input selected */
-    uint64_t out_hz;    /* the output SW selects with "PLL" */
-    uint64_t r_hz;      /* F446 PLL_R output (SW = 3), else 0 */
-    bool in_spec;       /* will lock */
+    sim_clk_src input; /* SIM_CLK_NONE: no input selected */
+    uint64_t out_hz;   /* the output SW selects with "PLL" */
+    uint64_t r_hz;     /* the second selectable output (F446 PLL_R), or 0 */
+    bool in_spec;      /* will lock */
     bool r_in_spec;
 } pll_cfg;
 
@@ -250,92 +137,59 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi)
     return v >= lo && v <= hi;
 }
 
-static uint64_t input_hz(const sim_board *b, enum clk_src s)
+static uint64_t input_hz(const sim_board *b, sim_clk_src s)
 {
     switch (s) {
-    case SRC_HSI:
+    case SIM_CLK_HSI:
         return hsi_hz(b);
-    case SRC_MSI:
+    case SIM_CLK_MSI:
         return msi_hz(b);
     default:
         return 0; /* HSE not fitted */
     }
 }
 
+/* input / src_div / M = VCO input, x N = VCO, / out divider = output; each
+ * stage within its datasheet range, or the PLL never locks. An output
+ * needs the PLL in range and its own divider and frequency in range. */
 static pll_cfg pll_config(const sim_board *b)
 {
-    pll_cfg p = {SRC_NONE, 0, 0, false, false};
-    uint32_t c = cfgr(b);
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1: {
-        /* RM0008 7.3.2: PLLSRC b16 (0 = HSI/2), PLLMUL b21:18, code k ->
-         * x(k+2), 15 -> x16. DS5319 Table 26: input 1-25 MHz, output
-         * 16-72 MHz. */
-        p.input = (c & (1u << 16)) ? SRC_HSE : SRC_HSI;
-        uint64_t in = p.input == SRC_HSI ? hsi_hz(b) / 2 : input_hz(b, p.input);
-        unsigned k = (c >> 18) & 0xF;
-        p.out_hz = in * (k == 15 ? 16 : k + 2);
-        p.in_spec = in_range(in, 1 * MHZ, 25 * MHZ) && in_range(p.out_hz, 16 * MHZ, 72 * MHZ);
-        break;
+    const sim_clk_pll *P = &tree(b)->pll;
+    pll_cfg p = {SIM_CLK_NONE, 0, 0, false, false};
+    uint32_t v = b->rcc[P->cfg / 4];
+    unsigned sc = code_of(v, P->src_shift, P->src_width);
+    p.input = P->src[sc];
+    uint32_t sdiv = P->src_div[sc] ? P->src_div[sc] : 1;
+    uint32_t m = field_value(&P->m, v), n = field_value(&P->n, v);
+    uint64_t ref = m ? input_hz(b, p.input) / sdiv / m : 0;
+    uint64_t vco = ref * n;
+    bool ok = p.input != SIM_CLK_NONE && field_allowed(&P->m, m) && field_allowed(&P->n, n) &&
+              in_range(ref, P->ref_min_hz, P->ref_max_hz) &&
+              in_range(vco, P->vco_min_hz, P->vco_max_hz);
+    uint64_t hz[2] = {0, 0};
+    bool spec[2] = {false, false};
+    for (unsigned k = 0; k < 2; k++) {
+        const sim_clk_pll_out *o = &P->out[k];
+        if (!o->max_hz)
+            break;
+        uint32_t d = field_value(&o->div, v);
+        hz[k] = d ? vco / d : 0;
+        ok = ok && field_allowed(&o->div, d) && in_range(hz[k], o->min_hz, o->max_hz);
+        spec[k] = ok;
     }
-    case SIM_FAMILY_F4: {
-        /* RM0390 6.3.2: PLLM b5:0 (2..63), PLLN b14:6 (50..432), PLLP
-         * b17:16 (/2,/4,/6,/8), PLLSRC b22 (0 = HSI), PLLR b30:28 (2..7);
-         * VCO input 1-2 MHz, VCO output 100-432 MHz, outputs <= 180 MHz. */
-        uint32_t v = b->rcc[1];
-        p.input = (v & (1u << 22)) ? SRC_HSE : SRC_HSI;
-        unsigned m = v & 0x3F, n = (v >> 6) & 0x1FF, pdiv = 2 * (((v >> 16) & 3) + 1);
-        unsigned r = (v >> 28) & 7;
-        uint64_t in = m ? input_hz(b, p.input) / m : 0;
-        uint64_t vco = in * n;
-        p.out_hz = vco / pdiv;
-        p.r_hz = r ? vco / r : 0;
-        p.in_spec = m >= 2 && in_range(n, 50, 432) && in_range(in, 1 * MHZ, 2 * MHZ) &&
-                    in_range(vco, 100 * MHZ, 432 * MHZ) && p.out_hz <= 180 * MHZ;
-        p.r_in_spec = p.in_spec && r >= 2 && p.r_hz <= 180 * MHZ;
-        break;
-    }
-    case SIM_FAMILY_L0: {
-        /* RM0367 7.2.4, 7.3.3: PLLSRC b16 (0 = HSI16), PLLMUL b21:18,
-         * PLLDIV b23:22 (/2,/3,/4; 00 not allowed). Input 2-24 MHz; the VCO
-         * (input x PLLMUL) must not exceed 48 MHz in voltage range 2, which
-         * is the only range modelled; output <= 32 MHz. */
-        static const unsigned mul[16] = {3, 4, 6, 8, 12, 16, 24, 32, 48, 0, 0, 0, 0, 0, 0, 0};
-        p.input = (c & (1u << 16)) ? SRC_HSE : SRC_HSI;
-        uint64_t in = input_hz(b, p.input);
-        unsigned ml = mul[(c >> 18) & 0xF], div = (c >> 22) & 3;
-        uint64_t vco = in * ml;
-        p.out_hz = div ? vco / (div + 1) : 0;
-        p.in_spec =
-            ml && div && in_range(in, 2 * MHZ, 24 * MHZ) && vco <= 48 * MHZ && p.out_hz <= 32 * MHZ;
-        break;
-    }
-    case SIM_FAMILY_L4: {
-        /* RM0351 6.4.4: PLLSRC b1:0 (00 none, 01 MSI, 10 HSI16, 11 HSE),
-         * PLLM b6:4 (/1../8), PLLN b14:8 (8..86), PLLR b26:25 (/2,/4,/6,/8);
-         * VCO input 4-16 MHz, VCO output 64-344 MHz, PLLR output <= 80 MHz
-         * (RM0351 6.2.5; DS10198 Table 48). */
-        static const enum clk_src srcs[4] = {SRC_NONE, SRC_MSI, SRC_HSI, SRC_HSE};
-        uint32_t v = b->rcc[3];
-        p.input = srcs[v & 3];
-        unsigned m = ((v >> 4) & 7) + 1, n = (v >> 8) & 0x7F, r = 2 * (((v >> 25) & 3) + 1);
-        uint64_t in = input_hz(b, p.input) / m;
-        uint64_t vco = in * n;
-        p.out_hz = vco / r;
-        p.in_spec = p.input != SRC_NONE && in_range(n, 8, 86) && in_range(in, 4 * MHZ, 16 * MHZ) &&
-                    in_range(vco, 64 * MHZ, 344 * MHZ) && p.out_hz <= 80 * MHZ;
-        break;
-    }
-    }
+    p.out_hz = hz[0];
+    p.r_hz = hz[1];
+    p.in_spec = spec[0];
+    p.r_in_spec = spec[1];
     return p;
 }
 
-static uint64_t src_hz(const sim_board *b, enum clk_src s)
+static uint64_t src_hz(const sim_board *b, sim_clk_src s)
 {
     switch (s) {
-    case SRC_PLL:
+    case SIM_CLK_PLL:
         return pll_config(b).out_hz;
-    case SRC_PLLR:
+    case SIM_CLK_PLLR:
         return pll_config(b).r_hz;
     default:
         return input_hz(b, s);
@@ -358,51 +212,58 @@ static uint64_t pll_lock_at(const sim_board *b)
     pll_cfg p = pll_config(b);
     if (!p.in_spec)
         return UINT64_MAX;
-    uint64_t in = p.input == SRC_HSI   ? b->clk.hsi_ready_at
-                  : p.input == SRC_MSI ? b->clk.msi_ready_at
-                                       : UINT64_MAX; /* none, or HSE not fitted */
+    uint64_t in = p.input == SIM_CLK_HSI   ? b->clk.hsi_ready_at
+                  : p.input == SIM_CLK_MSI ? b->clk.msi_ready_at
+                                           : UINT64_MAX; /* none, or HSE not fitted */
     if (in == UINT64_MAX)
         return UINT64_MAX;
-    return max64(b->clk.pll_on_at, in) + tsu_ps(b, SRC_PLL);
+    return max64(b->clk.pll_on_at, in) + tsu_ps(b, SIM_CLK_PLL);
+}
+
+/* Is PLL output k enabled (an output without an enable bit always is)? A
+ * disabled output is off; SW cannot switch to it [U: the switch waits, as
+ * for a PLL not locked]. */
+static bool pll_out_enabled(const sim_board *b, unsigned k)
+{
+    const sim_clk_pll *P = &tree(b)->pll;
+    return !P->out[k].en || (b->rcc[P->cfg / 4] & P->out[k].en);
 }
 
 /* When s is (or will be) ready to be SYSCLK; UINT64_MAX when it is off or
  * never will be. */
-static uint64_t ready_at(const sim_board *b, enum clk_src s)
+static uint64_t ready_at(const sim_board *b, sim_clk_src s)
 {
     switch (s) {
-    case SRC_HSI:
+    case SIM_CLK_HSI:
         return b->clk.hsi_ready_at;
-    case SRC_MSI:
+    case SIM_CLK_MSI:
         return b->clk.msi_ready_at;
-    case SRC_PLL:
-        /* RM0351 6.4.4: without PLLREN the PLLCLK output is off; SW cannot
-         * switch to it [U: the switch waits, as for a PLL not locked]. */
-        if (b->chip->family == SIM_FAMILY_L4 && !(b->rcc[3] & L4_PLLREN))
-            return UINT64_MAX;
-        return pll_lock_at(b);
-    case SRC_PLLR:
-        return pll_config(b).r_in_spec ? pll_lock_at(b) : UINT64_MAX;
+    case SIM_CLK_PLL:
+        return pll_out_enabled(b, 0) ? pll_lock_at(b) : UINT64_MAX;
+    case SIM_CLK_PLLR:
+        return pll_out_enabled(b, 1) && pll_config(b).r_in_spec ? pll_lock_at(b) : UINT64_MAX;
     default:
-        return UINT64_MAX; /* HSE not fitted; F1 SW = 3 */
+        return UINT64_MAX; /* HSE not fitted; a code that is not allowed */
     }
 }
 
-/* The ready flag: for the PLL, PLLRDY tells lock whatever PLLREN says. */
-static bool ready(const sim_board *b, enum clk_src s)
+/* The ready flag: for the PLL, PLLRDY tells lock whatever its output
+ * enables say. */
+static bool ready(const sim_board *b, sim_clk_src s)
 {
-    return b->now_ps >= (s == SRC_PLL ? pll_lock_at(b) : ready_at(b, s));
+    return b->now_ps >= (s == SIM_CLK_PLL ? pll_lock_at(b) : ready_at(b, s));
 }
 
 /* Is s needed for SYSCLK: the source in use, the one SW selects, or the
  * PLL's input while either of those is the PLL (RM0008 7.3.1 HSION/PLLON:
  * "cannot be reset if ... used directly or indirectly as system clock or
  * is selected to become the system clock"). */
-static bool needed(const sim_board *b, enum clk_src s)
+static bool needed(const sim_board *b, sim_clk_src s)
 {
-    enum clk_src used = src_of(b, b->clk.sws), sel = src_of(b, cfgr(b) & CFGR_SW);
-    bool pll = used == SRC_PLL || used == SRC_PLLR || sel == SRC_PLL || sel == SRC_PLLR;
-    if (s == SRC_PLL)
+    sim_clk_src used = src_of(b, b->clk.sws), sel = src_of(b, sw_code(b));
+    bool pll =
+        used == SIM_CLK_PLL || used == SIM_CLK_PLLR || sel == SIM_CLK_PLL || sel == SIM_CLK_PLLR;
+    if (s == SIM_CLK_PLL)
         return pll;
     return used == s || sel == s || (pll && pll_config(b).input == s);
 }
@@ -411,44 +272,19 @@ static bool needed(const sim_board *b, enum clk_src s)
 
 static uint64_t hclk_hz(const sim_board *b)
 {
-    /* HPRE b7:4: 0xxx /1, 1000 /2, 1001 /4, 1010 /8, 1011 /16, 1100 /64,
-     * 1101 /128, 1110 /256, 1111 /512 (no /32). */
-    static const unsigned shift[8] = {1, 2, 3, 4, 6, 7, 8, 9};
-    unsigned hpre = (cfgr(b) & CFGR_HPRE) >> 4;
     uint64_t sys = src_hz(b, src_of(b, b->clk.sws));
-    return (hpre & 8) ? sys >> shift[hpre & 7] : sys;
+    uint32_t div = field_value(&tree(b)->hpre, cfgr(b));
+    return div ? sys / div : sys;
 }
 
-/* Highest HCLK that LATENCY wait states allow at the reset supply/voltage
- * range:
- *  F1: RM0008 3.3.3: 0 WS <= 24 MHz, 1 WS <= 48, 2 WS <= 72 (3-7 are
- *      reserved; taken as 2 [U]).
- *  F446 at 2.7-3.6 V: RM0390 3.4.1 Table 5: 30 MHz per wait state. Above
- *      168 MHz the core needs over-drive (RM0390 5.1.4), which is not
- *      modelled: HCLK above 168 MHz counts as too fast at any LATENCY [U].
- *  L0 in voltage range 2 (PWR_CR.VOS reset value; PWR is not modelled):
- *      RM0367 3.3.1 Table 13: 0 WS <= 8 MHz, 1 WS <= 16 MHz. The model
- *      lets 0 WS go up to 16 MHz too [U]: OpenOCD's stm32l0.cfg reset-init
- *      switches to HSI16 without touching LATENCY, and real boards program
- *      and verify that way; a model stricter than the silicon in the field
- *      would fail that unmodified program. Above 16 MHz (PLL) reads are
- *      wrong at any LATENCY, since range 2 is the only range modelled.
- *  L4 in range 1 (reset value): RM0351 3.3.3 Table 9: 16 MHz per wait
- *      state up to 4 WS at 80 MHz. */
+/* Highest HCLK that LATENCY wait states allow (the tree's table; a LATENCY
+ * past its end counts as its last entry). */
 static uint64_t flash_limit_hz(const sim_board *b, unsigned latency)
 {
-    uint64_t ws = latency;
-    switch (b->chip->family) {
-    case SIM_FAMILY_F1:
-        return (ws > 2 ? 3 : ws + 1) * 24 * MHZ;
-    case SIM_FAMILY_F4:
-        return ws >= 5 ? 168 * MHZ : (ws + 1) * 30 * MHZ;
-    case SIM_FAMILY_L0:
-        return 16 * MHZ;
-    case SIM_FAMILY_L4:
-        return ws >= 4 ? 80 * MHZ : (ws + 1) * 16 * MHZ;
-    }
-    return 0;
+    const sim_clock_tree *t = tree(b);
+    if (!t->ws_count)
+        return UINT64_MAX;
+    return t->ws_max_hz[latency < t->ws_count ? latency : t->ws_count - 1u];
 }
 
 /* What an over-clocked flash gives instead of byte off: deterministic and
@@ -515,7 +351,7 @@ uint32_t sim_board_hclk_hz(const sim_board *b)
 /* When SWS will follow SW; UINT64_MAX if it already has or never will. */
 uint64_t clock_next_event(const sim_board *b)
 {
-    unsigned sw = cfgr(b) & CFGR_SW;
+    unsigned sw = sw_code(b);
     if (sw == b->clk.sws || !b->powered)
         return UINT64_MAX;
     uint64_t t = ready_at(b, src_of(b, sw));
@@ -525,98 +361,75 @@ uint64_t clock_next_event(const sim_board *b)
 void clock_service(sim_board *b)
 {
     if (b->now_ps >= clock_next_event(b)) {
-        b->clk.sws = cfgr(b) & CFGR_SW;
+        b->clk.sws = sw_code(b);
         clock_update(b);
     }
 }
 
 /* ---- registers --------------------------------------------------------------------- */
 
+/* Reset values from the tree; the oscillators they switch on are running
+ * (SW and SWS reset to code 0, the reset oscillator). */
 void rcc_reset(sim_board *b)
 {
+    const sim_clock_tree *t = tree(b);
     for (size_t i = 0; i < sizeof b->rcc / sizeof b->rcc[0]; i++)
         b->rcc[i] = 0;
     struct sim_clock *k = &b->clk;
     k->hsi_ready_at = k->msi_ready_at = k->pll_on_at = UINT64_MAX;
     k->sws = 0;
     k->sw_at = b->now_ps;
-    /* Reset values: RM0008 7.3.1, RM0390 6.3.1-6.3.2, RM0367 7.3.1-7.3.2,
-     * RM0351 6.4.1-6.4.2, 6.4.4. The reset oscillator is running. */
-    switch (b->chip->family) {
-    case SIM_FAMILY_L0:
-        b->rcc[0] = L0_MSION;
-        b->rcc[1] = 0x0000B000u; /* ICSCR: MSIRANGE 5 (2.097 MHz), HSI16TRIM 16 */
-        k->msi_ready_at = b->now_ps;
-        break;
-    case SIM_FAMILY_L4:
-        b->rcc[0] = 0x00000061u; /* MSION, MSIRANGE 6 (4 MHz) */
-        b->rcc[1] = 0x10000000u; /* ICSCR: HSITRIM 16 */
-        b->rcc[3] = 0x00001000u; /* PLLCFGR: PLLN 16, no source */
-        k->msi_ready_at = b->now_ps;
-        break;
-    case SIM_FAMILY_F4:
-        b->rcc[0] = 0x00000081u; /* HSION, HSITRIM 16 */
-        b->rcc[1] = 0x24003010u; /* PLLCFGR: M 16, N 192, P /2, Q 4, R 2 */
+    for (size_t i = 0; i < sizeof t->reset / sizeof t->reset[0] && t->reset[i].value; i++)
+        b->rcc[(t->reset[i].off / 4) & 0xFF] = t->reset[i].value;
+    if (t->hsi.on && (cr(b) & t->hsi.on))
         k->hsi_ready_at = b->now_ps;
-        break;
-    case SIM_FAMILY_F1:
-        b->rcc[0] = 0x00000081u;
-        k->hsi_ready_at = b->now_ps;
-        break;
-    }
+    if (t->msi.on && (cr(b) & t->msi.on))
+        k->msi_ready_at = b->now_ps;
     clock_update(b);
-}
-
-/* RCC_CR on/ready pairs that are not part of the model: ready as soon as
- * they are on (PLLI2S, PLLSAI on F4/L4; HSI16DIVF on L0 follows DIVEN). */
-typedef struct rcc_pair {
-    uint32_t on, ready;
-} rcc_pair;
-
-static const rcc_pair *other_pairs(const sim_board *b)
-{
-    static const rcc_pair f[] = {{1u << 26, 1u << 27}, {1u << 28, 1u << 29}, {0, 0}};
-    static const rcc_pair l0[] = {{L0_HSI16DIVEN, L0_HSI16DIVF}, {0, 0}};
-    return b->chip->family == SIM_FAMILY_L0 ? l0 : f;
 }
 
 static uint32_t ready_bits(const sim_board *b)
 {
+    const sim_clock_tree *t = tree(b);
     uint32_t v = 0;
-    if (ready(b, SRC_HSI))
-        v |= hsi_rdy_bit(b);
-    if (msi_rdy_bit(b) && ready(b, SRC_MSI))
-        v |= msi_rdy_bit(b);
-    if (ready(b, SRC_PLL))
-        v |= CR_PLLRDY;
-    for (const rcc_pair *p = other_pairs(b); p->on; p++)
+    if (ready(b, SIM_CLK_HSI))
+        v |= t->hsi.rdy;
+    if (t->msi.rdy && ready(b, SIM_CLK_MSI))
+        v |= t->msi.rdy;
+    if (ready(b, SIM_CLK_PLL))
+        v |= t->pll.rdy;
+    for (const sim_clk_pair *p = t->others; p < t->others + 3 && p->on; p++)
         if (cr(b) & p->on)
-            v |= p->ready;
+            v |= p->rdy;
     return v;
 }
 
 static uint32_t all_ready_bits(const sim_board *b)
 {
-    uint32_t v = hsi_rdy_bit(b) | msi_rdy_bit(b) | CR_PLLRDY | CR_HSERDY;
-    for (const rcc_pair *p = other_pairs(b); p->on; p++)
-        v |= p->ready;
+    const sim_clock_tree *t = tree(b);
+    uint32_t v = t->hsi.rdy | t->msi.rdy | t->pll.rdy | t->hse_rdy;
+    for (const sim_clk_pair *p = t->others; p < t->others + 3 && p->on; p++)
+        v |= p->rdy;
     return v;
 }
 
 uint32_t rcc_read(sim_board *b, uint32_t off)
 {
+    const sim_clock_tree *t = tree(b);
     clock_service(b);
     uint32_t v = b->rcc[(off / 4) & 0xFF];
-    if (off == 0)
+    if (off == t->cr)
         v = (v & ~all_ready_bits(b)) | ready_bits(b);
-    if (off == cfgr_off(b))
-        v = (v & ~CFGR_SWS) | b->clk.sws << 2;
+    if (off == t->cfgr) {
+        uint32_t sws = field_mask(t->sws_shift, t->sw_width);
+        v = (v & ~sws) | b->clk.sws << t->sws_shift;
+    }
     return v;
 }
 
 /* One oscillator enable bit: refuse to clear it while SYSCLK needs it;
  * start its start-up time when it goes on. Returns the bit as it stands. */
-static uint32_t osc_enable(sim_board *b, enum clk_src s, uint32_t bit, uint32_t old, uint32_t v,
+static uint32_t osc_enable(sim_board *b, sim_clk_src s, uint32_t bit, uint32_t old, uint32_t v,
                            uint64_t *at)
 {
     if (!bit)
@@ -625,75 +438,71 @@ static uint32_t osc_enable(sim_board *b, enum clk_src s, uint32_t bit, uint32_t 
     if (was && !now_on && needed(b, s))
         return bit; /* refused */
     if (!was && now_on)
-        *at = b->now_ps + (s == SRC_PLL ? 0 : tsu_ps(b, s));
+        *at = b->now_ps + (s == SIM_CLK_PLL ? 0 : tsu_ps(b, s));
     if (!now_on)
         *at = UINT64_MAX;
     return now_on ? bit : 0;
 }
 
-static void cr_write(sim_board *b, uint32_t v)
+/* RCC_CR: the enables SYSCLK needs stay on, ready flags are read-only. */
+static uint32_t cr_write(sim_board *b, uint32_t old, uint32_t v)
 {
+    const sim_clock_tree *t = tree(b);
     struct sim_clock *k = &b->clk;
-    uint32_t old = cr(b);
-    uint32_t hsi = hsi_on_bit(b), msi = msi_on_bit(b);
-    uint32_t keep = hsi | msi | CR_PLLON;
-    uint32_t on = osc_enable(b, SRC_HSI, hsi, old, v, &k->hsi_ready_at) |
-                  osc_enable(b, SRC_MSI, msi, old, v, &k->msi_ready_at) |
-                  osc_enable(b, SRC_PLL, CR_PLLON, old, v, &k->pll_on_at);
-    v = (v & ~keep & ~all_ready_bits(b)) | on;
-    if (b->chip->family == SIM_FAMILY_L4) {
-        /* RM0351 6.4.1: MSIRANGE "must NOT be modified when MSI is ON and
-         * NOT ready" (ignored here [U]); MSIRGSEL cannot be cleared by
-         * software. */
-        if ((old & L4_MSION) && !ready(b, SRC_MSI))
-            v = (v & ~L4_MSIRANGE) | (old & L4_MSIRANGE);
-        v |= old & L4_MSIRGSEL;
-        unsigned range = (v & L4_MSIRANGE) >> 4;
-        if (range > 11) /* reserved ranges: keep the old one [U] */
-            v = (v & ~L4_MSIRANGE) | (old & L4_MSIRANGE);
-    }
-    b->rcc[0] = v;
+    uint32_t keep = t->hsi.on | t->msi.on | t->pll.on;
+    uint32_t on = osc_enable(b, SIM_CLK_HSI, t->hsi.on, old, v, &k->hsi_ready_at) |
+                  osc_enable(b, SIM_CLK_MSI, t->msi.on, old, v, &k->msi_ready_at) |
+                  osc_enable(b, SIM_CLK_PLL, t->pll.on, old, v, &k->pll_on_at);
+    return (v & ~keep & ~all_ready_bits(b)) | on;
+}
+
+/* The MSI range field: it "must NOT be modified when MSI is ON and NOT
+ * ready" (RM0351 6.4.1; such a write is ignored here [U], on L0's ICSCR as
+ * well); the select bit cannot be cleared by software; a reserved range
+ * keeps the old one [U]. cr_before is RCC_CR before this write. */
+static uint32_t msi_range_write(sim_board *b, uint32_t cr_before, uint32_t old, uint32_t v)
+{
+    const sim_clk_msi_range *r = &tree(b)->msi_range;
+    uint32_t field = field_mask(r->shift, r->width);
+    if ((cr_before & tree(b)->msi.on) && !ready(b, SIM_CLK_MSI))
+        v = (v & ~field) | (old & field);
+    v |= old & r->sel;
+    if (!r->hz[code_of(v, r->shift, r->width) & 15])
+        v = (v & ~field) | (old & field);
+    return v;
 }
 
 void rcc_write(sim_board *b, uint32_t off, uint32_t value, uint32_t mask)
 {
+    const sim_clock_tree *t = tree(b);
+    const sim_clk_pll *P = &t->pll;
     clock_service(b);
     uint32_t idx = (off / 4) & 0xFF;
     uint32_t old = b->rcc[idx];
     uint32_t v = (old & ~mask) | (value & mask);
-    bool pll_on = cr(b) & CR_PLLON;
-    if (off == 0) {
-        cr_write(b, v);
-    } else if (off == cfgr_off(b)) {
-        /* PLL configuration bits "can be written only when PLL is
-         * disabled" (RM0008 7.3.2; RM0367 7.3.3). SWS is read-only. */
-        uint32_t pll_bits = cfgr_pll_bits(b);
-        if (pll_on)
-            v = (v & ~pll_bits) | (old & pll_bits);
-        v = (v & ~CFGR_SWS) | (old & CFGR_SWS);
-        if ((v & CFGR_SW) != (old & CFGR_SW))
-            b->clk.sw_at = b->now_ps;
-        b->rcc[idx] = v;
-    } else if (off == pllcfgr_off(b)) {
-        /* RM0390 6.3.2 / RM0351 6.4.4: configure "only when the PLL is
-         * disabled"; writes while PLLON is set are ignored [U]. The L4
-         * output enables may change at any time, but PLLREN cannot be
-         * cleared while the PLL is SYSCLK [U]. */
-        uint32_t movable = b->chip->family == SIM_FAMILY_L4 ? L4_PLL_ENABLES : 0;
-        if (pll_on)
-            v = (v & movable) | (old & ~movable);
-        if (b->chip->family == SIM_FAMILY_L4 && needed(b, SRC_PLL) && (cr(b) & CR_PLLON))
-            v |= old & L4_PLLREN;
-        b->rcc[idx] = v;
-    } else if (b->chip->family == SIM_FAMILY_L0 && off == 0x04) {
-        /* ICSCR: MSIRANGE b15:13 is the only writable field that matters;
-         * as on L4, it is kept while MSI is on but not ready [U]. */
-        if ((cr(b) & L0_MSION) && !ready(b, SRC_MSI))
-            v = (v & ~0xE000u) | (old & 0xE000u);
-        b->rcc[idx] = v;
-    } else {
-        b->rcc[idx] = v;
+    uint32_t cr_before = cr(b);
+    bool pll_on = cr_before & P->on;
+    if (off == t->cr)
+        v = cr_write(b, old, v);
+    if (off == P->cfg && pll_on) {
+        /* PLL configuration "can be written only when PLL is disabled"
+         * (RM0008 7.3.2, RM0367 7.3.3; RM0390 6.3.2, RM0351 6.4.4). An
+         * output enable stays set while SYSCLK needs the PLL [U]. */
+        v = (v & ~P->frozen) | (old & P->frozen);
+        if (needed(b, SIM_CLK_PLL))
+            v |= old & (P->out[0].en | P->out[1].en);
     }
+    if (off == t->cfgr) {
+        /* SWS is read-only; a new SW starts the switch. */
+        uint32_t sws = field_mask(t->sws_shift, t->sw_width);
+        uint32_t sw = field_mask(t->sw_shift, t->sw_width);
+        v = (v & ~sws) | (old & sws);
+        if ((v & sw) != (old & sw))
+            b->clk.sw_at = b->now_ps;
+    }
+    if (t->msi.on && off == t->msi_range.reg)
+        v = msi_range_write(b, cr_before, old, v);
+    b->rcc[idx] = v;
     clock_update(b);
     clock_service(b);
 }

@@ -1,11 +1,12 @@
 /*
  * The APB/AHB peripherals a programmer meets: the flash controller's
- * register block (dispatched to flash_<family>.c), the independent watchdog,
+ * register block (dispatched to the chip row's flash model), the independent watchdog,
  * the reset-cause bits of RCC and its clocks (dispatched to clock.c), and
  * DBGMCU where it sits on the APB (L0).
  * Other peripherals read as zero and ignore writes, as unclocked ones do.
  */
 #include "board_state.h"
+#include "clock_tree.h"
 
 #define IWDG_BASE 0x40003000u
 #define IWDG_KR   0x0u
@@ -106,7 +107,9 @@ static uint32_t iwdg_read(const sim_board *b, uint32_t off)
     case IWDG_SR:
         return 0; /* updates take effect at once in this model */
     case IWDG_WINR:
-        return b->chip->family == SIM_FAMILY_L0 || b->chip->family == SIM_FAMILY_L4 ? 0xFFF : 0;
+        /* IWDG_WINR, reset value 0x0FFF, where the IWDG has a window (L0,
+         * L4 register maps); reserved (reads 0) on F1/F4. */
+        return b->chip->iwdg_winr ? 0xFFF : 0;
     default:
         return 0;
     }
@@ -150,9 +153,9 @@ uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
     if (c->idcode_addr == 0x40015800u && in_block(addr, 0x40015800u, 0x20))
         return dbgmcu_read(b, addr);
     if (addr == c->rcc_csr) {
-        /* L4 RCC_CSR also holds MSISRANGE b11:8, reset value 6 (4 MHz),
-         * RM0351 6.4.29; kept at that value in this model. */
-        return b->rcc_csr_flags | (c->family == SIM_FAMILY_L4 ? 6u << 8 : 0);
+        /* Reset flags, and the fields the clock tree keeps at their reset
+         * value (L4 MSISRANGE b11:8 = 6, RM0351 6.4.29). */
+        return b->rcc_csr_flags | c->clock->csr_fixed;
     }
     if (in_block(addr, c->rcc_base, 0x400))
         return rcc_read(b, addr - c->rcc_base);

@@ -1,6 +1,6 @@
 /*
  * The fast usbfs transport between libflashline-usbfast.so (in the client)
- * and sim/usb/vbus.c (in flashline-sim): one SOCK_SEQPACKET socket per open
+ * and sim/usb/vbus_fast.c (in flashline-sim): one SOCK_SEQPACKET socket per open
  * device node, one request and one reply message per ioctl.
  */
 #ifndef FLASHLINE_SIM_USB_USBFAST_PROTO_H
