@@ -117,6 +117,29 @@ static fl_err mass_erase(fl_target *t)
                        t->chip->line->flash_base);
 }
 
+/* F42x/F43x and F469/F479 with 1 MiB: FLASH_OPTCR.DB1M (b30) makes two
+ * banks of 512 KiB (RM0090 3.9.10). */
+#define FLASH_OPTCR_DB1M (1u << 30)
+/* F76x/F77x: FLASH_OPTCR.nDBANK (b29) clear makes two banks (RM0410
+ * 3.3.2). */
+#define FLASH_OPTCR_NDBANK (1u << 29)
+
+static fl_err dual_bank_f4(fl_target *t, bool *dual)
+{
+    uint32_t optcr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
+    *dual = (optcr & FLASH_OPTCR_DB1M) != 0;
+    return FL_OK;
+}
+
+static fl_err dual_bank_f7(fl_target *t, bool *dual)
+{
+    uint32_t optcr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
+    *dual = !(optcr & FLASH_OPTCR_NDBANK);
+    return FL_OK;
+}
+
 /* ---- option bytes (RM0090 3.7) ---------------------------------------------- */
 
 static fl_err opt_read(fl_target *t, fl_opt_now *now)
@@ -185,6 +208,7 @@ const fl_family fl_family_f4 = {
     .mass_ms = 33000,
     .erase = erase,
     .mass_erase = mass_erase,
+    .dual_bank = dual_bank_f4,
     .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
     .store_width = 4,
     .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
@@ -221,6 +245,7 @@ const fl_family fl_family_f7 = {
     .mass_ms = 40000,
     .erase = erase,
     .mass_erase = mass_erase,
+    .dual_bank = dual_bank_f7,
     .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
     .store_width = 4,
     .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
