@@ -113,6 +113,11 @@ fl_err fl_unlock(fl_target *t)
     uint32_t flags = f->sr_eop;
     for (const fl_flag *g = f->sr_flags; g->bit; g++)
         flags |= g->bit;
+    if (f->prepare) {
+        fl_err e = f->prepare(t);
+        if (e)
+            return e;
+    }
     for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
         uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
         /* Stale error flags from a crashed run would fail the next operation. */
