@@ -879,7 +879,15 @@ sim_err sim_board_create(const char *chip_name, uint64_t seed, double speed, sim
 {
     *out = NULL;
     const sim_chip *c = sim_chip_find(chip_name);
-    if (!c || speed < 0)
+    if (!c)
+        return SIM_E_ARG;
+    return sim_board_create_row(c, seed, speed, out);
+}
+
+sim_err sim_board_create_row(const sim_chip *c, uint64_t seed, double speed, sim_board **out)
+{
+    *out = NULL;
+    if (!c || !c->flash || !c->clock || speed < 0)
         return SIM_E_ARG;
     sim_board *b = calloc(1, sizeof *b);
     if (!b)
