@@ -109,13 +109,25 @@
 #define OTP_END   0x1FFF7A10u
 #define OTP_BLOCK 32u
 
-/* DS10693 "Flash memory programming" (see the header comment), in ms, by
- * PSIZE x8/x16/x32/x64 and by 16 KiB, 64 KiB, 128 KiB sector and mass. */
-static const uint32_t erase_ms[4][4] = {
+/* Erase times in ms by PSIZE x8/x16/x32/x64; columns: the sector size
+ * classes (f4_sector.cls), then a one-bank mass erase (0: the sum of the
+ * bank's sectors). */
+typedef uint32_t f4_erase_ms[4][4];
+
+/* DS10693 "Flash memory programming" (see the header comment): 16 KiB,
+ * 64 KiB, 128 KiB sector and mass. */
+static const f4_erase_ms ds10693 = {
     {400, 1200, 2000, 8000},
     {300, 700, 1300, 5500},
     {250, 550, 1000, 4000},
     {250, 550, 1000, 4000},
+};
+/* The same sector figures without a bank figure. */
+static const f4_erase_ms ds10693_sectors = {
+    {400, 1200, 2000, 0},
+    {300, 700, 1300, 0},
+    {250, 550, 1000, 0},
+    {250, 550, 1000, 0},
 };
 #define T_PROG_NS 16000ull
 
@@ -132,8 +144,8 @@ typedef struct f4_state {
     uint32_t dw_addr, dw_lo;
 } f4_state;
 
-/* One sector: where it is in main flash, and its erase-time class
- * (erase_ms column: 16 KiB, 64 KiB, 128 KiB). */
+/* One sector: where it is in main flash, and its erase-time class (a
+ * column of the variant's f4_erase_ms). */
 typedef struct f4_sector {
     uint32_t off, len;
     uint8_t cls;
@@ -148,7 +160,7 @@ typedef struct f4_variant {
     uint32_t cr_mer1;         /* CR.MER1, bank 2's mass erase */
     uint32_t optcr_rw;        /* OPTCR bits software writes */
     uint32_t opt2_base;       /* bank 2 option image (nWRP), 0: none */
-    uint32_t mass_ms[4];      /* one-bank mass erase by PSIZE; 0: sum of sectors */
+    const f4_erase_ms *erase; /* erase times */
 } f4_variant;
 
 static const f4_variant *variant(const sim_board *b)
@@ -328,14 +340,14 @@ static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
  * in bit k). */
 static uint64_t sector_ns(const f4_variant *v, unsigned ps, unsigned n)
 {
-    return erase_ms[ps][sector_at(v, n).cls] * 1000000ull;
+    return (*v->erase)[ps][sector_at(v, n).cls] * 1000000ull;
 }
 
 static uint64_t mass_ns(const f4_variant *v, unsigned ps, unsigned banks)
 {
     unsigned nb = (banks & 1) + (banks >> 1 & 1);
-    if (v->mass_ms[ps])
-        return nb * v->mass_ms[ps] * 1000000ull;
+    if ((*v->erase)[ps][3])
+        return nb * (*v->erase)[ps][3] * 1000000ull;
     uint64_t ns = 0;
     for (unsigned n = 0; n < v->nsectors; n++)
         ns += sector_ns(v, ps, n);
@@ -431,7 +443,7 @@ static void start_option_change(sim_board *b, f4_state *s)
      * sector is erased and programmed, taken as a 16 KiB sector erase at
      * the current parallelism [U]. */
     unsigned ps = psize(s);
-    uint64_t ns = erase_ms[ps][0] * 1000000ull;
+    uint64_t ns = (*v->erase)[ps][0] * 1000000ull;
     if (regress) {
         /* Level 1 -> 0: main flash is mass-erased first, whatever the write
          * protection (RM0090 3.7.3); the other options are kept. */
@@ -665,7 +677,7 @@ static const f4_variant f446 = {
     .nsectors = 8,
     .sectors = sectors_128k,
     .optcr_rw = 0x80FFFFECu,
-    .mass_ms = {8000, 5500, 4000, 4000},
+    .erase = &ds10693,
 };
 
 /* F42x/F43x with 2 MiB (RM0090 3.3, 3.9): two banks of
@@ -678,6 +690,9 @@ static const f4_variant f42x_dual = {
     .cr_mer1 = 1u << 15,
     .optcr_rw = 0xCFFFFFFCu,
     .opt2_base = 0x1FFEC008u,
+    /* The F446's sector figures [U: the F42x/F43x datasheet's were not
+     * read]; a bank's mass erase is the sum of its sectors. */
+    .erase = &ds10693_sectors,
 };
 
 const flash_ctrl_ops sim_flash_f4 = {
