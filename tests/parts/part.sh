@@ -41,7 +41,7 @@ ctl() { "$sim" ctl --control "$dir/ctl" "\$@" >/dev/null; }
 # bench read of the board's whole flash, then a fresh board of the part
 bench() { ctl swap-board $sn $part --save "$dir/flash.bin" || { echo "swap-board failed"; exit 1; }; }
 same() { # FILE OFFSET: does the bench copy hold FILE at OFFSET?
-  cmp -s "\$1" <(tail -c +\$((\$2 + 1)) "$dir/flash.bin" | head -c \$(stat -c %s "\$1"))
+  cmp -s -n \$(stat -c %s "\$1") -i 0:\$2 "\$1" "$dir/flash.bin"
 }
 rc=0
 "$fl" --json probes --local >"$dir/probes.json" 2>"$dir/err" || { echo "probes: \$(cat "$dir/err")"; exit 1; }
