@@ -62,7 +62,7 @@ static const command_help helps[] = {
      true},
     {NULL, "events", "", "follow the daemon's events until Ctrl-C", NULL, true},
     {NULL, "watch", "", "a live dashboard of the probes, jobs and events", NULL, true},
-    {NULL, "chips", "[--json]", "the chips and families Flashline programs",
+    {NULL, "chips", "", "the chips and families Flashline programs (--json: as JSON)",
      "One row per device id: family, ordering-code prefixes, flash and SRAM.", false},
     {"without the daemon", "flash",
      "[--probe SERIAL] [--erase auto|chip] [--verify crc|read|none]\n"

@@ -28,18 +28,15 @@ static json_t *row_json(const fl_chip *c)
                      (json_int_t)(c->sram_size / 1024), "banks", (json_int_t)c->banks);
 }
 
-int cmd_chips(const cli_opts *o, int argc, char **argv)
+int cmd_chips(const cli_opts *global, int argc, char **argv)
 {
-    (void)o;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else {
-            fprintf(stderr, "flashline chips: unknown argument '%s' (try --help)\n", argv[i]);
-            return CLI_USAGE;
-        }
-    }
+    cli_opts o = *global;
+    const char *pos[1];
+    int npos;
+    int code = cli_parse("chips", argc, argv, NULL, NULL, &o, pos, 0, &npos);
+    if (code != CLI_OK)
+        return code;
+    bool json = o.json;
     if (json) {
         json_t *all = json_array();
         for (size_t i = 0; fl_chip_at(i); i++) {

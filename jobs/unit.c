@@ -51,6 +51,7 @@ const char *unit_step_name(unit_step s)
         [STEP_REOPEN] = "close and reopen the probe",
         [STEP_USB_RESET] = "USB reset of the probe, found again by serial",
         [STEP_PORT_POWER] = "power-cycle the probe's hub port",
+        [STEP_NO_LOADER] = "program over SWD without the loader",
     };
     return (unsigned)s < STEP_COUNT ? n[s] : "?";
 }
@@ -116,6 +117,16 @@ static const state_info info[US_COUNT] = {
     [US_PROGRAM] = {STEP_RETRY, 900},        [US_VERIFY] = {STEP_RETRY, 300},
     [US_OPTIONS] = {STEP_RETRY, 120},        [US_RESET_RUN] = {STEP_RETRY, 60},
 };
+
+/* The last rung is for a loader that cannot run: only where the loader
+ * runs (the plan's CRCs, erase, program, verify) and the target, not the
+ * probe, failed. */
+static bool rung_applies(unit_step r, unit_state s, unit_event e)
+{
+    if (r != STEP_NO_LOADER)
+        return true;
+    return e == UEV_FAULT && (s == US_PLAN || s == US_ERASE || s == US_PROGRAM || s == US_VERIFY);
+}
 
 unit_step unit_first_step(unit_state s, unit_event e)
 {
@@ -652,6 +663,10 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
                 if (host->cancelled && host->cancelled(h)) {
                     re = UNIT_E_CANCELLED;
                     break;
+                }
+                if (!rung_applies((unit_step)rung, s, ev)) {
+                    rung++;
+                    continue;
                 }
                 if (rung == STEP_RETRY)
                     ops->sleep_ms(d, 20u << (cfg->retries - retries_left));

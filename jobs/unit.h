@@ -74,6 +74,9 @@ typedef enum unit_step {
     STEP_REOPEN,       /* close and reopen the probe */
     STEP_USB_RESET,    /* USB reset, find the probe again by serial */
     STEP_PORT_POWER,   /* power-cycle the hub port */
+    /* Last resort, for a loader that cannot run: program and check the
+     * flash over SWD for the rest of the unit, slowly (loaders/direct.c). */
+    STEP_NO_LOADER,
     STEP_COUNT
 } unit_step;
 

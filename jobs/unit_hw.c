@@ -14,6 +14,8 @@ struct unit_hw {
     pd_probe *probe;
     fl_target t;
     bool identified;
+    /* STEP_NO_LOADER was taken: this unit programs and checks over SWD. */
+    bool no_loader;
     char msg[320];
 };
 
@@ -126,6 +128,7 @@ static unit_err hw_peek(void *d, unit_board *b)
 static unit_err hw_connect(void *d)
 {
     unit_hw *hw = d;
+    hw->no_loader = false; /* a new unit tries the loader again */
     unit_err e = ensure_open(hw);
     if (e == UNIT_OK)
         e = from_pd(hw, pd_enter_swd(hw->probe));
@@ -159,7 +162,8 @@ static unit_err hw_identify(void *d, unit_board *b)
 static unit_err hw_crc_list(void *d, fl_crc_item *items, size_t n)
 {
     unit_hw *hw = d;
-    return from_fl(hw, fl_crc32_list(&hw->t, items, n));
+    return from_fl(hw, hw->no_loader ? fl_crc32_list_direct(&hw->t, items, n)
+                                     : fl_crc32_list(&hw->t, items, n));
 }
 
 static bool hw_can_mass_erase(void *d)
@@ -174,10 +178,49 @@ static unit_err hw_mass_erase(void *d)
     return from_fl(hw, fl_mass_erase(&hw->t));
 }
 
+/* Progress of one direct write, as bytes of the whole stream. */
+typedef struct direct_progress {
+    fl_progress_fn fn;
+    void *user;
+    uint32_t before, total;
+} direct_progress;
+
+static void on_direct_progress(void *p, uint32_t done, uint32_t total)
+{
+    (void)total;
+    direct_progress *dp = p;
+    if (dp->fn)
+        dp->fn(dp->user, dp->before + done, dp->total);
+}
+
+/* The stream's work without the stub: erase each unit, program its bytes
+ * over SWD, chunk by chunk (loaders/direct.c). */
+static fl_err stream_direct(unit_hw *hw, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
+                            void *user, size_t *done)
+{
+    direct_progress dp = {progress, user, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        dp.total += chunks[i].len;
+    for (size_t i = 0; i < n; i++) {
+        const fl_chunk *c = &chunks[i];
+        fl_err e = c->erase ? fl_erase_unit(&hw->t, c->unit.index) : FL_OK;
+        if (e == FL_OK && c->len)
+            e = fl_program_direct(&hw->t, c->addr, c->data, c->len, on_direct_progress, &dp);
+        if (e != FL_OK)
+            return e;
+        dp.before += c->len;
+        *done = i + 1;
+    }
+    return FL_OK;
+}
+
 static unit_err hw_stream(void *d, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
                           void *user, size_t *done)
 {
     unit_hw *hw = d;
+    *done = 0;
+    if (hw->no_loader)
+        return from_fl(hw, stream_direct(hw, chunks, n, progress, user, done));
     return from_fl(hw, fl_stream(&hw->t, chunks, n, progress, user, done));
 }
 
@@ -249,6 +292,24 @@ static unit_err hw_recover(void *d, unit_step step)
     case STEP_USB_RESET: {
         unit_err e = from_pd(hw, pd_usb_reset(hw->probe));
         return e == UNIT_OK ? attach(hw, false) : e;
+    }
+    case STEP_NO_LOADER: {
+        /* From a clean core (system reset, halted): nothing of the failed
+         * loader runs on. */
+        unit_err e = from_pd(hw, pd_reset(hw->probe, true));
+        if (e == UNIT_OK)
+            e = attach(hw, false);
+        if (e != UNIT_OK)
+            return e;
+        if (!fl_can_program_direct(&hw->t)) {
+            snprintf(hw->msg, sizeof hw->msg,
+                     "%s takes half-word stores only, which this probe's firmware cannot make; "
+                     "update the ST-LINK firmware",
+                     hw->t.chip->name);
+            return UNIT_E_UNSUPPORTED;
+        }
+        hw->no_loader = true;
+        return UNIT_OK;
     }
     case STEP_PORT_POWER: {
         pd_err pe = pd_port_power_cycle(hw->probe);

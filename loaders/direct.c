@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 /* One probe memory command per burst: big enough that the flash, not USB,
  * sets the pace, small enough to report progress and failures closely. */
@@ -149,5 +150,40 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     }
     if (e == FL_OK)
         snprintf(t->msg, sizeof t->msg, "programmed %u bytes at 0x%08X over SWD", total, addr);
+    return e;
+}
+
+bool fl_can_program_direct(const fl_target *t)
+{
+    return t->chip && (fl_family_of(t)->store_width != 2 || pd_get_limits(t->probe)->has_mem16);
+}
+
+fl_err fl_crc32_list_direct(fl_target *t, fl_crc_item *items, size_t n)
+{
+    uint32_t base = t->chip->line->flash_base;
+    uint8_t *buf = malloc(BURST);
+    if (!buf)
+        return fl_fail(t, FL_E_ARG, "out of memory");
+    fl_err e = FL_OK;
+    for (size_t i = 0; e == FL_OK && i < n; i++) {
+        fl_crc_item *it = &items[i];
+        if (it->addr < base || it->addr - base > t->flash_size ||
+            it->len > t->flash_size - (it->addr - base)) {
+            e = fl_fail(t, FL_E_ARG, "0x%08X+%u is outside flash", it->addr, it->len);
+            break;
+        }
+        uLong crc = crc32(0L, Z_NULL, 0);
+        for (uint32_t off = 0; off < it->len; off += BURST) {
+            uint32_t k = it->len - off < BURST ? it->len - off : BURST;
+            pd_err pe = pd_mem_read(t->probe, it->addr + off, buf, k);
+            if (pe != PD_OK) {
+                e = fl_probe_fail(t, pe);
+                break;
+            }
+            crc = crc32(crc, buf, k);
+        }
+        it->crc = (uint32_t)crc;
+    }
+    free(buf);
     return e;
 }

@@ -73,6 +73,15 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
         return e;
     }
     const fl_line *line = t->chip->line;
+    const fl_family *f = line->family;
+    if (t->chip->dual && f->dual_bank) {
+        bool dual = false;
+        fl_err e = f->dual_bank(t, &dual);
+        if (e)
+            return e;
+        if (dual)
+            t->chip = t->chip->dual; /* same device, the other sector map */
+    }
     uint32_t word = 0;
     PD_TRY(t, pd_read32(probe, line->flash_size_reg & ~3u, &word));
     uint32_t kib = (line->flash_size_reg & 2) ? word >> 16 : word & 0xFFFF;
@@ -84,7 +93,6 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
                        t->chip->name, kib);
     for (int i = 0; i < 3; i++)
         PD_TRY(t, pd_read32(probe, line->uid_addr[i], &t->uid[i]));
-    const fl_family *f = line->family;
     uint32_t opt = 0;
     PD_TRY(t, pd_read32(probe, fl_reg(t, 0, f->rdp_off), &opt));
     t->rdp = (opt & f->rdp_mask) != f->rdp_clear;
@@ -105,6 +113,11 @@ fl_err fl_unlock(fl_target *t)
     uint32_t flags = f->sr_eop;
     for (const fl_flag *g = f->sr_flags; g->bit; g++)
         flags |= g->bit;
+    if (f->prepare) {
+        fl_err e = f->prepare(t);
+        if (e)
+            return e;
+    }
     for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
         uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
         /* Stale error flags from a crashed run would fail the next operation. */

@@ -170,5 +170,11 @@ fl_err fl_options_write_user(fl_target *t, uint32_t user);
  */
 fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
                          fl_progress_fn progress, void *user);
+/* Can this probe program this chip without the stub (F1/F0/F3 take only
+ * half-word stores, which ST-LINK/V2 firmware before J26 cannot make)? */
+bool fl_can_program_direct(const fl_target *t);
+/* The CRC-32 of each item, computed here from flash read over SWD: the
+ * check for a target whose loader cannot run. */
+fl_err fl_crc32_list_direct(fl_target *t, fl_crc_item *items, size_t n);
 
 #endif

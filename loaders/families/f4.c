@@ -117,6 +117,82 @@ static fl_err mass_erase(fl_target *t)
                        t->chip->line->flash_base);
 }
 
+/* F42x/F43x and F469/F479 with 1 MiB: FLASH_OPTCR.DB1M (b30) makes two
+ * banks of 512 KiB (RM0090 3.9.10). */
+#define FLASH_OPTCR_DB1M (1u << 30)
+/* F76x/F77x: FLASH_OPTCR.nDBANK (b29) clear makes two banks (RM0410
+ * 3.3.2). */
+#define FLASH_OPTCR_NDBANK (1u << 29)
+
+static fl_err dual_bank_f4(fl_target *t, bool *dual)
+{
+    uint32_t optcr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
+    *dual = (optcr & FLASH_OPTCR_DB1M) != 0;
+    return FL_OK;
+}
+
+static fl_err dual_bank_f7(fl_target *t, bool *dual)
+{
+    uint32_t optcr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
+    *dual = !(optcr & FLASH_OPTCR_NDBANK);
+    return FL_OK;
+}
+
+/* FLASH_ACR (RM0090 3.9.1, RM0033 2.9.1): the instruction and data caches
+ * of the flash interface. Firmware (ST's HAL by default) turns them on; a
+ * line cached before an erase would be read back by the loader's CRC after
+ * it, so they go off and are reset while the loader works (RM0090 3.5.2:
+ * "the cache content must be flushed"). The next reset turns them back to
+ * firmware. */
+#define FLASH_ACR       0x00u
+#define FLASH_ACR_ICEN  (1u << 9)
+#define FLASH_ACR_DCEN  (1u << 10)
+#define FLASH_ACR_ICRST (1u << 11)
+#define FLASH_ACR_DCRST (1u << 12)
+
+static fl_err prepare_f4(fl_target *t)
+{
+    uint32_t acr = 0, at = fl_reg(t, 0, FLASH_ACR);
+    PD_TRY(t, pd_read32(t->probe, at, &acr));
+    if (!(acr & (FLASH_ACR_ICEN | FLASH_ACR_DCEN)))
+        return FL_OK; /* off since reset: nothing cached */
+    acr &= ~(FLASH_ACR_ICEN | FLASH_ACR_DCEN);
+    PD_TRY(t, pd_write32(t->probe, at, acr));
+    PD_TRY(t, pd_write32(t->probe, at, acr | FLASH_ACR_ICRST | FLASH_ACR_DCRST));
+    PD_TRY(t, pd_write32(t->probe, at, acr));
+    return FL_OK;
+}
+
+/* F7 (RM0410 3.7.1): the ART accelerator on the ITCM path, reset only
+ * while off (ARTEN b9, ARTRST b11); and the Cortex-M7's own L1 caches,
+ * which cache AXIM flash reads once firmware enables them (ARMv7-M ARM
+ * B2.2.7; SCB->CCR IC b17, DC b16, Cortex-M7 TRM 4.3.5). With them off the
+ * core reads flash itself; the loader's buffers sit in DTCM, which is
+ * never cached. */
+#define FLASH_ACR_ARTEN  (1u << 9)
+#define FLASH_ACR_ARTRST (1u << 11)
+#define SCB_CCR          0xE000ED14u
+#define SCB_CCR_DC       (1u << 16)
+#define SCB_CCR_IC       (1u << 17)
+
+static fl_err prepare_f7(fl_target *t)
+{
+    uint32_t acr = 0, ccr = 0, at = fl_reg(t, 0, FLASH_ACR);
+    PD_TRY(t, pd_read32(t->probe, SCB_CCR, &ccr));
+    if (ccr & (SCB_CCR_DC | SCB_CCR_IC))
+        PD_TRY(t, pd_write32(t->probe, SCB_CCR, ccr & ~(SCB_CCR_DC | SCB_CCR_IC)));
+    PD_TRY(t, pd_read32(t->probe, at, &acr));
+    if (!(acr & FLASH_ACR_ARTEN))
+        return FL_OK;
+    acr &= ~FLASH_ACR_ARTEN;
+    PD_TRY(t, pd_write32(t->probe, at, acr));
+    PD_TRY(t, pd_write32(t->probe, at, acr | FLASH_ACR_ARTRST));
+    PD_TRY(t, pd_write32(t->probe, at, acr));
+    return FL_OK;
+}
+
 /* ---- option bytes (RM0090 3.7) ---------------------------------------------- */
 
 static fl_err opt_read(fl_target *t, fl_opt_now *now)
@@ -185,6 +261,8 @@ const fl_family fl_family_f4 = {
     .mass_ms = 33000,
     .erase = erase,
     .mass_erase = mass_erase,
+    .dual_bank = dual_bank_f4,
+    .prepare = prepare_f4,
     .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
     .store_width = 4,
     .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
@@ -221,6 +299,8 @@ const fl_family fl_family_f7 = {
     .mass_ms = 40000,
     .erase = erase,
     .mass_erase = mass_erase,
+    .dual_bank = dual_bank_f7,
+    .prepare = prepare_f7,
     .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
     .store_width = 4,
     .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},

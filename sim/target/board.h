@@ -107,6 +107,9 @@ typedef struct sim_board sim_board;
  * the unique ID and every injected fault reproducible.
  */
 sim_err sim_board_create(const char *chip, uint64_t seed, double speed, sim_board **out);
+/* The same for a row that need not be in the chip table: tests of model
+ * variants whose parts have no row yet. The row must outlive the board. */
+sim_err sim_board_create_row(const sim_chip *row, uint64_t seed, double speed, sim_board **out);
 void sim_board_destroy(sim_board *b);
 
 const sim_chip *sim_board_chip(const sim_board *b);

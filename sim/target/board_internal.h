@@ -61,10 +61,20 @@ typedef struct flash_ctrl_ops {
     void (*inject_rdp1)(sim_board *b, void *st);
     /* FLASH_ACR.LATENCY (wait states) as it stands; no side effects. */
     unsigned (*latency)(sim_board *b, void *st);
+    /* The model's own data for this variant of its design (geometry, bits
+     * that moved, a second bank), so that variants share the functions
+     * above; NULL when the design has none. The model reads it through
+     * sim_board_chip(b)->flash->variant. */
+    const void *variant;
 } flash_ctrl_ops;
 
+/* flash_f1.c: F10x low/medium/high density, XL density (two banks), F0/F3. */
 extern const flash_ctrl_ops sim_flash_f1;
+extern const flash_ctrl_ops sim_flash_f1_xl;
+extern const flash_ctrl_ops sim_flash_f0;
+/* flash_f4.c: F446-style single bank, F42x/F43x dual bank. */
 extern const flash_ctrl_ops sim_flash_f4;
+extern const flash_ctrl_ops sim_flash_f4_db;
 extern const flash_ctrl_ops sim_flash_l0;
 extern const flash_ctrl_ops sim_flash_l4;
 

@@ -138,11 +138,73 @@ void clock_update(sim_board *b);
 /* Refresh flash_view[off, off+len) from the array. */
 void clock_view_sync(sim_board *b, uint32_t off, uint32_t len);
 
-/* board.c: core services used by scs.c. */
+/* ---- the board itself: board.c, board_core.c, board_bus.c ------------------ */
+
+#define PERIPH_BASE 0x40000000u
+#define PERIPH_SIZE 0x20000000u
+#define PPB_BASE    0xE0000000u
+#define PPB_SIZE    0x00100000u
+#define UNTIL_NEVER 0xFFFFFFFFu /* PC is always even: never reached */
+
+/* Debug and fault status bits (ARMv7-M Architecture Reference Manual:
+ * DFSR, CFSR, HFSR). */
+#define DFSR_HALTED (1u << 0)
+#define DFSR_BKPT   (1u << 1)
+#define DFSR_VCATCH (1u << 3)
+
+#define CFSR_IBUSERR     (1u << 8)
+#define CFSR_PRECISERR   (1u << 9)
+#define CFSR_IMPRECISERR (1u << 10)
+#define CFSR_BFARVALID   (1u << 15)
+#define CFSR_UNDEFINSTR  (1u << 16)
+#define CFSR_INVSTATE    (1u << 17)
+#define HFSR_FORCED      (1u << 30)
+
+#define XPSR_T (1u << 24)
+
+/* Reset-cause flags of RCC_CSR as RM0008 7.3.10 places them (the model
+ * uses these bits on every part). */
+#define RCC_PINRSTF (1u << 26)
+#define RCC_PORRSTF (1u << 27)
+#define RCC_SFTRSTF (1u << 28)
+
+/* What an address is on the bus. */
+enum region_kind { R_NONE, R_FLASH, R_SRAM, R_SYS, R_EEPROM, R_PERIPH, R_PPB };
+
+/* board.c: translated code over addr..addr+len-1 must go before the core
+ * runs again. */
+void board_mark_dirty(sim_board *b, uint32_t addr, uint32_t len);
+
+/* board_core.c: core services used by scs.c, and the core's side of the
+ * board. */
 void board_halt(sim_board *b, uint32_t dfsr_reason);
 void board_resume(sim_board *b);
 void board_system_reset(sim_board *b);
 sim_err board_core_reg_read(sim_board *b, unsigned regsel, uint32_t *v);
 sim_err board_core_reg_write(sim_board *b, unsigned regsel, uint32_t v);
+uint32_t board_reg_get(sim_board *b, int reg);
+void board_exception_enter(sim_board *b, int exc);
+void board_exception_return(sim_board *b);
+/* A bus fault for the core at addr: precise (BFAR valid) or imprecise. */
+void board_raise_bus_fault(sim_board *b, uint32_t addr, bool precise);
+/* Reset the core (and the peripherals; the flash controller reloads its
+ * options); cause goes to RCC_CSR. */
+void board_core_reset(sim_board *b, bool power_on, uint32_t cause);
+void board_power_on_reset(sim_board *b);
+/* Map the memory map into Unicorn and install the hooks. */
+uc_err board_map_all(sim_board *b);
+
+/* board_bus.c: the bus, as both masters see it. */
+/* What addr..addr+width-1 is; *mem points at its bytes for memories, and
+ * *flash_addr is the address the flash controller sees (the boot alias
+ * translated). */
+enum region_kind board_decode(sim_board *b, uint32_t addr, unsigned width, uint8_t **mem,
+                              uint32_t *flash_addr);
+bool board_device_read(sim_board *b, enum region_kind k, uint32_t addr, unsigned width,
+                       bus_master who, uint32_t *out);
+bool board_device_write(sim_board *b, enum region_kind k, uint32_t addr, unsigned width,
+                        bus_master who, uint32_t v);
+bool board_bus_read(sim_board *b, bus_master who, uint32_t addr, unsigned width, uint32_t *out);
+bool board_bus_write(sim_board *b, bus_master who, uint32_t addr, unsigned width, uint32_t v);
 
 #endif

@@ -31,6 +31,27 @@
  * page 20-40 ms and tME mass 20-40 ms, no typical given, so both use the
  * middle of the range, 30 ms.
  *
+ * Variants, as data (f1_variant, reached from the chip row's flash_ctrl_ops):
+ *  - XL density F10x (RM0008 3.3, 3.4): a second bank from 512 KiB with its
+ *    own KEYR2/SR2/CR2/AR2 (0x44/0x4C/0x50/0x54): own lock, own BSY, EOP
+ *    and errors, own PG/PER/MER/STRT; MER in CR erases bank 1 only, in CR2
+ *    bank 2 only. The option bits stay in CR. This model runs one
+ *    operation at a time [U: stricter than the silicon, which can work on
+ *    both banks]: a register write of one bank waits while the other
+ *    bank's operation runs, and a store waits for any operation.
+ *  - F0/F3 (RM0091 3.5, RM0316 4.5, same FPEC): CR.OBL_LAUNCH b13 reloads
+ *    the option bytes with a system reset; three RDP levels (0xAA level 0,
+ *    0xCC level 2, anything else level 1) shown in OBR.RDPRT b2:1 (00, 01,
+ *    11), USER in OBR b15:8, DATA0 b23:16, DATA1 b31:24. At level 2 the
+ *    option bytes cannot be changed (option erase and program: WRPRTERR
+ *    [U]); the debug port's closing at level 2 is not modelled.
+ * Page size is the chip row's (1 KiB low/medium density, 2 KiB high/XL
+ * density, F07x/F09x and F3). Each WRPR bit covers 4 KiB (4 pages of 1 KiB
+ * on medium density, RM0008 3.4.8) and the last bit the rest of main flash
+ * [U: the high/XL density split, 2 pages per bit and bit 31 for the rest,
+ * is the option-byte description of the programming manuals as
+ * remembered].
+ *
  * Facts marked [U] in comments are not stated by the manuals we could read;
  * the choice made is the stricter one that real tools still get through.
  */
@@ -38,7 +59,8 @@
 
 #include <string.h>
 
-/* Register offsets (RM0008 3.4) */
+/* Register offsets (RM0008 3.4); the bank 2 block of XL density at
+ * 0x44-0x54. */
 #define F1_ACR     0x00
 #define F1_KEYR    0x04
 #define F1_OPTKEYR 0x08
@@ -47,6 +69,10 @@
 #define F1_AR      0x14
 #define F1_OBR     0x1C
 #define F1_WRPR    0x20
+#define F1_KEYR2   0x44
+#define F1_SR2     0x4C
+#define F1_CR2     0x50
+#define F1_AR2     0x54
 
 #define KEY1 0x45670123u
 #define KEY2 0xCDEF89ABu
@@ -76,64 +102,125 @@
 #define ACR_RESET  0x30u /* RM0008 3.3.3: prefetch on and running after reset */
 
 #define OBR_OPTERR (1u << 0)
-#define OBR_RDPRT  (1u << 1)
 
-#define OPT_BASE        0x1FFFF800u /* RDP, USER, DATA0, DATA1, WRP0..WRP3: 8 half-words */
-#define OPT_SIZE        16u
-#define RDP_UNPROTECTED 0xA5u
-
-#define PAGE_SIZE 1024u
+#define OPT_BASE 0x1FFFF800u /* RDP, USER, DATA0, DATA1, WRP0..WRP3: 8 half-words */
+#define OPT_SIZE 16u
 
 /* DS5319 Table 28 (see the header comment). */
 #define T_PROG_NS  52500ull
 #define T_ERASE_NS 30000000ull
 #define T_MASS_NS  30000000ull
 
+/* What differs between the parts that share this FPEC (see the header). */
+typedef struct f1_variant {
+    uint32_t bank2_off;     /* main-flash offset of bank 2, 0: one bank */
+    uint32_t cr_obl_launch; /* FLASH_CR.OBL_LAUNCH, 0: none */
+    /* RDP: the factory (unprotected) byte; three levels (0xAA/0xCC) or two
+     * (rdp_open unprotected, anything else protected); OBR.RDPRT's bits */
+    uint8_t rdp_open;
+    bool rdp_levels3;
+    uint32_t obr_rdprt;
+    uint8_t obr_user, obr_data0, obr_data1; /* OBR field positions */
+    uint32_t wrp_bytes;                     /* main flash per WRPR bit */
+    /* bytes at the start of main flash write protected while read
+     * protected [U: PM0075 2.4.1 as remembered; consistent with the ST
+     * community report of the first 4 KiB staying locked until reset] */
+    uint32_t rdp_head;
+} f1_variant;
+
+/* One bank's registers and its operation. */
+typedef struct f1_bank {
+    uint32_t cr, sr, ar;
+    flash_keyseq keys; /* KEYR / KEYR2 */
+    flash_op op;       /* a program/erase is running; EOP is due when it ends */
+} f1_bank;
+
 typedef struct f1_state {
-    uint32_t acr, cr, sr, ar;
+    uint32_t acr;
     uint32_t obr, wrpr;   /* option bytes as loaded at the last reset */
-    flash_keyseq keys;    /* KEYR */
     flash_keyseq optkeys; /* OPTKEYR */
-    flash_op op;          /* a program/erase is running; EOP is due when it ends */
+    f1_bank bank[2];      /* bank 2 only on XL density */
 } f1_state;
+
+static const f1_variant *variant(const sim_board *b)
+{
+    return sim_board_chip(b)->flash->variant;
+}
+
+static unsigned nbanks(const sim_board *b)
+{
+    return variant(b)->bank2_off ? 2 : 1;
+}
+
+/* The bank an address of main flash is in, and the range of a bank. */
+static unsigned bank_of(const sim_board *b, uint32_t addr)
+{
+    uint32_t off = variant(b)->bank2_off;
+    return off && addr - sim_board_chip(b)->flash_base >= off ? 1 : 0;
+}
+
+static void bank_range(const sim_board *b, unsigned k, uint32_t *start, uint32_t *len)
+{
+    const sim_chip *c = sim_board_chip(b);
+    uint32_t off = variant(b)->bank2_off;
+    *start = c->flash_base + (k ? off : 0);
+    *len = !off ? c->flash_size : k ? c->flash_size - off : off;
+}
+
+/* BSY of bank k: the array is busy with that bank's operation. With one
+ * bank, any operation (as before banks were data). */
+static bool bank_busy(const sim_board *b, const f1_bank *bk)
+{
+    return sim_flash_busy(b) && (nbanks(b) == 1 || bk->op.pending);
+}
 
 /* An operation that was running has ended: BSY fell (the board keeps the
  * time), STRT clears with it, EOP rises. Done lazily whenever something
  * looks at the controller. */
 static void settle(sim_board *b, f1_state *s)
 {
-    if (flash_op_ended(b, &s->op)) {
-        s->cr &= ~CR_STRT;
-        s->sr |= SR_EOP;
+    for (unsigned k = 0; k < 2; k++) {
+        f1_bank *bk = &s->bank[k];
+        if (flash_op_ended(b, &bk->op)) {
+            bk->cr &= ~CR_STRT;
+            bk->sr |= SR_EOP;
+        }
     }
 }
 
-static void start_op(sim_board *b, f1_state *s, uint64_t ns)
+static void start_op(sim_board *b, f1_bank *bk, uint64_t ns)
 {
-    flash_op_begin(b, &s->op, ns, FLASH_AREA_NONE, 0, 0);
+    flash_op_begin(b, &bk->op, ns, FLASH_AREA_NONE, 0, 0);
 }
 
-static bool read_protected(const f1_state *s)
+static bool read_protected(const sim_board *b, const f1_state *s)
 {
-    return (s->obr & OBR_RDPRT) != 0;
+    return (s->obr & variant(b)->obr_rdprt) != 0;
+}
+
+static bool level2(const sim_board *b, const f1_state *s)
+{
+    const f1_variant *v = variant(b);
+    return v->rdp_levels3 && (s->obr & v->obr_rdprt) == v->obr_rdprt;
 }
 
 /* RM0091 3.3.1 Table 7 (same FPEC): with read protection on and a debugger
  * attached, main flash can be neither programmed nor erased. */
 static bool rdp_blocks(sim_board *b, const f1_state *s)
 {
-    return read_protected(s) && sim_debugger_attached(b);
+    return read_protected(b, s) && sim_debugger_attached(b);
 }
 
-/* WRPR bit n covers pages 4n..4n+3 on medium density parts, 0 = protected
- * (RM0008 3.4.8). With read protection on, pages 0-3 are write protected as
- * well, whatever WRP0 says [U: PM0075 2.4.1 as remembered; consistent with
- * the ST community report of the first 4 KiB staying locked until reset]. */
-static bool page_protected(const f1_state *s, uint32_t page)
+/* WRPR: bit n covers wrp_bytes of main flash from n * wrp_bytes, the last
+ * bit the rest; 0 = protected (RM0008 3.4.8). With read protection on, the
+ * first rdp_head bytes are write protected as well, whatever WRP says. */
+static bool page_protected(const sim_board *b, const f1_state *s, uint32_t page)
 {
-    if (read_protected(s) && page < 4)
+    const f1_variant *v = variant(b);
+    uint32_t off = page * sim_board_chip(b)->page_size;
+    if (read_protected(b, s) && off < v->rdp_head)
         return true;
-    uint32_t bit = page / 4;
+    uint32_t bit = off / v->wrp_bytes;
     if (bit > 31)
         bit = 31;
     return !(s->wrpr & (1u << bit));
@@ -152,11 +239,23 @@ static uint8_t opt_byte(const uint8_t *img, unsigned n, bool *opterr)
     return 0xFF;
 }
 
+/* OBR.RDPRT for an RDP byte: F1 one bit, set unless RDP opens the chip;
+ * three levels as 00, 01, 11 in the field (see the header). */
+static uint32_t rdprt_bits(const f1_variant *v, uint8_t rdp)
+{
+    if (!v->rdp_levels3)
+        return rdp != v->rdp_open ? v->obr_rdprt : 0;
+    unsigned level = flash_rdp_level(rdp);
+    uint32_t low = v->obr_rdprt & -v->obr_rdprt; /* the field's lowest bit */
+    return level == 0 ? 0 : level == 1 ? low : v->obr_rdprt;
+}
+
 static void load_options(sim_board *b, f1_state *s)
 {
+    const f1_variant *v = variant(b);
     const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     if (!img) { /* never for the F103; keep a protected, sane state */
-        s->obr = OBR_RDPRT;
+        s->obr = v->obr_rdprt;
         s->wrpr = 0xFFFFFFFFu;
         return;
     }
@@ -168,19 +267,27 @@ static void load_options(sim_board *b, f1_state *s)
     uint32_t wrp = 0;
     for (unsigned i = 0; i < 4; i++)
         wrp |= (uint32_t)opt_byte(img, 4 + i, &err) << (8 * i);
-    /* OBR: OPTERR b0, RDPRT b1, USER b9:2, DATA0 b17:10, DATA1 b25:18. */
-    s->obr = (err ? OBR_OPTERR : 0) | (rdp != RDP_UNPROTECTED ? OBR_RDPRT : 0) |
-             (uint32_t)user << 2 | (uint32_t)data0 << 10 | (uint32_t)data1 << 18;
+    /* F1 OBR: OPTERR b0, RDPRT b1, USER b9:2, DATA0 b17:10, DATA1 b25:18. */
+    s->obr = (err ? OBR_OPTERR : 0) | rdprt_bits(v, rdp) | (uint32_t)user << v->obr_user |
+             (uint32_t)data0 << v->obr_data0 | (uint32_t)data1 << v->obr_data1;
     s->wrpr = wrp;
 }
 
 static void f1_factory(sim_board *b, void *st)
 {
     (void)st;
-    /* As shipped: RDP 0xA5 (unprotected), USER/DATA 0xFF, no page write
-     * protected; each byte followed by its complement. */
-    static const uint16_t image[8] = {0x5AA5, 0x00FF, 0x00FF, 0x00FF,
-                                      0x00FF, 0x00FF, 0x00FF, 0x00FF};
+    /* As shipped: RDP unprotected (0xA5 on the F1, level 0 0xAA on F0/F3),
+     * USER/DATA 0xFF, no page write protected; each byte followed by its
+     * complement. */
+    uint8_t rdp = variant(b)->rdp_open;
+    uint16_t image[8] = {(uint16_t)(rdp | (uint8_t)~rdp << 8),
+                         0x00FF,
+                         0x00FF,
+                         0x00FF,
+                         0x00FF,
+                         0x00FF,
+                         0x00FF,
+                         0x00FF};
     uint8_t *p = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     if (!p)
         return;
@@ -194,31 +301,44 @@ static void f1_reset(sim_board *b, void *st, bool power_on)
     f1_state *s = st;
     memset(s, 0, sizeof *s);
     s->acr = ACR_RESET;
-    s->cr = CR_LOCK;
+    s->bank[0].cr = s->bank[1].cr = CR_LOCK;
     /* PM0075 2.5: option bytes are loaded at every system reset, not only
      * at power-on. */
     load_options(b, s);
+}
+
+/* The bank whose block a register offset is in; NULL for bank 2's block
+ * on a chip with one bank (reserved words). */
+static f1_bank *bank_of_reg(sim_board *b, f1_state *s, uint32_t offset)
+{
+    if (offset < F1_KEYR2)
+        return &s->bank[0];
+    return nbanks(b) == 2 ? &s->bank[1] : NULL;
 }
 
 static uint32_t f1_reg_read(sim_board *b, void *st, uint32_t offset)
 {
     f1_state *s = st;
     settle(b, s);
+    f1_bank *bk = bank_of_reg(b, s, offset);
     switch (offset) {
     case F1_ACR:
         /* PRFTBS follows PRFTBE (the buffer state, read-only). */
         return (s->acr & ACR_RW) | ((s->acr & ACR_PRFTBE) ? ACR_PRFTBS : 0);
     case F1_SR:
-        return s->sr | (sim_flash_busy(b) ? SR_BSY : 0);
+    case F1_SR2:
+        return bk ? bk->sr | (bank_busy(b, bk) ? SR_BSY : 0) : 0;
     case F1_CR:
-        return s->cr;
+    case F1_CR2:
+        return bk ? bk->cr : 0;
     case F1_AR:
-        return s->ar;
+    case F1_AR2:
+        return bk ? bk->ar : 0;
     case F1_OBR:
         return s->obr;
     case F1_WRPR:
         return s->wrpr;
-    default: /* KEYR and OPTKEYR are write-only and read 0 */
+    default: /* KEYR, KEYR2 and OPTKEYR are write-only and read 0 */
         return 0;
     }
 }
@@ -236,76 +356,98 @@ static flash_key_result key_write(flash_keyseq *k, bool unlocked, uint32_t value
     return flash_key_step(k, !unlocked, KEY1, KEY2, value, mask);
 }
 
-/* STRT written to 1 with CR unlocked and nothing running. */
-static void start_erase(sim_board *b, f1_state *s)
+/* STRT written to 1 in bank k's CR, unlocked, nothing running. */
+static void start_erase(sim_board *b, f1_state *s, unsigned k)
 {
     const sim_chip *c = sim_board_chip(b);
-    if (s->cr & CR_OPTER) {
+    f1_bank *bk = &s->bank[k];
+    uint32_t page_size = c->page_size;
+    if (k == 0 && (bk->cr & CR_OPTER)) {
         /* Option erase: the whole 16-byte block back to 0xFF. Allowed under
-         * RDP (that is how RDP is removed). The time of an option erase is
-         * not in DS5319; it is a page erase of the option page [U]. */
+         * RDP (that is how RDP is removed), not at level 2 [U]. The time of
+         * an option erase is not in DS5319; it is a page erase of the
+         * option page [U]. */
+        if (level2(b, s)) {
+            bk->sr |= SR_WRPRTERR;
+            bk->cr &= ~CR_STRT;
+            return;
+        }
         uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
         if (img)
             memset(img, 0xFF, OPT_SIZE);
-        start_op(b, s, T_ERASE_NS);
+        start_op(b, bk, T_ERASE_NS);
         return;
     }
-    if (s->cr & CR_MER) {
+    uint32_t start, len;
+    bank_range(b, k, &start, &len);
+    if (bk->cr & CR_MER) {
         bool refused = rdp_blocks(b, s);
         /* Mass erase over write-protected pages: refused as a page erase
          * would be [U]. */
-        for (uint32_t p = 0; !refused && p < c->flash_size / PAGE_SIZE; p++)
-            refused = page_protected(s, p);
+        for (uint32_t off = 0; !refused && off < len; off += page_size)
+            refused = page_protected(b, s, (start - c->flash_base + off) / page_size);
         if (refused) {
-            s->sr |= SR_WRPRTERR;
-            s->cr &= ~CR_STRT;
+            bk->sr |= SR_WRPRTERR;
+            bk->cr &= ~CR_STRT;
             return;
         }
-        flash_erase_main(b, c->flash_base, c->flash_size);
-        start_op(b, s, T_MASS_NS);
+        flash_erase_main(b, start, len);
+        start_op(b, bk, T_MASS_NS);
         return;
     }
-    if (s->cr & CR_PER) {
-        if (!flash_in_main(c, s->ar, 1)) {
-            /* AR outside main flash: nothing to erase and no flag [U]. */
-            s->cr &= ~CR_STRT;
+    if (bk->cr & CR_PER) {
+        if (!flash_in_range(bk->ar, 1, start, len)) {
+            /* AR outside main flash (or outside this bank): nothing to
+             * erase and no flag [U]. */
+            bk->cr &= ~CR_STRT;
             return;
         }
-        uint32_t page = (s->ar - c->flash_base) / PAGE_SIZE;
-        if (rdp_blocks(b, s) || page_protected(s, page)) {
-            s->sr |= SR_WRPRTERR;
-            s->cr &= ~CR_STRT;
+        uint32_t page = (bk->ar - c->flash_base) / page_size;
+        if (rdp_blocks(b, s) || page_protected(b, s, page)) {
+            bk->sr |= SR_WRPRTERR;
+            bk->cr &= ~CR_STRT;
             return;
         }
-        flash_erase_main(b, c->flash_base + page * PAGE_SIZE, PAGE_SIZE);
-        start_op(b, s, T_ERASE_NS);
+        flash_erase_main(b, c->flash_base + page * page_size, page_size);
+        start_op(b, bk, T_ERASE_NS);
         return;
     }
-    s->cr &= ~CR_STRT; /* STRT with no operation selected: nothing [U] */
+    bk->cr &= ~CR_STRT; /* STRT with no operation selected: nothing [U] */
 }
 
-static void cr_write(sim_board *b, f1_state *s, uint32_t value, uint32_t mask)
+static void cr_write(sim_board *b, f1_state *s, unsigned k, uint32_t value, uint32_t mask)
 {
-    if (s->cr & CR_LOCK)
+    f1_bank *bk = &s->bank[k];
+    if (bk->cr & CR_LOCK)
         return; /* "not accessible in write mode" until unlocked */
     uint32_t w = value & mask;
-    uint32_t cr = flash_masked(s->cr, CR_PLAIN, value, mask);
-    /* OPTWRE: software can only clear it. OPTPG/OPTER: only meaningful with
-     * option write access; without OPTWRE they do not stick [U]. */
-    if ((mask & CR_OPTWRE) && !(w & CR_OPTWRE))
-        cr &= ~CR_OPTWRE;
-    uint32_t optbits = CR_OPTPG | CR_OPTER;
-    cr = (cr & ~(optbits & mask)) | ((cr & CR_OPTWRE) ? (w & optbits) : 0);
+    uint32_t cr = flash_masked(bk->cr, CR_PLAIN, value, mask);
+    if (k == 0) {
+        /* OPTWRE: software can only clear it. OPTPG/OPTER: only meaningful
+         * with option write access; without OPTWRE they do not stick [U].
+         * CR2 has no option bits. */
+        if ((mask & CR_OPTWRE) && !(w & CR_OPTWRE))
+            cr &= ~CR_OPTWRE;
+        uint32_t optbits = CR_OPTPG | CR_OPTER;
+        cr = (cr & ~(optbits & mask)) | ((cr & CR_OPTWRE) ? (w & optbits) : 0);
+    }
     if (w & CR_LOCK) {
         /* Relock. The key sequences start over. */
         cr |= CR_LOCK;
-        flash_key_restart(&s->keys);
+        flash_key_restart(&bk->keys);
     }
     bool strt = (w & CR_STRT) && !(cr & CR_LOCK);
-    s->cr = cr;
+    bk->cr = cr;
+    uint32_t obl = variant(b)->cr_obl_launch;
+    if (k == 0 && obl && (w & obl) && !(cr & CR_LOCK)) {
+        /* OBL_LAUNCH: the option bytes load with a system reset, which
+         * also clears the bit (RM0091 3.5.5). */
+        bk->cr |= obl;
+        sim_board_request_reset(b);
+    }
     if (strt) {
-        s->cr |= CR_STRT;
-        start_erase(b, s);
+        bk->cr |= CR_STRT;
+        start_erase(b, s, k);
     }
 }
 
@@ -313,12 +455,20 @@ static bool f1_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
 {
     f1_state *s = st;
     settle(b, s);
+    f1_bank *bk = bank_of_reg(b, s, offset);
+    if (!bk)
+        return true; /* bank 2's block on a one-bank chip: reserved */
+    unsigned k = (unsigned)(bk - s->bank);
     /* RM0091 3.2.2: "the registers are not accessible in write mode when the
      * BSY bit is set". Whether the write is dropped or stalled is not said
      * for the F1 [U]; dropping it is the stricter reading: a loader that
-     * writes CR without waiting for BSY fails here as it may on silicon. */
-    if (sim_flash_busy(b))
+     * writes CR without waiting for BSY fails here as it may on silicon.
+     * A write to one bank while the other works waits for it (one
+     * operation at a time, see the header). */
+    if (bank_busy(b, bk))
         return true;
+    if (flash_stall_if_busy(b))
+        settle(b, s);
     flash_key_result key;
     switch (offset) {
     case F1_ACR:
@@ -326,59 +476,65 @@ static bool f1_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
         sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     case F1_KEYR:
-        key = key_write(&s->keys, !(s->cr & CR_LOCK), value, mask);
+    case F1_KEYR2:
+        key = key_write(&bk->keys, !(bk->cr & CR_LOCK), value, mask);
         if (key == FLASH_KEY_BAD) {
-            s->cr |= CR_LOCK;
+            bk->cr |= CR_LOCK;
             return false;
         }
         if (key == FLASH_KEY_OPEN)
-            s->cr &= ~CR_LOCK;
+            bk->cr &= ~CR_LOCK;
         return true;
     case F1_OPTKEYR:
         /* Same keys, after KEYR unlock, set OPTWRE (RM0091 3.3.3). With CR
          * still locked the keys are ignored [U]; a wrong value is a wrong
          * sequence like on KEYR [U]. */
-        if (s->cr & CR_LOCK)
+        if (bk->cr & CR_LOCK)
             return true;
-        key = key_write(&s->optkeys, (s->cr & CR_OPTWRE) != 0, value, mask);
+        key = key_write(&s->optkeys, (bk->cr & CR_OPTWRE) != 0, value, mask);
         if (key == FLASH_KEY_BAD)
             return false;
         if (key == FLASH_KEY_OPEN)
-            s->cr |= CR_OPTWRE;
+            bk->cr |= CR_OPTWRE;
         return true;
     case F1_SR:
-        flash_w1c(&s->sr, SR_W1C, value, mask);
+    case F1_SR2:
+        flash_w1c(&bk->sr, SR_W1C, value, mask);
         return true;
     case F1_CR:
-        cr_write(b, s, value, mask);
+    case F1_CR2:
+        cr_write(b, s, k, value, mask);
         return true;
     case F1_AR:
-        if (!(s->cr & CR_LOCK)) /* AR is written like CR, once unlocked [U] */
-            s->ar = flash_masked(s->ar, 0xFFFFFFFFu, value, mask);
+    case F1_AR2:
+        if (!(bk->cr & CR_LOCK)) /* AR is written like CR, once unlocked [U] */
+            bk->ar = flash_masked(bk->ar, 0xFFFFFFFFu, value, mask);
         return true;
     default: /* OBR, WRPR and reserved words: read-only */
         return true;
     }
 }
 
+/* A store into main flash: the bank it falls in programs it with its PG. */
 static bool program_main(sim_board *b, f1_state *s, uint32_t addr, uint32_t value, unsigned size)
 {
     const sim_chip *c = sim_board_chip(b);
-    if (!(s->cr & CR_PG))
+    f1_bank *bk = &s->bank[bank_of(b, addr)];
+    if (!(bk->cr & CR_PG))
         return true; /* a plain store to flash does nothing [U] */
     /* PM0075 2.3.3 / RM0091 3.2.2: anything but a half-word is a bus error. */
     if (size != 2 || (addr & 1))
         return false;
-    uint32_t page = (addr - c->flash_base) / PAGE_SIZE;
-    if (rdp_blocks(b, s) || page_protected(s, page)) {
-        s->sr |= SR_WRPRTERR;
+    uint32_t page = (addr - c->flash_base) / c->page_size;
+    if (rdp_blocks(b, s) || page_protected(b, s, page)) {
+        bk->sr |= SR_WRPRTERR;
         return true;
     }
     uint8_t *cell = sim_flash_ptr(b) + (addr - c->flash_base);
     uint16_t old = flash_le16(cell);
     uint16_t v = (uint16_t)value;
     if (old != 0xFFFF && v != 0) {
-        s->sr |= SR_PGERR;
+        bk->sr |= SR_PGERR;
         return true;
     }
     /* A bad cell does not take the write, yet the controller reports
@@ -387,36 +543,38 @@ static bool program_main(sim_board *b, f1_state *s, uint32_t addr, uint32_t valu
         flash_put_le16(cell, v);
         sim_flash_changed(b, addr, 2);
     }
-    start_op(b, s, T_PROG_NS);
+    start_op(b, bk, T_PROG_NS);
     return true;
 }
 
 static bool program_option(sim_board *b, f1_state *s, uint32_t addr, uint32_t value, unsigned size)
 {
     const sim_chip *c = sim_board_chip(b);
-    if (!(s->cr & CR_OPTPG))
+    const f1_variant *fv = variant(b);
+    f1_bank *bk = &s->bank[0];
+    if (!(bk->cr & CR_OPTPG))
         return true;
     if (size != 2 || (addr & 1))
-        return false;           /* as for main flash [U] */
-    if (!(s->cr & CR_OPTWRE)) { /* OPTWRE cleared after OPTPG was set [U] */
-        s->sr |= SR_WRPRTERR;
+        return false;                            /* as for main flash [U] */
+    if (!(bk->cr & CR_OPTWRE) || level2(b, s)) { /* OPTWRE cleared after OPTPG [U] */
+        bk->sr |= SR_WRPRTERR;
         return true;
     }
     uint8_t *cell = sim_board_info_ptr(b, addr, 2);
     if (!cell || cell[0] != 0xFF || cell[1] != 0xFF) {
-        s->sr |= SR_WRPRTERR; /* RM0091 3.2.2: not erased -> skipped, WRPRTERR */
+        bk->sr |= SR_WRPRTERR; /* RM0091 3.2.2: not erased -> skipped, WRPRTERR */
         return true;
     }
     uint8_t v = (uint8_t)value;
     uint64_t ns = T_PROG_NS; /* DS5319 gives no option figure: a half-word [U] */
-    if (addr == OPT_BASE && v == RDP_UNPROTECTED && read_protected(s)) {
+    if (addr == OPT_BASE && rdprt_bits(fv, v) == 0 && read_protected(b, s)) {
         /* Protected -> unprotected: main flash is mass-erased first. */
         flash_erase_main(b, c->flash_base, c->flash_size);
         ns += T_MASS_NS;
     }
     cell[0] = v;
     cell[1] = (uint8_t)~v; /* the complement is written by hardware */
-    start_op(b, s, ns);
+    start_op(b, bk, ns);
     return true;
 }
 
@@ -437,25 +595,24 @@ static bool f1_mem_write(sim_board *b, void *st, bus_master who, uint32_t addr, 
         return program_option(b, s, addr, value, size);
     /* Boot ROM, UID and the rest of the system block: never programmable.
      * With PG or OPTPG set the store is refused as protected [U]. */
-    if (s->cr & (CR_PG | CR_OPTPG)) {
+    if (s->bank[0].cr & (CR_PG | CR_OPTPG)) {
         if (size != 2 || (addr & 1))
             return false;
-        s->sr |= SR_WRPRTERR;
+        s->bank[0].sr |= SR_WRPRTERR;
     }
     return true;
 }
 
 static bool f1_read_protected(sim_board *b, void *st)
 {
-    (void)b;
-    return read_protected(st);
+    return read_protected(b, st);
 }
 
 static void f1_inject_stale_errors(sim_board *b, void *st)
 {
     (void)b;
     f1_state *s = st;
-    s->sr |= SR_PGERR | SR_WRPRTERR;
+    s->bank[0].sr |= SR_PGERR | SR_WRPRTERR;
 }
 
 static void f1_inject_rdp1(sim_board *b, void *st)
@@ -477,6 +634,46 @@ static unsigned f1_latency(sim_board *b, void *st)
     return ((f1_state *)st)->acr & 0x7u;
 }
 
+/* F10x low, medium and high density (RM0008): one bank, two RDP states,
+ * OBR USER b9:2, DATA0 b17:10, DATA1 b25:18. */
+static const f1_variant f10x = {
+    .rdp_open = 0xA5,
+    .obr_rdprt = 1u << 1,
+    .obr_user = 2,
+    .obr_data0 = 10,
+    .obr_data1 = 18,
+    .wrp_bytes = 4096,
+    .rdp_head = 4096,
+};
+
+/* F10x XL density (RM0008 3.3, 3.4): bank 2 from 512 KiB. */
+static const f1_variant f10x_xl = {
+    .bank2_off = 512 * 1024,
+    .rdp_open = 0xA5,
+    .obr_rdprt = 1u << 1,
+    .obr_user = 2,
+    .obr_data0 = 10,
+    .obr_data1 = 18,
+    .wrp_bytes = 4096,
+    .rdp_head = 4096,
+};
+
+/* F0 and F3 (RM0091 3.5.5, 3.5.7; RM0316 4.5.5, 4.5.7): OBL_LAUNCH b13,
+ * three RDP levels in OBR.RDPRT b2:1, USER b15:8, DATA0 b23:16, DATA1
+ * b31:24. */
+static const f1_variant f0_f3 = {
+    .cr_obl_launch = 1u << 13,
+    .rdp_open = FLASH_RDP_LEVEL0,
+    .rdp_levels3 = true,
+    .obr_rdprt = 3u << 1,
+    .obr_user = 8,
+    .obr_data0 = 16,
+    .obr_data1 = 24,
+    .wrp_bytes = 4096,
+    .rdp_head = 4096,
+};
+
+/* One set of functions, one flash_ctrl_ops per variant. */
 const flash_ctrl_ops sim_flash_f1 = {
     .state_size = sizeof(f1_state),
     .factory = f1_factory,
@@ -488,4 +685,31 @@ const flash_ctrl_ops sim_flash_f1 = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
+    .variant = &f10x,
+};
+const flash_ctrl_ops sim_flash_f1_xl = {
+    .state_size = sizeof(f1_state),
+    .factory = f1_factory,
+    .reset = f1_reset,
+    .reg_read = f1_reg_read,
+    .reg_write = f1_reg_write,
+    .mem_write = f1_mem_write,
+    .read_protected = f1_read_protected,
+    .inject_stale_errors = f1_inject_stale_errors,
+    .inject_rdp1 = f1_inject_rdp1,
+    .latency = f1_latency,
+    .variant = &f10x_xl,
+};
+const flash_ctrl_ops sim_flash_f0 = {
+    .state_size = sizeof(f1_state),
+    .factory = f1_factory,
+    .reset = f1_reset,
+    .reg_read = f1_reg_read,
+    .reg_write = f1_reg_write,
+    .mem_write = f1_mem_write,
+    .read_protected = f1_read_protected,
+    .inject_stale_errors = f1_inject_stale_errors,
+    .inject_rdp1 = f1_inject_rdp1,
+    .latency = f1_latency,
+    .variant = &f0_f3,
 };

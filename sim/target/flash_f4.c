@@ -28,6 +28,17 @@
  *    3.7.3). Level 1 with a debugger attached: main flash cannot be read
  *    (the board refuses), programmed or erased (WRPERR, RM0090 3.7.4).
  *
+ * Variants, as data (f4_variant, reached from the chip row's flash_ctrl_ops):
+ * the sector table; F42x/F43x dual bank (RM0090 3.3 organization, 3.9.8
+ * FLASH_CR, the OPTCR/OPTCR1 descriptions in 3.9):
+ * 2 x 12 sectors, SNB b7:3 with SNB[4] selecting bank 2 (0b1xxxx = sector
+ * 12 + xxxx; 12-15 and 28-31 not allowed), MER b2 erases bank 1, MER1 b15
+ * bank 2, both the whole array; OPTCR1 (0x18) holds nWRP b27:16 of
+ * sectors 12-23 (PCROP with SPRMOD, as in OPTCR), its image at 0x1FFEC008
+ * when the row maps it; OPTCR gains DB1M b30 and BFB2 b4 as plain option
+ * bits (their effects are not modelled). A bank mass erase takes the sum of
+ * its sectors' erase times [U: no bank figure read].
+ *
  * Timing: DS10693 (STM32F446xC/E datasheet), table "Flash memory
  * programming": word program 16 us typical at any parallelism; sector erase
  * 16 KiB 400/300/250 ms, 64 KiB 1200/700/550 ms, 128 KiB 2/1.3/1 s and
@@ -46,6 +57,7 @@
 #define F4_SR      0x0C
 #define F4_CR      0x10
 #define F4_OPTCR   0x14
+#define F4_OPTCR1  0x18
 
 #define KEY1    0x45670123u
 #define KEY2    0xCDEF89ABu
@@ -66,7 +78,7 @@
 #define CR_SER         (1u << 1)
 #define CR_MER         (1u << 2)
 #define CR_SNB_SHIFT   3
-#define CR_SNB         (0x1Fu << CR_SNB_SHIFT) /* RM0390: b6:3; CMSIS: b7:3 */
+#define CR_SNB         (0x1Fu << CR_SNB_SHIFT) /* RM0390: b6:3; CMSIS, RM0090: b7:3 */
 #define CR_PSIZE_SHIFT 8
 #define CR_PSIZE       (3u << CR_PSIZE_SHIFT)
 #define CR_STRT        (1u << 16)
@@ -81,8 +93,8 @@
 #define OPTCR_OPTSTRT (1u << 1)
 /* BOR_LEV b3:2, WDG_SW b5, nRST_STOP b6, nRST_STDBY b7, RDP b15:8,
  * nWRP b23:16, SPRMOD b31. b4 and b30:24 are reserved (b27:24 read 1). */
-#define OPTCR_RW     0x80FFFFECu
 #define OPTCR_SPRMOD (1u << 31)
+#define OPTCR1_NWRP  0x0FFF0000u /* dual bank: nWRP b27:16, sectors 12-23 */
 
 /* Option image in the user configuration sector (RM0090 Table 15): the
  * word at 0x1FFFC000 holds RDP and USER in b15:0, the one at 0x1FFFC008
@@ -97,15 +109,25 @@
 #define OTP_END   0x1FFF7A10u
 #define OTP_BLOCK 32u
 
-#define NSECTORS 8u
+/* Erase times in ms by PSIZE x8/x16/x32/x64; columns: the sector size
+ * classes (f4_sector.cls), then a one-bank mass erase (0: the sum of the
+ * bank's sectors). */
+typedef uint32_t f4_erase_ms[4][4];
 
-/* DS10693 "Flash memory programming" (see the header comment), in ms, by
- * PSIZE x8/x16/x32/x64 and by 16 KiB, 64 KiB, 128 KiB sector and mass. */
-static const uint32_t erase_ms[4][4] = {
+/* DS10693 "Flash memory programming" (see the header comment): 16 KiB,
+ * 64 KiB, 128 KiB sector and mass. */
+static const f4_erase_ms ds10693 = {
     {400, 1200, 2000, 8000},
     {300, 700, 1300, 5500},
     {250, 550, 1000, 4000},
     {250, 550, 1000, 4000},
+};
+/* The same sector figures without a bank figure. */
+static const f4_erase_ms ds10693_sectors = {
+    {400, 1200, 2000, 0},
+    {300, 700, 1300, 0},
+    {250, 550, 1000, 0},
+    {250, 550, 1000, 0},
 };
 #define T_PROG_NS 16000ull
 
@@ -113,6 +135,8 @@ typedef struct f4_state {
     uint32_t acr, cr, sr, optcr;
     uint8_t rdp;                /* RDP byte in force since the last reset */
     uint32_t wrp_live;          /* OPTCR b31:16 in force: nWRP acts at once (F411 bench) */
+    uint32_t optcr1;            /* dual bank: OPTCR1 */
+    uint32_t wrp2_live;         /* dual bank: OPTCR1 b27:16 in force */
     flash_keyseq keys, optkeys; /* KEYR, OPTKEYR */
     flash_op op;
     /* x64: the first word of a double word, waiting for the second */
@@ -120,22 +144,61 @@ typedef struct f4_state {
     uint32_t dw_addr, dw_lo;
 } f4_state;
 
-static const uint32_t sector_off[NSECTORS] = {0x00000, 0x04000, 0x08000, 0x0C000,
-                                              0x10000, 0x20000, 0x40000, 0x60000};
-static const uint32_t sector_len[NSECTORS] = {0x4000,  0x4000,  0x4000,  0x4000,
-                                              0x10000, 0x20000, 0x20000, 0x20000};
+/* One sector: where it is in main flash, and its erase-time class (a
+ * column of the variant's f4_erase_ms). */
+typedef struct f4_sector {
+    uint32_t off, len;
+    uint8_t cls;
+} f4_sector;
 
-static unsigned sector_of(uint32_t off)
+/* What differs between the parts that share this interface (see the
+ * header). */
+typedef struct f4_variant {
+    unsigned nsectors;        /* per bank on a dual-bank part */
+    const f4_sector *sectors; /* bank 1 (bank 2 repeats it at bank2_off) */
+    uint32_t bank2_off;       /* offset of bank 2 in main flash, 0: one bank */
+    uint32_t cr_mer1;         /* CR.MER1, bank 2's mass erase */
+    uint32_t optcr_rw;        /* OPTCR bits software writes */
+    uint32_t opt2_base;       /* bank 2 option image (nWRP), 0: none */
+    const f4_erase_ms *erase; /* erase times */
+} f4_variant;
+
+static const f4_variant *variant(const sim_board *b)
 {
-    unsigned n = 0;
-    while (n + 1 < NSECTORS && off >= sector_off[n + 1])
+    return sim_board_chip(b)->flash->variant;
+}
+
+static unsigned nbanks(const f4_variant *v)
+{
+    return v->bank2_off ? 2 : 1;
+}
+
+/* Sector n of the whole array (bank 2's sectors follow bank 1's). */
+static f4_sector sector_at(const f4_variant *v, unsigned n)
+{
+    f4_sector sec = v->sectors[n % v->nsectors];
+    if (n >= v->nsectors)
+        sec.off += v->bank2_off;
+    return sec;
+}
+
+static unsigned sector_of(const f4_variant *v, uint32_t off)
+{
+    unsigned n = 0, total = v->nsectors * nbanks(v);
+    while (n + 1 < total && off >= sector_at(v, n + 1).off)
         n++;
     return n;
 }
 
-static unsigned size_class(unsigned sector)
+/* SNB -> sector, or -1 for a code the part does not allow. */
+static int sector_of_snb(const f4_variant *v, unsigned snb)
 {
-    return sector < 4 ? 0 : sector == 4 ? 1 : 2;
+    if (nbanks(v) == 1)
+        return snb < v->nsectors ? (int)snb : -1;
+    unsigned low = snb & 0xF;
+    if (low >= v->nsectors)
+        return -1;
+    return (int)((snb & 0x10 ? v->nsectors : 0) + low);
 }
 
 static unsigned psize(const f4_state *s)
@@ -179,10 +242,12 @@ static bool rdp_blocks(sim_board *b, const f4_state *s)
 }
 
 /* nWRPi = 0 protects sector i; with SPRMOD = 1 the bits select PCROP,
- * active high, and a PCROP sector is write protected too (RM0090 3.7.4). */
-static bool sector_protected(const f4_state *s, unsigned sector)
+ * active high, and a PCROP sector is write protected too (RM0090 3.7.4).
+ * Bank 2's sectors take their bits from OPTCR1, SPRMOD from OPTCR. */
+static bool sector_protected(const f4_variant *v, const f4_state *s, unsigned sector)
 {
-    bool bit = (s->wrp_live >> sector) & 1;
+    uint32_t bits = sector < v->nsectors ? s->wrp_live : s->wrp2_live;
+    bool bit = (bits >> (sector % v->nsectors)) & 1;
     return (s->wrp_live & (OPTCR_SPRMOD >> 16)) ? bit : !bit;
 }
 
@@ -202,6 +267,19 @@ static void store_options(sim_board *b, uint32_t optcr)
     flash_put_le16(img + 10, (uint16_t)~hi);
 }
 
+/* Dual bank: OPTCR1's nWRP into bank 2's image, complement after it [U, as
+ * for bank 1]. */
+static void store_options2(sim_board *b, uint32_t optcr1)
+{
+    uint32_t base = variant(b)->opt2_base;
+    uint8_t *img = base ? sim_board_info_ptr(b, base, 4) : NULL;
+    if (!img)
+        return;
+    uint16_t hi = (uint16_t)(optcr1 >> 16);
+    flash_put_le16(img, hi);
+    flash_put_le16(img + 2, (uint16_t)~hi);
+}
+
 static void load_options(sim_board *b, f4_state *s)
 {
     const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
@@ -212,6 +290,12 @@ static void load_options(sim_board *b, f4_state *s)
     s->optcr = (uint32_t)hi << 16 | (lo & 0xFFFCu) | OPTCR_OPTLOCK;
     s->rdp = (uint8_t)(lo >> 8);
     s->wrp_live = hi;
+    /* Bank 2's nWRP: OPTCR1 reset value 0x0FFF0000 without an image. */
+    uint32_t base = variant(b)->opt2_base;
+    const uint8_t *img2 = base ? sim_board_info_ptr(b, base, 4) : NULL;
+    uint16_t hi2 = img2 ? flash_le16(img2) : 0x0FFF;
+    s->optcr1 = variant(b)->bank2_off ? (uint32_t)hi2 << 16 : 0;
+    s->wrp2_live = hi2;
 }
 
 static void f4_factory(sim_board *b, void *st)
@@ -220,6 +304,7 @@ static void f4_factory(sim_board *b, void *st)
     /* RM0390 FLASH_OPTCR reset value 0x0FFFAAED: level 0, no sector
      * protected, BOR off, software watchdog, no reset on Stop/Standby. */
     store_options(b, 0x0FFFAAEDu);
+    store_options2(b, 0x0FFF0000u); /* RM0090 FLASH_OPTCR1 reset value */
 }
 
 static void f4_reset(sim_board *b, void *st, bool power_on)
@@ -244,39 +329,70 @@ static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
         return s->cr;
     case F4_OPTCR:
         return s->optcr;
-    default: /* KEYR, OPTKEYR (write-only), OPTCR1 (absent on the F446) */
+    case F4_OPTCR1:
+        return s->optcr1; /* 0 where absent (F446) */
+    default:              /* KEYR, OPTKEYR (write-only) */
         return 0;
     }
+}
+
+/* Erase time of sector n, or of a mass erase of the given banks (bank k
+ * in bit k). */
+static uint64_t sector_ns(const f4_variant *v, unsigned ps, unsigned n)
+{
+    return (*v->erase)[ps][sector_at(v, n).cls] * 1000000ull;
+}
+
+static uint64_t mass_ns(const f4_variant *v, unsigned ps, unsigned banks)
+{
+    unsigned nb = (banks & 1) + (banks >> 1 & 1);
+    if ((*v->erase)[ps][3])
+        return nb * (*v->erase)[ps][3] * 1000000ull;
+    uint64_t ns = 0;
+    for (unsigned n = 0; n < v->nsectors; n++)
+        ns += sector_ns(v, ps, n);
+    return nb * ns;
 }
 
 static void start_erase(sim_board *b, f4_state *s)
 {
     const sim_chip *c = sim_board_chip(b);
+    const f4_variant *v = variant(b);
     unsigned ps = psize(s);
-    bool mer = s->cr & CR_MER, ser = s->cr & CR_SER;
+    /* MER: bank 1 (the whole array on a one-bank part); MER1: bank 2. */
+    unsigned banks = (s->cr & CR_MER ? 1u : 0) | (v->cr_mer1 && (s->cr & v->cr_mer1) ? 2u : 0);
+    if (nbanks(v) == 1 && banks)
+        banks = 1;
+    bool mer = banks != 0, ser = s->cr & CR_SER;
     if (!mer && !ser) {
         s->cr &= ~CR_STRT; /* "unpredictable ... without any error flag" */
         return;
     }
-    unsigned snb = (s->cr & CR_SNB) >> CR_SNB_SHIFT;
-    bool refused = (mer && ser) || rdp_blocks(b, s) || (ser && snb >= NSECTORS);
-    if (!refused && mer) /* "a mass erase cannot be performed if one of the
-                          * sectors is write-protected" (RM0090 3.7.4) */
-        for (unsigned i = 0; i < NSECTORS && !refused; i++)
-            refused = sector_protected(s, i);
+    int sector = sector_of_snb(v, (s->cr & CR_SNB) >> CR_SNB_SHIFT);
+    bool refused = (mer && ser) || rdp_blocks(b, s) || (ser && sector < 0);
+    /* "a mass erase cannot be performed if one of the sectors is
+     * write-protected" (RM0090 3.7.4) */
+    for (unsigned n = 0; !refused && n < v->nsectors * nbanks(v); n++)
+        if (banks & (1u << (n / v->nsectors)))
+            refused = sector_protected(v, s, n);
     if (!refused && ser)
-        refused = sector_protected(s, snb);
+        refused = sector_protected(v, s, (unsigned)sector);
     if (refused) {
         fail(s, SR_WRPERR);
         s->cr &= ~CR_STRT;
         return;
     }
     if (mer) {
-        flash_erase_main(b, c->flash_base, c->flash_size);
-        start_op(b, s, erase_ms[ps][3] * 1000000ull);
+        uint32_t start = banks == 2 ? v->bank2_off : 0;
+        uint32_t len = nbanks(v) == 1 || banks == 3 ? c->flash_size
+                       : banks == 1                 ? v->bank2_off
+                                                    : c->flash_size - v->bank2_off;
+        flash_erase_main(b, c->flash_base + start, len);
+        start_op(b, s, mass_ns(v, ps, banks));
     } else {
-        flash_erase_main(b, c->flash_base + sector_off[snb], sector_len[snb]);
-        start_op(b, s, erase_ms[ps][size_class(snb)] * 1000000ull);
+        f4_sector sec = sector_at(v, (unsigned)sector);
+        flash_erase_main(b, c->flash_base + sec.off, sec.len);
+        start_op(b, s, sector_ns(v, ps, (unsigned)sector));
     }
 }
 
@@ -285,7 +401,7 @@ static void cr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
     if (s->cr & CR_LOCK)
         return; /* FLASH_CR is not writable until unlocked (RM0090 3.6.1) */
     uint32_t w = value & mask;
-    uint32_t cr = flash_masked(s->cr, CR_PLAIN, value, mask);
+    uint32_t cr = flash_masked(s->cr, CR_PLAIN | variant(b)->cr_mer1, value, mask);
     if (!(cr & CR_PG))
         s->dw_pending = false;
     if (w & CR_LOCK)
@@ -301,11 +417,14 @@ static void cr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
 static void start_option_change(sim_board *b, f4_state *s)
 {
     const sim_chip *c = sim_board_chip(b);
+    const f4_variant *v = variant(b);
     const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     uint8_t old_rdp = img ? img[1] : 0xFF;
     uint16_t old_hi = img ? flash_le16(img + 8) : 0x0FFF;
     uint8_t new_rdp = (uint8_t)(s->optcr >> 8);
     uint16_t new_hi = (uint16_t)(s->optcr >> 16);
+    uint16_t old_hi2 = (uint16_t)s->wrp2_live, new_hi2 = (uint16_t)(s->optcr1 >> 16);
+    uint16_t nwrp = (uint16_t)((1u << v->nsectors) - 1);
     bool regress = flash_rdp_level(old_rdp) == 1 && flash_rdp_level(new_rdp) == 0;
     /* Level 2: "user option bytes can no longer be changed" (RM0090 3.7.3);
      * the flag is our choice [U]. PCROP may only be dropped (SPRMOD cleared
@@ -313,7 +432,8 @@ static void start_option_change(sim_board *b, f4_state *s)
      * regression, else WRPERR and nothing changes (RM0090 3.7.5). */
     bool refused = flash_rdp_level(s->rdp) == 2 || flash_rdp_level(old_rdp) == 2;
     if ((old_hi & 0x8000) && !regress)
-        refused |= !(new_hi & 0x8000) || (old_hi & 0xFF & ~new_hi) != 0;
+        refused |= !(new_hi & 0x8000) || (old_hi & nwrp & ~new_hi) != 0 ||
+                   (nbanks(v) == 2 && (old_hi2 & nwrp & ~new_hi2) != 0);
     if (refused) {
         fail(s, SR_WRPERR);
         s->optcr &= ~OPTCR_OPTSTRT;
@@ -323,16 +443,20 @@ static void start_option_change(sim_board *b, f4_state *s)
      * sector is erased and programmed, taken as a 16 KiB sector erase at
      * the current parallelism [U]. */
     unsigned ps = psize(s);
-    uint64_t ns = erase_ms[ps][0] * 1000000ull;
+    uint64_t ns = (*v->erase)[ps][0] * 1000000ull;
     if (regress) {
         /* Level 1 -> 0: main flash is mass-erased first, whatever the write
          * protection (RM0090 3.7.3); the other options are kept. */
         flash_erase_main(b, c->flash_base, c->flash_size);
-        ns += erase_ms[ps][3] * 1000000ull;
+        ns += mass_ns(v, ps, nbanks(v) == 2 ? 3 : 1);
     }
     store_options(b, s->optcr);
     /* nWRP acts at once (F411 bench); RDP and USER at the next reset. */
     s->wrp_live = new_hi;
+    if (nbanks(v) == 2) {
+        store_options2(b, s->optcr1);
+        s->wrp2_live = new_hi2;
+    }
     start_op(b, s, ns);
 }
 
@@ -341,7 +465,7 @@ static void optcr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask
     if (s->optcr & OPTCR_OPTLOCK)
         return;
     uint32_t w = value & mask;
-    s->optcr = flash_masked(s->optcr, OPTCR_RW, value, mask);
+    s->optcr = flash_masked(s->optcr, variant(b)->optcr_rw, value, mask);
     if (w & OPTCR_OPTLOCK) {
         s->optcr |= OPTCR_OPTLOCK;
         flash_key_restart(&s->optkeys);
@@ -385,6 +509,15 @@ static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
         else
             optcr_write(b, s, value, mask);
         return true;
+    case F4_OPTCR1:
+        /* Dual bank: nWRP of bank 2, written while OPTCR is unlocked and
+         * applied by OPTSTRT (RM0090 3.9, FLASH_OPTCR1); stalls like OPTCR
+         * [U]. */
+        if (flash_stall_if_busy(b))
+            settle(b, s);
+        if (nbanks(variant(b)) == 2 && !(s->optcr & OPTCR_OPTLOCK))
+            s->optcr1 = flash_masked(s->optcr1, OPTCR1_NWRP, value, mask);
+        return true;
     default:
         return true;
     }
@@ -422,7 +555,7 @@ static bool store(sim_board *b, f4_state *s, uint32_t addr, uint32_t value, unsi
         err |= SR_PGAERR;
     if (rdp_blocks(b, s))
         err |= SR_WRPERR;
-    if (main && sector_protected(s, sector_of(addr - c->flash_base)))
+    if (main && sector_protected(variant(b), s, sector_of(variant(b), addr - c->flash_base)))
         err |= SR_WRPERR;
     if (!main) {
         /* OTP: the lock bytes themselves can be programmed; a data block
@@ -529,6 +662,39 @@ static unsigned f4_latency(sim_board *b, void *st)
     return ((f4_state *)st)->acr & 0xFu;
 }
 
+/* The sectors of one bank: 4 x 16 KiB, 64 KiB, then 128 KiB ones (RM0390
+ * 3.3: the F446's 8; RM0090 3.3: 12 per bank on the 2 MiB F42x/F43x). */
+static const f4_sector sectors_128k[12] = {
+    {0x00000, 0x4000, 0},  {0x04000, 0x4000, 0},  {0x08000, 0x4000, 0},  {0x0C000, 0x4000, 0},
+    {0x10000, 0x10000, 1}, {0x20000, 0x20000, 2}, {0x40000, 0x20000, 2}, {0x60000, 0x20000, 2},
+    {0x80000, 0x20000, 2}, {0xA0000, 0x20000, 2}, {0xC0000, 0x20000, 2}, {0xE0000, 0x20000, 2},
+};
+
+/* F446 (RM0390 3.3, 3.8): 512 KiB in 8 sectors, one bank. OPTCR: BOR_LEV,
+ * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b23:16, SPRMOD b31 (b4 and
+ * b30:24 reserved). */
+static const f4_variant f446 = {
+    .nsectors = 8,
+    .sectors = sectors_128k,
+    .optcr_rw = 0x80FFFFECu,
+    .erase = &ds10693,
+};
+
+/* F42x/F43x with 2 MiB (RM0090 3.3, 3.9): two banks of
+ * 12 sectors from 0x08000000 and 0x08100000. OPTCR adds BFB2 b4, nWRP
+ * b27:16 and DB1M b30. */
+static const f4_variant f42x_dual = {
+    .nsectors = 12,
+    .sectors = sectors_128k,
+    .bank2_off = 0x100000,
+    .cr_mer1 = 1u << 15,
+    .optcr_rw = 0xCFFFFFFCu,
+    .opt2_base = 0x1FFEC008u,
+    /* The F446's sector figures [U: the F42x/F43x datasheet's were not
+     * read]; a bank's mass erase is the sum of its sectors. */
+    .erase = &ds10693_sectors,
+};
+
 const flash_ctrl_ops sim_flash_f4 = {
     .state_size = sizeof(f4_state),
     .factory = f4_factory,
@@ -540,4 +706,19 @@ const flash_ctrl_ops sim_flash_f4 = {
     .inject_stale_errors = f4_inject_stale_errors,
     .inject_rdp1 = f4_inject_rdp1,
     .latency = f4_latency,
+    .variant = &f446,
+};
+
+const flash_ctrl_ops sim_flash_f4_db = {
+    .state_size = sizeof(f4_state),
+    .factory = f4_factory,
+    .reset = f4_reset,
+    .reg_read = f4_reg_read,
+    .reg_write = f4_reg_write,
+    .mem_write = f4_mem_write,
+    .read_protected = f4_read_protected,
+    .inject_stale_errors = f4_inject_stale_errors,
+    .inject_rdp1 = f4_inject_rdp1,
+    .latency = f4_latency,
+    .variant = &f42x_dual,
 };

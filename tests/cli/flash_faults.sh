@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # flashline flash succeeds in one invocation, with no help, on a board or
 # probe with each fault the field knows, and says what recovery it took;
-# with loader-fail always it fails clearly and the probe stays usable.
+# with loader-fail always the last rung programs over SWD without the loader,
+# and the probe stays usable.
 # usage: flash_faults.sh SIM FLASHLINE CHIP
 set -uo pipefail
 sim=$1 fl=$2 chip=$3
@@ -26,12 +27,15 @@ for fault in "loader-fail $ser alternate" "loader-fail $ser once" "wedge $ser" \
     echo "FAIL ($rc): $fault"; fail=1
   fi
 done
-# Always failing: a clear message, a non-zero exit, and a probe that still answers.
+# Always failing: the ladder ends at programming over SWD, the flash holds
+# the image, and the probe still answers once the fault is gone.
 "$sim" run --probe "v2-1:$chip:$ser" --control "$dir/ctl" -- bash -c "
   '$sim' ctl --control '$dir/ctl' loader-fail $ser always >/dev/null
-  if '$fl' flash '$dir/img.bin' >'$dir/out' 2>&1; then echo 'succeeded?'; exit 1; fi
-  grep -q 'flash loader' '$dir/out' || { cat '$dir/out'; exit 1; }
+  '$fl' flash '$dir/img.bin' >'$dir/out' 2>&1 || { cat '$dir/out'; exit 1; }
+  grep -q 'recovery: program over SWD without the loader' '$dir/out' || { cat '$dir/out'; exit 1; }
+  st-flash read '$dir/back.bin' 0x08000000 12000 >/dev/null 2>&1
+  cmp -s '$dir/img.bin' '$dir/back.bin' || { echo 'flash does not hold the image'; exit 1; }
   '$sim' ctl --control '$dir/ctl' loader-fail $ser off >/dev/null
-  '$fl' probes | grep -q $ser" && echo "ok: loader-fail always fails clearly, probe usable" ||
+  '$fl' probes | grep -q $ser" && echo "ok: loader-fail always: programmed over SWD, probe usable" ||
   { echo "FAIL: loader-fail always"; fail=1; }
 exit $fail

@@ -21,7 +21,7 @@ run() {
   [ "$rc" = "$want" ] || { no "'$*' exit $rc, want $want: $(head -c 300 "$dir/err")"; return 1; }
 }
 commands="submit jobs job pause resume cancel probes quarantine release reset units unit export
-          events watch flash"
+          events watch flash chips"
 # A daemon that does not exist: nothing here may reach one.
 export FLASHLINE_SOCKET=$dir/none.sock
 
@@ -74,6 +74,17 @@ run 2 "$fl" --no-such-option jobs && { grep -q "unknown option '--no-such-option
 run 2 "$fl" no-such-command && { grep -q "unknown command 'no-such-command'" "$dir/err" || no "unknown command: $(cat "$dir/err")"; }
 run 2 "$fl" help no-such-command || true
 run 2 "$fl" || true
+
+# flashline chips: the table, as text and JSON, every line once.
+run 0 "$fl" chips && { for fam in f0 f1 f2 f3 f4 f7 l0 l4; do
+    grep -q "^$fam " "$dir/out" || no "flashline chips: no $fam row"; done
+  grep -q "stm32f407" "$dir/out" || no "flashline chips: no stm32f407"; }
+run 0 "$fl" chips --json && { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]));
+assert len(r) >= 30 and any(c["dev_id"] == "0x419" and c["banks"] == 2 for c in r)' "$dir/out" ||
+  no "flashline chips --json: $(head -c 300 "$dir/out")"; }
+run 2 "$fl" chips --bogus && { grep -q "unknown option '--bogus'" "$dir/err" || no "chips --bogus: $(cat "$dir/err")"; }
+run 2 "$fl" submit x.bin --family z9 && { grep -q "family is one of f0, f1" "$dir/err" ||
+  no "submit --family z9: $(cat "$dir/err")"; }
 
 # flashline-sim
 for args in "--help" "-h" "run --help" "run -h" "ctl --help"; do

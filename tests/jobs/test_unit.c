@@ -49,6 +49,7 @@ typedef struct fake {
     int stuck_addr;       /* -1, or a byte that always reads back 0x00 (bad cell) */
     char cur_uid[25];     /* the board peek saw last ("" before any peek) */
     bool swap_after_peek; /* identify finds another board than peek saw */
+    bool no_loader;       /* STEP_NO_LOADER taken: stream and crc go over SWD */
     int rdp_set;
 } fake;
 
@@ -158,7 +159,9 @@ static unit_err f_stream(void *d, const fl_chunk *c, size_t n, fl_progress_fn pr
 {
     fake *f = d;
     size_t after = 0;
-    unit_err e = scripted(f, "stream", ++f->calls_stream, &after);
+    /* Without the loader the failures scripted for it do not apply; a
+     * fault scripted as "direct" does. */
+    unit_err e = scripted(f, f->no_loader ? "direct" : "stream", ++f->calls_stream, &after);
     size_t limit = e == UNIT_OK ? n : (after < n ? after : n);
     uint32_t bytes = 0;
     for (size_t i = 0; i < limit; i++) {
@@ -216,6 +219,8 @@ static unit_err f_recover(void *d, unit_step s)
 {
     fake *f = d;
     f->recovered[f->nrecovered++] = s;
+    if (s == STEP_NO_LOADER && f->recover_result[s] == UNIT_OK)
+        f->no_loader = true;
     f->now += f->recover_cost_ms;
     return f->recover_result[s];
 }
@@ -487,19 +492,35 @@ static void ladder_climbs_in_order_and_gives_up_with_a_message(void **state)
     (void)state;
     world *w = new_world(4096);
     add_fault(&w->f, "stream", 0, UNIT_E_TARGET, 0); /* loader-fail always */
+    add_fault(&w->f, "direct", 0, UNIT_E_TARGET, 0); /* and over SWD too */
     go(w);
     assert_int_equal(w->out.final, US_FAILED);
     assert_int_equal(w->out.failed_in, US_PROGRAM);
     /* retry twice (budget 1), then every rung once */
-    const unit_step want[] = {STEP_RETRY,        STEP_RETRY,       STEP_HALT_RELOAD,
-                              STEP_SYSTEM_RESET, STEP_UNDER_RESET, STEP_LOWER_CLOCK,
-                              STEP_REOPEN,       STEP_USB_RESET,   STEP_PORT_POWER};
+    const unit_step want[] = {
+        STEP_RETRY,       STEP_RETRY,  STEP_HALT_RELOAD, STEP_SYSTEM_RESET, STEP_UNDER_RESET,
+        STEP_LOWER_CLOCK, STEP_REOPEN, STEP_USB_RESET,   STEP_PORT_POWER,   STEP_NO_LOADER};
     assert_int_equal(w->out.nsteps, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < w->out.nsteps; i++)
         assert_int_equal(w->out.steps[i], want[i]);
     assert_non_null(strstr(w->out.error, "programming"));
     assert_non_null(strstr(w->out.error, "recovery ladder exhausted"));
     assert_int_equal(w->f.calls_finish, 0);
+    free_world(w);
+}
+
+/* A loader that never runs is the last rung's case: the unit is
+ * programmed and checked over SWD, and ends verified. */
+static void a_loader_that_cannot_run_ends_over_swd(void **state)
+{
+    (void)state;
+    world *w = new_world(4096);
+    add_fault(&w->f, "stream", 0, UNIT_E_TARGET, 0); /* loader-fail always */
+    go(w);
+    assert_int_equal(w->out.final, US_DONE);
+    assert_int_equal(w->out.steps[w->out.nsteps - 1], STEP_NO_LOADER);
+    assert_true(w->out.step_ok[w->out.nsteps - 1]);
+    assert_flash_holds(w, w->img);
     free_world(w);
 }
 
@@ -795,6 +816,7 @@ int main(void)
         cmocka_unit_test(loader_failure_retries_and_resumes_from_the_failed_unit),
         cmocka_unit_test(probe_failure_starts_at_the_probe_rungs),
         cmocka_unit_test(ladder_climbs_in_order_and_gives_up_with_a_message),
+        cmocka_unit_test(a_loader_that_cannot_run_ends_over_swd),
         cmocka_unit_test(a_probe_beyond_help_is_quarantined),
         cmocka_unit_test(wrong_chip_fails_the_unit_and_leaves_flash_alone),
         cmocka_unit_test(family_match_is_enough),
