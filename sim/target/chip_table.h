@@ -28,6 +28,9 @@ typedef struct sim_part_size {
     char code;           /* flash-size letter (lower case); 0 ends the list */
     uint16_t sram_kib;   /* SRAM from sram_base on this part */
     const sim_chip *die; /* the row of its DEV_ID */
+    /* the flash controller variant of this size when it is not the die's
+     * (the one-bank F42x/F469 below 2 MiB), NULL: the die's */
+    const struct flash_ctrl_ops *flash;
 } sim_part_size;
 
 typedef struct sim_part_line {

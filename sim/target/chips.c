@@ -104,6 +104,8 @@ static void build_parts(void)
                 p->chip.name = p->name;
                 p->chip.flash_size = sim_flash_kib_of(z->code) * 1024;
                 p->chip.sram_size = (uint32_t)z->sram_kib * 1024;
+                if (z->flash)
+                    p->chip.flash = z->flash;
             }
         }
 }

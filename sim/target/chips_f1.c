@@ -130,11 +130,16 @@ static const sim_chip rows[] = {
 
 /* Sizes and SRAM: fact sheet 3.2 (linker templates for the largest part of
  * each header, datasheets for the smaller ones [U there]). */
+#define S(code, kib, die)                                                                          \
+    {                                                                                              \
+        code, kib, die, NULL                                                                       \
+    }
+
 static const sim_part_line lines[] = {
-    {"stm32f100", {{'4', 4, F100B}, {'6', 4, F100B}, {'8', 8, F100B}, {'b', 8, F100B}}},
-    {"stm32f101", {{'4', 4, F101_6}, {'6', 6, F101_6}, {'8', 10, F101B}, {'b', 16, F101B}}},
-    {"stm32f102", {{'4', 4, F102_6}, {'6', 6, F102_6}, {'8', 10, F102B}, {'b', 16, F102B}}},
-    {"stm32f103", {{'4', 6, F103_6}, {'6', 10, F103_6}, {'8', 20, F103B}, {'b', 20, F103B}}},
+    {"stm32f100", {S('4', 4, F100B), S('6', 4, F100B), S('8', 8, F100B), S('b', 8, F100B)}},
+    {"stm32f101", {S('4', 4, F101_6), S('6', 6, F101_6), S('8', 10, F101B), S('b', 16, F101B)}},
+    {"stm32f102", {S('4', 4, F102_6), S('6', 6, F102_6), S('8', 10, F102B), S('b', 16, F102B)}},
+    {"stm32f103", {S('4', 6, F103_6), S('6', 10, F103_6), S('8', 20, F103B), S('b', 20, F103B)}},
 };
 
 const sim_chip_series sim_series_f1 = {rows, sizeof rows / sizeof rows[0], lines,

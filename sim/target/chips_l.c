@@ -85,9 +85,14 @@ static const sim_chip rows[] = {
 };
 
 /* One size each: the parts the simulator has modelled from the start. */
+#define S(code, kib, die)                                                                          \
+    {                                                                                              \
+        code, kib, die, NULL                                                                       \
+    }
+
 static const sim_part_line lines[] = {
-    {"stm32l053", {{'8', 8, &rows[0]}}},
-    {"stm32l476", {{'g', 96, &rows[1]}}},
+    {"stm32l053", {S('8', 8, &rows[0])}},
+    {"stm32l476", {S('g', 96, &rows[1])}},
 };
 
 const sim_chip_series sim_series_l = {rows, sizeof rows / sizeof rows[0], lines,
