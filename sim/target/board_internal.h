@@ -72,6 +72,7 @@ typedef struct flash_ctrl_ops {
 extern const flash_ctrl_ops sim_flash_f1;
 extern const flash_ctrl_ops sim_flash_f1_xl;
 extern const flash_ctrl_ops sim_flash_f0;
+extern const flash_ctrl_ops sim_flash_f3;
 /* flash_f4.c: F446-style single bank, F42x/F43x dual bank. */
 extern const flash_ctrl_ops sim_flash_f4;
 extern const flash_ctrl_ops sim_flash_f4_db;

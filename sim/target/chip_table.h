@@ -22,7 +22,7 @@
 
 #include "board.h"
 
-#define SIM_PART_SIZES 6
+#define SIM_PART_SIZES 10
 
 typedef struct sim_part_size {
     char code;           /* flash-size letter (lower case); 0 ends the list */
@@ -46,6 +46,7 @@ typedef struct sim_chip_series {
     size_t nlines;
 } sim_chip_series;
 
+extern const sim_chip_series sim_series_f0f3;
 extern const sim_chip_series sim_series_f1;
 extern const sim_chip_series sim_series_f4;
 extern const sim_chip_series sim_series_l;

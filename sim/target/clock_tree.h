@@ -134,6 +134,11 @@ extern const sim_clock_tree sim_clock_f101;
 extern const sim_clock_tree sim_clock_f102;
 extern const sim_clock_tree sim_clock_f105;
 extern const sim_clock_tree sim_clock_f446;
+/* clock_trees_f0f3.c */
+extern const sim_clock_tree sim_clock_f0;
+extern const sim_clock_tree sim_clock_f0_prediv;
+extern const sim_clock_tree sim_clock_f3;
+extern const sim_clock_tree sim_clock_f3_prediv;
 /* clock_trees_f4.c */
 extern const sim_clock_tree sim_clock_f2;
 extern const sim_clock_tree sim_clock_f40x;

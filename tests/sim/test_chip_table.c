@@ -146,8 +146,14 @@ static void check_tree(const sim_chip *c)
     assert_true(P->cfg != t->cr && P->cfg % 4 == 0 && P->cfg < 0x400);
     check_field(&P->m);
     check_field(&P->n);
-    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->m.shift, P->m.width) |
-                          mask_of(P->n.shift, P->n.width);
+    /* M may live in a register of its own (m_reg): the engine freezes it
+     * there. */
+    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->n.shift, P->n.width);
+    if (!P->m_reg)
+        cfg_fields |= mask_of(P->m.shift, P->m.width);
+    else
+        assert_true(P->m_reg != t->cr && P->m_reg != P->cfg && P->m_reg % 4 == 0);
+    assert_true(P->n_den == 0 || P->n.table); /* fractions only through a table */
     for (unsigned code = 0; code < (1u << P->src_width); code++)
         assert_true(is_oscillator(P->src[code]));
     assert_true(P->ref_min_hz <= P->ref_max_hz && P->ref_max_hz > 0);
