@@ -101,62 +101,34 @@ static bool parse_u32(const json_t *v, uint32_t *out)
  * in flash. */
 static const fl_chip *chip_for(const char *chip, const char *family, uint32_t *flash_size)
 {
+    const fl_chip *best = NULL;
     for (size_t i = 0; fl_chip_at(i); i++) {
         const fl_chip *c = fl_chip_at(i);
-        if (family && fl_chip_matches_family(c, family)) {
-            *flash_size = c->flash_size_max;
+        if (family) {
+            /* A family: the largest of its parts, so that every image
+             * that fits one of them passes here; the board decides. */
+            if (fl_chip_matches_family(c, family) &&
+                (!best || c->flash_size_max > best->flash_size_max))
+                best = c;
+            continue;
+        }
+        if (!chip || !fl_chip_has_part(c, chip))
+            continue;
+        /* The ordering code's size letter picks the row among those that
+         * share its prefix (stm32f103c8: medium density, stm32f103ze: high
+         * density); without one, the largest. */
+        uint32_t size = fl_part_flash_size(chip);
+        if (size == 0) {
+            if (!best || c->flash_size_max > best->flash_size_max)
+                best = c;
+        } else if (size <= c->flash_size_max && fl_chip_unit_count(c, size) > 0) {
+            *flash_size = size;
             return c;
         }
-        if (!chip)
-            continue;
-        /* The ordering code gives the size; try each size the row allows. */
-        for (uint32_t kib = 16; kib * 1024u <= c->flash_size_max; kib *= 2) {
-            char why[8];
-            if (fl_chip_matches_part(c, kib * 1024u, chip, why, sizeof why)) {
-                *flash_size = kib * 1024u;
-                /* "x" in place of the size letter: the largest. */
-                if (kib * 2048u <= c->flash_size_max &&
-                    fl_chip_matches_part(c, kib * 2048u, chip, why, sizeof why))
-                    continue;
-                return c;
-            }
-        }
     }
-    return NULL;
-}
-
-/* "stm32f101, stm32f102, ... (families STM32F1, ...)": from the chip table,
- * so that a new row is named without editing this file. */
-static void known_chips(char *out, size_t n)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; fl_chip_at(i) && used < n; i++) {
-        /* The ordering-code prefixes, "stm32f101;stm32f102" as a list. */
-        for (const char *p = fl_chip_at(i)->parts; *p && used + 3 < n; p++) {
-            if (*p == ';') {
-                out[used++] = ',';
-                out[used++] = ' ';
-            } else {
-                if (p == fl_chip_at(i)->parts && i) {
-                    out[used++] = ',';
-                    out[used++] = ' ';
-                }
-                out[used++] = *p;
-            }
-        }
-        out[used < n ? used : n - 1] = '\0';
-    }
-    if (used + 1 < n) {
-        int k = snprintf(out + used, n - used, " (families ");
-        used += k > 0 ? (size_t)k : 0;
-    }
-    if (used < n) {
-        fl_lines_list(out + used, n - used, false);
-        used += strlen(out + used);
-    }
-    if (used < n)
-        snprintf(out + used, n - used, ")");
+    if (best)
+        *flash_size = best->flash_size_max;
+    return best;
 }
 
 int64_t recipe_serial_max(const serial_spec *s)
@@ -382,9 +354,14 @@ static recipe_err parse_all(const json_t *req, const image *img, job_recipe *r, 
                     cname ? "chip" : "family");
     r->row = chip_for(cname, fname, &r->flash_size);
     if (!r->row) {
-        char known[512];
-        known_chips(known, sizeof known);
-        return fail(msg, n, RECIPE_E_UNPROCESSABLE, "unknown %s \"%s\": Flashline programs %s",
+        /* From the chip table, so that a new row is named without
+         * editing this file; the ordering codes are too many for one
+         * message. */
+        char known[256];
+        fl_lines_list(known, sizeof known, true);
+        return fail(msg, n, RECIPE_E_UNPROCESSABLE,
+                    "unknown %s \"%s\": Flashline programs the families %s (`flashline chips` "
+                    "lists every ordering code)",
                     cname ? "chip" : "family", cname ? cname : fname, known);
     }
     snprintf(r->chip, sizeof r->chip, "%s", cname ? cname : "");

@@ -162,27 +162,50 @@ static uint32_t flash_code_kib(char c)
     return 0;
 }
 
-bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
-                          size_t whylen)
+/* Length of the row's part prefix that part starts with; 0 for none. */
+static size_t part_prefix(const fl_chip *c, const char *part)
 {
     const char *p = c->parts;
     while (p && *p) {
         size_t n = strcspn(p, ";");
-        if (strlen(part) >= n && strncasecmp(part, p, n) == 0) {
-            /* After the prefix: the pin-count letter, then the flash code. */
-            const char *rest = part + n;
-            if (strlen(rest) < 2 || tolower((unsigned char)rest[1]) == 'x')
-                return true;
-            uint32_t kib = flash_code_kib(rest[1]);
-            if (kib == 0 || kib * 1024u == flash_size)
-                return true;
-            snprintf(why, whylen, "%s has %u KiB of flash, the board %u KiB", part, kib,
-                     flash_size / 1024u);
-            return false;
-        }
+        if (strlen(part) >= n && strncasecmp(part, p, n) == 0)
+            return n;
         p += n + (p[n] == ';');
     }
-    snprintf(why, whylen, "the board is a %s, not a %s", c->name, part);
+    return 0;
+}
+
+bool fl_chip_has_part(const fl_chip *c, const char *part)
+{
+    return part_prefix(c, part) != 0;
+}
+
+uint32_t fl_part_flash_size(const char *part)
+{
+    /* "stm32" and four characters of line ("f103"), then the pin-count
+     * letter, then the size letter. */
+    if (strlen(part) < 11 || strncasecmp(part, "stm32", 5) != 0)
+        return 0;
+    return flash_code_kib(part[10]) * 1024u;
+}
+
+bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
+                          size_t whylen)
+{
+    size_t n = part_prefix(c, part);
+    if (n == 0) {
+        snprintf(why, whylen, "the board is a %s, not a %s", c->name, part);
+        return false;
+    }
+    /* After the prefix: the pin-count letter, then the flash code. */
+    const char *rest = part + n;
+    if (strlen(rest) < 2 || tolower((unsigned char)rest[1]) == 'x')
+        return true;
+    uint32_t kib = flash_code_kib(rest[1]);
+    if (kib == 0 || kib * 1024u == flash_size)
+        return true;
+    snprintf(why, whylen, "%s has %u KiB of flash, the board %u KiB", part, kib,
+             flash_size / 1024u);
     return false;
 }
 

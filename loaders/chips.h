@@ -109,6 +109,13 @@ const char *fl_chip_line_short(const fl_chip *c);
  * why says what differs. */
 bool fl_chip_matches_part(const fl_chip *c, uint32_t flash_size, const char *part, char *why,
                           size_t whylen);
+/* The flash size an ordering code's size letter names ("stm32f407vg": 1
+ * MiB), in bytes; 0 when the code has no known letter there ('x', or too
+ * short). */
+uint32_t fl_part_flash_size(const char *part);
+/* Is part's prefix (before the pin-count and size letters) one of the
+ * row's parts? */
+bool fl_chip_has_part(const fl_chip *c, const char *part);
 /* Does a line name ("f1", "STM32F1", any case) name this row's line? */
 bool fl_chip_matches_family(const fl_chip *c, const char *family);
 

@@ -171,80 +171,35 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
     return e;
 }
 
-/* Times, with margin over DS5319 Table 28 (page erase 40 ms max, mass
- * erase 40 ms max, half-word 70 us max); XL parts erase 2 KiB pages, still
- * within 40 ms (DS5792 Table 28). */
+/* What the F1 and F0/F3 descriptors share. Times, with margin over DS5319
+ * Table 28 (page erase 40 ms max, mass erase 40 ms max, half-word 70 us
+ * max; XL parts erase 2 KiB pages, still within 40 ms, DS5792 Table 28),
+ * DS9773 (F072) and DS9118 (F303xC) Table 38 (page and mass erase 40 ms
+ * max, half-word 40 us max). */
+#define FPEC_COMMON                                                                                \
+    .stub = "f1", .erased = 0xFF, .program_unit = 2, .sr = FLASH_SR, .cr = FLASH_CR,               \
+    .sr_busy = FLASH_SR_BSY, .sr_eop = FLASH_SR_EOP, .sr_flags = sr_flags,                         \
+    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}}, .cr_lock = FLASH_CR_LOCK,       \
+    .rdp_off = FLASH_OBR, .rdp_clear = 0, .bank_code_shift = 8, .erase_ms = 200, .mass_ms = 200,   \
+    .erase = erase, .mass_erase = mass_erase, .cr_program = FLASH_CR_PG, .store_width = 2
+
+#define FPEC_OPT                                                                                   \
+    .user_mask = 0xFFu, .op_ms = 100, .regress_ms = 200, .write = opt_write,                       \
+    .optkeyr = FLASH_OPTKEYR, .lock_reg = FLASH_CR, .lock_bit = FLASH_CR_OPTWRE,                   \
+    .optkeys = {FLASH_KEY1, FLASH_KEY2}, .lock_bit_opens = true
+
 const fl_family fl_family_f1 = {
+    FPEC_COMMON,
     .name = "STM32F1 FPEC",
-    .stub = "f1",
-    .erased = 0xFF,
-    .program_unit = 2,
-    .sr = FLASH_SR,
-    .cr = FLASH_CR,
-    .sr_busy = FLASH_SR_BSY,
-    .sr_eop = FLASH_SR_EOP,
-    .sr_flags = sr_flags,
-    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
-    .cr_lock = FLASH_CR_LOCK,
-    .rdp_off = FLASH_OBR,
     .rdp_mask = FLASH_OBR_RDPRT,
-    .rdp_clear = 0,
-    .bank_code_shift = 8,
-    .erase_ms = 200,
-    .mass_ms = 200,
-    .erase = erase,
-    .mass_erase = mass_erase,
-    .cr_program = FLASH_CR_PG,
-    .store_width = 2,
-    .opt = {.level_byte = {OPT_RDP_LEVEL0, 0x00},
-            .user_mask = 0xFFu,
-            .op_ms = 100,
-            .regress_ms = 200,
-            .read = opt_read,
-            .write = opt_write,
-            .optkeyr = FLASH_OPTKEYR,
-            .lock_reg = FLASH_CR,
-            .lock_bit = FLASH_CR_OPTWRE,
-            .optkeys = {FLASH_KEY1, FLASH_KEY2},
-            .lock_bit_opens = true},
+    .opt = {FPEC_OPT, .level_byte = {OPT_RDP_LEVEL0, 0x00}, .read = opt_read},
 };
 
-/* F0 and F3: F1's controller with OBL_LAUNCH and the F0 option layout.
- * Times with margin over DS9773 (F072) Table 38 and DS9118 (F303xC) Table
- * 38: page erase 40 ms max, mass erase 40 ms max, half-word 40 us max. */
+/* F0 and F3: F1's controller with OBL_LAUNCH and the F0 option layout. */
 const fl_family fl_family_f0 = {
+    FPEC_COMMON,
     .name = "STM32F0/F3 FPEC",
-    .stub = "f1",
-    .erased = 0xFF,
-    .program_unit = 2,
-    .sr = FLASH_SR,
-    .cr = FLASH_CR,
-    .sr_busy = FLASH_SR_BSY,
-    .sr_eop = FLASH_SR_EOP,
-    .sr_flags = sr_flags,
-    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
-    .cr_lock = FLASH_CR_LOCK,
-    .rdp_off = FLASH_OBR,
     .rdp_mask = FLASH_OBR_RDPRT_F0,
-    .rdp_clear = 0,
-    .bank_code_shift = 8,
-    .erase_ms = 200,
-    .mass_ms = 200,
-    .erase = erase,
-    .mass_erase = mass_erase,
-    .cr_program = FLASH_CR_PG,
-    .store_width = 2,
-    .opt = {.level_byte = {0xAA, 0xBB},
-            .user_mask = 0xFFu,
-            .op_ms = 100,
-            .regress_ms = 200,
-            .read = opt_read_f0,
-            .write = opt_write,
-            .optkeyr = FLASH_OPTKEYR,
-            .lock_reg = FLASH_CR,
-            .lock_bit = FLASH_CR_OPTWRE,
-            .optkeys = {FLASH_KEY1, FLASH_KEY2},
-            .lock_bit_opens = true,
-            .obl_reg = FLASH_CR,
+    .opt = {FPEC_OPT, .level_byte = {0xAA, 0xBB}, .read = opt_read_f0, .obl_reg = FLASH_CR,
             .obl_bit = FLASH_CR_OBL_LAUNCH},
 };

@@ -237,80 +237,41 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
     return e;
 }
 
+/* What the F2/F4 and F7 descriptors share: the registers, keys, sequences
+ * and option-byte access. */
+#define FPEC4_COMMON                                                                               \
+    .stub = "f4", .erased = 0xFF, .program_unit = 4, .sr = FLASH_SR, .cr = FLASH_CR,               \
+    .sr_busy = FLASH_SR_BSY, .sr_eop = FLASH_SR_EOP,                                               \
+    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}}, .cr_lock = FLASH_CR_LOCK,       \
+    .rdp_off = FLASH_OPTCR, .rdp_mask = FLASH_OPTCR_RDP_MASK,                                      \
+    .rdp_clear = RDP_LEVEL0 << FLASH_OPTCR_RDP_SHIFT, .bank_code_shift = 4, .erase = erase,        \
+    .mass_erase = mass_erase, .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32, .store_width = 4
+
+#define FPEC4_OPT                                                                                  \
+    .level_byte = {RDP_LEVEL0, RDP_LEVEL1}, .op_ms = 2000, .read = opt_read, .write = opt_write,   \
+    .optkeyr = FLASH_OPTKEYR, .lock_reg = FLASH_OPTCR, .lock_bit = FLASH_OPTCR_OPTLOCK,            \
+    .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2}
+
 /* Times: a 128 KiB sector erases in 2 s max at x32 (DS8626 F407 Table 43:
  * 4 s with margin for x8 parts sharing the row); mass erase 16 s max for 1
  * MiB at x32 (DS8626), 32 s for 2 MiB (DS9405 F429); OPTSTRT erases the
  * option sector, a regression the whole array. */
 const fl_family fl_family_f4 = {
-    .name = "STM32F2/F4 flash interface",
-    .stub = "f4",
-    .erased = 0xFF,
-    .program_unit = 4,
-    .sr = FLASH_SR,
-    .cr = FLASH_CR,
-    .sr_busy = FLASH_SR_BSY,
-    .sr_eop = FLASH_SR_EOP,
-    .sr_flags = sr_flags,
-    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
-    .cr_lock = FLASH_CR_LOCK,
-    .rdp_off = FLASH_OPTCR,
-    .rdp_mask = FLASH_OPTCR_RDP_MASK,
-    .rdp_clear = RDP_LEVEL0 << FLASH_OPTCR_RDP_SHIFT,
-    .bank_code_shift = 4,
-    .erase_ms = 4000,
-    .mass_ms = 33000,
-    .erase = erase,
-    .mass_erase = mass_erase,
-    .dual_bank = dual_bank_f4,
-    .prepare = prepare_f4,
-    .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
-    .store_width = 4,
-    .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
-            .user_mask = FLASH_OPTCR_USER,
-            .op_ms = 2000,
-            .regress_ms = 33000,
-            .read = opt_read,
-            .write = opt_write,
-            .optkeyr = FLASH_OPTKEYR,
-            .lock_reg = FLASH_OPTCR,
-            .lock_bit = FLASH_OPTCR_OPTLOCK,
-            .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2}},
+    FPEC4_COMMON,          .name = "STM32F2/F4 flash interface",
+    .sr_flags = sr_flags,  .erase_ms = 4000,
+    .mass_ms = 33000,      .dual_bank = dual_bank_f4,
+    .prepare = prepare_f4, .opt = {FPEC4_OPT, .user_mask = FLASH_OPTCR_USER, .regress_ms = 33000},
 };
 
 /* Times: a 256 KiB sector erases in 4 s max at x32 (DS10916 F746 Table
  * 51: 128 KiB 2 s), mass erase 16 s max per MiB. */
 const fl_family fl_family_f7 = {
+    FPEC4_COMMON,
     .name = "STM32F7 flash interface",
-    .stub = "f4",
-    .erased = 0xFF,
-    .program_unit = 4,
-    .sr = FLASH_SR,
-    .cr = FLASH_CR,
-    .sr_busy = FLASH_SR_BSY,
-    .sr_eop = FLASH_SR_EOP,
     .sr_flags = sr_flags_f7,
-    .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}},
-    .cr_lock = FLASH_CR_LOCK,
-    .rdp_off = FLASH_OPTCR,
-    .rdp_mask = FLASH_OPTCR_RDP_MASK,
-    .rdp_clear = RDP_LEVEL0 << FLASH_OPTCR_RDP_SHIFT,
-    .bank_code_shift = 4,
     .erase_ms = 8000,
     .mass_ms = 40000,
-    .erase = erase,
-    .mass_erase = mass_erase,
     .dual_bank = dual_bank_f7,
     .prepare = prepare_f7,
-    .cr_program = FLASH_CR_PG | FLASH_CR_PSIZE_X32,
-    .store_width = 4,
-    .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
-            .user_mask = FLASH_OPTCR_USER_F7,
-            .op_ms = 2000,
-            .regress_ms = 40000,
-            .read = opt_read,
-            .write = opt_write,
-            .optkeyr = FLASH_OPTKEYR,
-            .lock_reg = FLASH_OPTCR,
-            .lock_bit = FLASH_OPTCR_OPTLOCK,
-            .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2}},
+    .opt = {FPEC4_OPT, .user_mask = FLASH_OPTCR_USER_F7, .regress_ms = 40000},
 };

@@ -150,7 +150,7 @@ uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
         return b->fops->reg_read(b, b->fstate, addr - c->flash_regs);
     if (in_block(addr, IWDG_BASE, 0x400))
         return iwdg_read(b, addr - IWDG_BASE);
-    if (c->idcode_addr == 0x40015800u && in_block(addr, 0x40015800u, 0x20))
+    if (c->idcode_addr < PPB_BASE && in_block(addr, c->idcode_addr, 0x20)) /* APB DBGMCU (L0) */
         return dbgmcu_read(b, addr);
     if (addr == c->rcc_csr) {
         /* Reset flags, and the fields the clock tree keeps at their reset
@@ -177,7 +177,7 @@ void periph_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bu
         iwdg_write(b, addr - IWDG_BASE, value & mask);
         return;
     }
-    if (c->idcode_addr == 0x40015800u && in_block(addr, 0x40015800u, 0x20)) {
+    if (c->idcode_addr < PPB_BASE && in_block(addr, c->idcode_addr, 0x20)) {
         dbgmcu_write(b, addr, value, mask);
         return;
     }

@@ -48,13 +48,15 @@
 #define SYST_CLKSOURCE (1u << 2)
 #define SYST_COUNTFLAG (1u << 16)
 
+/* The DBGMCU block starts at the row's DBGMCU_IDCODE: in the PPB
+ * (0xE0042000 on F1/F4/L4) this file serves it, on the APB (0x40015800 on
+ * L0) periph.c calls the two functions below. */
 static bool in_dbgmcu(const sim_board *b, uint32_t addr)
 {
-    return b->chip->idcode_addr == 0xE0042000u && addr >= 0xE0042000u && addr < 0xE0042020u;
+    uint32_t base = b->chip->idcode_addr;
+    return base >= PPB_BASE && addr >= base && addr - base < 0x20;
 }
 
-/* DBGMCU lives in the PPB on F1/F4/L4 and on the APB on L0 (periph.c calls
- * these two for that case). */
 uint32_t dbgmcu_read(sim_board *b, uint32_t addr)
 {
     const sim_chip *c = b->chip;

@@ -87,7 +87,7 @@ static void test_validation_gaps(void **state)
     refused("{" BASE "\"count\":1,\"serial\":{\"addr\":\"0x08020000\"}}", RECIPE_E_UNPROCESSABLE,
             "not in the chip's flash");
     refused("{\"image\":\"x\",\"chip\":\"stm32x999\",\"count\":1}", RECIPE_E_UNPROCESSABLE,
-            "stm32f103");
+            "flashline chips");
     refused("{\"image\":\"x\",\"count\":1}", RECIPE_E_BAD_REQUEST, "\"chip\"");
 }
 
@@ -147,6 +147,41 @@ static void test_serial_max(void **state)
 
 /* A reason cut at 255 bytes inside a UTF-8 character vanished from the
  * probe's JSON: jansson refuses invalid UTF-8. */
+/* An ordering code picks its row by the size letter, also sizes that are
+ * not powers of two (F 768 KiB, H 1.5 MiB); a family takes the largest of
+ * its parts; an unknown code is refused naming the families. */
+static void test_chip_rows(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *chip, *family;
+        uint16_t dev_id;
+        uint32_t kib;
+    } cases[] = {
+        {"stm32f103c8", NULL, 0x410, 64},   {"stm32f103ze", NULL, 0x414, 512},
+        {"stm32f103zf", NULL, 0x430, 768},  {"stm32f413zh", NULL, 0x463, 1536},
+        {"stm32f407vg", NULL, 0x413, 1024}, {"stm32f030f4", NULL, 0x444, 16},
+        {"stm32f030cc", NULL, 0x442, 256},  {NULL, "f4", 0x419, 2048},
+        {NULL, "STM32F0", 0x442, 256},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[200], msg[512] = "";
+        snprintf(text, sizeof text, "{\"image\":\"x\",\"%s\":\"%s\",\"count\":1}",
+                 cases[i].chip ? "chip" : "family",
+                 cases[i].chip ? cases[i].chip : cases[i].family);
+        job_recipe r;
+        if (parse(text, &r, msg, sizeof msg) != RECIPE_OK)
+            fail_msg("%s: %s", text, msg);
+        assert_non_null(r.row);
+        if (r.row->dev_id != cases[i].dev_id || r.flash_size != cases[i].kib * 1024u)
+            fail_msg("%s: row 0x%03X with %u KiB, want 0x%03X with %u KiB", text, r.row->dev_id,
+                     r.flash_size / 1024u, cases[i].dev_id, cases[i].kib);
+        recipe_clear(&r);
+    }
+    refused("{\"image\":\"x\",\"chip\":\"stm32f999zz\",\"count\":1}", RECIPE_E_UNPROCESSABLE,
+            "f0, f1, f2");
+}
+
 static void test_utf8_cut(void **state)
 {
     (void)state;
@@ -196,7 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validation_gaps), cmocka_unit_test(test_serial_series),
         cmocka_unit_test(test_serial_max),      cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_msg_cut_utf8),
+        cmocka_unit_test(test_msg_cut_utf8),    cmocka_unit_test(test_chip_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
