@@ -72,9 +72,14 @@ typedef struct flash_ctrl_ops {
 extern const flash_ctrl_ops sim_flash_f1;
 extern const flash_ctrl_ops sim_flash_f1_xl;
 extern const flash_ctrl_ops sim_flash_f0;
+extern const flash_ctrl_ops sim_flash_f3;
 /* flash_f4.c: F446-style single bank, F42x/F43x dual bank. */
 extern const flash_ctrl_ops sim_flash_f4;
 extern const flash_ctrl_ops sim_flash_f4_db;
+/* F2 and F405/F407 (12 sectors, no PCROP), F412, F42x/F469 up to 1 MiB. */
+extern const flash_ctrl_ops sim_flash_f2;
+extern const flash_ctrl_ops sim_flash_f412;
+extern const flash_ctrl_ops sim_flash_f42x;
 extern const flash_ctrl_ops sim_flash_l0;
 extern const flash_ctrl_ops sim_flash_l4;
 

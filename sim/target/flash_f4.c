@@ -173,32 +173,50 @@ static unsigned nbanks(const f4_variant *v)
     return v->bank2_off ? 2 : 1;
 }
 
-/* Sector n of the whole array (bank 2's sectors follow bank 1's). */
-static f4_sector sector_at(const f4_variant *v, unsigned n)
+/* The sectors a bank of this part has: those of the variant's table that
+ * lie within the bank (the flash size is the part's, from the row: an
+ * F401xC has sectors 0-5 of the table, RM0368 3.3 Table 5 [fact sheet
+ * 3.5]). */
+static unsigned nsec(const sim_board *b)
 {
-    f4_sector sec = v->sectors[n % v->nsectors];
-    if (n >= v->nsectors)
-        sec.off += v->bank2_off;
-    return sec;
-}
-
-static unsigned sector_of(const f4_variant *v, uint32_t off)
-{
-    unsigned n = 0, total = v->nsectors * nbanks(v);
-    while (n + 1 < total && off >= sector_at(v, n + 1).off)
+    const f4_variant *v = variant(b);
+    uint32_t bank = v->bank2_off ? v->bank2_off : sim_board_chip(b)->flash_size;
+    unsigned n = 0;
+    while (n < v->nsectors && v->sectors[n].off + v->sectors[n].len <= bank)
         n++;
     return n;
 }
 
-/* SNB -> sector, or -1 for a code the part does not allow. */
-static int sector_of_snb(const f4_variant *v, unsigned snb)
+/* Sector n of the whole array (bank 2's sectors follow bank 1's). */
+static f4_sector sector_at(const sim_board *b, unsigned n)
 {
-    if (nbanks(v) == 1)
-        return snb < v->nsectors ? (int)snb : -1;
+    const f4_variant *v = variant(b);
+    unsigned k = nsec(b);
+    f4_sector sec = v->sectors[n % k];
+    if (n >= k)
+        sec.off += v->bank2_off;
+    return sec;
+}
+
+static unsigned sector_of(const sim_board *b, uint32_t off)
+{
+    unsigned n = 0, total = nsec(b) * nbanks(variant(b));
+    while (n + 1 < total && off >= sector_at(b, n + 1).off)
+        n++;
+    return n;
+}
+
+/* SNB -> sector, or -1 for a code the part does not allow (a sector it
+ * does not have among them). */
+static int sector_of_snb(const sim_board *b, unsigned snb)
+{
+    unsigned k = nsec(b);
+    if (nbanks(variant(b)) == 1)
+        return snb < k ? (int)snb : -1;
     unsigned low = snb & 0xF;
-    if (low >= v->nsectors)
+    if (low >= k)
         return -1;
-    return (int)((snb & 0x10 ? v->nsectors : 0) + low);
+    return (int)((snb & 0x10 ? k : 0) + low);
 }
 
 static unsigned psize(const f4_state *s)
@@ -244,10 +262,11 @@ static bool rdp_blocks(sim_board *b, const f4_state *s)
 /* nWRPi = 0 protects sector i; with SPRMOD = 1 the bits select PCROP,
  * active high, and a PCROP sector is write protected too (RM0090 3.7.4).
  * Bank 2's sectors take their bits from OPTCR1, SPRMOD from OPTCR. */
-static bool sector_protected(const f4_variant *v, const f4_state *s, unsigned sector)
+static bool sector_protected(const sim_board *b, const f4_state *s, unsigned sector)
 {
-    uint32_t bits = sector < v->nsectors ? s->wrp_live : s->wrp2_live;
-    bool bit = (bits >> (sector % v->nsectors)) & 1;
+    unsigned k = nsec(b);
+    uint32_t bits = sector < k ? s->wrp_live : s->wrp2_live;
+    bool bit = (bits >> (sector % k)) & 1;
     return (s->wrp_live & (OPTCR_SPRMOD >> 16)) ? bit : !bit;
 }
 
@@ -338,19 +357,20 @@ static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
 
 /* Erase time of sector n, or of a mass erase of the given banks (bank k
  * in bit k). */
-static uint64_t sector_ns(const f4_variant *v, unsigned ps, unsigned n)
+static uint64_t sector_ns(const sim_board *b, unsigned ps, unsigned n)
 {
-    return (*v->erase)[ps][sector_at(v, n).cls] * 1000000ull;
+    return (*variant(b)->erase)[ps][sector_at(b, n).cls] * 1000000ull;
 }
 
-static uint64_t mass_ns(const f4_variant *v, unsigned ps, unsigned banks)
+static uint64_t mass_ns(const sim_board *b, unsigned ps, unsigned banks)
 {
+    const f4_variant *v = variant(b);
     unsigned nb = (banks & 1) + (banks >> 1 & 1);
     if ((*v->erase)[ps][3])
         return nb * (*v->erase)[ps][3] * 1000000ull;
     uint64_t ns = 0;
-    for (unsigned n = 0; n < v->nsectors; n++)
-        ns += sector_ns(v, ps, n);
+    for (unsigned n = 0; n < nsec(b); n++)
+        ns += sector_ns(b, ps, n);
     return nb * ns;
 }
 
@@ -368,15 +388,15 @@ static void start_erase(sim_board *b, f4_state *s)
         s->cr &= ~CR_STRT; /* "unpredictable ... without any error flag" */
         return;
     }
-    int sector = sector_of_snb(v, (s->cr & CR_SNB) >> CR_SNB_SHIFT);
+    int sector = sector_of_snb(b, (s->cr & CR_SNB) >> CR_SNB_SHIFT);
     bool refused = (mer && ser) || rdp_blocks(b, s) || (ser && sector < 0);
     /* "a mass erase cannot be performed if one of the sectors is
      * write-protected" (RM0090 3.7.4) */
-    for (unsigned n = 0; !refused && n < v->nsectors * nbanks(v); n++)
-        if (banks & (1u << (n / v->nsectors)))
-            refused = sector_protected(v, s, n);
+    for (unsigned n = 0; !refused && n < nsec(b) * nbanks(v); n++)
+        if (banks & (1u << (n / nsec(b))))
+            refused = sector_protected(b, s, n);
     if (!refused && ser)
-        refused = sector_protected(v, s, (unsigned)sector);
+        refused = sector_protected(b, s, (unsigned)sector);
     if (refused) {
         fail(s, SR_WRPERR);
         s->cr &= ~CR_STRT;
@@ -388,11 +408,11 @@ static void start_erase(sim_board *b, f4_state *s)
                        : banks == 1                 ? v->bank2_off
                                                     : c->flash_size - v->bank2_off;
         flash_erase_main(b, c->flash_base + start, len);
-        start_op(b, s, mass_ns(v, ps, banks));
+        start_op(b, s, mass_ns(b, ps, banks));
     } else {
-        f4_sector sec = sector_at(v, (unsigned)sector);
+        f4_sector sec = sector_at(b, (unsigned)sector);
         flash_erase_main(b, c->flash_base + sec.off, sec.len);
-        start_op(b, s, sector_ns(v, ps, (unsigned)sector));
+        start_op(b, s, sector_ns(b, ps, (unsigned)sector));
     }
 }
 
@@ -448,7 +468,7 @@ static void start_option_change(sim_board *b, f4_state *s)
         /* Level 1 -> 0: main flash is mass-erased first, whatever the write
          * protection (RM0090 3.7.3); the other options are kept. */
         flash_erase_main(b, c->flash_base, c->flash_size);
-        ns += mass_ns(v, ps, nbanks(v) == 2 ? 3 : 1);
+        ns += mass_ns(b, ps, nbanks(v) == 2 ? 3 : 1);
     }
     store_options(b, s->optcr);
     /* nWRP acts at once (F411 bench); RDP and USER at the next reset. */
@@ -555,7 +575,7 @@ static bool store(sim_board *b, f4_state *s, uint32_t addr, uint32_t value, unsi
         err |= SR_PGAERR;
     if (rdp_blocks(b, s))
         err |= SR_WRPERR;
-    if (main && sector_protected(variant(b), s, sector_of(variant(b), addr - c->flash_base)))
+    if (main && sector_protected(b, s, sector_of(b, addr - c->flash_base)))
         err |= SR_WRPERR;
     if (!main) {
         /* OTP: the lock bytes themselves can be programmed; a data block
@@ -694,6 +714,50 @@ static const f4_variant f42x_dual = {
      * read]; a bank's mass erase is the sum of its sectors. */
     .erase = &ds10693_sectors,
 };
+
+/* F205/F207/F215/F217 (RM0033 2.3.3, 2.3.7) and F405/F407/F415/F417
+ * (RM0090 3.3, 3.9.10): up to 12 sectors in one bank; OPTCR BOR_LEV,
+ * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b27:16, no PCROP (b31:28
+ * reserved) [fact sheet 4.2]. Their datasheets' erase figures were not
+ * read: the F446's sectors, a mass erase the sum of them [U]. */
+static const f4_variant f2_f40x = {
+    .nsectors = 12,
+    .sectors = sectors_128k,
+    .optcr_rw = 0x0FFFFFECu,
+    .erase = &ds10693_sectors,
+};
+
+/* F412 (RM0402 3.3, 3.8): 12 sectors, OPTCR with nWRP b27:16 and SPRMOD
+ * b31 [fact sheet 4.2]. Erase figures as for the F40x [U]. */
+static const f4_variant f412 = {
+    .nsectors = 12,
+    .sectors = sectors_128k,
+    .optcr_rw = 0x8FFFFFECu,
+    .erase = &ds10693_sectors,
+};
+
+/* F42x/F43x and F469/F479 with 512 KiB or 1 MiB (RM0090 3.3 Table 5): one
+ * bank of up to 12 sectors; OPTCR as the dual-bank parts' (BFB2, nWRP
+ * b27:16, DB1M, SPRMOD). DB1M's two-bank layout of the 1 MiB parts is
+ * not modelled: set, it changes nothing [U]. */
+static const f4_variant f42x_single = {
+    .nsectors = 12,
+    .sectors = sectors_128k,
+    .optcr_rw = 0xCFFFFFFCu,
+    .erase = &ds10693_sectors,
+};
+
+#define F4_OPS(v)                                                                                  \
+    {                                                                                              \
+        .state_size = sizeof(f4_state), .factory = f4_factory, .reset = f4_reset,                  \
+        .reg_read = f4_reg_read, .reg_write = f4_reg_write, .mem_write = f4_mem_write,             \
+        .read_protected = f4_read_protected, .inject_stale_errors = f4_inject_stale_errors,        \
+        .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .variant = (v),                      \
+    }
+
+const flash_ctrl_ops sim_flash_f2 = F4_OPS(&f2_f40x);
+const flash_ctrl_ops sim_flash_f412 = F4_OPS(&f412);
+const flash_ctrl_ops sim_flash_f42x = F4_OPS(&f42x_single);
 
 const flash_ctrl_ops sim_flash_f4 = {
     .state_size = sizeof(f4_state),
