@@ -81,11 +81,11 @@ uint8_t *stl_reply(stlink_probe *p, size_t n)
 {
     if (n > REPLY_MAX)
         n = REPLY_MAX;
-    memset(p->stl_reply, 0, n);
+    memset(p->reply, 0, n);
     p->reply_len = n;
     p->reply_off = 0;
     p->reply_pending = n > 0;
-    return p->stl_reply;
+    return p->reply;
 }
 
 /* A 2-byte status stl_reply (the second byte's meaning is unknown [U]: 0). */
@@ -220,8 +220,8 @@ stlink_probe *stlink_probe_new(stlink_kind kind, const char *serial, sim_board *
     if (!p)
         return NULL;
     p->data = malloc(DATA_MAX);
-    p->stl_reply = malloc(REPLY_MAX);
-    if (!p->data || !p->stl_reply) {
+    p->reply = malloc(REPLY_MAX);
+    if (!p->data || !p->reply) {
         stlink_probe_free(p);
         return NULL;
     }
@@ -237,7 +237,7 @@ void stlink_probe_free(stlink_probe *p)
     if (!p)
         return;
     free(p->data);
-    free(p->stl_reply);
+    free(p->reply);
     free(p);
 }
 
@@ -354,7 +354,7 @@ int stlink_probe_in(stlink_probe *p, uint8_t *buf, size_t maxlen)
     size_t left = p->reply_len - p->reply_off;
     size_t n = left < maxlen ? left : maxlen;
     if (n && buf)
-        memcpy(buf, p->stl_reply + p->reply_off, n);
+        memcpy(buf, p->reply + p->reply_off, n);
     else
         n = 0;
     p->reply_off += n;
