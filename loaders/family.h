@@ -102,6 +102,13 @@ typedef struct fl_family {
     unsigned store_width;
     uint32_t half_page, cr_half_page;
     fl_opt_family opt;
+    /* After programming, before the controller is locked: make what was
+     * programmed take effect (G0/C0/U0/WB: clear FLASH_ACR.EMPTY, sampled
+     * at reset, so that the new code boots). NULL: nothing to do. */
+    fl_err (*settle)(fl_target *t);
+    /* The family file's own data for this variant (its type is private to
+     * the file). */
+    const void *variant;
 } fl_family;
 
 /* ---- services of the engines for family files (loaders/ctrl.c) ----------- */

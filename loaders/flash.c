@@ -142,6 +142,11 @@ fl_err fl_unlock(fl_target *t)
 fl_err fl_lock(fl_target *t)
 {
     const fl_family *f = fl_family_of(t);
+    if (f->settle) {
+        fl_err e = f->settle(t);
+        if (e)
+            return e;
+    }
     for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
         uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
         PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));
