@@ -147,6 +147,10 @@ static unit_err identify_unlock(unit_hw *hw)
     if (fe == FL_OK && !hw->t.rdp && fl_clock_raise(&hw->t) == FL_E_PROBE)
         fe = FL_E_PROBE;
     hw->identified = fe == FL_OK;
+    /* A part whose SRAM cannot hold the loader is programmed over SWD from
+     * the start, not after a ladder of rungs that cannot help. */
+    if (fe == FL_OK && !fl_loader_fits(&hw->t))
+        hw->no_loader = true;
     return from_fl(hw, fe);
 }
 

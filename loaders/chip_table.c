@@ -25,7 +25,8 @@
 
 /* The controller families (loaders/families/). */
 extern const fl_family fl_family_f0, fl_family_f1, fl_family_f4, fl_family_f7, fl_family_l0,
-    fl_family_l4;
+    fl_family_l1, fl_family_l4, fl_family_l4p, fl_family_g0, fl_family_wb, fl_family_l5,
+    fl_family_u5;
 
 /* ---- fast clocks ----------------------------------------------------------
  *
@@ -165,6 +166,8 @@ static const fl_line line_f0 = {
     .uid_addr = {0x1FFFF7ACu, 0x1FFFF7B0u, 0x1FFFF7B4u},
     .wdg_freeze_reg = 0x40015808u,
     .wdg_freeze_bit = 1u << 12,
+    .dbg_clock_reg = 0x40021018u, /* RCC_APB2ENR.DBGMCUEN b22 (RM0091 7.4.7) */
+    .dbg_clock_bit = 1u << 22,
     .fast_clock = clock_f0,
     .fast_clock_hz = 48000000,
     .rcc_cfgr = 0x40021004u,
@@ -221,6 +224,8 @@ static const fl_line line_l0 = {
     .uid_addr = {0x1FF80050u, 0x1FF80054u, 0x1FF80064u}, /* not contiguous (RM0367 28.2) */
     .wdg_freeze_reg = 0x40015808u,
     .wdg_freeze_bit = 1u << 12,
+    .dbg_clock_reg = 0x40021034u, /* RCC_APB2ENR.DBGEN b22 (RM0367 7.3.13) */
+    .dbg_clock_bit = 1u << 22,
     .fast_clock = clock_l0,
     .fast_clock_hz = 16000000,
     .rcc_cfgr = 0x4002100Cu,
@@ -241,6 +246,69 @@ static const fl_line line_l4 = {
     .fast_clock_hz = 80000000,
     .rcc_cfgr = 0x40021008u,
 };
+
+/* The L4 generation and the other low-power lines. L4, L4+ and G4 take the
+ * L476's fast clock (HSI16 x 10 / 2 = 80 MHz, 4 wait states: within every
+ * one's range 1 limits, RM0394/RM0432/RM0440 "Read access latency"); the
+ * others have none yet and run the loader on their reset clock (HSI16 or
+ * MSI 4 MHz), slower for CRCs but right. Identity addresses: the fact sheet
+ * docs/reference/stm32-l-g-c-u-w-series.md section 2 (CMSIS FLASHSIZE_BASE,
+ * UID_BASE, FLASH_R_BASE, DBGMCU_BASE). Watchdog freeze: DBG_IWDG_STOP b12
+ * of DBG_APB_FZ1 (G0 RM0444 40.9.4, C0, U0), DBGMCU_APB1FZR1 (G4, L4,
+ * L4+, L5, U5), DBGMCU_C1APB1FZR1 at +0x3C (WB RM0434 38.12, WL). */
+/* uid3: the third word's offset from the first (8, or 0x14 on L0/L1). */
+#define LINE_LOW(nm, ident, fam, idcode, regs, fsize, uid, uid3, fz)                               \
+    .name = (nm), .id = (ident), .family = &(fam), .idcode_addr = (idcode),                        \
+    .flash_base = 0x08000000u, .flash_regs = (regs), .flash_size_reg = (fsize),                    \
+    .uid_addr = {(uid), (uid) + 4u, (uid) + (uid3)}, .wdg_freeze_reg = (fz),                       \
+    .wdg_freeze_bit = 1u << 12
+
+/* RCC_APBENR1.DBGEN b27 (RM0444 5.4.15, RM0490), RCC_DBGCFGR.DBGEN b0 (U0),
+ * RCC_APB2ENR.DBGEN b22 (L0, RM0367 7.3.13): the fact sheet's section 8. */
+#define DBGEN_G0 .dbg_clock_reg = 0x4002103Cu, .dbg_clock_bit = 1u << 27
+#define DBGEN_U0 .dbg_clock_reg = 0x40021050u, .dbg_clock_bit = 1u << 0
+#define DBGEN_L0 .dbg_clock_reg = 0x40021034u, .dbg_clock_bit = 1u << 22
+static const fl_line line_g0 = {LINE_LOW("STM32G0", "g0", fl_family_g0, 0x40015800u, 0x40022000u,
+                                         0x1FFF75E0u, 0x1FFF7590u, 8u, 0x40015808u),
+                                DBGEN_G0};
+static const fl_line line_c0 = {LINE_LOW("STM32C0", "c0", fl_family_g0, 0x40015800u, 0x40022000u,
+                                         0x1FFF75A0u, 0x1FFF7550u, 8u, 0x40015808u),
+                                DBGEN_G0};
+static const fl_line line_u031 = {LINE_LOW("STM32U0", "u0", fl_family_g0, 0x40015800u, 0x40022000u,
+                                           0x1FFF3EA0u, 0x1FFF3E50u, 8u, 0x40015808u),
+                                  DBGEN_U0};
+static const fl_line line_u073 = {LINE_LOW("STM32U0", "u0", fl_family_g0, 0x40015800u, 0x40022000u,
+                                           0x1FFF6EA0u, 0x1FFF6E50u, 8u, 0x40015808u),
+                                  DBGEN_U0};
+static const fl_line line_g4 = {LINE_LOW("STM32G4", "g4", fl_family_l4p, 0xE0042000u, 0x40022000u,
+                                         0x1FFF75E0u, 0x1FFF7590u, 8u, 0xE0042008u),
+                                .fast_clock = clock_l4, .fast_clock_hz = 80000000,
+                                .rcc_cfgr = 0x40021008u};
+static const fl_line line_l4x = {LINE_LOW("STM32L4", "l4", fl_family_l4, 0xE0042000u, 0x40022000u,
+                                          0x1FFF75E0u, 0x1FFF7590u, 8u, 0xE0042008u),
+                                 .fast_clock = clock_l4, .fast_clock_hz = 80000000,
+                                 .rcc_cfgr = 0x40021008u};
+static const fl_line line_l4p = {LINE_LOW("STM32L4", "l4", fl_family_l4p, 0xE0042000u, 0x40022000u,
+                                          0x1FFF75E0u, 0x1FFF7590u, 8u, 0xE0042008u),
+                                 .fast_clock = clock_l4, .fast_clock_hz = 80000000,
+                                 .rcc_cfgr = 0x40021008u};
+static const fl_line line_wb = {LINE_LOW("STM32WB", "wb", fl_family_wb, 0xE0042000u, 0x58004000u,
+                                         0x1FFF75E0u, 0x1FFF7590u, 8u, 0xE004203Cu)};
+static const fl_line line_wl = {LINE_LOW("STM32WL", "wl", fl_family_wb, 0xE0042000u, 0x58004000u,
+                                         0x1FFF75E0u, 0x1FFF7590u, 8u, 0xE004203Cu)};
+static const fl_line line_l5 = {LINE_LOW("STM32L5", "l5", fl_family_l5, 0xE0044000u, 0x40022000u,
+                                         0x0BFA05E0u, 0x0BFA0590u, 8u, 0xE0044008u)};
+static const fl_line line_u5 = {LINE_LOW("STM32U5", "u5", fl_family_u5, 0xE0044000u, 0x40022000u,
+                                         0x0BFA07A0u, 0x0BFA0700u, 8u, 0xE0044008u)};
+/* L0/L1: the unique ID's third word is at +0x14 (RM0367 28.2, RM0038
+ * 31.2). */
+static const fl_line line_l0x = {LINE_LOW("STM32L0", "l0", fl_family_l0, 0x40015800u, 0x40022000u,
+                                          0x1FF8007Cu, 0x1FF80050u, 0x14u, 0x40015808u),
+                                 DBGEN_L0};
+static const fl_line line_l1_12 = {LINE_LOW("STM32L1", "l1", fl_family_l1, 0xE0042000u, 0x40023C00u,
+                                            0x1FF8004Cu, 0x1FF80050u, 0x14u, 0xE0042008u)};
+static const fl_line line_l1_36 = {LINE_LOW("STM32L1", "l1", fl_family_l1, 0xE0042000u, 0x40023C00u,
+                                            0x1FF800CCu, 0x1FF800D0u, 0x14u, 0xE0042008u)};
 
 /* ---- devices ------------------------------------------------------------------ */
 
@@ -287,6 +355,47 @@ static const fl_chip f76x_dual = {ROW(0x451, "STM32F76x/F77x", line_f7,
                                       "stm32f765;stm32f767;stm32f768;stm32f769;stm32f777;"
                                       "stm32f778;stm32f779",
                                       2048, SECTORS_16_64_128, 512),
+                                  .banks = 2};
+
+/* The other bank layouts an option selects on the L4 generation and
+ * L5/U5 (fl_chip.alt; the fact sheet's sections 3.1-3.9): L47x/L49x below
+ * 1 MiB with DUALBANK = 1 (two banks at half the flash); L4+ and G4
+ * category 3 with DBANK = 0 (one bank of 8 or 4 KiB pages); G0B/G0C with
+ * DUAL_BANK = 1; L5 with DBANK = 0 (one bank of 4 KiB pages); U5 below
+ * its largest size with DUALBANK = 1. */
+static const fl_chip l476_dual = {ROW(0x415, "STM32L47x/L48x", line_l4,
+                                      "stm32l471;stm32l475;stm32l476;stm32l485;stm32l486", 1024,
+                                      PAGES(2048), 96),
+                                  .banks = 2};
+static const fl_chip l496_dual = {
+    ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 320),
+    .banks = 2};
+static const fl_chip l4r_single = {
+    ROW(0x470, "STM32L4Rx/L4Sx", line_l4p,
+        "stm32l4r5;stm32l4r7;stm32l4r9;stm32l4s5;stm32l4s7;stm32l4s9", 2048, PAGES(8192), 640)};
+static const fl_chip l4p5_single = {
+    ROW(0x471, "STM32L4P5/L4Q5", line_l4p, "stm32l4p5;stm32l4q5", 1024, PAGES(8192), 320)};
+static const fl_chip g47x_single = {ROW(0x469, "STM32G47x/G48x (category 3)", line_g4,
+                                        "stm32g471;stm32g473;stm32g474;stm32g483;stm32g484", 512,
+                                        PAGES(4096), 96)};
+static const fl_chip g0b_dual = {
+    ROW(0x467, "STM32G0Bx/G0Cx", line_g0, "stm32g0b0;stm32g0b1;stm32g0c1", 512, PAGES(2048), 128),
+    .banks = 2};
+static const fl_chip l5_single = {
+    ROW(0x472, "STM32L55x/L56x", line_l5, "stm32l552;stm32l562", 512, PAGES(4096), 256)};
+static const fl_chip u535_dual = {
+    ROW(0x455, "STM32U535/U545", line_u5, "stm32u535;stm32u545", 512, PAGES(8192), 256),
+    .banks = 2};
+static const fl_chip u575_dual = {
+    ROW(0x482, "STM32U575/U585", line_u5, "stm32u575;stm32u585", 2048, PAGES(8192), 768),
+    .banks = 2};
+static const fl_chip u59x_dual = {ROW(0x481, "STM32U59x/U5Ax", line_u5,
+                                      "stm32u595;stm32u599;stm32u5a5;stm32u5a9", 4096, PAGES(8192),
+                                      2496),
+                                  .banks = 2};
+static const fl_chip u5fx_dual = {ROW(0x476, "STM32U5Fx/U5Gx", line_u5,
+                                      "stm32u5f7;stm32u5f9;stm32u5g7;stm32u5g9", 4096, PAGES(8192),
+                                      3008),
                                   .banks = 2};
 
 const fl_chip fl_chip_rows[] = {
@@ -351,11 +460,90 @@ const fl_chip fl_chip_rows[] = {
      .alt = &f76x_dual},
     {ROW(0x452, "STM32F72x/F73x", line_f72x, "stm32f722;stm32f723;stm32f730;stm32f732;stm32f733",
          512, SECTORS_16_64_128, 256)},
-    /* L0, L4 */
+    /* L0: categories 1, 2, 3, 5 (RM0377, RM0367, RM0376) */
+    {ROW(0x457, "STM32L01x/L02x (category 1)", line_l0x, "stm32l010;stm32l011;stm32l021", 16,
+         PAGES(128), 2)},
+    {ROW(0x425, "STM32L03x/L04x (category 2)", line_l0x, "stm32l010;stm32l031;stm32l041", 32,
+         PAGES(128), 8)},
     {ROW(0x417, "STM32L05x/L06x (category 3)", line_l0,
-         "stm32l051;stm32l052;stm32l053;stm32l062;stm32l063", 64, PAGES(128), 8)},
-    {ROW(0x415, "STM32L47x/L48x", line_l4, "stm32l475;stm32l476;stm32l486", 1024, PAGES(2048), 96),
-     .banks = 2},
+         "stm32l010;stm32l051;stm32l052;stm32l053;stm32l062;stm32l063", 64, PAGES(128), 8)},
+    {ROW(0x447, "STM32L07x/L08x (category 5)", line_l0x,
+         "stm32l010;stm32l071;stm32l072;stm32l073;stm32l081;stm32l082;stm32l083", 192, PAGES(128),
+         20),
+     .banks = 2, .dual_from = 128 * KIB},
+    /* L1: categories 1-6 (RM0038 3.2): 256-byte pages; cat 4 and 5 dual
+     * bank at half the flash. The xD-X parts (384 KiB on 0x437, bank 2 at
+     * 0x08040000 after a hole) are not covered: the layout model has no
+     * holes. */
+    {ROW(0x416, "STM32L1xx (category 1)", line_l1_12, "stm32l100;stm32l151;stm32l152", 128,
+         PAGES(256), 4)},
+    {ROW(0x429, "STM32L1xx (category 2)", line_l1_12, "stm32l100;stm32l151;stm32l152", 128,
+         PAGES(256), 16),
+     .fsize_mask = 0xFF},
+    {ROW(0x427, "STM32L1xx (category 3)", line_l1_36, "stm32l100;stm32l151;stm32l152;stm32l162",
+         256, PAGES(256), 16)},
+    {ROW(0x436, "STM32L1xx (category 4)", line_l1_36, "stm32l151;stm32l152;stm32l162", 384,
+         PAGES(256), 32),
+     .banks = 2, .dual_from = 384 * KIB, .fsize_kib = {384, 256}},
+    {ROW(0x437, "STM32L1xx (category 5/6)", line_l1_36, "stm32l151;stm32l152;stm32l162", 512,
+         PAGES(256), 80),
+     .banks = 2, .dual_from = 512 * KIB},
+    /* L4, L4+ (RM0394, RM0351, RM0432) */
+    {ROW(0x464, "STM32L41x/L42x", line_l4x, "stm32l412;stm32l422", 128, PAGES(2048), 40)},
+    {ROW(0x435, "STM32L43x/L44x", line_l4x, "stm32l431;stm32l432;stm32l433;stm32l442;stm32l443",
+         256, PAGES(2048), 64)},
+    {ROW(0x462, "STM32L45x/L46x", line_l4x, "stm32l451;stm32l452;stm32l462", 512, PAGES(2048),
+         160)},
+    {ROW(0x415, "STM32L47x/L48x", line_l4, "stm32l471;stm32l475;stm32l476;stm32l485;stm32l486",
+         1024, PAGES(2048), 96),
+     .banks = 2, .dual_from = 1024 * KIB, .alt = &l476_dual},
+    {ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 320),
+     .banks = 2, .dual_from = 1024 * KIB, .alt = &l496_dual},
+    {ROW(0x470, "STM32L4Rx/L4Sx", line_l4p,
+         "stm32l4r5;stm32l4r7;stm32l4r9;stm32l4s5;stm32l4s7;stm32l4s9", 2048, PAGES(4096), 640),
+     .banks = 2, .alt = &l4r_single},
+    {ROW(0x471, "STM32L4P5/L4Q5", line_l4p, "stm32l4p5;stm32l4q5", 1024, PAGES(4096), 320),
+     .banks = 2, .alt = &l4p5_single},
+    /* G0 (RM0444, RM0454), C0 (RM0490), U0 (RM0503) */
+    {ROW(0x466, "STM32G03x/G04x", line_g0, "stm32g030;stm32g031;stm32g041", 64, PAGES(2048), 8)},
+    {ROW(0x456, "STM32G05x/G06x", line_g0, "stm32g050;stm32g051;stm32g061", 64, PAGES(2048), 16)},
+    {ROW(0x460, "STM32G07x/G08x", line_g0, "stm32g070;stm32g071;stm32g081", 128, PAGES(2048), 32)},
+    {ROW(0x467, "STM32G0Bx/G0Cx", line_g0, "stm32g0b0;stm32g0b1;stm32g0c1", 512, PAGES(2048), 128),
+     .alt = &g0b_dual},
+    {ROW(0x443, "STM32C011", line_c0, "stm32c011", 32, PAGES(2048), 6)},
+    {ROW(0x453, "STM32C031", line_c0, "stm32c031", 32, PAGES(2048), 12)},
+    {ROW(0x493, "STM32C071", line_c0, "stm32c071", 128, PAGES(2048), 24)},
+    {ROW(0x459, "STM32U031", line_u031, "stm32u031", 64, PAGES(2048), 8)},
+    {ROW(0x489, "STM32U073/U083", line_u073, "stm32u073;stm32u083", 256, PAGES(2048), 32)},
+    /* G4 (RM0440): category 3 is two banks of 2 KiB pages (DBANK = 1, the
+     * factory value) at 512 KiB; smaller category-3 parts put bank 2 at
+     * 0x08040000 after a hole, which the layout model cannot describe. */
+    {ROW(0x468, "STM32G431/G441 (category 2)", line_g4, "stm32g431;stm32g441", 128, PAGES(2048),
+         22)},
+    {ROW(0x469, "STM32G47x/G48x (category 3)", line_g4,
+         "stm32g471;stm32g473;stm32g474;stm32g483;stm32g484", 512, PAGES(2048), 96),
+     .banks = 2, .alt = &g47x_single},
+    {ROW(0x479, "STM32G491/G4A1 (category 4)", line_g4, "stm32g491;stm32g4a1", 512, PAGES(2048),
+         96)},
+    /* WB (RM0434, RM0473), WL (RM0453, RM0461) */
+    {ROW(0x495, "STM32WB5x/WB3x", line_wb, "stm32wb55;stm32wb35;stm32wb50;stm32wb30;stm32wb5m",
+         1024, PAGES(4096), 32)},
+    {ROW(0x494, "STM32WB1x", line_wb, "stm32wb10;stm32wb15;stm32wb1m", 320, PAGES(2048), 12)},
+    {ROW(0x497, "STM32WLx", line_wl, "stm32wle5;stm32wle4;stm32wl55;stm32wl54;stm32wl5m", 256,
+         PAGES(2048), 20)},
+    /* L5 (RM0438), U5 (RM0456): TrustZone off only (loaders/families/l5.c) */
+    {ROW(0x472, "STM32L55x/L56x", line_l5, "stm32l552;stm32l562", 512, PAGES(2048), 256),
+     .banks = 2, .alt = &l5_single},
+    {ROW(0x455, "STM32U535/U545", line_u5, "stm32u535;stm32u545", 512, PAGES(8192), 256),
+     .banks = 2, .dual_from = 512 * KIB, .alt = &u535_dual},
+    {ROW(0x482, "STM32U575/U585", line_u5, "stm32u575;stm32u585", 2048, PAGES(8192), 768),
+     .banks = 2, .dual_from = 2048 * KIB, .alt = &u575_dual},
+    {ROW(0x481, "STM32U59x/U5Ax", line_u5, "stm32u595;stm32u599;stm32u5a5;stm32u5a9", 4096,
+         PAGES(8192), 2496),
+     .banks = 2, .dual_from = 4096 * KIB, .alt = &u59x_dual},
+    {ROW(0x476, "STM32U5Fx/U5Gx", line_u5, "stm32u5f7;stm32u5f9;stm32u5g7;stm32u5g9", 4096,
+         PAGES(8192), 3008),
+     .banks = 2, .dual_from = 4096 * KIB, .alt = &u5fx_dual},
 };
 
 const size_t fl_chip_nrows = sizeof fl_chip_rows / sizeof fl_chip_rows[0];

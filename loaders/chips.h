@@ -53,6 +53,10 @@ typedef struct fl_line {
     /* DBGMCU bit that stops the independent watchdog while the core is
      * halted (DBG_IWDG_STOP). */
     uint32_t wdg_freeze_reg, wdg_freeze_bit;
+    /* The RCC bit that clocks DBGMCU on the Cortex-M0+ parts, without which
+     * the freeze write is lost (L0 RCC_APB2ENR.DBGEN, G0/C0
+     * RCC_APBENR1.DBGEN, U0 RCC_DBGCFGR.DBGEN); 0: always clocked. */
+    uint32_t dbg_clock_reg, dbg_clock_bit;
     /* How to run the core faster than its reset clock while the loader
      * works (stubs and CRCs are core-bound); ends with a step whose mask is
      * 0. RCC_CFGR.SWS must read 0 (the reset oscillator) for it to apply. */
@@ -79,6 +83,12 @@ typedef struct fl_chip {
      * 3.3.3); 0 when one block serves all of flash. */
     uint32_t bank2_regs, bank2_start;
     uint32_t sram_base, sram_size; /* the SRAM the loader uses */
+    /* How the flash-size register reads on this device: the bits that
+     * count (0: all 16; the L1 category 2 keeps only the low byte), or a
+     * code that indexes fsize_kib (the L1 category 4: 0 = 384 KiB, 1 = 256
+     * KiB; RM0038 31.1.1). */
+    uint16_t fsize_mask;
+    uint16_t fsize_kib[2];
     /* The same device with its other bank layout, which an option bit
      * selects (F76x nDBANK = 0 and F42x/F469 DB1M = 1: two banks; L5 DBANK
      * = 0: one bank): the family's alt_layout() says when it is in force.

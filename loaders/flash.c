@@ -85,6 +85,10 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     uint32_t word = 0;
     PD_TRY(t, pd_read32(probe, line->flash_size_reg & ~3u, &word));
     uint32_t kib = (line->flash_size_reg & 2) ? word >> 16 : word & 0xFFFF;
+    if (t->chip->fsize_mask)
+        kib &= t->chip->fsize_mask;
+    if (t->chip->fsize_kib[0] && kib < 2)
+        kib = t->chip->fsize_kib[kib]; /* a code, not a size */
     t->flash_size = kib * 1024u;
     if (fl_chip_unit_count(t->chip, t->flash_size) == 0)
         return fl_fail(t, FL_E_UNKNOWN_CHIP,
@@ -108,6 +112,12 @@ fl_err fl_unlock(fl_target *t)
     /* Freeze the watchdog while the core is halted (DBGMCU): a hardware
      * IWDG would otherwise reset the chip between two stub runs. */
     uint32_t fz = 0;
+    if (line->dbg_clock_reg) {
+        uint32_t en = 0;
+        PD_TRY(t, pd_read32(t->probe, line->dbg_clock_reg, &en));
+        if (!(en & line->dbg_clock_bit))
+            PD_TRY(t, pd_write32(t->probe, line->dbg_clock_reg, en | line->dbg_clock_bit));
+    }
     PD_TRY(t, pd_read32(t->probe, line->wdg_freeze_reg, &fz));
     PD_TRY(t, pd_write32(t->probe, line->wdg_freeze_reg, fz | line->wdg_freeze_bit));
     uint32_t flags = f->sr_eop;
@@ -180,12 +190,22 @@ fl_err fl_erase_unit(fl_target *t, uint32_t unit)
 
 static uint32_t buf_size(const fl_target *t)
 {
+    /* Parts with less SRAM than stub, control block, stack and two small
+     * buffers take (the L011 has 2 KiB) get none: fl_loader_fits says no
+     * and they are programmed over SWD. */
+    if (t->chip->sram_size < (BUF_ADDR - t->chip->sram_base) + STACK_RESERVE + 512u)
+        return 0;
     /* The table keeps every row's SRAM above what the stub, its control
      * block and stack need (loaders.test_chips): 4 KiB parts get two
      * buffers of 512 bytes. */
     uint32_t room = (t->chip->sram_size - (BUF_ADDR - t->chip->sram_base) - STACK_RESERVE) / 2;
     room &= ~255u;
     return room > BUF_MAX ? BUF_MAX : room;
+}
+
+bool fl_loader_fits(const fl_target *t)
+{
+    return buf_size(t) >= 256u;
 }
 
 static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
@@ -364,6 +384,11 @@ fl_err fl_stream(fl_target *t, const fl_chunk *chunks, size_t n, fl_progress_fn 
     if (e || n == 0)
         return e;
     uint32_t bsz = buf_size(t);
+    if (bsz == 0)
+        return fl_fail(t, FL_E_LOADER,
+                       "%s has %u KiB of SRAM, too little for the flash loader; it is programmed "
+                       "over SWD instead",
+                       t->chip->name, t->chip->sram_size / 1024u);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += chunks[i].len;
@@ -509,6 +534,8 @@ fl_err fl_crc32(fl_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
 fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
 {
     uint32_t base = t->chip->line->flash_base;
+    if (!fl_loader_fits(t))
+        return fl_crc32_list_direct(t, items, n);
     uint32_t room = buf_size(t) * 2 / (uint32_t)sizeof(fl_crc_item);
     for (size_t i = 0; i < n; i++)
         if (items[i].addr < base || items[i].addr - base > t->flash_size ||

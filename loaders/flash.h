@@ -60,6 +60,10 @@ fl_err fl_erase_unit(fl_target *t, uint32_t unit);
 /* Erase all of main flash at once (F1 MER, F4 MER, L4 MER1|MER2; the L0
  * has no such command: FL_E_ARG). */
 bool fl_can_mass_erase(const fl_target *t);
+/* Does the loader fit the chip's SRAM? Parts where it does not (2 KiB of
+ * SRAM) are programmed over SWD (fl_program_direct); fl_crc32_list then
+ * reads the flash instead. */
+bool fl_loader_fits(const fl_target *t);
 fl_err fl_mass_erase(fl_target *t);
 
 /* Called after each buffer the stub has programmed. */

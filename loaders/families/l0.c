@@ -1,6 +1,8 @@
 /*
  * STM32L0 non-volatile memory interface: RM0367 3.3 (sequences), 3.4
- * (protections), 3.7 (registers). PECR holds both the lock bits (PELOCK
+ * (protections), 3.7 (registers); and the L1's (RM0038 3.3-3.9), the same
+ * design at 0x40023C00 (the line's base) with 256-byte pages, 32-word half
+ * pages and its own status flags (fl_family_l1). PECR holds both the lock bits (PELOCK
  * b0, PRGLOCK b1, OPTLOCK b2), opened by two key sequences in turn, and
  * the operation bits, so operation writes keep the lock bits as read.
  * Erased cells read 0x00. There is no mass erase of main flash.
@@ -145,42 +147,54 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
 /* Times: tprog 3.94 ms max per word (DS10152 Table 42), twice when the
  * word is erased first; a page erase is one tprog; a regression also
  * erases program memory and data EEPROM. */
+/* stub_l0: the half page of this family. */
+static void loader_setup(const fl_target *t, fl_loader_ctl *ctl)
+{
+    ctl->half_page = fl_family_of(t)->half_page;
+}
+
+/* What L0 and L1 share. */
+#define NVM_COMMON                                                                                 \
+    .stub = "l0", .loader_setup = loader_setup, .erased = 0x00, .program_unit = 4, .sr = FLASH_SR, \
+    .cr = FLASH_PECR, .sr_busy = FLASH_SR_BSY, .sr_eop = FLASH_SR_EOP,                             \
+    .keys = {{FLASH_PEKEYR, PEKEY1, PEKEY2, FLASH_PECR_PELOCK},                                    \
+             {FLASH_PRGKEYR, PRGKEY1, PRGKEY2, FLASH_PECR_PRGLOCK}},                               \
+    .cr_lock = FLASH_PECR_PELOCK | FLASH_PECR_PRGLOCK,                                             \
+    .cr_keep = FLASH_PECR_PELOCK | FLASH_PECR_PRGLOCK | FLASH_PECR_OPTLOCK, .rdp_off = FLASH_OPTR, \
+    .rdp_mask = FLASH_OPTR_RDPROT, .rdp_clear = RDP_LEVEL0, .bank_code_shift = 8, .erase_ms = 100, \
+    .mass_ms = 0, .erase = erase, .mass_erase = NULL,                                              \
+    .cr_program = 0 /* word stores program by themselves */, .store_width = 4,                     \
+    .cr_half_page = FLASH_PECR_FPRG | FLASH_PECR_PROG
+
+#define NVM_OPT                                                                                    \
+    .level_byte = {RDP_LEVEL0, RDP_LEVEL1}, .op_ms = 20, .regress_ms = 100, .read = opt_read,      \
+    .write = opt_write, .optkeyr = FLASH_OPTKEYR, .lock_reg = FLASH_PECR,                          \
+    .lock_bit = FLASH_PECR_OPTLOCK, .optkeys = {OPTKEY1, OPTKEY2}, .obl_reg = FLASH_PECR,          \
+    .obl_bit = FLASH_PECR_OBL_LAUNCH
+
 const fl_family fl_family_l0 = {
+    NVM_COMMON,
     .name = "STM32L0 NVM interface",
-    .stub = "l0",
-    .erased = 0x00,
-    .program_unit = 4,
-    .sr = FLASH_SR,
-    .cr = FLASH_PECR,
-    .sr_busy = FLASH_SR_BSY,
-    .sr_eop = FLASH_SR_EOP,
     .sr_flags = sr_flags,
-    .keys = {{FLASH_PEKEYR, PEKEY1, PEKEY2, FLASH_PECR_PELOCK},
-             {FLASH_PRGKEYR, PRGKEY1, PRGKEY2, FLASH_PECR_PRGLOCK}},
-    .cr_lock = FLASH_PECR_PELOCK | FLASH_PECR_PRGLOCK,
-    .cr_keep = FLASH_PECR_PELOCK | FLASH_PECR_PRGLOCK | FLASH_PECR_OPTLOCK,
-    .rdp_off = FLASH_OPTR,
-    .rdp_mask = FLASH_OPTR_RDPROT,
-    .rdp_clear = RDP_LEVEL0,
-    .bank_code_shift = 8,
-    .erase_ms = 100,
-    .mass_ms = 0,
-    .erase = erase,
-    .mass_erase = NULL,
-    .cr_program = 0, /* word stores program by themselves */
-    .store_width = 4,
     .half_page = 64,
-    .cr_half_page = FLASH_PECR_FPRG | FLASH_PECR_PROG,
-    .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},
-            .user_mask = OPT_USER_BITS,
-            .op_ms = 20,
-            .regress_ms = 100,
-            .read = opt_read,
-            .write = opt_write,
-            .optkeyr = FLASH_OPTKEYR,
-            .lock_reg = FLASH_PECR,
-            .lock_bit = FLASH_PECR_OPTLOCK,
-            .optkeys = {OPTKEY1, OPTKEY2},
-            .obl_reg = FLASH_PECR,
-            .obl_bit = FLASH_PECR_OBL_LAUNCH},
+    .opt = {NVM_OPT, .user_mask = OPT_USER_BITS},
+};
+
+/* L1 FLASH_SR (RM0038 3.9.8): no NOTZEROERR or FWWERR; OPTVERRUSR b12. */
+static const fl_flag sr_flags_l1[] = {
+    {FLASH_SR_WRPERR, "WRPERR", FL_E_PROTECTED,
+     "the sector is write-protected; clear its WRP option bit (or regress RDP)"},
+    {FLASH_SR_PGAERR, "PGAERR", FL_E_FLASH,
+     "misaligned half-page program; report it, a loader bug"},
+    {FLASH_SR_SIZERR, "SIZERR", FL_E_FLASH, "wrong program size; report it, a loader bug"},
+    {FLASH_SR_RDERR, "RDERR", FL_E_PROTECTED, "read of a PCROP sector; clear PCROP"},
+    {0, NULL, FL_OK, NULL},
+};
+
+/* L1 user options in OBR b23:16 (RM0038 3.9.9): BOR_LEV b3:0, IWDG_SW b4,
+ * nRST_STOP b5, nRST_STDBY b6, BFB2 b7. Times: tprog and page erase 3.94
+ * ms max (DS6876 Table 43). */
+const fl_family fl_family_l1 = {
+    NVM_COMMON,       .name = "STM32L1 NVM interface",      .sr_flags = sr_flags_l1,
+    .half_page = 128, .opt = {NVM_OPT, .user_mask = 0xFFu},
 };

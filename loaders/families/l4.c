@@ -95,6 +95,10 @@ typedef struct l4_variant {
     uint32_t opt_block; /* OPTR's double word (value, complement) in the option area, 0: none */
     uint32_t wrp1ar;    /* FLASH_WRP1AR offset */
     uint32_t acr_empty; /* FLASH_ACR.EMPTY, 0: the variant has none */
+    /* The OPTR bit that selects the row's other bank layout (fl_chip.alt),
+     * and whether set or clear selects it. */
+    uint32_t optr_layout;
+    bool layout_alt_when_set;
 } l4_variant;
 
 static const l4_variant *variant_of(const fl_target *t)
@@ -117,6 +121,19 @@ static fl_err mass_erase(fl_target *t)
     uint32_t cr = FLASH_CR_MER1 | (fl_chip_banks(t->chip, t->flash_size) > 1 ? FLASH_CR_MER2 : 0);
     return fl_ctrl_run(t, 0, cr, FLASH_CR_STRT, fl_family_of(t)->mass_ms, "mass erase",
                        t->chip->line->flash_base);
+}
+
+/* L47x/L49x below 1 MiB: DUALBANK (OPTR b21) = 1 makes two banks; L4+ and
+ * G4 category 3: DBANK (b22) = 0 makes one bank of double-size pages;
+ * G0B/G0C: DUAL_BANK (b21) = 1 makes two banks (RM0351 3.7.8, RM0432
+ * 3.7.8, RM0440 3.7.8, RM0444 3.7.8). */
+static fl_err alt_layout(fl_target *t, bool *alt)
+{
+    const l4_variant *v = variant_of(t);
+    uint32_t optr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
+    *alt = ((optr & v->optr_layout) != 0) == v->layout_alt_when_set;
+    return FL_OK;
 }
 
 /* Clear EMPTY once the first word of main flash holds code: otherwise the
@@ -204,15 +221,18 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
     .keys = {{FLASH_KEYR, FLASH_KEY1, FLASH_KEY2, FLASH_CR_LOCK}}, .cr_lock = FLASH_CR_LOCK,       \
     .rdp_off = FLASH_OPTR, .rdp_mask = FLASH_OPTR_RDP, .rdp_clear = RDP_LEVEL0,                    \
     .bank_code_shift = 8, .erase = erase, .mass_erase = mass_erase, .settle = settle,              \
-    .cr_program = FLASH_CR_PG, .store_width = 4
+    .alt_layout = alt_layout, .cr_program = FLASH_CR_PG, .store_width = 4
 
 #define L4G_OPT                                                                                    \
     .level_byte = {RDP_LEVEL0, RDP_LEVEL1}, .read = opt_read, .write = opt_write,                  \
     .optkeyr = FLASH_OPTKEYR, .lock_reg = FLASH_CR, .lock_bit = FLASH_CR_OPTLOCK,                  \
     .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2}, .obl_reg = FLASH_CR, .obl_bit = FLASH_CR_OBL_LAUNCH
 
-static const l4_variant l4 = {
-    .cr_bker = 1u << FLASH_CR_BKER_SHIFT, .opt_block = OPT_BLOCK_L4, .wrp1ar = FLASH_WRP1AR};
+static const l4_variant l4 = {.cr_bker = 1u << FLASH_CR_BKER_SHIFT,
+                              .opt_block = OPT_BLOCK_L4,
+                              .wrp1ar = FLASH_WRP1AR,
+                              .optr_layout = 1u << 21,
+                              .layout_alt_when_set = true};
 
 /* Times with margin over DS10198 Table 63: page erase 24.47 ms max, mass
  * erase 24.59 ms max. L4+ (DS12023) and G4 (DS12288) pages, 4 or 8 KiB,
@@ -227,12 +247,33 @@ const fl_family fl_family_l4 = {
     .variant = &l4,
 };
 
+/* L4+ and G4: DBANK (b22) = 0 selects the one-bank layout; the option
+ * block as the L4's. */
+static const l4_variant l4p = {.cr_bker = 1u << FLASH_CR_BKER_SHIFT,
+                               .opt_block = OPT_BLOCK_L4,
+                               .wrp1ar = FLASH_WRP1AR,
+                               .optr_layout = 1u << 22,
+                               .layout_alt_when_set = false};
+
+const fl_family fl_family_l4p = {
+    L4G_COMMON,
+    .name = "STM32L4+/G4 flash interface",
+    .sr_busy = FLASH_SR_BSY,
+    .erase_ms = 250,
+    .mass_ms = 250,
+    .opt = {L4G_OPT, .user_mask = FLASH_OPTR_USER, .op_ms = 100, .regress_ms = 200},
+    .variant = &l4p,
+};
+
 /* G0, C0, U0: one or (G0B/G0C) two banks, BKER at b13, CFGBSY, EMPTY.
  * The option block is not read (its address differs between the lines):
  * what OPTR shows loaded stands for it, so a change always loads. User
  * option bits: everything above RDP that the RMs name (RM0444 3.7.8). */
-static const l4_variant g0 = {
-    .cr_bker = FLASH_CR_BKER_G0, .wrp1ar = FLASH_WRP1AR, .acr_empty = FLASH_ACR_EMPTY_G0};
+static const l4_variant g0 = {.cr_bker = FLASH_CR_BKER_G0,
+                              .wrp1ar = FLASH_WRP1AR,
+                              .acr_empty = FLASH_ACR_EMPTY_G0,
+                              .optr_layout = 1u << 21,
+                              .layout_alt_when_set = true};
 
 /* Times: page erase 40 ms max, mass erase 40 ms max (DS12232 G071 Table
  * 42), with margin. */

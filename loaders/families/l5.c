@@ -88,13 +88,25 @@ static fl_err prepare(fl_target *t)
     return FL_OK;
 }
 
-/* DBANK = 1 (the factory value) makes two banks, the row's layout; DBANK =
- * 0 one bank of pages twice as large, the row's alt (RM0438 6.3.1). */
-static fl_err alt_layout(fl_target *t, bool *alt)
+/* L5: DBANK (b22) = 1, the factory value, makes two banks, the row's
+ * layout; 0 one bank of pages twice as large, the row's alt (RM0438
+ * 6.3.1). U5: the largest parts are always two banks; the others only
+ * with DUALBANK (b21) = 1, the row's alt (RM0456 7.3.1). */
+#define FLASH_OPTR_DUALBANK (1u << 21)
+
+static fl_err alt_layout_l5(fl_target *t, bool *alt)
 {
     uint32_t optr = 0;
     PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
     *alt = !(optr & FLASH_OPTR_DBANK);
+    return FL_OK;
+}
+
+static fl_err alt_layout_u5(fl_target *t, bool *alt)
+{
+    uint32_t optr = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
+    *alt = (optr & FLASH_OPTR_DUALBANK) != 0;
     return FL_OK;
 }
 
@@ -173,8 +185,8 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
     .cr = FLASH_NSCR, .sr_eop = FLASH_NSSR_EOP, .sr_flags = sr_flags,                              \
     .keys = {{FLASH_NSKEYR, FLASH_KEY1, FLASH_KEY2, FLASH_NSCR_LOCK}}, .cr_lock = FLASH_NSCR_LOCK, \
     .rdp_off = FLASH_OPTR, .rdp_mask = FLASH_OPTR_RDP, .rdp_clear = RDP_LEVEL0,                    \
-    .bank_code_shift = 8, .erase = erase, .mass_erase = mass_erase, .alt_layout = alt_layout,      \
-    .prepare = prepare, .cr_program = FLASH_NSCR_PG, .store_width = 4,                             \
+    .bank_code_shift = 8, .erase = erase, .mass_erase = mass_erase, .prepare = prepare,            \
+    .cr_program = FLASH_NSCR_PG, .store_width = 4,                                                 \
     .opt = {.level_byte = {RDP_LEVEL0, RDP_LEVEL1},                                                \
             .user_mask = OPTR_USER_SAFE,                                                           \
             .op_ms = 200,                                                                          \
@@ -191,13 +203,21 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
 /* Times with margin: L5 page erase 22 ms typ (DS12736), U5 8 KiB page erase
  * 1.5 ms typ, 3.4 ms max, mass erase per bank 1.4 s max (DS13737). */
 const fl_family fl_family_l5 = {
-    L5U5_COMMON,       .name = "STM32L5 flash interface (non-secure)",
-    .program_unit = 8, .sr_busy = FLASH_NSSR_BSY,
-    .erase_ms = 250,   .mass_ms = 500,
+    L5U5_COMMON,
+    .name = "STM32L5 flash interface (non-secure)",
+    .program_unit = 8,
+    .alt_layout = alt_layout_l5,
+    .sr_busy = FLASH_NSSR_BSY,
+    .erase_ms = 250,
+    .mass_ms = 500,
 };
 
 const fl_family fl_family_u5 = {
-    L5U5_COMMON,        .name = "STM32U5 flash interface (non-secure)",
-    .program_unit = 16, .sr_busy = FLASH_NSSR_BSY | FLASH_NSSR_WDW,
-    .erase_ms = 250,    .mass_ms = 3000,
+    L5U5_COMMON,
+    .name = "STM32U5 flash interface (non-secure)",
+    .program_unit = 16,
+    .alt_layout = alt_layout_u5,
+    .sr_busy = FLASH_NSSR_BSY | FLASH_NSSR_WDW,
+    .erase_ms = 250,
+    .mass_ms = 3000,
 };

@@ -91,6 +91,8 @@ typedef struct fl_loader_ctl {
     uint32_t bank2_regs;
     uint32_t bank2_addr;
     fl_loader_l4 l4; /* stub_l4x only */
+    /* stub_l0: bytes of a half page (L0 64, L1 128); 0: 64. */
+    uint32_t half_page;
 } fl_loader_ctl;
 
 #endif

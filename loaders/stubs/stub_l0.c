@@ -1,5 +1,6 @@
-/* STM32L0 NVM (RM0367 3.3.4): half-page programming (FPRG + PROG, 16 words
- * into one 64-byte half page, one tprog for all of them) where a chunk is
+/* STM32L0/L1 NVM (RM0367 3.3.4, RM0038 3.3.4): half-page programming
+ * (FPRG + PROG, 16 words into one 64-byte half page on the L0, 32 words on
+ * the L1, one tprog for all of them) where a chunk is
  * half-page aligned, single words elsewhere. While the 16 words are being
  * loaded nothing may read flash, which is why this runs from SRAM with
  * interrupts masked. */
@@ -35,16 +36,18 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     if ((addr & 3) || (len & 3))
         return FL_ST_BAD_REQUEST;
     REG32(SR(ctl)) = SR_ERRORS | SR_EOP;
+    /* L0: 16 words (RM0367 3.3.4), L1: 32 words (RM0038 3.3.4). */
+    uint32_t hp = ctl->half_page ? ctl->half_page : 64u;
     uint32_t i = 0, st = FL_ST_OK;
     while (st == FL_ST_OK && i < len) {
         uint32_t a = addr + i;
-        if ((a & 63) == 0 && len - i >= 64) {
+        if ((a & (hp - 1)) == 0 && len - i >= hp) {
             REG32(PECR(ctl)) |= PECR_FPRG | PECR_PROG;
-            for (uint32_t w = 0; w < 64; w += 4)
+            for (uint32_t w = 0; w < hp; w += 4)
                 REG32(a + w) = word_at(src + i + w);
             st = wait_and_check(ctl, a);
             REG32(PECR(ctl)) &= ~(PECR_FPRG | PECR_PROG);
-            i += 64;
+            i += hp;
         } else {
             REG32(a) = word_at(src + i);
             st = wait_and_check(ctl, a);

@@ -51,7 +51,8 @@ static void clock_recipes_fit(void **state)
     (void)state;
     for (size_t i = 0; fl_chip_at(i); i++) {
         const fl_line *c = fl_chip_at(i)->line;
-        assert_non_null(c->fast_clock);
+        if (!c->fast_clock)
+            continue; /* a line without one runs the loader on its reset clock */
         assert_true(c->fast_clock_hz > 0);
         size_t n = 0;
         while (c->fast_clock[n].mask) /* every recipe is terminated */
@@ -231,13 +232,13 @@ static void every_row_is_usable(void **state)
         assert_non_null(fl_chip_stub(c));
         if (fl_chip_unit_count(c, c->flash_size_max) == 0)
             fail_msg("%s: the units do not tile %u KiB", c->name, c->flash_size_max / 1024);
-        assert_true(c->sram_size >= 4 * 1024);
+        assert_true(c->sram_size >= 2 * 1024);
         for (const char *p = c->parts; *p; p++)
             assert_true(*p == ';' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'));
         if (c->bank2_regs)
             assert_true(c->bank2_start > 0 && c->bank2_start < c->flash_size_max);
     }
-    assert_true(n >= 30);
+    assert_true(n >= 60);
 }
 
 int main(void)
