@@ -289,7 +289,7 @@ const fl_family fl_family_g0 = {
 
 /* WB and WL: the controller at 0x58004000 (the line's), CFGBSY and PESD
  * (CPU2 holding the flash) as busy, one bank. */
-static const l4_variant wb = {.wrp1ar = 0x30u};
+static const l4_variant wb = {.wrp1ar = FLASH_WRP1AR, .acr_empty = FLASH_ACR_EMPTY_G0};
 
 /* Times: WB 4 KiB page erase 22 ms typ, mass 22 ms (DS11929 Table 65), with
  * margin. */
