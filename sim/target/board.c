@@ -5,7 +5,8 @@
  * hooks, the mapping), board_bus.c the bus and the debugger's entry points.
  *
  * How the memory map is modelled, and why:
- *  - Flash (and its boot alias at 0) is host memory mapped execute-only.
+ *  - Flash (and its boot alias at 0, and the F7's ITCM alias) is host
+ *    memory mapped execute-only.
  *    Code runs from it at full speed; a data load takes the read-protection
  *    hook (so a load from busy flash stalls and RDP can refuse it); a store
  *    takes the write-protection hook, which hands it to the flash controller
@@ -126,6 +127,8 @@ void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len)
     clock_view_sync(b, off, len);
     board_mark_dirty(b, b->chip->flash_base + off, len);
     board_mark_dirty(b, off, len);
+    if (b->chip->itcm_flash_base)
+        board_mark_dirty(b, b->chip->itcm_flash_base + off, len);
 }
 
 static void flush_dirty(sim_board *b)

@@ -63,6 +63,9 @@ typedef struct sim_chip {
     bool armv6m;
     uint32_t core_hz; /* reset clock (HSI/MSI) */
     uint32_t flash_base, flash_size;
+    /* Main flash again at this address, read and execute only (the F7's
+     * ITCM interface at 0x00200000); 0: no such alias. */
+    uint32_t itcm_flash_base;
     uint8_t flash_erased; /* 0xFF, or 0x00 on L0 */
     uint32_t sram_base, sram_size;
     uint32_t sram2_base, sram2_size; /* separately mapped SRAM2 (L4), or 0 */
