@@ -89,8 +89,7 @@ fl_err fl_flags_describe(const fl_target *t, uint32_t sr, char *buf, size_t n)
     return e;
 }
 
-/* The flags a family knows as errors. */
-static uint32_t error_mask(const fl_family *f)
+uint32_t fl_sr_errors(const fl_family *f)
 {
     uint32_t m = 0;
     for (const fl_flag *g = f->sr_flags; g && g->bit; g++)
@@ -118,7 +117,7 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
         if (now - start > FAST_POLL_MS)
             fl_sleep_ms(1);
     }
-    uint32_t errors = sr & error_mask(f);
+    uint32_t errors = sr & fl_sr_errors(f);
     if (errors) {
         PD_TRY(t, pd_write32(t->probe, sr_addr, errors | (sr & f->sr_eop)));
         char why[200];

@@ -91,6 +91,10 @@ typedef struct fl_family {
      * caches flash contents the loader is about to change (F2/F4 flash
      * caches, F7 ART and the Cortex-M7 L1 caches). NULL: nothing to do. */
     fl_err (*prepare)(fl_target *t);
+    /* Fill the family's part of the stub's control block (loader_abi.h:
+     * stub_l4x reads where the registers and bits are). NULL: the stub
+     * knows its controller. */
+    void (*loader_setup)(const fl_target *t, fl_loader_ctl *ctl);
     /* Direct programming (direct.c): CR bits that make stores program,
      * the store width, and a half-page mode (L0: FPRG) for aligned runs of
      * half_page bytes (0: none). */
@@ -128,6 +132,8 @@ fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uin
  * to an open register is a wrong sequence on F4/L0/L4 and locks it until
  * reset (options.c). */
 fl_err fl_opt_unlock(fl_target *t);
+/* The error flags of the family's status register (every sr_flags bit). */
+uint32_t fl_sr_errors(const fl_family *f);
 /* Sleep between slow polls. */
 void fl_sleep_ms(unsigned ms);
 

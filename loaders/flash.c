@@ -326,6 +326,8 @@ static bool next_piece(const fl_chunk *chunks, size_t n, cursor *c, uint32_t bsz
 static void loader_regs(const fl_target *t, fl_loader_ctl *ctl)
 {
     ctl->flash_regs = fl_reg(t, 0, 0);
+    if (fl_family_of(t)->loader_setup)
+        fl_family_of(t)->loader_setup(t, ctl);
     if (fl_reg_blocks(t) > 1) {
         ctl->bank2_regs = fl_reg(t, 1, 0);
         ctl->bank2_addr = t->chip->line->flash_base + t->chip->bank2_start;

@@ -84,6 +84,23 @@ static fl_err mass_erase(fl_target *t)
                        "mass erase", t->chip->line->flash_base);
 }
 
+/* stub_l4x: the L4's registers and bits. */
+static void loader_setup(const fl_target *t, fl_loader_ctl *ctl)
+{
+    const fl_family *f = fl_family_of(t);
+    ctl->l4.sr_off = f->sr;
+    ctl->l4.cr_off = f->cr;
+    ctl->l4.sr_busy = f->sr_busy;
+    ctl->l4.sr_errors = fl_sr_errors(f);
+    ctl->l4.sr_eop = f->sr_eop;
+    ctl->l4.cr_pg = FLASH_CR_PG;
+    ctl->l4.cr_per = FLASH_CR_PER;
+    ctl->l4.cr_strt = FLASH_CR_STRT;
+    ctl->l4.cr_bker = 1u << FLASH_CR_BKER_SHIFT;
+    ctl->l4.pnb_shift = FLASH_CR_PNB_SHIFT;
+    ctl->l4.prog_unit = f->program_unit;
+}
+
 /* ---- option bytes (RM0351 3.4.2, 3.7.8) -------------------------------------- */
 
 static fl_err opt_read(fl_target *t, fl_opt_now *now)
@@ -127,7 +144,8 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
  * erase 24.59 ms max. */
 const fl_family fl_family_l4 = {
     .name = "STM32L4 flash interface",
-    .stub = "l4",
+    .stub = "l4x",
+    .loader_setup = loader_setup,
     .erased = 0xFF,
     .program_unit = 8,
     .sr = FLASH_SR,

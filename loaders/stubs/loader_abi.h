@@ -62,6 +62,19 @@ typedef struct fl_crc_item {
     uint32_t crc; /* written by the stub */
 } fl_crc_item;
 
+/* For stub_l4x, which serves every L4-generation controller: where the
+ * family keeps its registers and bits (the host's family descriptor fills
+ * these; other stubs ignore them). */
+typedef struct fl_loader_l4 {
+    uint32_t sr_off, cr_off; /* offsets from flash_regs */
+    uint32_t sr_busy;        /* BSY, and CFGBSY where there is one */
+    uint32_t sr_errors, sr_eop;
+    uint32_t cr_pg, cr_per, cr_strt;
+    uint32_t cr_bker;   /* the bank-2 bit of a page erase, 0: one bank */
+    uint32_t pnb_shift; /* where PNB starts in CR */
+    uint32_t prog_unit; /* bytes: 8 (double word), 16 (quad word) */
+} fl_loader_l4;
+
 typedef struct fl_loader_ctl {
     uint32_t op;              /* enum fl_loader_op */
     uint32_t flash_regs;      /* controller base, e.g. 0x40022000 */
@@ -77,6 +90,7 @@ typedef struct fl_loader_ctl {
      * bank2_regs. 0: one block for all of flash. */
     uint32_t bank2_regs;
     uint32_t bank2_addr;
+    fl_loader_l4 l4; /* stub_l4x only */
 } fl_loader_ctl;
 
 #endif

@@ -467,11 +467,13 @@ static int run_main(int argc, char **argv)
             }
     for (int i = 0; i < o.nspecs; i++)
         if (!sim_chip_find(o.specs[i].chip)) {
-            /* The known chips are the rows of the chip table. */
-            fprintf(stderr, "flashline-sim: unknown chip '%s' (", o.specs[i].chip);
-            for (size_t k = 0; sim_chip_at(k); k++)
-                fprintf(stderr, "%s%s", k ? ", " : "", sim_chip_at(k)->name);
-            fprintf(stderr, ")\n");
+            /* The known chips are the ordering codes of the chip table. */
+            char known[4096];
+            sim_chip_known(known, sizeof known);
+            fprintf(stderr,
+                    "flashline-sim: unknown chip '%s'; modelled parts, x being any "
+                    "pin-count letter: %s\n",
+                    o.specs[i].chip, known);
             return 2;
         }
     ensure_preload(argv);

@@ -87,9 +87,19 @@ typedef struct sim_chip {
     bool iwdg_winr; /* IWDG_WINR (offset 0x10, reset 0x0FFF) exists */
 } sim_chip;
 
-/* The chip table; NULL-terminated lookup by name. */
+/*
+ * The chip table. sim_chip_find() takes a row's name or any ordering code
+ * of a modelled part line ("stm32f407vg": prefix, pin-count letter, flash
+ * size letter) and returns the part with the flash and SRAM that code
+ * implies; NULL for anything else. sim_chip_at() walks the rows: one per
+ * die, at its largest size (NULL past the end).
+ */
 const sim_chip *sim_chip_find(const char *name);
-const sim_chip *sim_chip_at(size_t index); /* NULL past the end */
+const sim_chip *sim_chip_at(size_t index);
+/* The ordering codes sim_chip_find() takes, as "stm32f103x4/x6/x8/xb, ..."
+ * ("x": any pin-count letter), into buf as snprintf does; returns the
+ * length of the whole list. */
+size_t sim_chip_known(char *buf, size_t len);
 
 typedef struct sim_board sim_board;
 

@@ -72,11 +72,16 @@ typedef struct flash_ctrl_ops {
 extern const flash_ctrl_ops sim_flash_f1;
 extern const flash_ctrl_ops sim_flash_f1_xl;
 extern const flash_ctrl_ops sim_flash_f0;
-/* flash_f4.c: F446-style single bank, F42x/F43x dual bank; the F7 parts
- * as variants of the same design (data in flash_f7.c): F74x/F75x,
+extern const flash_ctrl_ops sim_flash_f3;
+/* flash_f4.c: F446-style single bank, F42x/F43x dual bank; F2 and
+ * F405/F407 (12 sectors, no PCROP), F412, F42x/F469 up to 1 MiB; the F7
+ * parts as variants of the same design (data in flash_f7.c): F74x/F75x,
  * F76x/F77x (nDBANK), F72x/F73x. F7 rows also set itcm_flash_base. */
 extern const flash_ctrl_ops sim_flash_f4;
 extern const flash_ctrl_ops sim_flash_f4_db;
+extern const flash_ctrl_ops sim_flash_f2;
+extern const flash_ctrl_ops sim_flash_f412;
+extern const flash_ctrl_ops sim_flash_f42x;
 extern const flash_ctrl_ops sim_flash_f7;
 extern const flash_ctrl_ops sim_flash_f7_76x;
 extern const flash_ctrl_ops sim_flash_f7_72x;

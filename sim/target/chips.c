@@ -1,163 +1,163 @@
 /*
- * The chip table: everything the virtual board needs to know about one
- * STM32 part, as data. Addresses and identities are from the reference
- * manuals (RM0008, RM0390, RM0367, RM0351: memory maps, DBGMCU and unique ID
- * chapters) and the CMSIS device headers; clocks are the reset clocks (F1 HSI 8 MHz,
- * F4 HSI 16 MHz, L0 MSI 2.097 MHz, L4 MSI 4 MHz).
+ * The chip table's lookup: the rows of every series (chips_<series>.c) in
+ * one index, and ordering codes resolved into concrete parts (see
+ * chip_table.h for the data and where it comes from).
+ *
+ * sim_chip_find() takes
+ *  - the name of a row ("stm32f103rb"): that row itself;
+ *  - any ordering code of a modelled line, prefix + pin-count letter +
+ *    flash-size letter ("stm32f103c8", "stm32f401ve"): the row of its die
+ *    with the flash size the letter gives and the SRAM of that part, named
+ *    generically with ST's "x" for the package ("stm32f103x8"). Upper case
+ *    is accepted too.
+ * Anything else is not a modelled part: NULL, and sim_chip_known() says
+ * what is.
  */
-#include "board_internal.h"
-#include "clock_tree.h"
+#include "chip_table.h"
 
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
-#include <unicorn/unicorn.h>
 
-static const sim_chip chips[] = {
-    {
-        .name = "stm32f103rb",
-        .family_name = "STM32F1",
-        .flash = &sim_flash_f1,
-        .clock = &sim_clock_f1,
-        .dev_id = 0x410,
-        .rev_id = 0x2003, /* rev Y */
-        .idcode_addr = 0xE0042000,
-        .cpuid = 0x411FC231, /* Cortex-M3 r1p1 */
-        .dp_idcode = 0x1BA01477,
-        .cpu_model = UC_CPU_ARM_CORTEX_M3,
-        .armv6m = false,
-        .core_hz = 8000000,
-        .flash_base = 0x08000000,
-        .flash_size = 128 * 1024,
-        .flash_erased = 0xFF,
-        .sram_base = 0x20000000,
-        .sram_size = 20 * 1024,
-        /* boot ROM 0x1FFFF000 (2 KiB), flash size 0x1FFFF7E0, UID 0x1FFFF7E8,
-         * option bytes 0x1FFFF800: all in one 4 KiB block */
-        .sys = {{0x1FFFF000, 0x1000}},
-        .flash_size_reg = 0x1FFFF7E0,
-        .uid_addr = {0x1FFFF7E8, 0x1FFFF7EC, 0x1FFFF7F0},
-        .page_size = 1024,
-        .flash_regs = 0x40022000,
-        .dbgmcu_cr = 0xE0042004,
-        .dbgmcu_apb1_fz = 0xE0042004, /* F1 keeps the freeze bits in DBGMCU_CR */
-        .iwdg_freeze_bit = 1u << 8,   /* DBG_IWDG_STOP */
-        .rcc_base = 0x40021000,
-        .rcc_csr = 0x40021024,
-        .lsi_hz = 40000,
-    },
-    {
-        .name = "stm32f446re",
-        .family_name = "STM32F4",
-        .flash = &sim_flash_f4,
-        .clock = &sim_clock_f446,
-        .dev_id = 0x421,
-        .rev_id = 0x1000,
-        .idcode_addr = 0xE0042000,
-        .cpuid = 0x410FC241, /* Cortex-M4F r0p1 */
-        .dp_idcode = 0x2BA01477,
-        .cpu_model = UC_CPU_ARM_CORTEX_M4,
-        .armv6m = false,
-        .core_hz = 16000000,
-        .flash_base = 0x08000000,
-        .flash_size = 512 * 1024,
-        .flash_erased = 0xFF,
-        .sram_base = 0x20000000,
-        .sram_size = 128 * 1024,
-        /* boot ROM 0x1FFF0000, OTP 0x1FFF7800, UID 0x1FFF7A10, flash size
-         * 0x1FFF7A22; option bytes 0x1FFFC000 */
-        .sys = {{0x1FFF0000, 0x8000}, {0x1FFFC000, 0x1000}},
-        .flash_size_reg = 0x1FFF7A22,
-        .uid_addr = {0x1FFF7A10, 0x1FFF7A14, 0x1FFF7A18},
-        .page_size = 16 * 1024,
-        .flash_regs = 0x40023C00,
-        .dbgmcu_cr = 0xE0042004,
-        .dbgmcu_apb1_fz = 0xE0042008,
-        .iwdg_freeze_bit = 1u << 12,
-        .rcc_base = 0x40023800,
-        .rcc_csr = 0x40023874,
-        .lsi_hz = 32000,
-    },
-    {
-        .name = "stm32l053r8",
-        .family_name = "STM32L0",
-        .flash = &sim_flash_l0,
-        .clock = &sim_clock_l0,
-        .dev_id = 0x417,
-        .rev_id = 0x1000,
-        .idcode_addr = 0x40015800, /* on the APB, not the PPB */
-        .cpuid = 0x410CC601,       /* Cortex-M0+ r0p1 */
-        .dp_idcode = 0x0BC11477,
-        .cpu_model = UC_CPU_ARM_CORTEX_M0,
-        .armv6m = true,
-        .core_hz = 2097000,
-        .flash_base = 0x08000000,
-        .flash_size = 64 * 1024,
-        .flash_erased = 0x00,
-        .sram_base = 0x20000000,
-        .sram_size = 8 * 1024,
-        /* boot ROM 0x1FF00000; info block 0x1FF80000: option bytes, UID
-         * (0x50, 0x54, 0x64), flash size 0x7C */
-        .sys = {{0x1FF00000, 0x1000}, {0x1FF80000, 0x1000}},
-        .flash_size_reg = 0x1FF8007C,
-        .uid_addr = {0x1FF80050, 0x1FF80054, 0x1FF80064},
-        .page_size = 128,
-        .eeprom_base = 0x08080000,
-        .eeprom_size = 2048,
-        .flash_regs = 0x40022000,
-        .dbgmcu_cr = 0x40015804,
-        .dbgmcu_apb1_fz = 0x40015808,
-        .iwdg_freeze_bit = 1u << 12,
-        .rcc_base = 0x40021000,
-        .rcc_csr = 0x40021050,
-        .lsi_hz = 38000,
-        .iwdg_winr = true,
-    },
-    {
-        .name = "stm32l476rg",
-        .family_name = "STM32L4",
-        .flash = &sim_flash_l4,
-        .clock = &sim_clock_l4,
-        .dev_id = 0x415,
-        .rev_id = 0x1007, /* rev 4 */
-        .idcode_addr = 0xE0042000,
-        .cpuid = 0x410FC241,
-        .dp_idcode = 0x2BA01477,
-        .cpu_model = UC_CPU_ARM_CORTEX_M4,
-        .armv6m = false,
-        .core_hz = 4000000,
-        .flash_base = 0x08000000,
-        .flash_size = 1024 * 1024,
-        .flash_erased = 0xFF,
-        .sram_base = 0x20000000,
-        .sram_size = 96 * 1024,
-        .sram2_base = 0x10000000, /* also seen right after SRAM1 at 0x20018000 */
-        .sram2_size = 32 * 1024,
-        /* boot ROM 0x1FFF0000, OTP 0x1FFF7000, package 0x1FFF7500, UID
-         * 0x1FFF7590, flash size 0x1FFF75E0, bank 1 options 0x1FFF7800;
-         * bank 2 options 0x1FFFF800 */
-        .sys = {{0x1FFF0000, 0x8000}, {0x1FFFF000, 0x1000}},
-        .flash_size_reg = 0x1FFF75E0,
-        .uid_addr = {0x1FFF7590, 0x1FFF7594, 0x1FFF7598},
-        .page_size = 2048,
-        .flash_regs = 0x40022000,
-        .dbgmcu_cr = 0xE0042004,
-        .dbgmcu_apb1_fz = 0xE0042008,
-        .iwdg_freeze_bit = 1u << 12,
-        .rcc_base = 0x40021000,
-        .rcc_csr = 0x40021094,
-        .lsi_hz = 32000,
-        .iwdg_winr = true,
-    },
-};
+static const sim_chip_series *const series[] = {&sim_series_f1, &sim_series_f4, &sim_series_l,
+                                                &sim_series_f0f3};
+#define NSERIES (sizeof series / sizeof series[0])
 
 const sim_chip *sim_chip_at(size_t index)
 {
-    return index < sizeof chips / sizeof chips[0] ? &chips[index] : NULL;
+    for (size_t s = 0; s < NSERIES; s++) {
+        if (index < series[s]->nrows)
+            return &series[s]->rows[index];
+        index -= series[s]->nrows;
+    }
+    return NULL;
+}
+
+/* The flash-size letter of ST's ordering codes (every datasheet's
+ * "ordering information scheme"). */
+uint32_t sim_flash_kib_of(char code)
+{
+    switch (code) {
+    case '4':
+        return 16;
+    case '6':
+        return 32;
+    case '8':
+        return 64;
+    case 'b':
+        return 128;
+    case 'c':
+        return 256;
+    case 'd':
+        return 384;
+    case 'e':
+        return 512;
+    case 'f':
+        return 768;
+    case 'g':
+        return 1024;
+    case 'h':
+        return 1536;
+    case 'i':
+        return 2048;
+    default:
+        return 0;
+    }
+}
+
+/* Pin-count letters of the ordering codes (f 20, g 28, k 32, t 36, s 44,
+ * c 48, r 64, m 80, o 90, v 100, q 132, z 144, i 176, b 208, n 216, and
+ * the ball-grid and chip-scale ones), and "x" for any of them. */
+static bool pin_letter(char c)
+{
+    return c && strchr("abcefghijkmnopqrstuvxyz", c) != NULL;
+}
+
+/* ---- the resolved parts ---------------------------------------------------- */
+
+#define NAME_MAX_LEN 24
+#define PARTS_MAX    256
+
+typedef struct part {
+    sim_chip chip;
+    char name[NAME_MAX_LEN];
+} part;
+
+static part parts[PARTS_MAX];
+static size_t nparts;
+static pthread_once_t parts_once = PTHREAD_ONCE_INIT;
+
+/* Every (line, size) as a concrete row, built once: the rows handed out
+ * must outlive every board made of them. */
+static void build_parts(void)
+{
+    for (size_t s = 0; s < NSERIES; s++)
+        for (size_t l = 0; l < series[s]->nlines; l++) {
+            const sim_part_line *line = &series[s]->lines[l];
+            for (size_t k = 0; k < SIM_PART_SIZES && line->size[k].code; k++) {
+                const sim_part_size *z = &line->size[k];
+                if (nparts == PARTS_MAX || !z->die)
+                    return; /* the table test counts them: cannot happen */
+                part *p = &parts[nparts++];
+                p->chip = *z->die;
+                snprintf(p->name, sizeof p->name, "%sx%c", line->prefix, z->code);
+                p->chip.name = p->name;
+                p->chip.flash_size = sim_flash_kib_of(z->code) * 1024;
+                p->chip.sram_size = (uint32_t)z->sram_kib * 1024;
+                if (z->flash)
+                    p->chip.flash = z->flash;
+            }
+        }
 }
 
 const sim_chip *sim_chip_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
-        if (name && strcmp(chips[i].name, name) == 0)
-            return &chips[i];
+    if (!name)
+        return NULL;
+    char low[NAME_MAX_LEN];
+    size_t n = strlen(name);
+    if (n >= sizeof low)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)name[i]);
+    for (size_t i = 0; sim_chip_at(i); i++)
+        if (strcmp(sim_chip_at(i)->name, low) == 0)
+            return sim_chip_at(i);
+    /* prefix + pin-count letter + flash-size letter */
+    if (n < 3 || !pin_letter(low[n - 2]) || !sim_flash_kib_of(low[n - 1]))
+        return NULL;
+    low[n - 2] = 'x';
+    pthread_once(&parts_once, build_parts);
+    for (size_t i = 0; i < nparts; i++)
+        if (strcmp(parts[i].name, low) == 0)
+            return &parts[i].chip;
     return NULL;
+}
+
+/* Append to buf as snprintf would, keeping count past the end. */
+static void put(char *buf, size_t len, size_t *used, const char *a, const char *b, char code)
+{
+    char *at = buf && *used < len ? buf + *used : NULL;
+    int w = snprintf(at, at ? len - *used : 0, "%s%sx%c", a, b, code);
+    if (w > 0)
+        *used += (size_t)w;
+}
+
+size_t sim_chip_known(char *buf, size_t len)
+{
+    size_t used = 0;
+    if (buf && len)
+        buf[0] = 0;
+    for (size_t s = 0; s < NSERIES; s++)
+        for (size_t l = 0; l < series[s]->nlines; l++) {
+            const sim_part_line *line = &series[s]->lines[l];
+            for (size_t k = 0; k < SIM_PART_SIZES && line->size[k].code; k++)
+                put(buf, len, &used,
+                    k      ? "/"
+                    : used ? ", "
+                           : "",
+                    k ? "" : line->prefix, line->size[k].code);
+        }
+    return used;
 }

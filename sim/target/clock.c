@@ -160,11 +160,13 @@ static pll_cfg pll_config(const sim_board *b)
     unsigned sc = code_of(v, P->src_shift, P->src_width);
     p.input = P->src[sc];
     uint32_t sdiv = P->src_div[sc] ? P->src_div[sc] : 1;
-    uint32_t m = field_value(&P->m, v), n = field_value(&P->n, v);
+    bool skip_m = (P->src_skip_m >> sc) & 1;
+    uint32_t mv = P->m_reg ? b->rcc[P->m_reg / 4] : v;
+    uint32_t m = skip_m ? 1 : field_value(&P->m, mv), n = field_value(&P->n, v);
     uint64_t ref = m ? input_hz(b, p.input) / sdiv / m : 0;
-    uint64_t vco = ref * n;
-    bool ok = p.input != SIM_CLK_NONE && field_allowed(&P->m, m) && field_allowed(&P->n, n) &&
-              in_range(ref, P->ref_min_hz, P->ref_max_hz) &&
+    uint64_t vco = ref * n / (P->n_den ? P->n_den : 1);
+    bool ok = p.input != SIM_CLK_NONE && (skip_m || field_allowed(&P->m, m)) &&
+              field_allowed(&P->n, n) && in_range(ref, P->ref_min_hz, P->ref_max_hz) &&
               in_range(vco, P->vco_min_hz, P->vco_max_hz);
     uint64_t hz[2] = {0, 0};
     bool spec[2] = {false, false};
@@ -491,6 +493,12 @@ void rcc_write(sim_board *b, uint32_t off, uint32_t value, uint32_t mask)
         v = (v & ~P->frozen) | (old & P->frozen);
         if (needed(b, SIM_CLK_PLL))
             v |= old & (P->out[0].en | P->out[1].en);
+    }
+    if (P->m_reg && off == P->m_reg && pll_on) {
+        /* PREDIV likewise "can be written only when the PLL is disabled"
+         * (RM0091 7.4.12) */
+        uint32_t m = field_mask(P->m.shift, P->m.width);
+        v = (v & ~m) | (old & m);
     }
     if (off == t->cfgr) {
         /* SWS is read-only; a new SW starts the switch. */

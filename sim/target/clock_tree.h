@@ -76,9 +76,17 @@ typedef struct sim_clk_pll {
     /* bits of cfg that writes cannot change while PLLON is set */
     uint32_t frozen;
     uint8_t src_shift, src_width;
-    sim_clk_src src[4];  /* PLLSRC code -> input */
-    uint8_t src_div[4];  /* fixed divider on that input (F1 HSI/2), 0 = 1 */
-    sim_clk_field m, n;  /* input divider, VCO multiplier */
+    sim_clk_src src[4]; /* PLLSRC code -> input */
+    uint8_t src_div[4]; /* fixed divider on that input (F1 HSI/2), 0 = 1 */
+    /* PLLSRC codes (bit k for code k) whose input does not pass M (F0 HSI/2
+     * beside HSI/PREDIV) */
+    uint8_t src_skip_m;
+    sim_clk_field m, n; /* input divider, VCO multiplier */
+    /* RCC offset of the register holding M when it is not cfg (F0/F3
+     * CFGR2.PREDIV), 0 = cfg; M there is frozen while PLLON is set too */
+    uint32_t m_reg;
+    /* N's decoded values count in 1/n_den (F105 PLLMUL x6.5), 0 = 1 */
+    uint16_t n_den;
     uint32_t ref_min_hz; /* the VCO input, after M */
     uint32_t ref_max_hz;
     uint32_t vco_min_hz, vco_max_hz;
@@ -120,8 +128,27 @@ typedef struct sim_clock_tree {
     uint32_t ws_max_hz[SIM_CLK_WS_MAX];
 } sim_clock_tree;
 
-extern const sim_clock_tree sim_clock_f1;
+extern const sim_clock_tree sim_clock_f1; /* F101/F102/F103 at 72 MHz: F103 */
+extern const sim_clock_tree sim_clock_f100;
+extern const sim_clock_tree sim_clock_f101;
+extern const sim_clock_tree sim_clock_f102;
+extern const sim_clock_tree sim_clock_f105;
 extern const sim_clock_tree sim_clock_f446;
+/* clock_trees_f0f3.c */
+extern const sim_clock_tree sim_clock_f0;
+extern const sim_clock_tree sim_clock_f0_prediv;
+extern const sim_clock_tree sim_clock_f3;
+extern const sim_clock_tree sim_clock_f3_prediv;
+/* clock_trees_f4.c */
+extern const sim_clock_tree sim_clock_f2;
+extern const sim_clock_tree sim_clock_f40x;
+extern const sim_clock_tree sim_clock_f42x;
+extern const sim_clock_tree sim_clock_f469;
+extern const sim_clock_tree sim_clock_f401;
+extern const sim_clock_tree sim_clock_f411;
+extern const sim_clock_tree sim_clock_f412;
+extern const sim_clock_tree sim_clock_f410;
+extern const sim_clock_tree sim_clock_f7;
 extern const sim_clock_tree sim_clock_l0;
 extern const sim_clock_tree sim_clock_l4;
 

@@ -85,6 +85,118 @@ const sim_clock_tree sim_clock_f1 = {
     .ws_max_hz = {24 * MHZ, 48 * MHZ, 72 * MHZ},
 };
 
+/*
+ * The other F10x lines share the F103's RCC (RM0008 7.3.1-7.3.2, RM0041
+ * 6.3.1-6.3.2 for the value line) and differ in how fast they may run,
+ * which is what the PLL's output range and the wait-state table say: F101
+ * (access line) 36 MHz, F102 (USB access line) 48 MHz, F100 (value line)
+ * 24 MHz [fact sheet 5: header RCC_MAX_FREQUENCY for the F100; the F101 and
+ * F102 limits are their datasheets' and marked U there]. A PLL set above
+ * the part's maximum never locks, as any out-of-range PLL [U]. Their
+ * datasheets' HSI start-up and PLL lock maxima are taken as the F103's
+ * (DS5319: 2 us, 200 us) [U]; PLL input 1-25 MHz likewise [U]. RCC_CR b26-29
+ * are reserved on these lines: no other pairs.
+ */
+
+/* The F10x PLL but for its maximum output. */
+#define F1_PLL(max_out_hz)                                                                         \
+    {                                                                                              \
+        .on = RCC_CR_PLLON, .rdy = RCC_CR_PLLRDY, .lock_ns = 200000, .cfg = 0x04,                  \
+        .frozen = RCC_CFGR_PLLSRC | RCC_CFGR_PLLXTPRE | RCC_CFGR_PLLMUL, .src_shift = 16,          \
+        .src_width = 1, .src = {SIM_CLK_HSI, SIM_CLK_HSE}, .src_div = {2, 1},                      \
+        .n = {.shift = 18, .width = 4, .table = f1_pllmul, .min = 2, .max = 16},                   \
+        .ref_min_hz = 1 * MHZ, .ref_max_hz = 25 * MHZ, .vco_min_hz = 0, .vco_max_hz = UINT32_MAX,  \
+        .out = {{.min_hz = 16 * MHZ, .max_hz = (max_out_hz)}},                                     \
+    }
+
+/* Everything of an F10x tree but its PLL and wait states. */
+#define F1_TREE_COMMON                                                                             \
+    .cr = 0x00, .cfgr = 0x04, .reset = {{0x00, RCC_CR_HSION | 16u << 3}},                          \
+    .hsi = {.on = RCC_CR_HSION, .rdy = RCC_CR_HSIRDY, .hz = 8 * MHZ, .tsu_ns = 2000},              \
+    .hse_rdy = RCC_CR_HSERDY, .sw_shift = 0, .sws_shift = 2, .sw_width = 2,                        \
+    .sw_src = {SIM_CLK_HSI, SIM_CLK_HSE, SIM_CLK_PLL, SIM_CLK_NONE},                               \
+    .hpre = {.shift = 4, .width = 4, .table = hpre_div, .min = 1, .max = 512}
+
+/* F100: RM0041 3.3.3 gives no LATENCY (FLASH_ACR holds HLFCYA and the
+ * prefetch bits only): 24 MHz at any setting. The PLL output range of
+ * DS6517 Table 30 is 16-24 MHz [U]. */
+const sim_clock_tree sim_clock_f100 = {
+    .name = "RM0041 6 (STM32F100 value line RCC)",
+    F1_TREE_COMMON,
+    .pll = F1_PLL(24 * MHZ),
+    .ws_count = 1,
+    .ws_max_hz = {24 * MHZ},
+};
+
+/* F101: 0 WS up to 24 MHz (RM0008 3.3.3), 1 WS up to the 36 MHz maximum. */
+const sim_clock_tree sim_clock_f101 = {
+    .name = "RM0008 7 (STM32F101 RCC, 36 MHz)",
+    F1_TREE_COMMON,
+    .pll = F1_PLL(36 * MHZ),
+    .ws_count = 2,
+    .ws_max_hz = {24 * MHZ, 36 * MHZ},
+};
+
+/* F102: 0 WS up to 24 MHz, 1 WS up to its 48 MHz maximum. */
+const sim_clock_tree sim_clock_f102 = {
+    .name = "RM0008 7 (STM32F102 RCC, 48 MHz)",
+    F1_TREE_COMMON,
+    .pll = F1_PLL(48 * MHZ),
+    .ws_count = 2,
+    .ws_max_hz = {24 * MHZ, 48 * MHZ},
+};
+
+/* ---- STM32F105/F107 connectivity line (RM0008 8.2, 8.3.1-8.3.2) ----------- */
+
+/* RCC_CR b26-29, RM0008 8.3.1: PLL2 and PLL3 (not modelled: ready as soon
+ * as on; they cannot feed SYSCLK but through PREDIV1, i.e. in place of
+ * HSE, which no board has). */
+#define RCC_CR_PLL2ON  (1u << 26)
+#define RCC_CR_PLL2RDY (1u << 27)
+#define RCC_CR_PLL3ON  (1u << 28)
+#define RCC_CR_PLL3RDY (1u << 29)
+
+/* PLLMUL, RM0008 8.3.2: 0010 x4 ... 0111 x9, 1101 x6.5; the other codes
+ * are reserved. In halves (n_den 2). */
+static const uint16_t f105_pllmul[16] = {0, 0, 8, 10, 12, 14, 16, 18, 0, 0, 0, 0, 0, 13, 0, 0};
+
+const sim_clock_tree sim_clock_f105 = {
+    .name = "RM0008 8 (STM32F105/F107 connectivity line RCC)",
+    F1_TREE_COMMON,
+    .pll =
+        {
+            .on = RCC_CR_PLLON,
+            .rdy = RCC_CR_PLLRDY,
+            /* DS6014 Table 26 "PLL characteristics" as remembered: lock
+             * 350 us maximum, input 3-12 MHz, output 18-72 MHz [U]. */
+            .lock_ns = 350000,
+            .cfg = 0x04,
+            .frozen = RCC_CFGR_PLLSRC | RCC_CFGR_PLLMUL,
+            /* PLLSRC 0: HSI/2; 1: PREDIV1 (HSE or PLL2, neither running). */
+            .src_shift = 16,
+            .src_width = 1,
+            .src = {SIM_CLK_HSI, SIM_CLK_HSE},
+            .src_div = {2, 1},
+            .n = {.shift = 18, .width = 4, .table = f105_pllmul, .min = 8, .max = 18},
+            .n_den = 2,
+            .ref_min_hz = 3 * MHZ,
+            .ref_max_hz = 12 * MHZ,
+            .vco_min_hz = 0,
+            .vco_max_hz = UINT32_MAX,
+            .out = {{.min_hz = 18 * MHZ, .max_hz = 72 * MHZ}},
+        },
+    .others = {{RCC_CR_PLL2ON, RCC_CR_PLL2RDY}, {RCC_CR_PLL3ON, RCC_CR_PLL3RDY}},
+    /* RM0008 3.3.3, as the F103 */
+    .ws_count = 3,
+    .ws_max_hz = {24 * MHZ, 48 * MHZ, 72 * MHZ},
+};
+
+#undef RCC_CR_PLL2ON
+#undef RCC_CR_PLL2RDY
+#undef RCC_CR_PLL3ON
+#undef RCC_CR_PLL3RDY
+#undef F1_PLL
+#undef F1_TREE_COMMON
 #undef RCC_CR_HSION
 #undef RCC_CR_HSIRDY
 #undef RCC_CR_HSERDY

@@ -44,7 +44,10 @@
  *    0xCC level 2, anything else level 1) shown in OBR.RDPRT b2:1 (00, 01,
  *    11), USER in OBR b15:8, DATA0 b23:16, DATA1 b31:24. At level 2 the
  *    option bytes cannot be changed (option erase and program: WRPRTERR
- *    [U]); the debug port's closing at level 2 is not modelled.
+ *    [U]); the debug port's closing at level 2 is not modelled. The F0
+ *    loads its option bytes at power-on and OBL_LAUNCH only, not at a
+ *    system reset (RM0091 4, RM0360 4); the F3 at every reset (RM0365 5,
+ *    RM0313 4).
  * Page size is the chip row's (1 KiB low/medium density, 2 KiB high/XL
  * density, F07x/F09x and F3). Each WRPR bit covers 4 KiB (4 pages of 1 KiB
  * on medium density, RM0008 3.4.8) and the last bit the rest of main flash
@@ -115,6 +118,9 @@
 typedef struct f1_variant {
     uint32_t bank2_off;     /* main-flash offset of bank 2, 0: one bank */
     uint32_t cr_obl_launch; /* FLASH_CR.OBL_LAUNCH, 0: none */
+    /* the option bytes load at power-on and OBL_LAUNCH only, not at a
+     * system reset (F0) */
+    bool opt_load_por;
     /* RDP: the factory (unprotected) byte; three levels (0xAA/0xCC) or two
      * (rdp_open unprotected, anything else protected); OBR.RDPRT's bits */
     uint8_t rdp_open;
@@ -297,14 +303,22 @@ static void f1_factory(sim_board *b, void *st)
 
 static void f1_reset(sim_board *b, void *st, bool power_on)
 {
-    (void)power_on;
     f1_state *s = st;
+    const f1_variant *v = variant(b);
+    bool obl = v->cr_obl_launch && (s->bank[0].cr & v->cr_obl_launch);
+    uint32_t obr = s->obr, wrpr = s->wrpr;
     memset(s, 0, sizeof *s);
     s->acr = ACR_RESET;
     s->bank[0].cr = s->bank[1].cr = CR_LOCK;
     /* PM0075 2.5: option bytes are loaded at every system reset, not only
-     * at power-on. */
-    load_options(b, s);
+     * at power-on; the F0 loads them at power-on and by OBL_LAUNCH only
+     * (RM0091 4, RM0360 4 introduction: "not" at a system reset). */
+    if (power_on || obl || !v->opt_load_por)
+        load_options(b, s);
+    else {
+        s->obr = obr;
+        s->wrpr = wrpr;
+    }
 }
 
 /* The bank whose block a register offset is in; NULL for bank 2's block
@@ -660,8 +674,20 @@ static const f1_variant f10x_xl = {
 
 /* F0 and F3 (RM0091 3.5.5, 3.5.7; RM0316 4.5.5, 4.5.7): OBL_LAUNCH b13,
  * three RDP levels in OBR.RDPRT b2:1, USER b15:8, DATA0 b23:16, DATA1
- * b31:24. */
-static const f1_variant f0_f3 = {
+ * b31:24; the F0 loads its options at power-on and OBL_LAUNCH only. */
+static const f1_variant f0 = {
+    .cr_obl_launch = 1u << 13,
+    .opt_load_por = true,
+    .rdp_open = FLASH_RDP_LEVEL0,
+    .rdp_levels3 = true,
+    .obr_rdprt = 3u << 1,
+    .obr_user = 8,
+    .obr_data0 = 16,
+    .obr_data1 = 24,
+    .wrp_bytes = 4096,
+    .rdp_head = 4096,
+};
+static const f1_variant f3 = {
     .cr_obl_launch = 1u << 13,
     .rdp_open = FLASH_RDP_LEVEL0,
     .rdp_levels3 = true,
@@ -711,5 +737,18 @@ const flash_ctrl_ops sim_flash_f0 = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
-    .variant = &f0_f3,
+    .variant = &f0,
+};
+const flash_ctrl_ops sim_flash_f3 = {
+    .state_size = sizeof(f1_state),
+    .factory = f1_factory,
+    .reset = f1_reset,
+    .reg_read = f1_reg_read,
+    .reg_write = f1_reg_write,
+    .mem_write = f1_mem_write,
+    .read_protected = f1_read_protected,
+    .inject_stale_errors = f1_inject_stale_errors,
+    .inject_rdp1 = f1_inject_rdp1,
+    .latency = f1_latency,
+    .variant = &f3,
 };

@@ -39,6 +39,10 @@
  * bits (their effects are not modelled). A bank mass erase takes the sum of
  * its sectors' erase times [U: no bank figure read].
  *
+ * F2 and F405/F407 (RM0033, RM0090), F412 (RM0402) and the F42x/F469
+ * parts of up to 1 MiB are single-bank variants of up to 12 sectors with
+ * their own OPTCR masks (see their variants at the end of the file).
+ *
  * The F7 parts (F74x/F75x, F76x/F77x, F72x/F73x) are variants of the same
  * design: their data and rules are in flash_f7.c, the code here follows it
  * (layout chosen from the option bytes at reset, narrower SNB, OPTCR1 as
@@ -699,6 +703,15 @@ static const f4_layout f42x_dual_layout = {
     .erase = &ds10693_sectors,
 };
 
+/* The F446's sector figures without its mass-erase figure: a bank's mass
+ * erase is the sum of its sectors [U: the F2/F40x/F412/F42x datasheets'
+ * figures were not read]. */
+static const f4_layout f4_single_sum = {
+    .sectors = sectors_128k,
+    .max_sectors = 12,
+    .erase = &ds10693_sectors,
+};
+
 /* F4 option image, user configuration sector (RM0090 Table 15), and OTP:
  * 16 blocks of 32 bytes, then 16 lock bytes (RM0090 3.8). */
 #define F4_OPT_OTP                                                                                 \
@@ -741,6 +754,45 @@ static const f4_variant f42x_dual = {
     F4_OPT_OTP,
 };
 
+/* F205/F207/F215/F217 (RM0033 2.3.3, 2.3.7) and F405/F407/F415/F417
+ * (RM0090 3.3, 3.9.10): up to 12 sectors in one bank; OPTCR BOR_LEV,
+ * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b27:16, no PCROP (b31:28
+ * reserved) [fact sheet 4.2]; reset value 0x0FFFAAED. */
+static const f4_variant f2_f40x = {
+    .layout = {&f4_single_sum},
+    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
+    .acr_rw = 0x1F0Fu,
+    .optcr_rw = 0x0FFFFFECu,
+    .optcr_factory = 0x0FFFAAEDu,
+    F4_OPT_OTP,
+};
+
+/* F412 (RM0402 3.3, 3.8): 12 sectors, OPTCR with nWRP b27:16 and SPRMOD
+ * b31 [fact sheet 4.2]. */
+static const f4_variant f412 = {
+    .layout = {&f4_single_sum},
+    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
+    .acr_rw = 0x1F0Fu,
+    .optcr_rw = 0x8FFFFFECu,
+    .optcr_factory = 0x0FFFAAEDu,
+    .optcr_sprmod = 1u << 31,
+    F4_OPT_OTP,
+};
+
+/* F42x/F43x and F469/F479 with 512 KiB or 1 MiB (RM0090 3.3 Table 5): one
+ * bank of up to 12 sectors; OPTCR as the dual-bank parts' (BFB2, nWRP
+ * b27:16, DB1M, SPRMOD). DB1M's two-bank layout of the 1 MiB parts is
+ * not modelled: set, it changes nothing [U]. */
+static const f4_variant f42x_single = {
+    .layout = {&f4_single_sum},
+    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
+    .acr_rw = 0x1F0Fu,
+    .optcr_rw = 0xCFFFFFFCu,
+    .optcr_factory = 0x0FFFAAEDu,
+    .optcr_sprmod = 1u << 31,
+    F4_OPT_OTP,
+};
+
 /* One flash_ctrl_ops per variant, all sharing the functions above. */
 #define F4_OPS(var)                                                                                \
     {                                                                                              \
@@ -752,6 +804,9 @@ static const f4_variant f42x_dual = {
 
 const flash_ctrl_ops sim_flash_f4 = F4_OPS(f446);
 const flash_ctrl_ops sim_flash_f4_db = F4_OPS(f42x_dual);
+const flash_ctrl_ops sim_flash_f2 = F4_OPS(f2_f40x);
+const flash_ctrl_ops sim_flash_f412 = F4_OPS(f412);
+const flash_ctrl_ops sim_flash_f42x = F4_OPS(f42x_single);
 const flash_ctrl_ops sim_flash_f7 = F4_OPS(f4_var_f74x);
 const flash_ctrl_ops sim_flash_f7_76x = F4_OPS(f4_var_f76x);
 const flash_ctrl_ops sim_flash_f7_72x = F4_OPS(f4_var_f72x);

@@ -263,8 +263,9 @@ int vbus_add_probe(vbus *bus, stlink_kind kind, const char *chip, const char *se
                    char out_serial[25], char *err, size_t errlen)
 {
     if (!sim_chip_find(chip)) {
-        say(err, errlen, "unknown chip '%s' (stm32f103rb, stm32f446re, stm32l053r8, stm32l476rg)",
-            chip);
+        char known[4096];
+        sim_chip_known(known, sizeof known);
+        say(err, errlen, "unknown chip '%s' (x: any pin-count letter: %s)", chip, known);
         return -1;
     }
     g_mutex_lock(&bus->lock);

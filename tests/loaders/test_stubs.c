@@ -32,18 +32,40 @@ typedef struct chip_case {
     uint32_t key_reg[2]; /* key registers to write, in order (0 = none) */
     uint32_t keys[2][2];
     uint32_t erase_value_word;
+    fl_loader_l4 l4; /* stub_l4x's registers and bits (zero for the others) */
 } chip_case;
 
 static const chip_case cases[] = {
-    {"stm32f103rb", "f1", 0x40022000u, {0x40022004u, 0}, {{0x45670123u, 0xCDEF89ABu}}, 0xFFFFFFFFu},
-    {"stm32f446re", "f4", 0x40023C00u, {0x40023C04u, 0}, {{0x45670123u, 0xCDEF89ABu}}, 0xFFFFFFFFu},
+    {"stm32f103rb",
+     "f1",
+     0x40022000u,
+     {0x40022004u, 0},
+     {{0x45670123u, 0xCDEF89ABu}},
+     0xFFFFFFFFu,
+     {0}},
+    {"stm32f446re",
+     "f4",
+     0x40023C00u,
+     {0x40023C04u, 0},
+     {{0x45670123u, 0xCDEF89ABu}},
+     0xFFFFFFFFu,
+     {0}},
     {"stm32l053r8",
      "l0",
      0x40022000u,
      {0x4002200Cu, 0x40022010u},
      {{0x89ABCDEFu, 0x02030405u}, {0x8C9DAEBFu, 0x13141516u}},
-     0},
-    {"stm32l476rg", "l4", 0x40022000u, {0x40022008u, 0}, {{0x45670123u, 0xCDEF89ABu}}, 0xFFFFFFFFu},
+     0,
+     {0}},
+    /* RM0351 3.7.5-3.7.6: SR at 0x10 (BSY b16, EOP b0, OPERR..FASTERR and
+     * RDERR), CR at 0x14 (PG b0, PER b1, PNB from b3, BKER b11, STRT b16). */
+    {"stm32l476rg",
+     "l4x",
+     0x40022000u,
+     {0x40022008u, 0},
+     {{0x45670123u, 0xCDEF89ABu}},
+     0xFFFFFFFFu,
+     {0x10, 0x14, 1u << 16, 0x43FAu, 1u << 0, 1u << 0, 1u << 1, 1u << 16, 1u << 11, 3, 8}},
 };
 
 static void wr(sim_board *b, uint32_t a, uint32_t v)
@@ -116,10 +138,10 @@ static uint32_t ctl_word(sim_board *b, size_t offset)
 
 /* Program len bytes at addr through the stub, double buffered. Returns the
  * stub's final status; fills *ctl_out with the control block. */
-static uint32_t program(sim_board *b, uint32_t regs, uint32_t addr, const uint8_t *img, size_t len,
-                        fl_loader_ctl *ctl_out, unsigned *refills)
+static uint32_t program(sim_board *b, const chip_case *c, uint32_t addr, const uint8_t *img,
+                        size_t len, fl_loader_ctl *ctl_out, unsigned *refills)
 {
-    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = regs};
+    fl_loader_ctl ctl = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .l4 = c->l4};
     size_t sent = 0;
     unsigned fills = 0;
     /* Prime both buffers, then start. */
@@ -190,7 +212,7 @@ static void programs_a_multi_buffer_image_on_every_chip(void **state)
         fl_loader_ctl ctl;
         unsigned fills = 0;
         uint64_t t0 = sim_board_now_ns(b);
-        assert_int_equal(program(b, c->regs, 0x08001000u, img, len, &ctl, &fills), FL_ST_OK);
+        assert_int_equal(program(b, c, 0x08001000u, img, len, &ctl, &fills), FL_ST_OK);
         assert_int_equal(ctl.bytes_done, len);
         assert_true(fills >= 6); /* the host refilled while the stub ran */
         const uint8_t *fl = sim_board_flash(b);
@@ -215,7 +237,7 @@ static void crc32_matches_zlib(void **state)
         for (size_t i = 0; i < sizeof img; i++)
             img[i] = (uint8_t)(i ^ 0x5A ^ k);
         fl_loader_ctl ctl;
-        assert_int_equal(program(b, c->regs, 0x08000000u, img, sizeof img, &ctl, NULL), FL_ST_OK);
+        assert_int_equal(program(b, c, 0x08000000u, img, sizeof img, &ctl, NULL), FL_ST_OK);
         fl_loader_ctl crc = {.op = FL_OP_CRC32, .flash_regs = c->regs};
         crc.buf[0].addr = 0x08000000u;
         crc.buf[0].len = sizeof img;
@@ -300,9 +322,9 @@ static void f1_reports_a_flash_error_with_its_address(void **state)
     memset(first, 0x12, sizeof first);
     memset(second, 0x34, sizeof second);
     fl_loader_ctl ctl;
-    assert_int_equal(program(b, c->regs, 0x08000400u, first, sizeof first, &ctl, NULL), FL_ST_OK);
+    assert_int_equal(program(b, c, 0x08000400u, first, sizeof first, &ctl, NULL), FL_ST_OK);
     wr(b, DHCSR, DHCSR_HALT);
-    assert_int_equal(program(b, c->regs, 0x08000400u, second, sizeof second, &ctl, NULL),
+    assert_int_equal(program(b, c, 0x08000400u, second, sizeof second, &ctl, NULL),
                      FL_ST_FLASH_ERROR);
     assert_int_equal(ctl.fail_addr, 0x08000400u);
     assert_true(ctl.sr & (1u << 2)); /* PGERR */
@@ -319,12 +341,11 @@ static void l4_refuses_a_second_write_of_a_double_word(void **state)
     uint8_t data[16];
     memset(data, 0xA5, sizeof data);
     fl_loader_ctl ctl;
-    assert_int_equal(program(b, c->regs, 0x08000800u, data, sizeof data, &ctl, NULL), FL_ST_OK);
+    assert_int_equal(program(b, c, 0x08000800u, data, sizeof data, &ctl, NULL), FL_ST_OK);
     wr(b, DHCSR, DHCSR_HALT);
     memset(data, 0x00, 8); /* all-zero is the one allowed overwrite */
     memset(data + 8, 0x5A, 8);
-    assert_int_equal(program(b, c->regs, 0x08000800u, data, sizeof data, &ctl, NULL),
-                     FL_ST_FLASH_ERROR);
+    assert_int_equal(program(b, c, 0x08000800u, data, sizeof data, &ctl, NULL), FL_ST_FLASH_ERROR);
     assert_int_equal(ctl.fail_addr, 0x08000808u);
     assert_true(ctl.sr & (1u << 3)); /* PROGERR */
     const uint8_t *fl = sim_board_flash(b) + 0x800;
@@ -343,8 +364,7 @@ static void misaligned_requests_are_refused(void **state)
     sim_board *b = prepare(c, 15);
     uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     fl_loader_ctl ctl;
-    assert_int_equal(program(b, c->regs, 0x08000002u, data, sizeof data, &ctl, NULL),
-                     FL_ST_BAD_REQUEST);
+    assert_int_equal(program(b, c, 0x08000002u, data, sizeof data, &ctl, NULL), FL_ST_BAD_REQUEST);
     for (int i = 0; i < 16; i++)
         assert_int_equal(sim_board_flash(b)[i], 0xFF);
     sim_board_destroy(b);
@@ -368,7 +388,7 @@ static void survives_firmware_interrupts_and_a_watchdog(void **state)
         img[i] = (uint8_t)(i * 13 + 5);
     fl_loader_ctl ctl;
     /* Sector 1 (0x08004000): the firmware's sector 0 is not touched. */
-    assert_int_equal(program(b, c->regs, 0x08004000u, img, len, &ctl, NULL), FL_ST_OK);
+    assert_int_equal(program(b, c, 0x08004000u, img, len, &ctl, NULL), FL_ST_OK);
     assert_memory_equal(sim_board_flash(b) + 0x4000, img, len);
     /* No watchdog reset happened on the way (RCC_CSR.IWDGRSTF). */
     assert_false(rd(b, 0x40023874u) & (1u << 29));
@@ -419,12 +439,12 @@ static void erases_a_run_of_units_in_one_buffer(void **state)
         memset(neu, 0x44, sizeof neu);
         fl_loader_ctl ctl;
         for (uint32_t u = 0; u < 3; u++) {
-            assert_int_equal(program(b, c->regs, u1 + u * unit_size[k] + unit_size[k] - 64, old,
+            assert_int_equal(program(b, c, u1 + u * unit_size[k] + unit_size[k] - 64, old,
                                      sizeof old, &ctl, NULL),
                              FL_ST_OK);
             wr(b, DHCSR, DHCSR_HALT);
         }
-        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1};
+        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1, .l4 = c->l4};
         e.buf[0] = (fl_loader_buf){.state = FL_BUF_FULL,
                                    .addr = u1,
                                    .len = sizeof neu,
@@ -463,12 +483,12 @@ static void erases_in_the_stub_and_crcs_a_list(void **state)
         memset(neu, 0x22, sizeof neu);
         fl_loader_ctl ctl;
         /* Old bytes at the start of the unit and just before it. */
-        assert_int_equal(program(b, c->regs, unit_addr[k], old, sizeof old, &ctl, NULL), FL_ST_OK);
+        assert_int_equal(program(b, c, unit_addr[k], old, sizeof old, &ctl, NULL), FL_ST_OK);
         wr(b, DHCSR, DHCSR_HALT);
-        assert_int_equal(program(b, c->regs, unit_addr[k] - 8, old, 8, &ctl, NULL), FL_ST_OK);
+        assert_int_equal(program(b, c, unit_addr[k] - 8, old, 8, &ctl, NULL), FL_ST_OK);
         wr(b, DHCSR, DHCSR_HALT);
         /* New bytes with erase-first. */
-        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1};
+        fl_loader_ctl e = {.op = FL_OP_PROGRAM, .flash_regs = c->regs, .stop = 1, .l4 = c->l4};
         e.buf[0] = (fl_loader_buf){.state = FL_BUF_FULL,
                                    .addr = unit_addr[k],
                                    .len = sizeof neu,

@@ -11,7 +11,10 @@
 #     here the ordering code is checked against the table with `flashline
 #     chips`);
 #   - Debian's st-flash (write, then read back) and OpenOCD (program ...
-#     verify) do the same, where they support the part (ST=yes, OCD=cfg).
+#     verify) do the same, where they support the part (ST=yes, OCD=cfg, or
+#     cfg:SIZE to give OpenOCD a work area of SIZE bytes: its target configs
+#     assume 16 KiB on every F3, the F303x8/F334 have 12 KiB by their
+#     datasheets).
 # usage: part.sh SIM FLASHLINE OBJCOPY KIND PART DEV_ID FLASH_KIB ST OCD
 set -uo pipefail
 sim=$1 fl=$2 objcopy=$3 kind=$4 part=$5 dev=$6 kib=$7 st=$8 ocd=$9
@@ -35,6 +38,8 @@ head -c $seg /dev/urandom >"$dir/s.bin"
 "$objcopy" -I binary -O srec --change-addresses 0x08000000 "$dir/s.bin" "$dir/s.srec"
 head -c $seg /dev/urandom >"$dir/b.bin"
 
+ocd_cfg=${ocd%%:*} ocd_wa=
+[ "$ocd_cfg" != "$ocd" ] && ocd_wa="-c 'set WORKAREASIZE ${ocd#*:}'"
 cat >"$dir/run.sh" <<SCRIPT
 set -u
 ctl() { "$sim" ctl --control "$dir/ctl" "\$@" >/dev/null; }
@@ -73,7 +78,7 @@ if [ "$st" = yes ]; then
   echo st-flash-ok
 fi
 if [ "$ocd" != - ]; then
-  openocd -f interface/stlink.cfg -c "adapter serial $sn" -f target/$ocd \
+  openocd -f interface/stlink.cfg -c "adapter serial $sn" $ocd_wa -f target/$ocd_cfg \
     -c "program $dir/s.bin 0x08000000 verify exit" >"$dir/ocd.log" 2>&1 ||
     { echo "openocd:"; tail -5 "$dir/ocd.log"; exit 3; }
   bench

@@ -11,7 +11,11 @@
  *  - field tables decode within their limits, HPRE to powers of two;
  *  - the wait-state table increases, and LATENCY 0 allows the reset clock;
  *  - a fresh board runs at the reset oscillator, close to the row's
- *    core_hz, and reads flash right.
+ *    core_hz, and reads flash right;
+ *  - ordering codes (prefix, any pin-count letter, flash-size letter)
+ *    resolve to the flash and SRAM the datasheets give that part, on a
+ *    board too; the row names keep resolving to the rows; anything else is
+ *    refused, and sim_chip_known() lists what is known.
  */
 #include "board_internal.h"
 #include "clock_tree.h"
@@ -19,6 +23,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -146,8 +151,14 @@ static void check_tree(const sim_chip *c)
     assert_true(P->cfg != t->cr && P->cfg % 4 == 0 && P->cfg < 0x400);
     check_field(&P->m);
     check_field(&P->n);
-    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->m.shift, P->m.width) |
-                          mask_of(P->n.shift, P->n.width);
+    /* M may live in a register of its own (m_reg): the engine freezes it
+     * there. */
+    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->n.shift, P->n.width);
+    if (!P->m_reg)
+        cfg_fields |= mask_of(P->m.shift, P->m.width);
+    else
+        assert_true(P->m_reg != t->cr && P->m_reg != P->cfg && P->m_reg % 4 == 0);
+    assert_true(P->n_den == 0 || P->n.table); /* fractions only through a table */
     for (unsigned code = 0; code < (1u << P->src_width); code++)
         assert_true(is_oscillator(P->src[code]));
     assert_true(P->ref_min_hz <= P->ref_max_hz && P->ref_max_hz > 0);
@@ -232,6 +243,140 @@ static void reset_clock_matches_the_tree(void **state)
     }
 }
 
+/* Ordering codes: prefix, pin-count letter (any), flash-size letter. The
+ * sizes expected here are the datasheets' (flash from the letter; SRAM
+ * from each part's device summary, fact sheet 3), written down, not read
+ * from the table. */
+typedef struct code_case {
+    const char *code;
+    uint16_t dev_id;
+    uint32_t flash_kib, sram_kib;
+} code_case;
+
+static const code_case codes[] = {
+    {"stm32f030f4", 0x444, 16, 4},     {"stm32f030r8", 0x440, 64, 8},
+    {"stm32f030cc", 0x442, 256, 32},   {"stm32f042k6", 0x445, 32, 6},
+    {"stm32f072rb", 0x448, 128, 16},   {"stm32f100c8", 0x420, 64, 8},
+    {"stm32f100ze", 0x428, 512, 32},   {"stm32f101c6", 0x412, 32, 6},
+    {"stm32f102cb", 0x410, 128, 16},   {"stm32f103c8", 0x410, 64, 20},
+    {"stm32f103rb", 0x410, 128, 20},   {"stm32f103ze", 0x414, 512, 64},
+    {"stm32f103vc", 0x414, 256, 48},   {"stm32f103zg", 0x430, 1024, 96},
+    {"stm32f105rc", 0x418, 256, 64},   {"stm32f107vb", 0x418, 128, 64},
+    {"stm32f205rb", 0x411, 128, 64},   {"stm32f207zg", 0x411, 1024, 128},
+    {"stm32f302c8", 0x439, 64, 16},    {"stm32f303vc", 0x422, 256, 40},
+    {"stm32f303k8", 0x438, 64, 12},    {"stm32f303ze", 0x446, 512, 64},
+    {"stm32f373cc", 0x432, 256, 32},   {"stm32f401cc", 0x423, 256, 64},
+    {"stm32f401re", 0x433, 512, 96},   {"stm32f405rg", 0x413, 1024, 128},
+    {"stm32f407vg", 0x413, 1024, 128}, {"stm32f407ve", 0x413, 512, 128},
+    {"stm32f410rb", 0x458, 128, 32},   {"stm32f411ce", 0x431, 512, 128},
+    {"stm32f412ze", 0x441, 512, 256},  {"stm32f429zi", 0x419, 2048, 192},
+    {"stm32f429zg", 0x419, 1024, 192}, {"stm32f446rc", 0x421, 256, 128},
+    {"stm32f469ni", 0x434, 2048, 320}, {"stm32l053r8", 0x417, 64, 8},
+    {"stm32l476rg", 0x415, 1024, 96},
+};
+
+static void ordering_codes_resolve(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        const code_case *k = &codes[i];
+        const sim_chip *c = sim_chip_find(k->code);
+        if (!c)
+            fail_msg("%s not found", k->code);
+        assert_int_equal(c->dev_id, k->dev_id);
+        assert_int_equal(c->flash_size, k->flash_kib * 1024);
+        assert_int_equal(c->sram_size, k->sram_kib * 1024);
+        /* the pin-count letter changes nothing, upper case is the same */
+        char other[16], upper[16];
+        strcpy(other, k->code);
+        other[strlen(other) - 2] = other[strlen(other) - 2] == 'z' ? 'c' : 'z';
+        const sim_chip *o = sim_chip_find(other);
+        assert_non_null(o);
+        assert_int_equal(o->flash_size, c->flash_size);
+        assert_int_equal(o->sram_size, c->sram_size);
+        assert_ptr_equal(o->flash, c->flash);
+        for (size_t j = 0; j <= strlen(k->code); j++)
+            upper[j] =
+                (char)(k->code[j] >= 'a' && k->code[j] <= 'z' ? k->code[j] - 32 : k->code[j]);
+        assert_non_null(sim_chip_find(upper));
+        assert_int_equal(sim_chip_find(upper)->flash_size, c->flash_size);
+        /* and a board of it has that flash size in its flash-size cell */
+        sim_board *b = NULL;
+        assert_int_equal(sim_board_create(k->code, 3, 0.0, &b), SIM_OK);
+        uint32_t v = 0;
+        assert_int_equal(sim_board_read32(b, c->flash_size_reg & ~3u, &v), SIM_OK);
+        assert_int_equal((v >> (8 * (c->flash_size_reg & 3))) & 0xFFFF, k->flash_kib);
+        uint8_t word[4] = {1, 2, 3, 4};
+        assert_int_equal(sim_board_mem_write(b, c->sram_base + c->sram_size - 4, word, 4, 4, NULL),
+                         SIM_OK);
+        sim_board_destroy(b);
+    }
+    /* The four names the simulator always had are its rows, unchanged. */
+    const char *old[4] = {"stm32f103rb", "stm32f446re", "stm32l053r8", "stm32l476rg"};
+    for (size_t i = 0; i < 4; i++) {
+        const sim_chip *c = sim_chip_find(old[i]);
+        assert_non_null(c);
+        assert_string_equal(c->name, old[i]);
+        bool is_row = false;
+        for (size_t r = 0; sim_chip_at(r); r++)
+            is_row |= sim_chip_at(r) == c;
+        assert_true(is_row);
+    }
+}
+
+static void unknown_codes_are_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"stm32f103",     "stm32f103r",   "stm32f103rz",   "stm32f103ri",
+                         "stm32f103dbx",  "stm32f407v",   "stm32f407vc",   "stm32f999rb",
+                         "stm32f103lb",   "stm32f030k8x", "stm32f102re",   "",
+                         "stm32f429zgt6", "stm32f410r6",  "stm32f446re\n", "xstm32f103rb"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (sim_chip_find(bad[i]))
+            fail_msg("'%s' should be unknown", bad[i]);
+    assert_null(sim_chip_find(NULL));
+    /* The list of what is known names every line with its sizes. */
+    size_t n = sim_chip_known(NULL, 0);
+    assert_true(n > 100);
+    char *buf = malloc(n + 1);
+    assert_non_null(buf);
+    assert_int_equal(sim_chip_known(buf, n + 1), n);
+    assert_int_equal(strlen(buf), n);
+    assert_non_null(strstr(buf, "stm32f103x4/x6/x8/xb/xc/xd/xe/xf/xg"));
+    assert_non_null(strstr(buf, "stm32f407xe/xg"));
+    assert_non_null(strstr(buf, "stm32l476xg"));
+    char small[8];
+    assert_int_equal(sim_chip_known(small, sizeof small), n); /* truncated */
+    assert_int_equal(strlen(small), sizeof small - 1);
+    free(buf);
+}
+
+/* Every (line, size) resolves to its die's row with only name, flash size,
+ * SRAM (and a one-bank controller) changed, and each row's own name
+ * resolves to itself with the size its code implies. */
+static void parts_are_their_dies(void **state)
+{
+    (void)state;
+    for (size_t i = 0; sim_chip_at(i); i++) {
+        const sim_chip *r = sim_chip_at(i);
+        size_t n = strlen(r->name);
+        char generic[24];
+        strcpy(generic, r->name);
+        generic[n - 2] = 'x';
+        const sim_chip *p = sim_chip_find(generic);
+        if (!p)
+            fail_msg("%s: no part %s", r->name, generic);
+        assert_int_equal(p->flash_size, r->flash_size);
+        assert_int_equal(p->sram_size, r->sram_size);
+        assert_ptr_equal(p->flash, r->flash);
+        assert_ptr_equal(p->clock, r->clock);
+        assert_int_equal(p->dev_id, r->dev_id);
+        assert_int_equal(p->cpuid, r->cpuid);
+        assert_int_equal(p->page_size, r->page_size);
+        assert_int_equal(p->sys[0].base, r->sys[0].base);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +384,9 @@ int main(void)
         cmocka_unit_test(every_row_has_a_flash_model),
         cmocka_unit_test(every_row_has_a_consistent_clock_tree),
         cmocka_unit_test(reset_clock_matches_the_tree),
+        cmocka_unit_test(ordering_codes_resolve),
+        cmocka_unit_test(unknown_codes_are_refused),
+        cmocka_unit_test(parts_are_their_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
