@@ -82,6 +82,7 @@ extern const flash_ctrl_ops sim_flash_f4_db;
 extern const flash_ctrl_ops sim_flash_f2;
 extern const flash_ctrl_ops sim_flash_f412;
 extern const flash_ctrl_ops sim_flash_f42x;
+extern const flash_ctrl_ops sim_flash_f413; /* F413/F423: 16 sectors */
 extern const flash_ctrl_ops sim_flash_f7;
 extern const flash_ctrl_ops sim_flash_f7_76x;
 extern const flash_ctrl_ops sim_flash_f7_72x;

@@ -103,21 +103,6 @@
  * nWRP; the complements are our reading of public dumps [U]. */
 #define OPT_SIZE 16u
 
-/* DS10693 "Flash memory programming" (see the header comment): 16 KiB,
- * 64 KiB, 128 KiB sector and mass. */
-static const f4_erase_ms ds10693 = {
-    {400, 1200, 2000, 8000},
-    {300, 700, 1300, 5500},
-    {250, 550, 1000, 4000},
-    {250, 550, 1000, 4000},
-};
-/* The same sector figures without a bank figure. */
-static const f4_erase_ms ds10693_sectors = {
-    {400, 1200, 2000, 0},
-    {300, 700, 1300, 0},
-    {250, 550, 1000, 0},
-    {250, 550, 1000, 0},
-};
 #define T_PROG_NS 16000ull
 
 typedef struct f4_state {
@@ -230,13 +215,20 @@ static bool rdp_blocks(sim_board *b, const f4_state *s)
 }
 
 /* nWRPi = 0 protects sector i (i >> wrp_shift where one bit covers a pair,
- * F76x dual bank); with SPRMOD = 1 the bits select PCROP, active high, and
+ * F76x dual bank; the layout's last bit where later sectors share it,
+ * F413 sectors 14 and 15); with SPRMOD = 1 the bits select PCROP, active high, and
  * a PCROP sector is write protected too (RM0090 3.7.4). F42x: bank 2's
  * sectors take their bits from OPTCR1, SPRMOD from OPTCR. */
+static unsigned wrp_bit(const f4_state *s, unsigned sector)
+{
+    unsigned n = sector >> s->lay->wrp_shift;
+    return s->lay->wrp_last && n > s->lay->wrp_last ? s->lay->wrp_last : n;
+}
+
 static bool sector_protected(const f4_variant *v, const f4_state *s, unsigned sector)
 {
     uint32_t bits = s->wrp_live;
-    unsigned n = sector >> s->lay->wrp_shift;
+    unsigned n = wrp_bit(s, sector);
     if (v->optcr1_nwrp && sector >= s->nsec) {
         bits = s->wrp2_live;
         n = sector - s->nsec;
@@ -427,7 +419,7 @@ static void start_option_change(sim_board *b, f4_state *s)
     uint8_t new_rdp = (uint8_t)(s->optcr >> 8);
     uint16_t new_hi = (uint16_t)(s->optcr >> 16);
     uint16_t old_hi2 = (uint16_t)s->wrp2_live, new_hi2 = (uint16_t)(s->optcr1 >> 16);
-    uint16_t nwrp = (uint16_t)((1u << s->nsec) - 1);
+    uint16_t nwrp = (uint16_t)((2u << wrp_bit(s, s->nsec - 1)) - 1); /* bank 1's bits */
     uint16_t sprmod = (uint16_t)(v->optcr_sprmod >> 16);
     bool regress = flash_rdp_level(old_rdp) == 1 && flash_rdp_level(new_rdp) == 0;
     /* Level 2: "user option bytes can no longer be changed" (RM0090 3.7.3);
@@ -679,120 +671,6 @@ static unsigned f4_latency(sim_board *b, void *st)
     return ((f4_state *)st)->acr & 0xFu;
 }
 
-/* The sectors of one bank: 4 x 16 KiB, 64 KiB, then 128 KiB ones (RM0390
- * 3.3: the F446's 8; RM0090 3.3: 12 per bank on the 2 MiB F42x/F43x). */
-static const f4_sector sectors_128k[12] = {
-    {0x00000, 0x4000, 0},  {0x04000, 0x4000, 0},  {0x08000, 0x4000, 0},  {0x0C000, 0x4000, 0},
-    {0x10000, 0x10000, 1}, {0x20000, 0x20000, 2}, {0x40000, 0x20000, 2}, {0x60000, 0x20000, 2},
-    {0x80000, 0x20000, 2}, {0xA0000, 0x20000, 2}, {0xC0000, 0x20000, 2}, {0xE0000, 0x20000, 2},
-};
-
-static const f4_layout f4_single = {
-    .sectors = sectors_128k,
-    .max_sectors = 12,
-    .erase = &ds10693,
-};
-
-/* F42x/F43x with 2 MiB: two banks of 12 sectors. The F446's sector figures
- * [U: the F42x/F43x datasheet's were not read]; a bank's mass erase is the
- * sum of its sectors. */
-static const f4_layout f42x_dual_layout = {
-    .sectors = sectors_128k,
-    .max_sectors = 12,
-    .dual = true,
-    .erase = &ds10693_sectors,
-};
-
-/* The F446's sector figures without its mass-erase figure: a bank's mass
- * erase is the sum of its sectors [U: the F2/F40x/F412/F42x datasheets'
- * figures were not read]. */
-static const f4_layout f4_single_sum = {
-    .sectors = sectors_128k,
-    .max_sectors = 12,
-    .erase = &ds10693_sectors,
-};
-
-/* F4 option image, user configuration sector (RM0090 Table 15), and OTP:
- * 16 blocks of 32 bytes, then 16 lock bytes (RM0090 3.8). */
-#define F4_OPT_OTP                                                                                 \
-    .opt_base = 0x1FFFC000u, .otp_base = 0x1FFF7800u, .otp_lock = 0x1FFF7A00u,                     \
-    .otp_end = 0x1FFF7A10u, .otp_block = 32
-
-/* F446 (RM0390 3.3, 3.8): 512 KiB in 8 sectors, one bank. SNB b7:3 (RM0390:
- * b6:3; CMSIS, RM0090: b7:3). ACR: LATENCY b3:0, PRFTEN, ICEN, DCEN, ICRST,
- * DCRST (ICRST/DCRST only act while the cache is off; nothing to model).
- * OPTCR: BOR_LEV, WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b23:16, SPRMOD
- * b31 (b4 and b30:24 reserved); RM0390 FLASH_OPTCR reset value 0x0FFFAAED:
- * level 0, no sector protected, BOR off, software watchdog, no reset on
- * Stop/Standby. */
-static const f4_variant f446 = {
-    .layout = {&f4_single},
-    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
-    .acr_rw = 0x1F0Fu,
-    .optcr_rw = 0x80FFFFECu,
-    .optcr_factory = 0x0FFFAAEDu,
-    .optcr_sprmod = 1u << 31,
-    F4_OPT_OTP,
-};
-
-/* F42x/F43x with 2 MiB (RM0090 3.3, 3.9): two banks of 12 sectors from
- * 0x08000000 and 0x08100000, MER1 b15. OPTCR adds BFB2 b4, nWRP b27:16
- * and DB1M b30; OPTCR1 (reset value 0x0FFF0000) holds bank 2's nWRP
- * b27:16, its image at 0x1FFEC008. */
-static const f4_variant f42x_dual = {
-    .layout = {&f42x_dual_layout},
-    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
-    .cr_mer2 = 1u << 15,
-    .acr_rw = 0x1F0Fu,
-    .optcr_rw = 0xCFFFFFFCu,
-    .optcr_factory = 0x0FFFAAEDu,
-    .optcr_sprmod = 1u << 31,
-    .optcr1_rw = 0x0FFF0000u,
-    .optcr1_factory = 0x0FFF0000u,
-    .opt1_hi = 0x1FFEC008u,
-    .optcr1_nwrp = true,
-    F4_OPT_OTP,
-};
-
-/* F205/F207/F215/F217 (RM0033 2.3.3, 2.3.7) and F405/F407/F415/F417
- * (RM0090 3.3, 3.9.10): up to 12 sectors in one bank; OPTCR BOR_LEV,
- * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b27:16, no PCROP (b31:28
- * reserved) [fact sheet 4.2]; reset value 0x0FFFAAED. */
-static const f4_variant f2_f40x = {
-    .layout = {&f4_single_sum},
-    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
-    .acr_rw = 0x1F0Fu,
-    .optcr_rw = 0x0FFFFFECu,
-    .optcr_factory = 0x0FFFAAEDu,
-    F4_OPT_OTP,
-};
-
-/* F412 (RM0402 3.3, 3.8): 12 sectors, OPTCR with nWRP b27:16 and SPRMOD
- * b31 [fact sheet 4.2]. */
-static const f4_variant f412 = {
-    .layout = {&f4_single_sum},
-    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
-    .acr_rw = 0x1F0Fu,
-    .optcr_rw = 0x8FFFFFECu,
-    .optcr_factory = 0x0FFFAAEDu,
-    .optcr_sprmod = 1u << 31,
-    F4_OPT_OTP,
-};
-
-/* F42x/F43x and F469/F479 with 512 KiB or 1 MiB (RM0090 3.3 Table 5): one
- * bank of up to 12 sectors; OPTCR as the dual-bank parts' (BFB2, nWRP
- * b27:16, DB1M, SPRMOD). DB1M's two-bank layout of the 1 MiB parts is
- * not modelled: set, it changes nothing [U]. */
-static const f4_variant f42x_single = {
-    .layout = {&f4_single_sum},
-    .cr_snb = 0x1Fu << CR_SNB_SHIFT,
-    .acr_rw = 0x1F0Fu,
-    .optcr_rw = 0xCFFFFFFCu,
-    .optcr_factory = 0x0FFFAAEDu,
-    .optcr_sprmod = 1u << 31,
-    F4_OPT_OTP,
-};
-
 /* One flash_ctrl_ops per variant, all sharing the functions above. */
 #define F4_OPS(var)                                                                                \
     {                                                                                              \
@@ -802,11 +680,12 @@ static const f4_variant f42x_single = {
         .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .variant = &(var),                   \
     }
 
-const flash_ctrl_ops sim_flash_f4 = F4_OPS(f446);
-const flash_ctrl_ops sim_flash_f4_db = F4_OPS(f42x_dual);
-const flash_ctrl_ops sim_flash_f2 = F4_OPS(f2_f40x);
-const flash_ctrl_ops sim_flash_f412 = F4_OPS(f412);
-const flash_ctrl_ops sim_flash_f42x = F4_OPS(f42x_single);
+const flash_ctrl_ops sim_flash_f4 = F4_OPS(f4_var_f446);
+const flash_ctrl_ops sim_flash_f4_db = F4_OPS(f4_var_f42x_dual);
+const flash_ctrl_ops sim_flash_f2 = F4_OPS(f4_var_f2);
+const flash_ctrl_ops sim_flash_f412 = F4_OPS(f4_var_f412);
+const flash_ctrl_ops sim_flash_f42x = F4_OPS(f4_var_f42x);
+const flash_ctrl_ops sim_flash_f413 = F4_OPS(f4_var_f413);
 const flash_ctrl_ops sim_flash_f7 = F4_OPS(f4_var_f74x);
 const flash_ctrl_ops sim_flash_f7_76x = F4_OPS(f4_var_f76x);
 const flash_ctrl_ops sim_flash_f7_72x = F4_OPS(f4_var_f72x);

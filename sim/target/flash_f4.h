@@ -31,6 +31,7 @@ typedef struct f4_layout {
     unsigned max_sectors; /* entries in sectors[] */
     bool dual;            /* two banks */
     uint8_t wrp_shift;    /* sector n is protected by nWRP bit n >> wrp_shift */
+    uint8_t wrp_last;     /* 0, or the last nWRP bit: later sectors share it */
     const f4_erase_ms *erase;
 } f4_layout;
 
@@ -66,6 +67,9 @@ typedef struct f4_variant {
     uint32_t otp_base, otp_lock, otp_end, otp_block;
 } f4_variant;
 
+/* flash_f4_var.c */
+extern const f4_variant f4_var_f446, f4_var_f42x_dual, f4_var_f2, f4_var_f412, f4_var_f42x,
+    f4_var_f413;
 /* flash_f7.c */
 extern const f4_variant f4_var_f74x, f4_var_f76x, f4_var_f72x;
 
