@@ -298,6 +298,17 @@ const uint8_t *sim_board_flash(const sim_board *b)
     return b->flash;
 }
 
+sim_err sim_board_flash_timing(sim_board *b, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    const sim_chip *c = b->chip;
+    if (!out || len == 0 || addr < c->flash_base || addr - c->flash_base >= c->flash_size ||
+        len > c->flash_size - (addr - c->flash_base))
+        return SIM_E_ARG;
+    memset(out, 0, sizeof *out);
+    b->fops->timing(b, b->fstate, addr, len, out);
+    return SIM_OK;
+}
+
 bool sim_board_halted(const sim_board *b)
 {
     return b->halted;

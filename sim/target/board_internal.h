@@ -61,6 +61,11 @@ typedef struct flash_ctrl_ops {
     void (*inject_rdp1)(sim_board *b, void *st);
     /* FLASH_ACR.LATENCY (wait states) as it stands; no side effects. */
     unsigned (*latency)(sim_board *b, void *st);
+    /* The timing oracle (sim_board_flash_timing): fill out for main flash
+     * [addr, addr + len), already checked to lie in it, from the same
+     * figures the model starts its operations with, for the organization
+     * in force; no side effects. */
+    void (*timing)(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out);
     /* The model's own data for this variant of its design (geometry, bits
      * that moved, a second bank), so that variants share the functions
      * above; NULL when the design has none. The model reads it through

@@ -671,13 +671,36 @@ static unsigned f4_latency(sim_board *b, void *st)
     return ((f4_state *)st)->acr & 0xFu;
 }
 
+/* Timing oracle, at x32 (PSIZE 2: the parallelism for a 2.7-3.6 V supply,
+ * the one hosts use without VPP): word programs of T_PROG_NS, the sectors
+ * the range touches erased one by one, and a mass erase of the banks it
+ * touches (MER, with MER1/MER2 where there are two banks) as start_erase()
+ * times it, in the organization loaded at the last reset. */
+static void f4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    const f4_state *s = st;
+    uint32_t off = addr - sim_board_chip(b)->flash_base;
+    unsigned first = sector_of(s, off), last = sector_of(s, off + len - 1), banks = 0;
+    out->mode = "x32";
+    out->unit_bytes = 4;
+    out->units = flash_units_touched(off, len, 4);
+    out->program_ns = out->units * T_PROG_NS;
+    out->erase_units = last - first + 1;
+    for (unsigned n = first; n <= last; n++) {
+        out->erase_ns += sector_ns(s, 2, n);
+        banks |= 1u << (n / s->nsec);
+    }
+    out->mass_ns = mass_ns(s, 2, banks);
+}
+
 /* One flash_ctrl_ops per variant, all sharing the functions above. */
 #define F4_OPS(var)                                                                                \
     {                                                                                              \
         .state_size = sizeof(f4_state), .factory = f4_factory, .reset = f4_reset,                  \
         .reg_read = f4_reg_read, .reg_write = f4_reg_write, .mem_write = f4_mem_write,             \
         .read_protected = f4_read_protected, .inject_stale_errors = f4_inject_stale_errors,        \
-        .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .variant = &(var),                   \
+        .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .timing = f4_timing,                 \
+        .variant = &(var),                                                                         \
     }
 
 const flash_ctrl_ops sim_flash_f4 = F4_OPS(f4_var_f446);

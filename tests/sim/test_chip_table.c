@@ -72,6 +72,7 @@ static void every_row_has_a_flash_model(void **state)
         assert_non_null(f->inject_stale_errors);
         assert_non_null(f->inject_rdp1);
         assert_non_null(f->latency);
+        assert_non_null(f->timing);
     }
 }
 
