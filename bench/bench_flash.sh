@@ -10,8 +10,10 @@
 # program time and the transfer time:
 #   erase     the cheaper of the units the image touches and (full image,
 #             where the chip has one) a mass erase;
-#   program   the timing model's program time for the image (datasheet
-#             typicals, the constants of sim/target/flash_*.c);
+#   program   the timing model's program time for the image;
+# both asked of the simulator's timing oracle (`flashline-sim ctl timing
+# SERIAL ADDR LEN`: datasheet typicals as the board's flash model spends
+# them; F2/F4/F7 at x32, L0 by half pages, L4 by double words), not copied;
 #   transfer  moving the bytes over the probe's links as the virtual V2-1
 #             accounts them (sim/probe/stlink.c): 48 SWD clocks per word at
 #             4 MHz, plus full-speed USB, 19 packets of 64 bytes a 1 ms
@@ -24,19 +26,17 @@ declare -A serial_of=([stm32f103rb]=B1F103000000000000000001 [stm32f446re]=B1F44
 
 if [ "${1:-}" = --inner ]; then
   shift
-  fl=$1 dir=$2
-  shift 2
+  sim=$1 sock=$2 fl=$3 dir=$4
+  shift 4
   chips=("$@")
   limit_s() { # CHIP BYTES FULL
-    awk -v chip="$1" -v n="$2" -v full="$3" 'BEGIN {
-      if (chip == "stm32f103rb") { e = int((n + 1023) / 1024) * 0.030; m = 0.030; p = (n / 2) * 52.5e-6 }
-      if (chip == "stm32f446re") { e = 0; left = n; split("16 16 16 16 64 128 128 128", s, " ");
-                                   for (i = 1; i <= 8 && left > 0; i++) { k = s[i] * 1024;
-                                     e += (k == 16384 ? 0.25 : k == 65536 ? 0.55 : 1.0); left -= k }
-                                   m = 4.0; p = (n / 4) * 16e-6 }
-      if (chip == "stm32l053r8") { e = int((n + 127) / 128) * 0.0032; m = e; p = int((n + 63) / 64) * 0.0032 }
-      if (chip == "stm32l476rg") { e = int((n + 2047) / 2048) * 0.02202; m = 0.02213; p = (n / 8) * 81.69e-6 }
-      if (full == "full" && m < e) e = m
+    local t
+    t=$("$sim" ctl --control "$sock" timing "${serial_of[$1]}" 0x08000000 "$2") || return 1
+    awk -v t="$t" -v n="$2" -v full="$3" 'BEGIN {
+      k = split(t, kv, " ")
+      for (i = 2; i <= k; i++) { split(kv[i], f, "="); v[f[1]] = f[2] }
+      e = v["erase_ns"] / 1e9; m = v["mass_ns"] / 1e9; p = v["program_ns"] / 1e9
+      if (full == "full" && m > 0 && m < e) e = m
       x = (n / 4) * 48 / 4e6 + int((n / 64 + 18) / 19) * 1e-3
       printf "%.2f %s", e + (x > p ? x : p), (x > p ? "transfer" : "program") }'
   }
@@ -97,4 +97,5 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 probes=()
 for chip in "${chips[@]}"; do probes+=(--probe "v2-1:$chip:${serial_of[$chip]}"); done
-"$sim" run --speed 1 "${probes[@]}" -- bash "$(realpath "$0")" --inner "$fl" "$dir" "${chips[@]}"
+"$sim" run --speed 1 --control "$dir/ctl.sock" "${probes[@]}" -- bash "$(realpath "$0")" --inner \
+  "$(realpath "$sim")" "$dir/ctl.sock" "$fl" "$dir" "${chips[@]}"
