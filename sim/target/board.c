@@ -5,7 +5,8 @@
  * hooks, the mapping), board_bus.c the bus and the debugger's entry points.
  *
  * How the memory map is modelled, and why:
- *  - Flash (and its boot alias at 0) is host memory mapped execute-only.
+ *  - Flash (and its boot alias at 0, and the F7's ITCM alias) is host
+ *    memory mapped execute-only.
  *    Code runs from it at full speed; a data load takes the read-protection
  *    hook (so a load from busy flash stalls and RDP can refuse it); a store
  *    takes the write-protection hook, which hands it to the flash controller
@@ -126,6 +127,8 @@ void sim_flash_changed(sim_board *b, uint32_t addr, uint32_t len)
     clock_view_sync(b, off, len);
     board_mark_dirty(b, b->chip->flash_base + off, len);
     board_mark_dirty(b, off, len);
+    if (b->chip->itcm_flash_base)
+        board_mark_dirty(b, b->chip->itcm_flash_base + off, len);
 }
 
 static void flush_dirty(sim_board *b)
@@ -293,6 +296,17 @@ uint64_t sim_board_instructions(const sim_board *b)
 const uint8_t *sim_board_flash(const sim_board *b)
 {
     return b->flash;
+}
+
+sim_err sim_board_flash_timing(sim_board *b, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    const sim_chip *c = b->chip;
+    if (!out || len == 0 || addr < c->flash_base || addr - c->flash_base >= c->flash_size ||
+        len > c->flash_size - (addr - c->flash_base))
+        return SIM_E_ARG;
+    memset(out, 0, sizeof *out);
+    b->fops->timing(b, b->fstate, addr, len, out);
+    return SIM_OK;
 }
 
 bool sim_board_halted(const sim_board *b)

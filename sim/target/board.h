@@ -63,6 +63,9 @@ typedef struct sim_chip {
     bool armv6m;
     uint32_t core_hz; /* reset clock (HSI/MSI) */
     uint32_t flash_base, flash_size;
+    /* Main flash again at this address, read and execute only (the F7's
+     * ITCM interface at 0x00200000); 0: no such alias. */
+    uint32_t itcm_flash_base;
     uint8_t flash_erased; /* 0xFF, or 0x00 on L0 */
     uint32_t sram_base, sram_size;
     uint32_t sram2_base, sram2_size; /* separately mapped SRAM2 (L4), or 0 */
@@ -198,6 +201,28 @@ const uint8_t *sim_board_flash(const sim_board *b);
 sim_err sim_board_preload(sim_board *b, uint32_t addr, const void *data, size_t len);
 /* Counters for benchmarks. */
 uint64_t sim_board_instructions(const sim_board *b);
+
+/*
+ * The timing oracle: the modelled physical time of erasing and programming
+ * main flash [addr, addr + len), at the datasheet typical figures the
+ * board's flash model uses, so that a benchmark compares tools with the
+ * model without copying its constants. The figures are what the model
+ * really spends (BSY high) for those operations done one after another.
+ */
+typedef struct sim_flash_timing {
+    uint64_t program_ns;  /* units program operations of unit_bytes each */
+    uint64_t erase_ns;    /* each erase unit the range touches, one by one */
+    uint64_t mass_ns;     /* the cheapest full erase of the banks it touches;
+                             0 when the controller has none (L0) */
+    uint32_t unit_bytes;  /* the program unit the figures assume */
+    uint32_t units;       /* program units the range touches (aligned) */
+    uint32_t erase_units; /* erase units (pages, sectors) it touches */
+    const char *mode;     /* the program mode assumed: "half-word", "x32",
+                             "half-page", "double-word" */
+} sim_flash_timing;
+
+/* SIM_E_ARG unless len > 0 and the range lies in main flash. */
+sim_err sim_board_flash_timing(sim_board *b, uint32_t addr, uint32_t len, sim_flash_timing *out);
 /* The core clock (HCLK) in Hz as the RCC registers have set it now. */
 uint32_t sim_board_hclk_hz(const sim_board *b);
 

@@ -17,6 +17,12 @@ static bool within(uint32_t addr, unsigned width, uint32_t base, uint32_t size)
     return size >= width && addr >= base && addr - base <= size - width;
 }
 
+/* The F7's ITCM alias of main flash (sim_chip.itcm_flash_base). */
+static bool in_itcm_alias(const sim_chip *c, uint32_t addr, unsigned width)
+{
+    return c->itcm_flash_base && within(addr, width, c->itcm_flash_base, c->flash_size);
+}
+
 /* Find what addr..addr+width-1 is; *mem points at its bytes for memories. */
 enum region_kind board_decode(sim_board *b, uint32_t addr, unsigned width, uint8_t **mem,
                               uint32_t *flash_addr)
@@ -25,6 +31,11 @@ enum region_kind board_decode(sim_board *b, uint32_t addr, unsigned width, uint8
     if (within(addr, width, c->flash_base, c->flash_size)) {
         *mem = b->flash + (addr - c->flash_base);
         *flash_addr = addr;
+        return R_FLASH;
+    }
+    if (in_itcm_alias(c, addr, width)) {
+        *mem = b->flash + (addr - c->itcm_flash_base);
+        *flash_addr = c->flash_base + (addr - c->itcm_flash_base);
         return R_FLASH;
     }
     if (within(addr, width, 0, c->flash_size)) { /* boot alias of main flash */
@@ -131,6 +142,14 @@ bool board_bus_write(sim_board *b, bus_master who, uint32_t addr, unsigned width
     case R_NONE:
         return false;
     case R_FLASH:
+        /* The ITCM interface reads main flash; programming goes through
+         * AXIM at flash_base (RM0385 2.1, 3.3.2: the ITCM path is for
+         * instruction fetches and reads). A store through it is answered
+         * with a bus error rather than ignored [U: the stricter of the
+         * two]. */
+        if (in_itcm_alias(b->chip, addr, width))
+            return false;
+        /* fall through */
     case R_SYS:
     case R_EEPROM:
         return b->fops->mem_write(b, b->fstate, who, faddr, v, width);

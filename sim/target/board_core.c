@@ -362,7 +362,7 @@ void board_raise_bus_fault(sim_board *b, uint32_t addr, bool precise)
 }
 
 /* Every data read of main flash by the core (the hook is bounded to the
- * array and its boot alias). Unicorn fills its TLB after the first access
+ * array and its aliases). Unicorn fills its TLB after the first access
  * to a page, so the protection hook below sees only the first read of each
  * page; this one sees them all. */
 static void hook_flash_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -494,6 +494,8 @@ uc_err board_map_all(sim_board *b)
     uc_err e = map_ro(b, c->flash_base, c->flash_size, UC_PROT_EXEC, b->flash_view);
     if (!e)
         e = map_ro(b, 0, c->flash_size, UC_PROT_EXEC, b->flash_view);
+    if (!e && c->itcm_flash_base)
+        e = map_ro(b, c->itcm_flash_base, c->flash_size, UC_PROT_EXEC, b->flash_view);
     if (!e)
         e = uc_mem_map_ptr(b->uc, c->sram_base, c->sram_size + c->sram2_size, UC_PROT_ALL, b->sram);
     if (!e && c->sram2_size)
@@ -525,6 +527,9 @@ uc_err board_map_all(sim_board *b)
     if (!e)
         e = uc_hook_add(b->uc, &b->hooks[6], UC_HOOK_MEM_READ, (void *)hook_flash_read, b, 0,
                         c->flash_size - 1);
+    if (!e && c->itcm_flash_base)
+        e = uc_hook_add(b->uc, &b->hooks[7], UC_HOOK_MEM_READ, (void *)hook_flash_read, b,
+                        c->itcm_flash_base, c->itcm_flash_base + c->flash_size - 1);
     return e;
 }
 

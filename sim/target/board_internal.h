@@ -61,6 +61,11 @@ typedef struct flash_ctrl_ops {
     void (*inject_rdp1)(sim_board *b, void *st);
     /* FLASH_ACR.LATENCY (wait states) as it stands; no side effects. */
     unsigned (*latency)(sim_board *b, void *st);
+    /* The timing oracle (sim_board_flash_timing): fill out for main flash
+     * [addr, addr + len), already checked to lie in it, from the same
+     * figures the model starts its operations with, for the organization
+     * in force; no side effects. */
+    void (*timing)(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out);
     /* The model's own data for this variant of its design (geometry, bits
      * that moved, a second bank), so that variants share the functions
      * above; NULL when the design has none. The model reads it through
@@ -73,13 +78,19 @@ extern const flash_ctrl_ops sim_flash_f1;
 extern const flash_ctrl_ops sim_flash_f1_xl;
 extern const flash_ctrl_ops sim_flash_f0;
 extern const flash_ctrl_ops sim_flash_f3;
-/* flash_f4.c: F446-style single bank, F42x/F43x dual bank. */
+/* flash_f4.c: F446-style single bank, F42x/F43x dual bank; F2 and
+ * F405/F407 (12 sectors, no PCROP), F412, F42x/F469 up to 1 MiB; the F7
+ * parts as variants of the same design (data in flash_f7.c): F74x/F75x,
+ * F76x/F77x (nDBANK), F72x/F73x. F7 rows also set itcm_flash_base. */
 extern const flash_ctrl_ops sim_flash_f4;
 extern const flash_ctrl_ops sim_flash_f4_db;
-/* F2 and F405/F407 (12 sectors, no PCROP), F412, F42x/F469 up to 1 MiB. */
 extern const flash_ctrl_ops sim_flash_f2;
 extern const flash_ctrl_ops sim_flash_f412;
 extern const flash_ctrl_ops sim_flash_f42x;
+extern const flash_ctrl_ops sim_flash_f413; /* F413/F423: 16 sectors */
+extern const flash_ctrl_ops sim_flash_f7;
+extern const flash_ctrl_ops sim_flash_f7_76x;
+extern const flash_ctrl_ops sim_flash_f7_72x;
 extern const flash_ctrl_ops sim_flash_l0;
 extern const flash_ctrl_ops sim_flash_l4;
 

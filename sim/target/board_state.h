@@ -27,7 +27,7 @@ struct sim_board {
     const flash_ctrl_ops *fops;
     void *fstate;
     uc_engine *uc;
-    uc_hook hooks[7];
+    uc_hook hooks[8];
 
     uint8_t *flash;      /* main array, chip->flash_size bytes */
     uint8_t *flash_view; /* the array as the bus reads it (clock.c garbles it

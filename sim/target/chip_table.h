@@ -49,6 +49,7 @@ typedef struct sim_chip_series {
 extern const sim_chip_series sim_series_f0f3;
 extern const sim_chip_series sim_series_f1;
 extern const sim_chip_series sim_series_f4;
+extern const sim_chip_series sim_series_f7;
 extern const sim_chip_series sim_series_l;
 
 /* Flash KiB of a flash-size letter, 0 if it is not one. */

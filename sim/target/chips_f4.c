@@ -1,7 +1,7 @@
 /*
  * The STM32F2 and STM32F4 rows of the chip table and their part lines
  * (see chip_table.h). Sources: RM0033 (F2), RM0090 (F405/F407/F42x),
- * RM0368 (F401), RM0383 (F411), RM0390 (F446): memory map, DBGMCU and
+ * RM0368 (F401), RM0383 (F411), RM0390 (F446), RM0430 (F413/F423): memory map, DBGMCU and
  * device electronic signature chapters; the CMSIS device headers
  * (FLASHSIZE_BASE, UID_BASE, FLASH_OTP_BASE, DBGMCU_BASE); SRAM per part
  * and the facts per DEV_ID from the fact sheet
@@ -178,6 +178,20 @@ static const sim_chip rows[] = {
         .flash_size = 1024 * 1024,
         .sram_size = 128 * 1024,
     },
+    /* 0x463 F413/F423: SRAM1 256 KiB + SRAM2 64 KiB at 0x20040000, one
+     * 320 KiB block (fact sheet 3.5); 1.5 MiB in 16 sectors */
+    {
+        F4_DIE,
+        F4_M4,
+        F4_SYS,
+        .name = "stm32f413zh",
+        .flash = &sim_flash_f413,
+        .clock = &sim_clock_f412,
+        .dev_id = 0x463,
+        .rev_id = 0x1000,
+        .flash_size = 1536 * 1024,
+        .sram_size = 320 * 1024,
+    },
 };
 
 #define F446  (&rows[0])
@@ -190,6 +204,7 @@ static const sim_chip rows[] = {
 #define F42X  (&rows[7])
 #define F469  (&rows[8])
 #define F2    (&rows[9])
+#define F413  (&rows[10])
 /* A size of a line, and one of the F42x/F469 below 2 MiB, which are one
  * bank (RM0090 3.3). */
 #define S(code, kib, die)                                                                          \
@@ -215,8 +230,10 @@ static const sim_part_line lines[] = {
     {"stm32f410", {S('8', 32, F410), S('b', 32, F410)}},
     {"stm32f411", {S('c', 128, F411), S('e', 128, F411)}},
     {"stm32f412", {S('e', 256, F412), S('g', 256, F412)}},
+    {"stm32f413", {S('g', 320, F413), S('h', 320, F413)}},
     {"stm32f415", {S('g', 128, F40X)}},
     {"stm32f417", {S('e', 128, F40X), S('g', 128, F40X)}},
+    {"stm32f423", {S('h', 320, F413)}},
     {"stm32f427", {S1('g', 192, F42X), S('i', 192, F42X)}},
     {"stm32f429", {S1('e', 192, F42X), S1('g', 192, F42X), S('i', 192, F42X)}},
     {"stm32f437", {S1('g', 192, F42X), S('i', 192, F42X)}},

@@ -51,6 +51,13 @@ static inline bool flash_in_main(const sim_chip *c, uint32_t addr, uint32_t len)
     return flash_in_range(addr, len, c->flash_base, c->flash_size);
 }
 
+/* How many aligned units of unit bytes addr..addr+len-1 touches (len > 0;
+ * the timing oracles' program and erase unit counts). */
+static inline uint32_t flash_units_touched(uint32_t addr, uint32_t len, uint32_t unit)
+{
+    return (addr + len - 1) / unit - addr / unit + 1;
+}
+
 /* ---- register stores ------------------------------------------------------- */
 
 /* A register after a store of value in the byte lanes of mask (see

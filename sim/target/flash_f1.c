@@ -700,6 +700,25 @@ static const f1_variant f3 = {
 };
 
 /* One set of functions, one flash_ctrl_ops per variant. */
+/* Timing oracle: half-word programs (the FPEC's only unit), page erases
+ * one by one, and a mass erase of each bank the range touches (an XL
+ * part's two banks one after the other: the array is busy with one
+ * operation at a time here). */
+static void f1_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    (void)st;
+    const sim_chip *c = sim_board_chip(b);
+    uint32_t off = addr - c->flash_base, b2 = variant(b)->bank2_off;
+    out->mode = "half-word";
+    out->unit_bytes = 2;
+    out->units = flash_units_touched(off, len, 2);
+    out->program_ns = out->units * T_PROG_NS;
+    out->erase_units = flash_units_touched(off, len, c->page_size);
+    out->erase_ns = out->erase_units * T_ERASE_NS;
+    unsigned banks = !b2 ? 1 : (off < b2) + (off + len > b2);
+    out->mass_ns = banks * T_MASS_NS;
+}
+
 const flash_ctrl_ops sim_flash_f1 = {
     .state_size = sizeof(f1_state),
     .factory = f1_factory,
@@ -711,6 +730,7 @@ const flash_ctrl_ops sim_flash_f1 = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
+    .timing = f1_timing,
     .variant = &f10x,
 };
 const flash_ctrl_ops sim_flash_f1_xl = {
@@ -724,6 +744,7 @@ const flash_ctrl_ops sim_flash_f1_xl = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
+    .timing = f1_timing,
     .variant = &f10x_xl,
 };
 const flash_ctrl_ops sim_flash_f0 = {
@@ -737,6 +758,7 @@ const flash_ctrl_ops sim_flash_f0 = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
+    .timing = f1_timing,
     .variant = &f0,
 };
 const flash_ctrl_ops sim_flash_f3 = {
@@ -750,5 +772,6 @@ const flash_ctrl_ops sim_flash_f3 = {
     .inject_stale_errors = f1_inject_stale_errors,
     .inject_rdp1 = f1_inject_rdp1,
     .latency = f1_latency,
+    .timing = f1_timing,
     .variant = &f3,
 };

@@ -39,6 +39,15 @@
  * bits (their effects are not modelled). A bank mass erase takes the sum of
  * its sectors' erase times [U: no bank figure read].
  *
+ * F2 and F405/F407 (RM0033, RM0090), F412 (RM0402) and the F42x/F469
+ * parts of up to 1 MiB are single-bank variants of up to 12 sectors with
+ * their own OPTCR masks (see their variants at the end of the file).
+ *
+ * The F7 parts (F74x/F75x, F76x/F77x, F72x/F73x) are variants of the same
+ * design: their data and rules are in flash_f7.c, the code here follows it
+ * (layout chosen from the option bytes at reset, narrower SNB, OPTCR1 as
+ * boot addresses, the ART reset rule, other option and OTP addresses).
+ *
  * Timing: DS10693 (STM32F446xC/E datasheet), table "Flash memory
  * programming": word program 16 us typical at any parallelism; sector erase
  * 16 KiB 400/300/250 ms, 64 KiB 1200/700/550 ms, 128 KiB 2/1.3/1 s and
@@ -46,7 +55,7 @@
  * same x32 figures). x64 needs the external VPP supply, which the datasheet
  * times separately; we use the x32 figures for it [U].
  */
-#include "flash_common.h"
+#include "flash_f4.h"
 
 #include <string.h>
 
@@ -78,57 +87,22 @@
 #define CR_SER         (1u << 1)
 #define CR_MER         (1u << 2)
 #define CR_SNB_SHIFT   3
-#define CR_SNB         (0x1Fu << CR_SNB_SHIFT) /* RM0390: b6:3; CMSIS, RM0090: b7:3 */
 #define CR_PSIZE_SHIFT 8
 #define CR_PSIZE       (3u << CR_PSIZE_SHIFT)
 #define CR_STRT        (1u << 16)
 #define CR_EOPIE       (1u << 24)
 #define CR_ERRIE       (1u << 25)
 #define CR_LOCK        (1u << 31)
-#define CR_PLAIN       (CR_PG | CR_SER | CR_MER | CR_SNB | CR_PSIZE | CR_EOPIE | CR_ERRIE)
-
-#define ACR_RW 0x1F0Fu /* LATENCY b3:0, PRFTEN, ICEN, DCEN, ICRST, DCRST */
+#define CR_PLAIN       (CR_PG | CR_SER | CR_MER | CR_PSIZE | CR_EOPIE | CR_ERRIE)
 
 #define OPTCR_OPTLOCK (1u << 0)
 #define OPTCR_OPTSTRT (1u << 1)
-/* BOR_LEV b3:2, WDG_SW b5, nRST_STOP b6, nRST_STDBY b7, RDP b15:8,
- * nWRP b23:16, SPRMOD b31. b4 and b30:24 are reserved (b27:24 read 1). */
-#define OPTCR_SPRMOD (1u << 31)
-#define OPTCR1_NWRP  0x0FFF0000u /* dual bank: nWRP b27:16, sectors 12-23 */
-
-/* Option image in the user configuration sector (RM0090 Table 15): the
- * word at 0x1FFFC000 holds RDP and USER in b15:0, the one at 0x1FFFC008
- * SPRMOD and nWRP in b15:0. The complements in b31:16 are our reading of
- * public dumps [U]. */
-#define OPT_BASE 0x1FFFC000u
+/* Option image (the variant's opt_base): OPTCR b15:0 at +0 and b31:16 at
+ * +8, each half-word followed by its complement. F4 (RM0090 Table 15): the
+ * word at 0x1FFFC000 holds RDP and USER, the one at 0x1FFFC008 SPRMOD and
+ * nWRP; the complements are our reading of public dumps [U]. */
 #define OPT_SIZE 16u
 
-/* OTP: 16 blocks of 32 bytes, then 16 lock bytes (RM0090 3.8). */
-#define OTP_BASE  0x1FFF7800u
-#define OTP_LOCK  0x1FFF7A00u
-#define OTP_END   0x1FFF7A10u
-#define OTP_BLOCK 32u
-
-/* Erase times in ms by PSIZE x8/x16/x32/x64; columns: the sector size
- * classes (f4_sector.cls), then a one-bank mass erase (0: the sum of the
- * bank's sectors). */
-typedef uint32_t f4_erase_ms[4][4];
-
-/* DS10693 "Flash memory programming" (see the header comment): 16 KiB,
- * 64 KiB, 128 KiB sector and mass. */
-static const f4_erase_ms ds10693 = {
-    {400, 1200, 2000, 8000},
-    {300, 700, 1300, 5500},
-    {250, 550, 1000, 4000},
-    {250, 550, 1000, 4000},
-};
-/* The same sector figures without a bank figure. */
-static const f4_erase_ms ds10693_sectors = {
-    {400, 1200, 2000, 0},
-    {300, 700, 1300, 0},
-    {250, 550, 1000, 0},
-    {250, 550, 1000, 0},
-};
 #define T_PROG_NS 16000ull
 
 typedef struct f4_state {
@@ -142,81 +116,62 @@ typedef struct f4_state {
     /* x64: the first word of a double word, waiting for the second */
     bool dw_pending;
     uint32_t dw_addr, dw_lo;
+    /* The organization in force, chosen when the options were loaded. */
+    const f4_layout *lay;
+    unsigned nsec;      /* sectors per bank */
+    uint32_t bank2_off; /* offset of bank 2 in main flash, 0: one bank */
 } f4_state;
-
-/* One sector: where it is in main flash, and its erase-time class (a
- * column of the variant's f4_erase_ms). */
-typedef struct f4_sector {
-    uint32_t off, len;
-    uint8_t cls;
-} f4_sector;
-
-/* What differs between the parts that share this interface (see the
- * header). */
-typedef struct f4_variant {
-    unsigned nsectors;        /* per bank on a dual-bank part */
-    const f4_sector *sectors; /* bank 1 (bank 2 repeats it at bank2_off) */
-    uint32_t bank2_off;       /* offset of bank 2 in main flash, 0: one bank */
-    uint32_t cr_mer1;         /* CR.MER1, bank 2's mass erase */
-    uint32_t optcr_rw;        /* OPTCR bits software writes */
-    uint32_t opt2_base;       /* bank 2 option image (nWRP), 0: none */
-    const f4_erase_ms *erase; /* erase times */
-} f4_variant;
 
 static const f4_variant *variant(const sim_board *b)
 {
     return sim_board_chip(b)->flash->variant;
 }
 
-static unsigned nbanks(const f4_variant *v)
+static unsigned nbanks(const f4_state *s)
 {
-    return v->bank2_off ? 2 : 1;
-}
-
-/* The sectors a bank of this part has: those of the variant's table that
- * lie within the bank (the flash size is the part's, from the row: an
- * F401xC has sectors 0-5 of the table, RM0368 3.3 Table 5 [fact sheet
- * 3.5]). */
-static unsigned nsec(const sim_board *b)
-{
-    const f4_variant *v = variant(b);
-    uint32_t bank = v->bank2_off ? v->bank2_off : sim_board_chip(b)->flash_size;
-    unsigned n = 0;
-    while (n < v->nsectors && v->sectors[n].off + v->sectors[n].len <= bank)
-        n++;
-    return n;
+    return s->bank2_off ? 2 : 1;
 }
 
 /* Sector n of the whole array (bank 2's sectors follow bank 1's). */
-static f4_sector sector_at(const sim_board *b, unsigned n)
+static f4_sector sector_at(const f4_state *s, unsigned n)
 {
-    const f4_variant *v = variant(b);
-    unsigned k = nsec(b);
-    f4_sector sec = v->sectors[n % k];
-    if (n >= k)
-        sec.off += v->bank2_off;
+    f4_sector sec = s->lay->sectors[n % s->nsec];
+    if (n >= s->nsec)
+        sec.off += s->bank2_off;
     return sec;
 }
 
-static unsigned sector_of(const sim_board *b, uint32_t off)
+static unsigned sector_of(const f4_state *s, uint32_t off)
 {
-    unsigned n = 0, total = nsec(b) * nbanks(variant(b));
-    while (n + 1 < total && off >= sector_at(b, n + 1).off)
+    unsigned n = 0, total = s->nsec * nbanks(s);
+    while (n + 1 < total && off >= sector_at(s, n + 1).off)
         n++;
     return n;
 }
 
-/* SNB -> sector, or -1 for a code the part does not allow (a sector it
- * does not have among them). */
-static int sector_of_snb(const sim_board *b, unsigned snb)
+/* SNB -> sector, or -1 for a code the part does not allow. */
+static int sector_of_snb(const f4_state *s, unsigned snb)
 {
-    unsigned k = nsec(b);
-    if (nbanks(variant(b)) == 1)
-        return snb < k ? (int)snb : -1;
+    if (nbanks(s) == 1)
+        return snb < s->nsec ? (int)snb : -1;
     unsigned low = snb & 0xF;
-    if (low >= k)
+    if (low >= s->nsec)
         return -1;
-    return (int)((snb & 0x10 ? k : 0) + low);
+    return (int)((snb & 0x10 ? s->nsec : 0) + low);
+}
+
+/* The organization the loaded options select, and how many of its sectors
+ * fit in a bank of this part. */
+static void choose_layout(sim_board *b, f4_state *s)
+{
+    const f4_variant *v = variant(b);
+    uint32_t size = sim_board_chip(b)->flash_size;
+    s->lay = v->layout[v->optcr_ndbank && (s->optcr & v->optcr_ndbank) ? 1 : 0];
+    uint32_t bank = s->lay->dual ? size / 2 : size;
+    s->bank2_off = s->lay->dual ? bank : 0;
+    s->nsec = 0;
+    while (s->nsec < s->lay->max_sectors && s->lay->sectors[s->nsec].off < bank)
+        s->nsec++;
 }
 
 static unsigned psize(const f4_state *s)
@@ -259,71 +214,89 @@ static bool rdp_blocks(sim_board *b, const f4_state *s)
     return read_protected(s) && sim_debugger_attached(b);
 }
 
-/* nWRPi = 0 protects sector i; with SPRMOD = 1 the bits select PCROP,
- * active high, and a PCROP sector is write protected too (RM0090 3.7.4).
- * Bank 2's sectors take their bits from OPTCR1, SPRMOD from OPTCR. */
-static bool sector_protected(const sim_board *b, const f4_state *s, unsigned sector)
+/* nWRPi = 0 protects sector i (i >> wrp_shift where one bit covers a pair,
+ * F76x dual bank; the layout's last bit where later sectors share it,
+ * F413 sectors 14 and 15); with SPRMOD = 1 the bits select PCROP, active high, and
+ * a PCROP sector is write protected too (RM0090 3.7.4). F42x: bank 2's
+ * sectors take their bits from OPTCR1, SPRMOD from OPTCR. */
+static unsigned wrp_bit(const f4_state *s, unsigned sector)
 {
-    unsigned k = nsec(b);
-    uint32_t bits = sector < k ? s->wrp_live : s->wrp2_live;
-    bool bit = (bits >> (sector % k)) & 1;
-    return (s->wrp_live & (OPTCR_SPRMOD >> 16)) ? bit : !bit;
+    unsigned n = sector >> s->lay->wrp_shift;
+    return s->lay->wrp_last && n > s->lay->wrp_last ? s->lay->wrp_last : n;
 }
 
-/* Write OPTCR's option fields into the image, each half-word followed by
- * its complement. */
+static bool sector_protected(const f4_variant *v, const f4_state *s, unsigned sector)
+{
+    uint32_t bits = s->wrp_live;
+    unsigned n = wrp_bit(s, sector);
+    if (v->optcr1_nwrp && sector >= s->nsec) {
+        bits = s->wrp2_live;
+        n = sector - s->nsec;
+    }
+    bool bit = (bits >> n) & 1;
+    return (s->wrp_live & (v->optcr_sprmod >> 16)) ? bit : !bit;
+}
+
+/* A half-word of the option image followed by its complement. */
+static void put_opt16(sim_board *b, uint32_t addr, uint16_t v)
+{
+    uint8_t *p = addr ? sim_board_info_ptr(b, addr, 4) : NULL;
+    if (!p)
+        return;
+    flash_put_le16(p, v);
+    flash_put_le16(p + 2, (uint16_t)~v);
+}
+
+static uint16_t get_opt16(sim_board *b, uint32_t addr, uint16_t dflt)
+{
+    const uint8_t *p = addr ? sim_board_info_ptr(b, addr, 4) : NULL;
+    return p ? flash_le16(p) : dflt;
+}
+
+/* Write OPTCR's option fields into the image (b1:0 are controls). */
 static void store_options(sim_board *b, uint32_t optcr)
 {
-    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
-    if (!img)
-        return;
-    memset(img, 0xFF, OPT_SIZE);
-    uint16_t lo = (uint16_t)(optcr & 0xFFFC); /* RDP, USER (b1:0 are controls) */
-    uint16_t hi = (uint16_t)(optcr >> 16);    /* SPRMOD, nWRP */
-    flash_put_le16(img + 0, lo);
-    flash_put_le16(img + 2, (uint16_t)~lo);
-    flash_put_le16(img + 8, hi);
-    flash_put_le16(img + 10, (uint16_t)~hi);
+    const f4_variant *v = variant(b);
+    uint8_t *img = sim_board_info_ptr(b, v->opt_base, OPT_SIZE);
+    if (img)
+        memset(img, 0xFF, OPT_SIZE);
+    put_opt16(b, v->opt_base, (uint16_t)(optcr & 0xFFFC));
+    put_opt16(b, v->opt_base + 8, (uint16_t)(optcr >> 16));
 }
 
-/* Dual bank: OPTCR1's nWRP into bank 2's image, complement after it [U, as
- * for bank 1]. */
-static void store_options2(sim_board *b, uint32_t optcr1)
+/* OPTCR1's halves into their places in the image (F42x: bank 2's nWRP
+ * only, complement after it [U, as for bank 1]). */
+static void store_options1(sim_board *b, uint32_t optcr1)
 {
-    uint32_t base = variant(b)->opt2_base;
-    uint8_t *img = base ? sim_board_info_ptr(b, base, 4) : NULL;
-    if (!img)
-        return;
-    uint16_t hi = (uint16_t)(optcr1 >> 16);
-    flash_put_le16(img, hi);
-    flash_put_le16(img + 2, (uint16_t)~hi);
+    const f4_variant *v = variant(b);
+    put_opt16(b, v->opt1_lo, (uint16_t)optcr1);
+    put_opt16(b, v->opt1_hi, (uint16_t)(optcr1 >> 16));
 }
 
 static void load_options(sim_board *b, f4_state *s)
 {
-    const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
-    uint16_t lo = img ? flash_le16(img) : 0xFFFC;
-    uint16_t hi = img ? flash_le16(img + 8) : 0x0FFF;
+    const f4_variant *v = variant(b);
+    uint16_t lo = get_opt16(b, v->opt_base, (uint16_t)v->optcr_factory);
+    uint16_t hi = get_opt16(b, v->opt_base + 8, (uint16_t)(v->optcr_factory >> 16));
     /* "The option bits are loaded with values from flash memory at reset
      * release" (RM0090 3.9.9); OPTCR comes back locked. */
     s->optcr = (uint32_t)hi << 16 | (lo & 0xFFFCu) | OPTCR_OPTLOCK;
     s->rdp = (uint8_t)(lo >> 8);
     s->wrp_live = hi;
-    /* Bank 2's nWRP: OPTCR1 reset value 0x0FFF0000 without an image. */
-    uint32_t base = variant(b)->opt2_base;
-    const uint8_t *img2 = base ? sim_board_info_ptr(b, base, 4) : NULL;
-    uint16_t hi2 = img2 ? flash_le16(img2) : 0x0FFF;
-    s->optcr1 = variant(b)->bank2_off ? (uint32_t)hi2 << 16 : 0;
-    s->wrp2_live = hi2;
+    /* OPTCR1: its factory value where the image does not hold it. */
+    uint16_t lo1 = get_opt16(b, v->opt1_lo, (uint16_t)v->optcr1_factory);
+    uint16_t hi1 = get_opt16(b, v->opt1_hi, (uint16_t)(v->optcr1_factory >> 16));
+    s->optcr1 = ((uint32_t)hi1 << 16 | lo1) & v->optcr1_rw;
+    s->wrp2_live = hi1;
+    /* The organization (F76x nDBANK) follows the loaded options only. */
+    choose_layout(b, s);
 }
 
 static void f4_factory(sim_board *b, void *st)
 {
     (void)st;
-    /* RM0390 FLASH_OPTCR reset value 0x0FFFAAED: level 0, no sector
-     * protected, BOR off, software watchdog, no reset on Stop/Standby. */
-    store_options(b, 0x0FFFAAEDu);
-    store_options2(b, 0x0FFF0000u); /* RM0090 FLASH_OPTCR1 reset value */
+    store_options(b, variant(b)->optcr_factory);
+    store_options1(b, variant(b)->optcr1_factory);
 }
 
 static void f4_reset(sim_board *b, void *st, bool power_on)
@@ -357,20 +330,19 @@ static uint32_t f4_reg_read(sim_board *b, void *st, uint32_t offset)
 
 /* Erase time of sector n, or of a mass erase of the given banks (bank k
  * in bit k). */
-static uint64_t sector_ns(const sim_board *b, unsigned ps, unsigned n)
+static uint64_t sector_ns(const f4_state *s, unsigned ps, unsigned n)
 {
-    return (*variant(b)->erase)[ps][sector_at(b, n).cls] * 1000000ull;
+    return (*s->lay->erase)[ps][sector_at(s, n).cls] * 1000000ull;
 }
 
-static uint64_t mass_ns(const sim_board *b, unsigned ps, unsigned banks)
+static uint64_t mass_ns(const f4_state *s, unsigned ps, unsigned banks)
 {
-    const f4_variant *v = variant(b);
     unsigned nb = (banks & 1) + (banks >> 1 & 1);
-    if ((*v->erase)[ps][3])
-        return nb * (*v->erase)[ps][3] * 1000000ull;
+    if ((*s->lay->erase)[ps][3])
+        return nb * (*s->lay->erase)[ps][3] * 1000000ull;
     uint64_t ns = 0;
-    for (unsigned n = 0; n < nsec(b); n++)
-        ns += sector_ns(b, ps, n);
+    for (unsigned n = 0; n < s->nsec; n++)
+        ns += sector_ns(s, ps, n);
     return nb * ns;
 }
 
@@ -379,40 +351,42 @@ static void start_erase(sim_board *b, f4_state *s)
     const sim_chip *c = sim_board_chip(b);
     const f4_variant *v = variant(b);
     unsigned ps = psize(s);
-    /* MER: bank 1 (the whole array on a one-bank part); MER1: bank 2. */
-    unsigned banks = (s->cr & CR_MER ? 1u : 0) | (v->cr_mer1 && (s->cr & v->cr_mer1) ? 2u : 0);
-    if (nbanks(v) == 1 && banks)
-        banks = 1;
+    /* MER: bank 1 (the whole array on a one-bank part); MER1/MER2: bank 2.
+     * F76x in single-bank mode: MER2 alone erases nothing and raises no
+     * flag, like a CR with neither MER nor SER [U: RM0410 describes MER2
+     * for dual-bank mode only]. */
+    unsigned banks =
+        (s->cr & CR_MER ? 1u : 0) | (nbanks(s) == 2 && v->cr_mer2 && (s->cr & v->cr_mer2) ? 2u : 0);
     bool mer = banks != 0, ser = s->cr & CR_SER;
     if (!mer && !ser) {
         s->cr &= ~CR_STRT; /* "unpredictable ... without any error flag" */
         return;
     }
-    int sector = sector_of_snb(b, (s->cr & CR_SNB) >> CR_SNB_SHIFT);
+    int sector = sector_of_snb(s, (s->cr & v->cr_snb) >> CR_SNB_SHIFT);
     bool refused = (mer && ser) || rdp_blocks(b, s) || (ser && sector < 0);
     /* "a mass erase cannot be performed if one of the sectors is
      * write-protected" (RM0090 3.7.4) */
-    for (unsigned n = 0; !refused && n < nsec(b) * nbanks(v); n++)
-        if (banks & (1u << (n / nsec(b))))
-            refused = sector_protected(b, s, n);
+    for (unsigned n = 0; !refused && n < s->nsec * nbanks(s); n++)
+        if (banks & (1u << (n / s->nsec)))
+            refused = sector_protected(v, s, n);
     if (!refused && ser)
-        refused = sector_protected(b, s, (unsigned)sector);
+        refused = sector_protected(v, s, (unsigned)sector);
     if (refused) {
         fail(s, SR_WRPERR);
         s->cr &= ~CR_STRT;
         return;
     }
     if (mer) {
-        uint32_t start = banks == 2 ? v->bank2_off : 0;
-        uint32_t len = nbanks(v) == 1 || banks == 3 ? c->flash_size
-                       : banks == 1                 ? v->bank2_off
-                                                    : c->flash_size - v->bank2_off;
+        uint32_t start = banks == 2 ? s->bank2_off : 0;
+        uint32_t len = nbanks(s) == 1 || banks == 3 ? c->flash_size
+                       : banks == 1                 ? s->bank2_off
+                                                    : c->flash_size - s->bank2_off;
         flash_erase_main(b, c->flash_base + start, len);
-        start_op(b, s, mass_ns(b, ps, banks));
+        start_op(b, s, mass_ns(s, ps, banks));
     } else {
-        f4_sector sec = sector_at(b, (unsigned)sector);
+        f4_sector sec = sector_at(s, (unsigned)sector);
         flash_erase_main(b, c->flash_base + sec.off, sec.len);
-        start_op(b, s, sector_ns(b, ps, (unsigned)sector));
+        start_op(b, s, sector_ns(s, ps, (unsigned)sector));
     }
 }
 
@@ -420,8 +394,9 @@ static void cr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
 {
     if (s->cr & CR_LOCK)
         return; /* FLASH_CR is not writable until unlocked (RM0090 3.6.1) */
+    const f4_variant *v = variant(b);
     uint32_t w = value & mask;
-    uint32_t cr = flash_masked(s->cr, CR_PLAIN | variant(b)->cr_mer1, value, mask);
+    uint32_t cr = flash_masked(s->cr, CR_PLAIN | v->cr_snb | v->cr_mer2, value, mask);
     if (!(cr & CR_PG))
         s->dw_pending = false;
     if (w & CR_LOCK)
@@ -438,45 +413,46 @@ static void start_option_change(sim_board *b, f4_state *s)
 {
     const sim_chip *c = sim_board_chip(b);
     const f4_variant *v = variant(b);
-    const uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    const uint8_t *img = sim_board_info_ptr(b, v->opt_base, OPT_SIZE);
     uint8_t old_rdp = img ? img[1] : 0xFF;
-    uint16_t old_hi = img ? flash_le16(img + 8) : 0x0FFF;
+    uint16_t old_hi = img ? flash_le16(img + 8) : (uint16_t)(v->optcr_factory >> 16);
     uint8_t new_rdp = (uint8_t)(s->optcr >> 8);
     uint16_t new_hi = (uint16_t)(s->optcr >> 16);
     uint16_t old_hi2 = (uint16_t)s->wrp2_live, new_hi2 = (uint16_t)(s->optcr1 >> 16);
-    uint16_t nwrp = (uint16_t)((1u << v->nsectors) - 1);
+    uint16_t nwrp = (uint16_t)((2u << wrp_bit(s, s->nsec - 1)) - 1); /* bank 1's bits */
+    uint16_t sprmod = (uint16_t)(v->optcr_sprmod >> 16);
     bool regress = flash_rdp_level(old_rdp) == 1 && flash_rdp_level(new_rdp) == 0;
     /* Level 2: "user option bytes can no longer be changed" (RM0090 3.7.3);
      * the flag is our choice [U]. PCROP may only be dropped (SPRMOD cleared
      * or an active nWRPi bit cleared) together with an RDP 1 -> 0
      * regression, else WRPERR and nothing changes (RM0090 3.7.5). */
     bool refused = flash_rdp_level(s->rdp) == 2 || flash_rdp_level(old_rdp) == 2;
-    if ((old_hi & 0x8000) && !regress)
-        refused |= !(new_hi & 0x8000) || (old_hi & nwrp & ~new_hi) != 0 ||
-                   (nbanks(v) == 2 && (old_hi2 & nwrp & ~new_hi2) != 0);
+    if ((old_hi & sprmod) && !regress)
+        refused |= !(new_hi & sprmod) || (old_hi & nwrp & ~new_hi) != 0 ||
+                   (v->optcr1_nwrp && (old_hi2 & nwrp & ~new_hi2) != 0);
     if (refused) {
         fail(s, SR_WRPERR);
         s->optcr &= ~OPTCR_OPTSTRT;
         return;
     }
     /* Duration: DS10693 has no option-byte figure; the user configuration
-     * sector is erased and programmed, taken as a 16 KiB sector erase at
+     * sector is erased and programmed, taken as a smallest-sector erase at
      * the current parallelism [U]. */
     unsigned ps = psize(s);
-    uint64_t ns = (*v->erase)[ps][0] * 1000000ull;
+    uint64_t ns = (*s->lay->erase)[ps][0] * 1000000ull;
     if (regress) {
         /* Level 1 -> 0: main flash is mass-erased first, whatever the write
          * protection (RM0090 3.7.3); the other options are kept. */
         flash_erase_main(b, c->flash_base, c->flash_size);
-        ns += mass_ns(b, ps, nbanks(v) == 2 ? 3 : 1);
+        ns += mass_ns(s, ps, nbanks(s) == 2 ? 3 : 1);
     }
     store_options(b, s->optcr);
-    /* nWRP acts at once (F411 bench); RDP and USER at the next reset. */
+    store_options1(b, s->optcr1);
+    /* nWRP acts at once (F411 bench); RDP, USER, the boot addresses and
+     * the bank organization at the next reset. */
     s->wrp_live = new_hi;
-    if (nbanks(v) == 2) {
-        store_options2(b, s->optcr1);
+    if (v->optcr1_nwrp)
         s->wrp2_live = new_hi2;
-    }
     start_op(b, s, ns);
 }
 
@@ -497,14 +473,25 @@ static void optcr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask
     }
 }
 
+/* FLASH_ACR. F7: ARTRST takes only while ARTEN is clear (RM0410 3.5.2:
+ * the ART accelerator can be reset only while it is disabled); a write
+ * setting it while ARTEN = 1 leaves it as it was [U: what it reads back]. */
+static void acr_write(sim_board *b, f4_state *s, uint32_t value, uint32_t mask)
+{
+    const f4_variant *v = variant(b);
+    uint32_t rw = v->acr_rw;
+    if (v->art.rst && (s->acr & v->art.en))
+        rw &= ~v->art.rst;
+    s->acr = flash_masked(s->acr, rw, value, mask);
+}
+
 static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value, uint32_t mask)
 {
     f4_state *s = st;
     settle(b, s);
     switch (offset) {
     case F4_ACR:
-        /* ICRST/DCRST only act while the cache is off; nothing to model. */
-        s->acr = flash_masked(s->acr, ACR_RW, value, mask);
+        acr_write(b, s, value, mask);
         sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     /* KEY1 then KEY2, full-word writes only (RM0090 3.9.3 "word access"). Any
@@ -530,13 +517,13 @@ static bool f4_reg_write(sim_board *b, void *st, uint32_t offset, uint32_t value
             optcr_write(b, s, value, mask);
         return true;
     case F4_OPTCR1:
-        /* Dual bank: nWRP of bank 2, written while OPTCR is unlocked and
-         * applied by OPTSTRT (RM0090 3.9, FLASH_OPTCR1); stalls like OPTCR
-         * [U]. */
+        /* F42x dual bank: nWRP of bank 2; F7: BOOT_ADD0/1. Written while
+         * OPTCR is unlocked and applied by OPTSTRT (RM0090 3.9, RM0410
+         * 3.7.8 FLASH_OPTCR1); stalls like OPTCR [U]. */
         if (flash_stall_if_busy(b))
             settle(b, s);
-        if (nbanks(variant(b)) == 2 && !(s->optcr & OPTCR_OPTLOCK))
-            s->optcr1 = flash_masked(s->optcr1, OPTCR1_NWRP, value, mask);
+        if (!(s->optcr & OPTCR_OPTLOCK))
+            s->optcr1 = flash_masked(s->optcr1, variant(b)->optcr1_rw, value, mask);
         return true;
     default:
         return true;
@@ -575,13 +562,14 @@ static bool store(sim_board *b, f4_state *s, uint32_t addr, uint32_t value, unsi
         err |= SR_PGAERR;
     if (rdp_blocks(b, s))
         err |= SR_WRPERR;
-    if (main && sector_protected(b, s, sector_of(b, addr - c->flash_base)))
+    if (main && sector_protected(variant(b), s, sector_of(s, addr - c->flash_base)))
         err |= SR_WRPERR;
     if (!main) {
         /* OTP: the lock bytes themselves can be programmed; a data block
          * whose lock byte is 0x00 cannot. */
-        uint8_t *lock = sim_board_info_ptr(b, OTP_LOCK, 16);
-        if (addr < OTP_LOCK && lock && lock[(addr - OTP_BASE) / OTP_BLOCK] == 0x00)
+        const f4_variant *v = variant(b);
+        uint8_t *lock = sim_board_info_ptr(b, v->otp_lock, v->otp_end - v->otp_lock);
+        if (addr < v->otp_lock && lock && lock[(addr - v->otp_base) / v->otp_block] == 0x00)
             err |= SR_WRPERR;
     }
     if (err) {
@@ -636,7 +624,8 @@ static bool f4_mem_write(sim_board *b, void *st, bus_master who, uint32_t addr, 
         settle(b, s);
     if (flash_in_main(c, addr, size))
         return store(b, s, addr, value, size, true);
-    if (flash_in_range(addr, size, OTP_BASE, OTP_END - OTP_BASE))
+    const f4_variant *v = variant(b);
+    if (flash_in_range(addr, size, v->otp_base, v->otp_end - v->otp_base))
         return store(b, s, addr, value, size, false);
     /* System memory, the user configuration sector and the identity words
      * are never programmed by stores: PGSERR without PG, else WRPERR
@@ -667,7 +656,7 @@ static void f4_inject_rdp1(sim_board *b, void *st)
     (void)st;
     /* RDP 0x55 (the HAL's OB_RDP_LEVEL_1) into the image, loaded at the
      * next reset like any option. */
-    uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    uint8_t *img = sim_board_info_ptr(b, variant(b)->opt_base, OPT_SIZE);
     if (!img)
         return;
     uint16_t lo = (uint16_t)((flash_le16(img) & 0x00FF) | 0x5500);
@@ -682,107 +671,44 @@ static unsigned f4_latency(sim_board *b, void *st)
     return ((f4_state *)st)->acr & 0xFu;
 }
 
-/* The sectors of one bank: 4 x 16 KiB, 64 KiB, then 128 KiB ones (RM0390
- * 3.3: the F446's 8; RM0090 3.3: 12 per bank on the 2 MiB F42x/F43x). */
-static const f4_sector sectors_128k[12] = {
-    {0x00000, 0x4000, 0},  {0x04000, 0x4000, 0},  {0x08000, 0x4000, 0},  {0x0C000, 0x4000, 0},
-    {0x10000, 0x10000, 1}, {0x20000, 0x20000, 2}, {0x40000, 0x20000, 2}, {0x60000, 0x20000, 2},
-    {0x80000, 0x20000, 2}, {0xA0000, 0x20000, 2}, {0xC0000, 0x20000, 2}, {0xE0000, 0x20000, 2},
-};
+/* Timing oracle, at x32 (PSIZE 2: the parallelism for a 2.7-3.6 V supply,
+ * the one hosts use without VPP): word programs of T_PROG_NS, the sectors
+ * the range touches erased one by one, and a mass erase of the banks it
+ * touches (MER, with MER1/MER2 where there are two banks) as start_erase()
+ * times it, in the organization loaded at the last reset. */
+static void f4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    const f4_state *s = st;
+    uint32_t off = addr - sim_board_chip(b)->flash_base;
+    unsigned first = sector_of(s, off), last = sector_of(s, off + len - 1), banks = 0;
+    out->mode = "x32";
+    out->unit_bytes = 4;
+    out->units = flash_units_touched(off, len, 4);
+    out->program_ns = out->units * T_PROG_NS;
+    out->erase_units = last - first + 1;
+    for (unsigned n = first; n <= last; n++) {
+        out->erase_ns += sector_ns(s, 2, n);
+        banks |= 1u << (n / s->nsec);
+    }
+    out->mass_ns = mass_ns(s, 2, banks);
+}
 
-/* F446 (RM0390 3.3, 3.8): 512 KiB in 8 sectors, one bank. OPTCR: BOR_LEV,
- * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b23:16, SPRMOD b31 (b4 and
- * b30:24 reserved). */
-static const f4_variant f446 = {
-    .nsectors = 8,
-    .sectors = sectors_128k,
-    .optcr_rw = 0x80FFFFECu,
-    .erase = &ds10693,
-};
-
-/* F42x/F43x with 2 MiB (RM0090 3.3, 3.9): two banks of
- * 12 sectors from 0x08000000 and 0x08100000. OPTCR adds BFB2 b4, nWRP
- * b27:16 and DB1M b30. */
-static const f4_variant f42x_dual = {
-    .nsectors = 12,
-    .sectors = sectors_128k,
-    .bank2_off = 0x100000,
-    .cr_mer1 = 1u << 15,
-    .optcr_rw = 0xCFFFFFFCu,
-    .opt2_base = 0x1FFEC008u,
-    /* The F446's sector figures [U: the F42x/F43x datasheet's were not
-     * read]; a bank's mass erase is the sum of its sectors. */
-    .erase = &ds10693_sectors,
-};
-
-/* F205/F207/F215/F217 (RM0033 2.3.3, 2.3.7) and F405/F407/F415/F417
- * (RM0090 3.3, 3.9.10): up to 12 sectors in one bank; OPTCR BOR_LEV,
- * WDG_SW, nRST_STOP, nRST_STDBY, RDP, nWRP b27:16, no PCROP (b31:28
- * reserved) [fact sheet 4.2]. Their datasheets' erase figures were not
- * read: the F446's sectors, a mass erase the sum of them [U]. */
-static const f4_variant f2_f40x = {
-    .nsectors = 12,
-    .sectors = sectors_128k,
-    .optcr_rw = 0x0FFFFFECu,
-    .erase = &ds10693_sectors,
-};
-
-/* F412 (RM0402 3.3, 3.8): 12 sectors, OPTCR with nWRP b27:16 and SPRMOD
- * b31 [fact sheet 4.2]. Erase figures as for the F40x [U]. */
-static const f4_variant f412 = {
-    .nsectors = 12,
-    .sectors = sectors_128k,
-    .optcr_rw = 0x8FFFFFECu,
-    .erase = &ds10693_sectors,
-};
-
-/* F42x/F43x and F469/F479 with 512 KiB or 1 MiB (RM0090 3.3 Table 5): one
- * bank of up to 12 sectors; OPTCR as the dual-bank parts' (BFB2, nWRP
- * b27:16, DB1M, SPRMOD). DB1M's two-bank layout of the 1 MiB parts is
- * not modelled: set, it changes nothing [U]. */
-static const f4_variant f42x_single = {
-    .nsectors = 12,
-    .sectors = sectors_128k,
-    .optcr_rw = 0xCFFFFFFCu,
-    .erase = &ds10693_sectors,
-};
-
-#define F4_OPS(v)                                                                                  \
+/* One flash_ctrl_ops per variant, all sharing the functions above. */
+#define F4_OPS(var)                                                                                \
     {                                                                                              \
         .state_size = sizeof(f4_state), .factory = f4_factory, .reset = f4_reset,                  \
         .reg_read = f4_reg_read, .reg_write = f4_reg_write, .mem_write = f4_mem_write,             \
         .read_protected = f4_read_protected, .inject_stale_errors = f4_inject_stale_errors,        \
-        .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .variant = (v),                      \
+        .inject_rdp1 = f4_inject_rdp1, .latency = f4_latency, .timing = f4_timing,                 \
+        .variant = &(var),                                                                         \
     }
 
-const flash_ctrl_ops sim_flash_f2 = F4_OPS(&f2_f40x);
-const flash_ctrl_ops sim_flash_f412 = F4_OPS(&f412);
-const flash_ctrl_ops sim_flash_f42x = F4_OPS(&f42x_single);
-
-const flash_ctrl_ops sim_flash_f4 = {
-    .state_size = sizeof(f4_state),
-    .factory = f4_factory,
-    .reset = f4_reset,
-    .reg_read = f4_reg_read,
-    .reg_write = f4_reg_write,
-    .mem_write = f4_mem_write,
-    .read_protected = f4_read_protected,
-    .inject_stale_errors = f4_inject_stale_errors,
-    .inject_rdp1 = f4_inject_rdp1,
-    .latency = f4_latency,
-    .variant = &f446,
-};
-
-const flash_ctrl_ops sim_flash_f4_db = {
-    .state_size = sizeof(f4_state),
-    .factory = f4_factory,
-    .reset = f4_reset,
-    .reg_read = f4_reg_read,
-    .reg_write = f4_reg_write,
-    .mem_write = f4_mem_write,
-    .read_protected = f4_read_protected,
-    .inject_stale_errors = f4_inject_stale_errors,
-    .inject_rdp1 = f4_inject_rdp1,
-    .latency = f4_latency,
-    .variant = &f42x_dual,
-};
+const flash_ctrl_ops sim_flash_f4 = F4_OPS(f4_var_f446);
+const flash_ctrl_ops sim_flash_f4_db = F4_OPS(f4_var_f42x_dual);
+const flash_ctrl_ops sim_flash_f2 = F4_OPS(f4_var_f2);
+const flash_ctrl_ops sim_flash_f412 = F4_OPS(f4_var_f412);
+const flash_ctrl_ops sim_flash_f42x = F4_OPS(f4_var_f42x);
+const flash_ctrl_ops sim_flash_f413 = F4_OPS(f4_var_f413);
+const flash_ctrl_ops sim_flash_f7 = F4_OPS(f4_var_f74x);
+const flash_ctrl_ops sim_flash_f7_76x = F4_OPS(f4_var_f76x);
+const flash_ctrl_ops sim_flash_f7_72x = F4_OPS(f4_var_f72x);

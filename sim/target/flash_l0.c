@@ -640,6 +640,24 @@ static unsigned l0_latency(sim_board *b, void *st)
     return ((l0_state *)st)->acr & 0x1u;
 }
 
+/* Timing oracle: half-page programs (FPRG + PROG, 16 words in one tprog:
+ * the fastest the interface offers, as loaders use it), page erases one by
+ * one (each a tprog). The NVM interface has no mass erase (only the RDP
+ * regression erases everything): mass_ns 0. */
+static void l0_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    (void)st;
+    const sim_chip *c = sim_board_chip(b);
+    uint32_t off = addr - c->flash_base;
+    out->mode = "half-page";
+    out->unit_bytes = HALF_PAGE;
+    out->units = flash_units_touched(off, len, HALF_PAGE);
+    out->program_ns = out->units * TPROG_NS;
+    out->erase_units = flash_units_touched(off, len, c->page_size);
+    out->erase_ns = out->erase_units * TPROG_NS;
+    out->mass_ns = 0;
+}
+
 const flash_ctrl_ops sim_flash_l0 = {
     .state_size = sizeof(l0_state),
     .factory = l0_factory,
@@ -651,4 +669,5 @@ const flash_ctrl_ops sim_flash_l0 = {
     .inject_stale_errors = l0_inject_stale_errors,
     .inject_rdp1 = l0_inject_rdp1,
     .latency = l0_latency,
+    .timing = l0_timing,
 };

@@ -739,6 +739,24 @@ static unsigned l4_latency(sim_board *b, void *st)
     return ((l4_state *)st)->acr & 0x7u;
 }
 
+/* Timing oracle: standard double-word programs (fast programming of
+ * whole rows is not assumed), page erases one by one, and one mass erase
+ * (MER1 and MER2 together take one T_MASS_ERASE_NS) for the banks the
+ * range touches. */
+static void l4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+{
+    (void)st;
+    const sim_chip *c = sim_board_chip(b);
+    uint32_t off = addr - c->flash_base;
+    out->mode = "double-word";
+    out->unit_bytes = 8;
+    out->units = flash_units_touched(off, len, 8);
+    out->program_ns = out->units * T_DW_NS;
+    out->erase_units = flash_units_touched(off, len, c->page_size);
+    out->erase_ns = out->erase_units * T_PAGE_ERASE_NS;
+    out->mass_ns = T_MASS_ERASE_NS;
+}
+
 const flash_ctrl_ops sim_flash_l4 = {
     .state_size = sizeof(l4_state),
     .factory = l4_factory,
@@ -750,4 +768,5 @@ const flash_ctrl_ops sim_flash_l4 = {
     .inject_stale_errors = l4_inject_stale_errors,
     .inject_rdp1 = l4_inject_rdp1,
     .latency = l4_latency,
+    .timing = l4_timing,
 };

@@ -59,7 +59,9 @@ int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen);
  * "wedge SERIAL [hard]" (hard: a USB reset does not cure it and makes the
  * probe fail enumeration; only power does), "loader-fail SERIAL alternate|once|always|off",
  * "fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|bad-cell ADDR",
- * "list". Writes a one-line reply; returns 0, or -1 when the verb failed
+ * "timing SERIAL ADDR LEN" (the board's timing oracle, sim_board_flash_timing:
+ * "ok program_ns=.. erase_ns=.. mass_ns=.. unit_bytes=.. units=.. erase_units=..
+ * mode=.."), "list". Writes a one-line reply; returns 0, or -1 when the verb failed
  * (the reply says why).
  */
 int vbus_control(vbus *bus, const char *line, char *reply, size_t replylen);

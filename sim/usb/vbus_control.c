@@ -51,6 +51,30 @@ static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
     return 0;
 }
 
+/* timing SERIAL ADDR LEN: the board's timing oracle for main flash
+ * [ADDR, ADDR + LEN) (sim_board_flash_timing), one line of key=value. */
+static int timing_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
+{
+    char *end1 = NULL, *end2 = NULL;
+    unsigned long addr = argc == 4 ? strtoul(argv[2], &end1, 0) : 0;
+    unsigned long len = argc == 4 ? strtoul(argv[3], &end2, 0) : 0;
+    if (argc != 4 || !end1 || *end1 || !end2 || *end2 || addr > UINT32_MAX || len > UINT32_MAX) {
+        say(reply, n, "usage: timing SERIAL ADDR LEN");
+        return -1;
+    }
+    sim_flash_timing t;
+    if (sim_board_flash_timing(p->board, (uint32_t)addr, (uint32_t)len, &t) != SIM_OK) {
+        say(reply, n, "timing: 0x%08lX+%lu is not inside main flash", addr, len);
+        return -1;
+    }
+    say(reply, n,
+        "ok program_ns=%llu erase_ns=%llu mass_ns=%llu unit_bytes=%u units=%u erase_units=%u "
+        "mode=%s",
+        (unsigned long long)t.program_ns, (unsigned long long)t.erase_ns,
+        (unsigned long long)t.mass_ns, t.unit_bytes, t.units, t.erase_units, t.mode);
+    return 0;
+}
+
 int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
 {
     gchar **argv = NULL;
@@ -197,10 +221,12 @@ int vbus_control(vbus *bus, const char *line, char *reply, size_t n)
             }
     } else if (strcmp(verb, "fault") == 0) {
         rc = fault_verb(p, argv, argc, reply, n);
+    } else if (strcmp(verb, "timing") == 0) {
+        rc = timing_verb(p, argv, argc, reply, n);
     } else {
         say(reply, n,
             "unknown verb '%s' (unplug, plug, swap-board, power, wedge, loader-fail, "
-            "fault, list)",
+            "fault, timing, list)",
             verb);
     }
     g_mutex_unlock(&bus->lock);

@@ -72,6 +72,7 @@ static void every_row_has_a_flash_model(void **state)
         assert_non_null(f->inject_stale_errors);
         assert_non_null(f->inject_rdp1);
         assert_non_null(f->latency);
+        assert_non_null(f->timing);
     }
 }
 
@@ -272,7 +273,13 @@ static const code_case codes[] = {
     {"stm32f412ze", 0x441, 512, 256},  {"stm32f429zi", 0x419, 2048, 192},
     {"stm32f429zg", 0x419, 1024, 192}, {"stm32f446rc", 0x421, 256, 128},
     {"stm32f469ni", 0x434, 2048, 320}, {"stm32l053r8", 0x417, 64, 8},
-    {"stm32l476rg", 0x415, 1024, 96},
+    {"stm32l476rg", 0x415, 1024, 96},  {"stm32f413zh", 0x463, 1536, 320},
+    {"stm32f413rg", 0x463, 1024, 320}, {"stm32f423zh", 0x463, 1536, 320},
+    {"stm32f746zg", 0x449, 1024, 320}, {"stm32f745ve", 0x449, 512, 320},
+    {"stm32f750z8", 0x449, 64, 320},   {"stm32f767zi", 0x451, 2048, 512},
+    {"stm32f769ng", 0x451, 1024, 512}, {"stm32f779ai", 0x451, 2048, 512},
+    {"stm32f722ze", 0x452, 512, 256},  {"stm32f723vc", 0x452, 256, 256},
+    {"stm32f730r8", 0x452, 64, 256},   {"stm32f733ve", 0x452, 512, 256},
 };
 
 static void ordering_codes_resolve(void **state)

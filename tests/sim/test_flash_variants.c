@@ -14,7 +14,8 @@
  *  - F42x/F43x dual bank (RM0090 3.3, 3.9): SNB[4] selects bank 2 and
  *    codes 12-15 are refused; MER and MER1 erase one bank each; OPTCR1's
  *    nWRP protects bank 2's sectors; a sector erase takes its datasheet
- *    time; the F446 has neither OPTCR1 nor MER1.
+ *    time; the F446 has neither OPTCR1 nor MER1;
+ *  - F413/F423: 16 sectors, SNB b6:3 only, sectors 14 and 15 share nWRP14.
  */
 #include "board_internal.h"
 #include "thumb.h"
@@ -498,6 +499,44 @@ static void f446_has_no_second_bank(void **state)
     sim_board_destroy(b);
 }
 
+/* F413/F423 (fact sheet 3.5, 4.2; CMSIS F413 FLASH_CR_SNB 0x0F << 3,
+ * FLASH_OPTCR_nWRP_14 == FLASH_OPTCR_nWRP_15): 16 sectors, the last two
+ * 128 KiB sectors 14 and 15 at 0x08140000 and 0x08160000; SNB is 4 bits
+ * (b7 does not exist, so SNB 0x1F reads back as 0x0F); nWRP b30:16 with
+ * sectors 14 and 15 protected together by nWRP14 (OPTCR b30). */
+static void f413_has_16_sectors_and_a_shared_wrp_bit(void **state)
+{
+    (void)state;
+    sim_board *b = NULL;
+    assert_int_equal(sim_board_create("stm32f413zh", 5, 0.0, &b), SIM_OK);
+    thumb_halt(b);
+    fill(b, FLASH, 1536 * 1024, 0x00);
+    f4_unlock(b);
+    wr32(b, F4_CR, F4_CR_SER | SNB(0x1F) | F4_CR_X32);
+    assert_int_equal(rd32(b, F4_CR), F4_CR_SER | SNB(0x0F) | F4_CR_X32);
+    f4_start(b, F4_CR_SER | SNB(15));
+    f4_wait(b);
+    assert_false(rd32(b, F4_SR) & F4_SR_WRPERR);
+    assert_true(erased(b, FLASH + 0x160000, 0x20000));
+    assert_true(holds(b, FLASH + 0x140000, 0x20000, 0x00));
+
+    /* nWRP14 = 0 protects sector 14 and sector 15, and nothing else. */
+    wr32(b, F4_OPTKEYR, 0x08192A3Bu);
+    wr32(b, F4_OPTKEYR, 0x4C5D6E7Fu);
+    wr32(b, F4_OPTCR, (rd32(b, F4_OPTCR) & ~(3u | 1u << 30)) | 2u); /* OPTSTRT */
+    f4_wait(b);
+    f4_start(b, F4_CR_SER | SNB(15));
+    assert_true(rd32(b, F4_SR) & F4_SR_WRPERR);
+    f4_start(b, F4_CR_SER | SNB(14));
+    assert_true(rd32(b, F4_SR) & F4_SR_WRPERR);
+    f4_start(b, F4_CR_SER | SNB(13));
+    f4_wait(b);
+    assert_false(rd32(b, F4_SR) & F4_SR_WRPERR);
+    assert_true(erased(b, FLASH + 0x120000, 0x20000));
+    assert_true(holds(b, FLASH + 0x140000, 0x20000, 0x00));
+    sim_board_destroy(b);
+}
+
 int main(void)
 {
     make_rows();
@@ -512,6 +551,7 @@ int main(void)
         cmocka_unit_test(f4_mer_and_mer1_erase_one_bank_each),
         cmocka_unit_test(f4_optcr1_protects_bank2),
         cmocka_unit_test(f446_has_no_second_bank),
+        cmocka_unit_test(f413_has_16_sectors_and_a_shared_wrp_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
