@@ -119,10 +119,11 @@ const sim_clock_tree sim_clock_g4 = {
             .src = {SIM_CLK_NONE, SIM_CLK_NONE, SIM_CLK_HSI, SIM_CLK_HSE},
             .m = {.shift = 4, .width = 4, .mul = 1, .add = 1, .min = 1, .max = 16},
             .n = {.shift = 8, .width = 7, .mul = 1, .min = 8, .max = 127},
-            /* RM0440 7.2.4: VCO input 2.66-16 MHz, output 96-344 MHz. */
+            /* VCO input 2.66-16 MHz, output 64-344 MHz (fact sheet 6:
+             * RM0440 7.2.4 and HAL-G4 IS_RCC_PLL* limits). */
             .ref_min_hz = 2660000,
             .ref_max_hz = 16 * MHZ,
-            .vco_min_hz = 96 * MHZ,
+            .vco_min_hz = 64 * MHZ,
             .vco_max_hz = 344 * MHZ,
             /* PLLR /2 /4 /6 /8, at most 170 MHz (DS12288 PLL characteristics). */
             .out = {{.div = {.shift = 25, .width = 2, .mul = 2, .add = 2, .min = 2, .max = 8},

@@ -421,6 +421,10 @@ static void start_erase(sim_board *b, l4_state *st)
     /* Bank erase: MER1 the first (or only) bank, MER2 the second; a
      * write-protected or secure page inside refuses the whole erase. MER2
      * in single-bank mode erases nothing more [U]. */
+    if (v->single_mer_both && !dual(b, st) && (cr & mers) != mers) {
+        set_error(st, SR_PGSERR); /* RM0440 3.3.6: both bits with DBANK 0 */
+        return;
+    }
     bool e1 = cr & CR_MER1, e2 = v->mer2 && (cr & v->mer2) && dual(b, st);
     if (!e1 && !e2) {
         set_error(st, SR_PGSERR); /* [U] */

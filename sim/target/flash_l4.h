@@ -36,6 +36,8 @@ typedef struct l4_variant {
     uint32_t dbank;
     bool single_page_x2;
     uint32_t bank2_off;
+    /* One bank in force: MER1 and MER2 must be set together (G4 DBANK 0). */
+    bool single_mer_both;
     /* PNB of a bank-2 page may also count from this (G0B RM0444 Rev 5
      * numbers bank-2 pages from 256) [U]; 0: no such numbering. */
     uint16_t bank2_pnb_base;

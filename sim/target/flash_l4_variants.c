@@ -74,10 +74,12 @@ static const l4_opt l41x_opt[] = L4S_OPT(0x3Fu);
 static const l4_opt l43x_opt[] = L4S_OPT(0x7Fu);
 static const l4_opt l45x_opt[] = L4S_OPT(0xFFu);
 
+/* SR.PEMPTY b17 on these dies (stm32l412xx.h, stm32l431xx.h, stm32l452xx.h
+ * FLASH_SR_PEMPTY; not on the L47x/L49x). */
 #define L4S_VARIANT(pnb, o)                                                                        \
     {                                                                                              \
-        .pnb_width = (pnb), .banks = 1, L4_ACR, .row_dw = 32, .opt = (o), .nopt = 5,               \
-        .otp_base = 0x1FFF7000u, L4_TIMES,                                                         \
+        .pnb_width = (pnb), .banks = 1, L4_ACR, .sr_pempty = B(17), .row_dw = 32, .opt = (o),      \
+        .nopt = 5, .otp_base = 0x1FFF7000u, L4_TIMES,                                              \
     }
 
 static const l4_variant l41x = L4S_VARIANT(6, l41x_opt);
@@ -135,13 +137,16 @@ const flash_ctrl_ops sim_flash_g07x = L4_OPS(&g07x);
  * ACR, no CFGBSY and no EMPTY bit; cat 2 PNB/WRP 6 bits, cat 3 7 bits with
  * BKER b11, MER2 b15 and OPTR.DBANK b22 (1: two banks of 2 KiB pages, bank
  * 2 at 0x08040000; 0: one bank of 4 KiB pages), cat 4 PNB 8 bits, WRP 7
- * bits [U: as the header gives]. OPTR: RDP, BOR_LEV b10:8, nRST_* b14:12,
+ * bits [U: as the header gives]. Fast programming rows of 64 double words
+ * (RM0440 3.3.7). With DBANK 0, MER1 or MER2 alone is a PGSERR (RM0440
+ * 3.3.6). OPTR: RDP, BOR_LEV b10:8, nRST_* b14:12,
  * IWDG_* b18:16, WWDG_SW b19, BFB2 b20 and DBANK b22 (cat 3), nBOOT1 b23,
  * SRAM_PE b24, CCMSRAM_RST b25, nSWBOOT0 b26, nBOOT0 b27, NRST_MODE
  * b29:28, IRHEN b30. -------------------------------------------------------- */
 
+/* ACR reset: 1 wait state (RM0440 3.3.3), ICEN, DCEN, DBG_SWEN [U]. */
 #define G4_ACR                                                                                     \
-    .acr_writable = 0x47F0Fu, .acr_reset = 0x40600u, .acr_run_pd = B(13), .pdkeyr = true,          \
+    .acr_writable = 0x47F0Fu, .acr_reset = 0x40601u, .acr_run_pd = B(13), .pdkeyr = true,          \
     .latency_mask = 0xF
 
 #define G4_OPT(wrp, optr_rw)                                                                       \
@@ -189,8 +194,9 @@ static const l4_variant g4c3 = {
     .dbank = B(22),
     .single_page_x2 = true,
     .bank2_off = 0x40000,
+    .single_mer_both = true,
     G4_ACR,
-    .row_dw = 32,
+    .row_dw = 64,
     .opt = g4c3_opt,
     .nopt = 9,
     .otp_base = 0x1FFF7000u,
