@@ -92,7 +92,19 @@ extern const flash_ctrl_ops sim_flash_f7;
 extern const flash_ctrl_ops sim_flash_f7_76x;
 extern const flash_ctrl_ops sim_flash_f7_72x;
 extern const flash_ctrl_ops sim_flash_l0;
+/* flash_l4*.c: the L4 generation. L476/L496 (two banks), L41x/L43x/L45x,
+ * G0 (G03x-G06x, G07x/G08x), G4 categories 2, 3 (DBANK) and 4, WB, WL. */
 extern const flash_ctrl_ops sim_flash_l4;
+extern const flash_ctrl_ops sim_flash_l41x;
+extern const flash_ctrl_ops sim_flash_l43x;
+extern const flash_ctrl_ops sim_flash_l45x;
+extern const flash_ctrl_ops sim_flash_g0;
+extern const flash_ctrl_ops sim_flash_g07x;
+extern const flash_ctrl_ops sim_flash_g4c2;
+extern const flash_ctrl_ops sim_flash_g4c3;
+extern const flash_ctrl_ops sim_flash_g4c4;
+extern const flash_ctrl_ops sim_flash_wb;
+extern const flash_ctrl_ops sim_flash_wl;
 
 /* ---- services the board offers to its controllers ------------------------ */
 

@@ -151,5 +151,10 @@ extern const sim_clock_tree sim_clock_f410;
 extern const sim_clock_tree sim_clock_f7;
 extern const sim_clock_tree sim_clock_l0;
 extern const sim_clock_tree sim_clock_l4;
+/* clock_trees_l4g.c */
+extern const sim_clock_tree sim_clock_g0;
+extern const sim_clock_tree sim_clock_g4;
+extern const sim_clock_tree sim_clock_wb;
+extern const sim_clock_tree sim_clock_wl;
 
 #endif

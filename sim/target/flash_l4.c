@@ -1,11 +1,18 @@
 /*
- * STM32L4 flash interface (FLASH @ 0x40022000), as on the STM32L476RG:
- * 1 MiB in two banks of 256 pages x 2 KiB, 64-bit words with 8 ECC bits.
+ * The L4-generation flash interface (FLASH_ACR at the row's flash_regs):
+ * STM32L4 (RM0351 chapter 3, RM0394 chapter 3), L4+ (RM0432 chapter 3), G0
+ * (RM0444 chapter 3), G4 (RM0440 chapter 5), WB (RM0434 chapter 3), WL
+ * (RM0453 chapter 3), C0 (RM0490 chapter 3), U0 (RM0503 chapter 3). What
+ * the variants differ in is data (l4_variant, flash_l4_variants.c, reached
+ * from the row's flash_ctrl_ops); this file is the one engine.
  *
- * Sources: RM0351 chapter 3 (Flash) (and RM0440, the same controller
- * generation, read for the sequences), the CMSIS header stm32l476xx.h for bit
- * positions, the register field descriptions of the SVD files (PROGERR,
- * PGSERR, PGAERR, MISERR, FASTERR wording) and DS10198 Table 63 for timings.
+ * Sources: the reference manuals above (RM0351 and RM0440 read for the
+ * sequences; the others through the fact sheets), the CMSIS headers
+ * (stm32l476xx.h, stm32g071xx.h, stm32g0b1xx.h, stm32g474xx.h,
+ * stm32wb55xx.h, stm32wl55xx.h, stm32c031xx.h, stm32u083xx.h) for bit
+ * positions, the SVD field descriptions (PROGERR, PGSERR, PGAERR, MISERR,
+ * FASTERR wording) and the datasheets' "Flash memory characteristics"
+ * tables for timings (DS10198 Table 63 for the L476; the rest [U]).
  * [U] marks a rule not settled by a primary text; the choice made is the
  * stricter one a programmer can observe.
  *
@@ -14,20 +21,34 @@
  *   or a key written while already unlocked, is a bus error and CR stays
  *   locked until the next reset.
  * - Standard programming (PG): two 32-bit stores to one 8-aligned double word;
- *   the double word is programmed (81.69 us) when the second arrives. ECC
- *   makes a programmed double word unprogrammable until erased (PROGERR),
- *   except with all-zero data.
- * - Fast programming (FSTPG): 32 double words of one 256-byte row, back to
- *   back, into a bank mass-erased before; BSY covers the whole row (1.91 ms).
- * - Erase: page (PER, PNB, BKER, STRT: 22.02 ms) or bank (MER1/MER2, STRT:
- *   22.13 ms).
+ *   the double word is programmed when the second arrives. ECC makes a
+ *   programmed double word unprogrammable until erased (PROGERR), except
+ *   with all-zero data. A first word followed by anything but its second
+ *   word's store (PG cleared, an erase or option start, FSTPG) is a
+ *   sequence error: PGSERR [U for L4: RM0444 CFGBSY/PGSERR wording].
+ * - Fast programming (FSTPG): one row of double words, back to back, into a
+ *   bank mass-erased before; BSY covers the whole row.
+ * - Erase: page (PER, PNB, BKER, STRT) or bank (MER1/MER2, STRT). Where
+ *   the variant has a DBANK/DUAL_BANK option, the bank layout and the page
+ *   size follow the option bytes in force.
  * - Any error flag left uncleared makes the next program/erase fail with
- *   PGSERR. EOP needs EOPIE, OPERR needs ERRIE.
+ *   PGSERR. EOP needs EOPIE, OPERR needs ERRIE. Flags clear by writing 1.
+ * - CFGBSY (G0, C0, U0, WB, WL) is set from the first word of a double
+ *   word (or STRT) until the operation ends or fails; BSY2 (G0B) shows an
+ *   operation in bank 2.
+ * - EMPTY (ACR.EMPTY/PROGEMPTY on G0, C0, U0, WB, WL; SR.PEMPTY on L4+) is
+ *   latched at power-on and OBL_LAUNCH from the first word of main flash;
+ *   a system reset keeps it; software may change it (RM0444 FLASH_ACR
+ *   EMPTY). The boot selection it drives is not modelled here.
+ * - WB/WL: pages at and above SFR.SFSA belong to CPU2 while OPTR.ESE is
+ *   set: CPU1 and the debugger cannot erase or program them (WRPERR [U]),
+ *   and a bank erase is refused as a whole [U].
  * - Options: OPTR and the WRP/PCROP registers are written after OPTKEYR,
  *   committed to the option page by OPTSTRT and loaded at power-on or by
- *   OBL_LAUNCH (which resets the chip).
+ *   OBL_LAUNCH (which resets the chip). RDP 0xAA level 0, 0xCC level 2,
+ *   other level 1; 1 -> 0 mass-erases.
  */
-#include "flash_common.h"
+#include "flash_l4.h"
 
 #include <string.h>
 
@@ -40,10 +61,6 @@
 #define REG_CR      0x14
 #define REG_ECCR    0x18
 #define REG_OPTR    0x20
-
-#define ACR_WRITABLE 0x00007F07u /* LATENCY, PRFTEN, ICEN, DCEN, ICRST, DCRST, RUN_PD, SLEEP_PD */
-#define ACR_RESET    0x00000600u /* ICEN, DCEN */
-#define ACR_RUN_PD   (1u << 13)
 
 #define SR_EOP     (1u << 0)
 #define SR_OPERR   (1u << 1)
@@ -71,9 +88,6 @@
 #define CR_PER        (1u << 1)
 #define CR_MER1       (1u << 2)
 #define CR_PNB_SHIFT  3
-#define CR_PNB_MASK   (0xFFu << CR_PNB_SHIFT)
-#define CR_BKER       (1u << 11)
-#define CR_MER2       (1u << 15)
 #define CR_STRT       (1u << 16)
 #define CR_OPTSTRT    (1u << 17)
 #define CR_FSTPG      (1u << 18)
@@ -83,10 +97,8 @@
 #define CR_OBL_LAUNCH (1u << 27)
 #define CR_OPTLOCK    (1u << 30)
 #define CR_LOCK       (1u << 31)
-#define CR_WRITABLE                                                                                \
-    (CR_PG | CR_PER | CR_MER1 | CR_PNB_MASK | CR_BKER | CR_MER2 | CR_FSTPG | CR_EOPIE | CR_ERRIE | \
-     CR_RDERRIE)
-#define CR_RESET (CR_LOCK | CR_OPTLOCK) /* 0xC0000000 */
+#define CR_WRITABLE   (CR_PG | CR_PER | CR_MER1 | CR_FSTPG | CR_EOPIE | CR_ERRIE | CR_RDERRIE)
+#define CR_RESET      (CR_LOCK | CR_OPTLOCK) /* 0xC0000000 */
 
 #define ECCR_ECCIE (1u << 24)
 #define ECCR_W1C   (3u << 30) /* ECCC, ECCD */
@@ -98,101 +110,31 @@
 #define PDKEY1  0x04152637u
 #define PDKEY2  0xFAFBFCFDu
 
-/* ---- geometry --------------------------------------------------------------- */
-#define PAGES_PER_BANK 256u
-#define ROW_BYTES      256u /* 32 double words (HAL FLASH_NB_DOUBLE_WORDS_IN_ROW) */
-#define OTP_BASE       0x1FFF7000u
-#define OTP_SIZE       0x400u
+#define REG_C2ACR 0x5C
+#define REG_C2SR  0x60
+#define REG_C2CR  0x64
 
-/*
- * Timings: DS10198 (STM32L476xx datasheet Rev 8) Table 63 "Flash memory
- * characteristics", typical values [U: typ figures via the fact sheet; the
- * max figures 90.76 us and 24.59 ms corroborated by a public driver].
- */
-#define T_DW_NS         81690ull   /* 64-bit programming */
-#define T_ROW_FAST_NS   1910000ull /* one row (32 double words), fast programming */
-#define T_PAGE_ERASE_NS 22020000ull
-#define T_MASS_ERASE_NS 22130000ull /* one or two banks */
-/* Option programming = erase of the option page + programming its double
- * words [U: no figure given]: modelled as a page erase plus 9 double words. */
-#define T_OPTION_NS (T_PAGE_ERASE_NS + 9 * T_DW_NS)
+#define OTP_SIZE 0x400u
+#define OPT_ESE  (1u << 8) /* OPTR.ESE (WB, WL): the secure area is in force */
 /* Fast programming: "maximum time between two double words write requests is
  * the time programming (around 20 us)" (RM0351 fast programming) -> MISERR. */
 #define FAST_GAP_PS (20ull * PS_PER_US)
 
-/* Option registers and the double words of the option pages that hold them
- * (RM0351 option byte organization table [U: exact layout]): value in the low word, complement in
- * the high word. */
-enum {
-    OPT_OPTR,
-    OPT_PCROP1SR,
-    OPT_PCROP1ER,
-    OPT_WRP1AR,
-    OPT_WRP1BR,
-    OPT_PCROP2SR,
-    OPT_PCROP2ER,
-    OPT_WRP2AR,
-    OPT_WRP2BR,
-    OPT_COUNT
-};
+/* ---- variant and geometry ------------------------------------------------------ */
 
-static const struct opt_def {
-    uint32_t reg;      /* register offset */
-    uint32_t addr;     /* option page address */
-    uint32_t writable; /* bits software may change */
-    uint32_t factory;  /* as shipped [U: reserved bits read as 1] */
-} opt_defs[OPT_COUNT] = {
-    /* RDP 0xAA, BOR_LEV 0, nRST_* 1, IWDG/WWDG software, DUALBANK 1, BFB2 0,
-     * nBOOT1 1, SRAM2 parity off, SRAM2 erased on reset: 0xFFEFF8AA. */
-    [OPT_OPTR] = {0x20, 0x1FFF7800u, 0x0FBF77FFu, 0xFFEFF8AAu},
-    [OPT_PCROP1SR] = {0x24, 0x1FFF7808u, 0x0000FFFFu, 0xFFFFFFFFu},
-    [OPT_PCROP1ER] = {0x28, 0x1FFF7810u, 0x8000FFFFu, 0x7FFF0000u},
-    /* WRP area: STRT b7:0 > END b23:16 means no protection. */
-    [OPT_WRP1AR] = {0x2C, 0x1FFF7818u, 0x00FF00FFu, 0xFF00FFFFu},
-    [OPT_WRP1BR] = {0x30, 0x1FFF7820u, 0x00FF00FFu, 0xFF00FFFFu},
-    [OPT_PCROP2SR] = {0x44, 0x1FFFF808u, 0x0000FFFFu, 0xFFFFFFFFu},
-    [OPT_PCROP2ER] = {0x48, 0x1FFFF810u, 0x0000FFFFu, 0xFFFF0000u},
-    [OPT_WRP2AR] = {0x4C, 0x1FFFF818u, 0x00FF00FFu, 0xFF00FFFFu},
-    [OPT_WRP2BR] = {0x50, 0x1FFFF820u, 0x00FF00FFu, 0xFF00FFFFu},
-};
-
-typedef struct l4_state {
-    uint32_t acr, sr, cr, eccr;
-    uint32_t opt[OPT_COUNT]; /* option registers (what OPTSTRT will commit) */
-    uint32_t eff[OPT_COUNT]; /* options in force (loaded at POR / OBL) */
-    bool opt_invalid;        /* OPTVERR at the last load */
-    bool obl_pending;
-    flash_keyseq keys, optkeys; /* KEYR, OPTKEYR */
-    flash_run_pd pd;            /* PDKEYR and ACR.RUN_PD */
-    /* Standard programming: first word of a double word received. */
-    bool dw_pending;
-    uint32_t dw_addr, dw_lo;
-    /* Fast programming: row in progress. */
-    bool fast_active;
-    uint32_t fast_next; /* address the next store must have */
-    unsigned fast_words;
-    uint32_t fast_lo;
-    uint64_t fast_last_ps;
-    /* Bank mass-erased since the last non-fast program/erase in it: fast
-     * programming needs it ("perform a mass erase of the bank to program;
-     * if not, PGSERR is set" [U for L4]). Volatile: cleared by any reset. */
-    bool bank_blank[2];
-    /* Operation behind BSY. */
-    flash_op op;
-    bool op_eopie;
-    bool strt_active;
-} l4_state;
-
-/* ---- helpers ---------------------------------------------------------------- */
+static const l4_variant *V(const sim_board *b)
+{
+    return sim_board_chip(b)->flash->variant;
+}
 
 static uint8_t rdp_byte(const l4_state *st)
 {
-    return (uint8_t)(st->eff[OPT_OPTR] & 0xFF);
+    return (uint8_t)(st->eff[0] & 0xFF);
 }
 
-/* DS10198 Table 3 / RM0351 read protection: at RDP level 1 with a debugger connected
- * (or boot from SRAM/system memory, not modelled) the main flash can be
- * neither programmed nor erased: WRPERR. */
+/* RDP level 1 with a debugger connected (or boot from SRAM/system memory,
+ * not modelled): main flash can be neither programmed nor erased: WRPERR
+ * (DS10198 Table 3 / RM0351 read protection; the same table in each RM). */
 static bool rdp_blocks_writes(const sim_board *b, const l4_state *st)
 {
     return rdp_byte(st) != FLASH_RDP_LEVEL0 && sim_debugger_attached(b);
@@ -203,52 +145,118 @@ static bool in_main(const sim_chip *c, uint32_t addr)
     return flash_in_main(c, addr, 1);
 }
 
-static bool in_otp(uint32_t addr)
+static bool in_otp(const sim_board *b, uint32_t addr)
 {
-    return flash_in_range(addr, 1, OTP_BASE, OTP_SIZE);
+    return flash_in_range(addr, 1, V(b)->otp_base, OTP_SIZE);
 }
 
-static uint32_t bank_size(const sim_chip *c)
+/* Two banks in force: the variant's fixed layout, or its DBANK/DUAL_BANK
+ * option as loaded (RM0440 5.3.1, RM0432 3.3.1, RM0444 3.3.1). */
+static bool dual(const sim_board *b, const l4_state *st)
 {
-    return c->flash_size / 2;
+    const l4_variant *v = V(b);
+    return v->dbank ? (st->eff[0] & v->dbank) != 0 : v->banks == 2;
 }
 
-static unsigned bank_of(const sim_chip *c, uint32_t addr)
+/* Single-bank mode of G4 cat 3 and L4+: pages twice the dual-bank size. */
+static uint32_t page_size(const sim_board *b, const l4_state *st)
 {
-    return (addr - c->flash_base) / bank_size(c);
+    const sim_chip *c = sim_board_chip(b);
+    return !dual(b, st) && V(b)->single_page_x2 ? 2 * c->page_size : c->page_size;
 }
 
-static unsigned page_in_bank(const sim_chip *c, uint32_t addr)
+static uint32_t bank_start(const sim_board *b, const l4_state *st, unsigned bank)
 {
-    return ((addr - c->flash_base) % bank_size(c)) / c->page_size;
+    const sim_chip *c = sim_board_chip(b);
+    if (bank == 0 || !dual(b, st))
+        return c->flash_base;
+    return c->flash_base + (V(b)->bank2_off ? V(b)->bank2_off : c->flash_size / 2);
 }
 
-static bool wrp_area_covers(uint32_t reg, unsigned page)
+static uint32_t bank_len(const sim_board *b, const l4_state *st, unsigned bank)
 {
-    unsigned strt = reg & 0xFF, end = (reg >> 16) & 0xFF;
+    const sim_chip *c = sim_board_chip(b);
+    if (!dual(b, st))
+        return c->flash_size;
+    uint32_t b2 = bank_start(b, st, 1) - c->flash_base;
+    if (b2 > c->flash_size)
+        b2 = c->flash_size;
+    return bank ? c->flash_size - b2 : b2;
+}
+
+static unsigned bank_of(const sim_board *b, const l4_state *st, uint32_t addr)
+{
+    return dual(b, st) && addr >= bank_start(b, st, 1) ? 1 : 0;
+}
+
+static unsigned page_in_bank(const sim_board *b, const l4_state *st, uint32_t addr)
+{
+    return (addr - bank_start(b, st, bank_of(b, st, addr))) / page_size(b, st);
+}
+
+/* A WRP area register: STRT in the low half, END in the high half, each as
+ * wide as the variant's writable bits; the area is active when STRT <= END
+ * [U]. */
+static bool wrp_area_covers(uint32_t reg, uint32_t writable, unsigned page)
+{
+    unsigned strt = reg & writable & 0xFFFF, end = (reg & writable) >> 16;
     return strt <= end && page >= strt && page <= end;
 }
 
-/* WRP areas (RM0351 write protection): two per bank, page granular, in force after the
- * option load. BFB2/FB_MODE bank swapping is not modelled: bank 1 is the
- * bank at 0x08000000. */
-static bool page_protected(const l4_state *st, unsigned bank, unsigned page)
+/* The option register at offset off, or -1. */
+static int opt_index(const l4_variant *v, uint32_t off)
 {
-    uint32_t a = st->eff[bank ? OPT_WRP2AR : OPT_WRP1AR];
-    uint32_t b = st->eff[bank ? OPT_WRP2BR : OPT_WRP1BR];
-    return wrp_area_covers(a, page) || wrp_area_covers(b, page);
+    for (unsigned i = 0; i < v->nopt; i++)
+        if (v->opt[i].reg == off)
+            return (int)i;
+    return -1;
 }
 
-static bool bank_has_protection(const l4_state *st, unsigned bank)
+/* WRP areas (RM0351 write protection): WRP1AR/WRP1BR for bank 1 (or the
+ * single bank), WRP2AR/WRP2BR (0x4C/0x50) for bank 2, in force after the
+ * option load. Bank swapping is not modelled: bank 1 is the bank at
+ * flash_base. */
+static bool page_protected(const sim_board *b, const l4_state *st, unsigned bank, unsigned page)
 {
-    for (unsigned p = 0; p < PAGES_PER_BANK; p++)
-        if (page_protected(st, bank, p))
+    const l4_variant *v = V(b);
+    const uint32_t offs[2][2] = {{0x2C, 0x30}, {0x4C, 0x50}};
+    for (unsigned k = 0; k < 2; k++) {
+        int i = opt_index(v, offs[bank][k]);
+        if (i >= 0 && wrp_area_covers(st->eff[i], v->opt[i].writable, page))
+            return true;
+    }
+    return false;
+}
+
+/* WB/WL: the secure area from SFR.SFSA (a page index) to the end of flash
+ * belongs to CPU2 while OPTR.ESE is set (RM0434 3.5.x secure flash
+ * memory area; stm32wb55xx.h FLASH_SFR_SFSA). */
+static bool page_secure(const sim_board *b, const l4_state *st, unsigned page)
+{
+    const l4_variant *v = V(b);
+    if (!v->sfr_off || !(st->eff[0] & OPT_ESE))
+        return false;
+    int i = opt_index(v, v->sfr_off);
+    return i >= 0 && page >= (st->eff[i] & v->sfsa_mask);
+}
+
+static bool page_refused(const sim_board *b, const l4_state *st, unsigned bank, unsigned page)
+{
+    return page_protected(b, st, bank, page) || (bank == 0 && page_secure(b, st, page));
+}
+
+static bool bank_has_protection(const sim_board *b, const l4_state *st, unsigned bank)
+{
+    unsigned n = bank_len(b, st, bank) / page_size(b, st);
+    for (unsigned p = 0; p < n; p++)
+        if (page_refused(b, st, bank, p))
             return true;
     return false;
 }
 
 /* An error ends the operation being set up: flags, OPERR with ERRIE
- * (RM0351 SR.OPERR), and the pending double word / fast row is dropped. */
+ * (RM0351 SR.OPERR), and the pending double word / fast row is dropped
+ * (which also ends CFGBSY). */
 static void set_error(l4_state *st, uint32_t flags)
 {
     if (st->fast_active)
@@ -265,10 +273,11 @@ static void set_error(l4_state *st, uint32_t flags)
 }
 
 static void begin(sim_board *b, l4_state *st, uint64_t ns, flash_area area, uint32_t addr,
-                  uint32_t len)
+                  uint32_t len, unsigned bank)
 {
     flash_op_begin(b, &st->op, ns, area, addr, len);
     st->op_eopie = (st->cr & CR_EOPIE) != 0;
+    st->op_bank = bank;
 }
 
 /* Bring the controller up to date with virtual time: a fast row whose next
@@ -292,73 +301,85 @@ static void sync(sim_board *b, l4_state *st)
 
 static void load_options(sim_board *b, l4_state *st)
 {
+    const l4_variant *v = V(b);
     st->opt_invalid = false;
-    for (unsigned i = 0; i < OPT_COUNT; i++) {
-        const uint8_t *p = sim_board_info_ptr(b, opt_defs[i].addr, 8);
-        uint32_t v = opt_defs[i].factory;
+    for (unsigned i = 0; i < v->nopt; i++) {
+        const uint8_t *p = sim_board_info_ptr(b, v->opt[i].addr, 8);
+        uint32_t x = v->opt[i].factory;
         if (p) {
-            v = flash_le32(p);
-            if (flash_le32(p + 4) != ~v) {
+            x = flash_le32(p);
+            if (flash_le32(p + 4) != ~x) {
                 /* OPTVERR: "options may not be the ones configured"; an
                  * unreadable RDP counts as level 1 [U]. */
                 st->opt_invalid = true;
-                if (i == OPT_OPTR)
-                    v = (v & ~0xFFu) | 0xFFu;
+                if (i == 0)
+                    x = (x & ~0xFFu) | 0xFFu;
             }
         }
-        st->opt[i] = st->eff[i] = v;
+        st->opt[i] = st->eff[i] = x;
     }
+    /* EMPTY: "whether the first location of the main flash memory area was
+     * read as erased during option bytes loading" (RM0444 FLASH_ACR.EMPTY;
+     * RM0432 SR.PEMPTY) [U: one word read]. */
+    st->empty = flash_le32(sim_flash_ptr(b)) == 0xFFFFFFFFu;
 }
 
-static void write_option_image(sim_board *b, unsigned i, uint32_t v)
+static void write_option_image(sim_board *b, unsigned i, uint32_t x)
 {
-    uint8_t *p = sim_board_info_ptr(b, opt_defs[i].addr, 8);
+    uint8_t *p = sim_board_info_ptr(b, V(b)->opt[i].addr, 8);
     if (p) {
-        flash_put_le32(p, v);
-        flash_put_le32(p + 4, ~v);
+        flash_put_le32(p, x);
+        flash_put_le32(p + 4, ~x);
     }
 }
 
-static void l4_factory(sim_board *b, void *vst)
+void l4_factory(sim_board *b, void *vst)
 {
     l4_state *st = vst;
-    for (unsigned i = 0; i < OPT_COUNT; i++)
-        write_option_image(b, i, opt_defs[i].factory);
+    for (unsigned i = 0; i < V(b)->nopt; i++)
+        write_option_image(b, i, V(b)->opt[i].factory);
     load_options(b, st);
 }
 
-/* OPTSTRT (RM0351 option bytes modification): commit the option registers to the option pages.
- * Refused at RDP level 2. Going from level 1 back to 0 mass-erases both
- * banks as part of the operation (PCROP areas with PCROP_RDP = 0 would be
- * kept; PCROP is not modelled, everything is erased). */
+/* OPTSTRT (RM0351 option bytes modification): commit the option registers
+ * to the option pages. Refused at RDP level 2. Going from level 1 back to 0
+ * mass-erases the main flash as part of the operation (PCROP areas with
+ * PCROP_RDP = 0 would be kept; PCROP is not modelled, everything is
+ * erased). Option programming = an erase of the option page and its double
+ * words [U: no figure given]. */
 static void option_start(sim_board *b, l4_state *st)
 {
     const sim_chip *c = sim_board_chip(b);
+    const l4_variant *v = V(b);
+    if (st->sr & SR_STALE) {
+        set_error(st, SR_PGSERR);
+        return;
+    }
     if (rdp_byte(st) == FLASH_RDP_LEVEL2) {
         set_error(st, SR_WRPERR);
         return;
     }
-    uint64_t ns = T_OPTION_NS;
-    uint8_t new_rdp = (uint8_t)st->opt[OPT_OPTR];
+    uint64_t ns = v->t_page_ns + (uint64_t)v->nopt * v->t_dw_ns;
+    uint8_t new_rdp = (uint8_t)st->opt[0];
     if (rdp_byte(st) != FLASH_RDP_LEVEL0 && new_rdp == FLASH_RDP_LEVEL0) {
         flash_erase_main(b, c->flash_base, c->flash_size);
         st->bank_blank[0] = st->bank_blank[1] = true;
-        ns += T_MASS_ERASE_NS;
+        ns += v->t_mass_ns;
     }
-    for (unsigned i = 0; i < OPT_COUNT; i++)
+    for (unsigned i = 0; i < v->nopt; i++)
         write_option_image(b, i, st->opt[i]);
     /* A reset before the end corrupts the OPTR double word: it then fails
      * its complement check. */
-    begin(b, st, ns, FLASH_AREA_INFO, opt_defs[OPT_OPTR].addr, 8);
+    begin(b, st, ns, FLASH_AREA_INFO, v->opt[0].addr, 8, 0);
 }
 
 /* ---- erase -------------------------------------------------------------------- */
 
 static void start_erase(sim_board *b, l4_state *st)
 {
-    const sim_chip *c = sim_board_chip(b);
-    uint32_t cr = st->cr;
-    bool per = cr & CR_PER, mer = cr & (CR_MER1 | CR_MER2), pg = cr & (CR_PG | CR_FSTPG);
+    const l4_variant *v = V(b);
+    uint32_t cr = st->cr, mers = CR_MER1 | v->mer2;
+    bool per = cr & CR_PER, mer = cr & mers, pg = cr & (CR_PG | CR_FSTPG);
     if (!per && !mer)
         return; /* STRT without an erase selected: nothing happens [U] */
     if (st->sr & SR_STALE) {
@@ -375,33 +396,52 @@ static void start_erase(sim_board *b, l4_state *st)
         set_error(st, SR_WRPERR);
         return;
     }
+    uint32_t psz = page_size(b, st);
     if (per) {
-        unsigned bank = (cr & CR_BKER) ? 1 : 0;
-        unsigned page = (cr & CR_PNB_MASK) >> CR_PNB_SHIFT;
-        if (page_protected(st, bank, page)) {
+        unsigned bank = v->bker && (cr & v->bker) && dual(b, st) ? 1 : 0;
+        unsigned page = (cr >> CR_PNB_SHIFT) & ((1u << v->pnb_width) - 1);
+        if (bank && v->bank2_pnb_base && page >= v->bank2_pnb_base)
+            page -= v->bank2_pnb_base;
+        /* A page the bank does not have erases nothing: PGSERR [U]. */
+        if (page >= bank_len(b, st, bank) / psz) {
+            set_error(st, SR_PGSERR);
+            return;
+        }
+        if (page_refused(b, st, bank, page)) {
             set_error(st, SR_WRPERR);
             return;
         }
-        uint32_t addr = c->flash_base + bank * bank_size(c) + page * c->page_size;
-        flash_erase_main(b, addr, c->page_size);
+        uint32_t addr = bank_start(b, st, bank) + page * psz;
+        flash_erase_main(b, addr, psz);
         st->bank_blank[bank] = false;
-        begin(b, st, T_PAGE_ERASE_NS, FLASH_AREA_MAIN, addr, c->page_size);
+        begin(b, st, v->t_page_ns, FLASH_AREA_MAIN, addr, psz, bank);
         st->strt_active = true;
         return;
     }
-    /* Bank erase: a write-protected area inside refuses the whole erase. */
-    bool e1 = cr & CR_MER1, e2 = cr & CR_MER2;
-    if ((e1 && bank_has_protection(st, 0)) || (e2 && bank_has_protection(st, 1))) {
+    /* Bank erase: MER1 the first (or only) bank, MER2 the second; a
+     * write-protected or secure page inside refuses the whole erase. MER2
+     * in single-bank mode erases nothing more [U]. */
+    if (v->single_mer_both && !dual(b, st) && (cr & mers) != mers) {
+        set_error(st, SR_PGSERR); /* RM0440 3.3.6: both bits with DBANK 0 */
+        return;
+    }
+    bool e1 = cr & CR_MER1, e2 = v->mer2 && (cr & v->mer2) && dual(b, st);
+    if (!e1 && !e2) {
+        set_error(st, SR_PGSERR); /* [U] */
+        return;
+    }
+    if ((e1 && bank_has_protection(b, st, 0)) || (e2 && bank_has_protection(b, st, 1))) {
         set_error(st, SR_WRPERR);
         return;
     }
-    uint32_t first = e1 ? 0 : bank_size(c), len = (e1 && e2) ? c->flash_size : bank_size(c);
-    flash_erase_main(b, c->flash_base + first, len);
+    uint32_t first = bank_start(b, st, e1 ? 0 : 1);
+    uint32_t len = (e1 ? bank_len(b, st, 0) : 0) + (e2 ? bank_len(b, st, 1) : 0);
+    flash_erase_main(b, first, len);
     if (e1)
         st->bank_blank[0] = true;
     if (e2)
         st->bank_blank[1] = true;
-    begin(b, st, T_MASS_ERASE_NS, FLASH_AREA_MAIN, c->flash_base + first, len);
+    begin(b, st, v->t_mass_ns, FLASH_AREA_MAIN, first, len, e1 && e2 ? 2 : e1 ? 0 : 1);
     st->strt_active = true;
 }
 
@@ -446,7 +486,7 @@ static bool dw_protected(sim_board *b, const l4_state *st, uint32_t addr)
     const sim_chip *c = sim_board_chip(b);
     if (!in_main(c, addr))
         return false; /* OTP has its own lock bytes (not modelled) */
-    return page_protected(st, bank_of(c, addr), page_in_bank(c, addr));
+    return page_refused(b, st, bank_of(b, st, addr), page_in_bank(b, st, addr));
 }
 
 static void store_standard(sim_board *b, l4_state *st, uint32_t addr, uint32_t value)
@@ -463,7 +503,7 @@ static void store_standard(sim_board *b, l4_state *st, uint32_t addr, uint32_t v
             set_error(st, SR_PGAERR);
             return;
         }
-        st->dw_pending = true;
+        st->dw_pending = true; /* CFGBSY from here (RM0444 SR.CFGBSY) */
         st->dw_addr = addr;
         st->dw_lo = value;
         return;
@@ -480,18 +520,21 @@ static void store_standard(sim_board *b, l4_state *st, uint32_t addr, uint32_t v
     }
     if (!write_dw(b, st, dw, st->dw_lo, value))
         return;
+    unsigned bank = in_main(c, dw) ? bank_of(b, st, dw) : 0;
     if (in_main(c, dw))
-        st->bank_blank[bank_of(c, dw)] = false;
-    begin(b, st, T_DW_NS, in_main(c, dw) ? FLASH_AREA_MAIN : FLASH_AREA_INFO, dw, 8);
+        st->bank_blank[bank] = false;
+    begin(b, st, V(b)->t_dw_ns, in_main(c, dw) ? FLASH_AREA_MAIN : FLASH_AREA_INFO, dw, 8, bank);
 }
 
-/* Fast programming (RM0351 fast programming sequence). The row must start on a row boundary and
- * its 64 word stores arrive at consecutive addresses [U: alignment and
- * strict order; the RM names "a change of page" as PGAERR]. BSY starts with
- * the first double word and covers the whole row. */
+/* Fast programming (RM0351 fast programming sequence). The row must start
+ * on a row boundary and its word stores arrive at consecutive addresses
+ * [U: alignment and strict order; the RM names "a change of page" as
+ * PGAERR]. BSY starts with the first double word and covers the whole
+ * row. */
 static void store_fast(sim_board *b, l4_state *st, uint32_t addr, uint32_t value)
 {
     const sim_chip *c = sim_board_chip(b);
+    uint32_t row = 8u * V(b)->row_dw;
     if (!st->fast_active) {
         if (st->sr & SR_STALE) {
             set_error(st, SR_PGSERR);
@@ -501,12 +544,12 @@ static void store_fast(sim_board *b, l4_state *st, uint32_t addr, uint32_t value
             set_error(st, SR_PGAERR); /* "only main memory" [U: flag] */
             return;
         }
-        if (!st->bank_blank[bank_of(c, addr)]) {
+        if (!st->bank_blank[bank_of(b, st, addr)]) {
             set_error(st, SR_PGSERR);
             return;
         }
         st->fast_active = true; /* from here errors also raise FASTERR */
-        if (addr & (ROW_BYTES - 1)) {
+        if (addr & (row - 1)) {
             set_error(st, SR_PGAERR);
             return;
         }
@@ -531,24 +574,27 @@ static void store_fast(sim_board *b, l4_state *st, uint32_t addr, uint32_t value
     if (!write_dw(b, st, dw, st->fast_lo, value))
         return;
     if (st->fast_words == 2)
-        begin(b, st, T_ROW_FAST_NS, FLASH_AREA_MAIN, dw, ROW_BYTES);
-    if (st->fast_words == 2 * (ROW_BYTES / 8))
+        begin(b, st, V(b)->t_row_ns, FLASH_AREA_MAIN, dw, row, bank_of(b, st, dw));
+    if (st->fast_words == 2 * V(b)->row_dw)
         st->fast_active = false; /* row complete: BSY runs to its end, then EOP */
 }
 
 /* ---- flash_ctrl_ops ------------------------------------------------------------ */
 
-static void l4_reset(sim_board *b, void *vst, bool power_on)
+void l4_reset(sim_board *b, void *vst, bool power_on)
 {
     l4_state *st = vst;
+    const l4_variant *v = V(b);
     /* Reset during a program/erase: the cells being changed are left
      * undefined; an interrupted option write corrupts the option page,
      * which then fails its complement check (OPTVERR, RDP level 1). */
     flash_op_cut_short(b, &st->op);
     bool reload = power_on || st->obl_pending;
-    st->acr = ACR_RESET;
+    st->acr = v->acr_reset;
     st->cr = CR_RESET;
     st->eccr = 0;
+    st->c2acr = st->c2sr = 0;
+    st->c2cr = 0;
     st->keys = st->optkeys = (flash_keyseq){0};
     st->pd = (flash_run_pd){0};
     st->dw_pending = false;
@@ -558,42 +604,95 @@ static void l4_reset(sim_board *b, void *vst, bool power_on)
     flash_op_forget(&st->op);
     st->obl_pending = false;
     if (reload)
-        load_options(b, st);
+        load_options(b, st); /* EMPTY too; a system reset keeps it */
     else
         memcpy(st->opt, st->eff, sizeof st->opt); /* registers show what is loaded */
-    /* OPTVERR is set again at each reset while the options stay invalid. */
-    st->sr = st->opt_invalid ? SR_OPTVERR : 0;
+    /* OPTVERR is set again at each reset while the options stay invalid,
+     * and on the WB after every reset. */
+    st->sr = st->opt_invalid || v->optverr_always ? SR_OPTVERR : 0;
 }
 
-static uint32_t l4_reg_read(sim_board *b, void *vst, uint32_t offset)
+/* SR as read: the latched flags, BSY (BSY1) for an operation in bank 1,
+ * BSY2 for one in bank 2 where the variant has it, CFGBSY from the first
+ * word (or STRT) to the end, PESD while either CPU asks for a suspend. */
+static uint32_t sr_value(sim_board *b, const l4_state *st)
+{
+    const l4_variant *v = V(b);
+    bool busy = sim_flash_busy(b);
+    uint32_t r = st->sr;
+    if (busy) {
+        if (v->bsy2 && st->op_bank == 1)
+            r |= v->bsy2;
+        else if (v->bsy2 && st->op_bank == 2)
+            r |= SR_BSY | v->bsy2;
+        else
+            r |= SR_BSY;
+    }
+    if (v->cfgbsy && (busy || st->dw_pending || st->fast_active))
+        r |= v->cfgbsy;
+    if (v->pesd && ((st->acr | st->c2acr) & v->acr_pes))
+        r |= v->pesd;
+    if (v->sr_pempty && st->empty)
+        r |= v->sr_pempty;
+    return r;
+}
+
+uint32_t l4_reg_read(sim_board *b, void *vst, uint32_t offset)
 {
     l4_state *st = vst;
+    const l4_variant *v = V(b);
     sync(b, st);
     bool busy = sim_flash_busy(b);
     switch (offset) {
     case REG_ACR:
-        return st->acr;
+        return st->acr | (v->acr_empty && st->empty ? v->acr_empty : 0);
     case REG_SR:
-        return st->sr | (busy ? SR_BSY : 0);
+        return sr_value(b, st);
     case REG_CR:
         /* STRT reads 1 until the erase it started has ended. */
         return st->cr | (busy && st->strt_active ? CR_STRT : 0);
     case REG_ECCR:
         return st->eccr;
-    default:
-        for (unsigned i = 0; i < OPT_COUNT; i++)
-            if (opt_defs[i].reg == offset)
-                return st->opt[i];
-        return 0; /* key registers are write-only */
+    case REG_C2ACR:
+    case REG_C2SR:
+    case REG_C2CR:
+        if (v->c2regs)
+            return offset == REG_C2ACR ? st->c2acr : offset == REG_C2SR ? st->c2sr : st->c2cr;
+        return 0;
+    default: {
+        int i = opt_index(v, offset);
+        return i >= 0 ? st->opt[i] : 0; /* key registers are write-only */
     }
+    }
+}
+
+/* A CR store while the first word of a double word waits for its second:
+ * anything that changes the operation ends the sequence with PGSERR [U
+ * for L4; RM0444 CFGBSY: no new operation while it is set]. */
+static bool breaks_sequence(const l4_state *st, uint32_t next, uint32_t mers)
+{
+    if (!st->dw_pending)
+        return false;
+    uint32_t starts = CR_PER | mers | CR_FSTPG | CR_STRT | CR_OPTSTRT | CR_OBL_LAUNCH;
+    return !(next & CR_PG) || (next & starts);
 }
 
 static void cr_write(sim_board *b, l4_state *st, uint32_t value, uint32_t mask)
 {
-    uint32_t v = value & mask;
+    const l4_variant *v = V(b);
+    uint32_t x = value & mask;
+    uint32_t bits = CR_WRITABLE | ((((1u << v->pnb_width) - 1)) << CR_PNB_SHIFT) | v->bker |
+                    v->mer2 | v->cr_extra;
     if (!(st->cr & CR_LOCK)) {
         uint32_t before = st->cr;
-        st->cr = flash_masked(st->cr, CR_WRITABLE, value, mask);
+        uint32_t next = flash_masked(st->cr, bits, value, mask);
+        if (breaks_sequence(st, next | (x & (CR_STRT | CR_OPTSTRT | CR_OBL_LAUNCH)),
+                            CR_MER1 | v->mer2)) {
+            st->cr = next;
+            set_error(st, SR_PGSERR);
+            return;
+        }
+        st->cr = next;
         if ((before & CR_PG) && !(st->cr & CR_PG))
             st->dw_pending = false;
         if ((before & CR_FSTPG) && !(st->cr & CR_FSTPG) && st->fast_active) {
@@ -601,11 +700,11 @@ static void cr_write(sim_board *b, l4_state *st, uint32_t value, uint32_t mask)
              * [U: flag]; report it as missing data. */
             set_error(st, SR_MISERR);
         }
-        if (v & CR_STRT)
+        if (x & CR_STRT)
             start_erase(b, st);
-        if ((v & CR_OPTSTRT) && !(before & CR_OPTLOCK))
+        if ((x & CR_OPTSTRT) && !(before & CR_OPTLOCK))
             option_start(b, st);
-        if ((v & CR_OBL_LAUNCH) && !(before & CR_OPTLOCK)) {
+        if ((x & CR_OBL_LAUNCH) && !(before & CR_OPTLOCK)) {
             /* RM0351 CR.OBL_LAUNCH: "forces the option byte reloading"
              * under a system reset. */
             st->obl_pending = true;
@@ -613,28 +712,37 @@ static void cr_write(sim_board *b, l4_state *st, uint32_t value, uint32_t mask)
         }
     }
     /* LOCK and OPTLOCK can only be set by software. */
-    if (v & CR_LOCK) {
+    if (x & CR_LOCK) {
         st->cr |= CR_LOCK;
         flash_key_restart(&st->keys);
         st->dw_pending = false;
     }
-    if (v & CR_OPTLOCK) {
+    if (x & CR_OPTLOCK) {
         st->cr |= CR_OPTLOCK;
         flash_key_restart(&st->optkeys);
     }
 }
 
-static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
+bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
 {
     l4_state *st = vst;
+    const l4_variant *v = V(b);
     sync(b, st);
     switch (offset) {
     case REG_ACR:
-        st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
+        if (v->pdkeyr)
+            st->acr =
+                flash_run_pd_acr(&st->pd, st->acr, v->acr_writable, v->acr_run_pd, value, mask);
+        else
+            st->acr = flash_masked(st->acr, v->acr_writable, value, mask);
+        /* EMPTY "can be set and reset by software" (RM0444 FLASH_ACR). */
+        if (v->acr_empty && (mask & v->acr_empty))
+            st->empty = (value & v->acr_empty) != 0;
         sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
     case REG_PDKEYR:
-        flash_run_pd_key(&st->pd, PDKEY1, PDKEY2, value, mask);
+        if (v->pdkeyr)
+            flash_run_pd_key(&st->pd, PDKEY1, PDKEY2, value, mask);
         return true;
     /* KEYR/OPTKEYR: two keys in order; a wrong key, a partial-word write, or
      * a key written while already unlocked is a bus error and the lock stays
@@ -648,11 +756,14 @@ static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
                                 OPTKEY2, value, mask);
     case REG_SR:
         flash_w1c(&st->sr, SR_W1C, value, mask);
+        if (v->sr_pempty && (value & mask & v->sr_pempty))
+            st->empty = false; /* [U: PEMPTY cleared by writing 1] */
         return true;
     case REG_CR:
         /* "Writing FLASH_CR while BSY stalls the AHB until BSY clears"
-         * (RM0351 note on FLASH_CR accesses). Within a fast row that means waiting for the
-         * row's end, by which time the row has failed with MISERR. */
+         * (RM0351 note on FLASH_CR accesses). Within a fast row that means
+         * waiting for the row's end, by which time the row has failed with
+         * MISERR. */
         if (flash_stall_if_busy(b))
             sync(b, st);
         cr_write(b, st, value, mask);
@@ -661,39 +772,42 @@ static bool l4_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
         st->eccr = flash_masked(st->eccr, ECCR_ECCIE, value, mask);
         flash_w1c(&st->eccr, ECCR_W1C, value, mask);
         return true;
-    default:
-        for (unsigned i = 0; i < OPT_COUNT; i++) {
-            if (opt_defs[i].reg != offset)
-                continue;
-            /* Option registers change only with LOCK and OPTLOCK clear. */
-            if (!(st->cr & (CR_LOCK | CR_OPTLOCK))) {
-                st->opt[i] = flash_masked(st->opt[i], opt_defs[i].writable, value, mask);
-            }
-            return true;
-        }
+    case REG_C2ACR:
+        /* C2ACR belongs to CPU2 [U: what CPU1 and the debugger may write];
+         * only PES is modelled, for PESD. */
+        if (v->c2regs)
+            st->c2acr = flash_masked(st->c2acr, v->acr_pes, value, mask);
         return true;
+    default: {
+        int i = opt_index(v, offset);
+        /* Option registers change only with LOCK and OPTLOCK clear. */
+        if (i >= 0 && !(st->cr & (CR_LOCK | CR_OPTLOCK)))
+            st->opt[i] = flash_masked(st->opt[i], v->opt[i].writable, value, mask);
+        return true;
+    }
     }
 }
 
-static bool l4_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
-                         unsigned size)
+bool l4_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
+                  unsigned size)
 {
     (void)who;
     l4_state *st = vst;
     const sim_chip *c = sim_board_chip(b);
+    const l4_variant *v = V(b);
     sync(b, st);
     /* Stores into a busy array wait on the bus (no write-while-write),
      * except the double words of a fast row, which must arrive while the
      * row is being programmed. */
     if (!st->fast_active && flash_stall_if_busy(b))
         sync(b, st);
-    if (!in_main(c, addr) && !in_otp(addr))
+    if (!in_main(c, addr) && !in_otp(b, addr))
         return false; /* system memory, option pages: not writable by stores [U] */
     uint32_t cr = st->cr;
     bool pg = cr & CR_PG, fst = cr & CR_FSTPG;
     /* PGSERR: a store with PG and FSTPG both clear (which is always the case
      * while CR is locked), or with an erase selected too (SR.PGSERR). */
-    if ((!pg && !fst) || (pg && fst) || (cr & (CR_PER | CR_MER1 | CR_MER2))) {
+    if ((!pg && !fst) || (pg && fst) || (cr & (CR_PER | CR_MER1 | v->mer2))) {
         set_error(st, SR_PGSERR);
         return true;
     }
@@ -710,63 +824,50 @@ static bool l4_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     return true;
 }
 
-static bool l4_read_protected(sim_board *b, void *vst)
+bool l4_read_protected(sim_board *b, void *vst)
 {
     (void)b;
     const l4_state *st = vst;
     return rdp_byte(st) != FLASH_RDP_LEVEL0;
 }
 
-static void l4_inject_stale_errors(sim_board *b, void *vst)
+void l4_inject_stale_errors(sim_board *b, void *vst)
 {
     (void)b;
     l4_state *st = vst;
     st->sr |= SR_PROGERR | SR_PGSERR | SR_PGAERR;
 }
 
-static void l4_inject_rdp1(sim_board *b, void *vst)
+void l4_inject_rdp1(sim_board *b, void *vst)
 {
     (void)vst;
-    const uint8_t *p = sim_board_info_ptr(b, opt_defs[OPT_OPTR].addr, 8);
+    const uint8_t *p = sim_board_info_ptr(b, V(b)->opt[0].addr, 8);
     if (p) /* HAL's level 1 value */
-        write_option_image(b, OPT_OPTR, (flash_le32(p) & ~0xFFu) | 0xBBu);
+        write_option_image(b, 0, (flash_le32(p) & ~0xFFu) | 0xBBu);
 }
 
-static unsigned l4_latency(sim_board *b, void *st)
+unsigned l4_latency(sim_board *b, void *st)
 {
-    (void)b;
-    /* RM0351 3.7.1: LATENCY b2:0 */
-    return ((l4_state *)st)->acr & 0x7u;
+    /* FLASH_ACR.LATENCY b2:0 (RM0351 3.7.1, RM0444 3.7.1), b3:0 on the G4
+     * (stm32g474xx.h FLASH_ACR_LATENCY_Msk) */
+    return ((l4_state *)st)->acr & V(b)->latency_mask;
 }
 
 /* Timing oracle: standard double-word programs (fast programming of
  * whole rows is not assumed), page erases one by one, and one mass erase
- * (MER1 and MER2 together take one T_MASS_ERASE_NS) for the banks the
- * range touches. */
-static void l4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+ * (MER1 and MER2 together take one mass-erase time) for the banks the
+ * range touches; the variant's datasheet figures. */
+void l4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
 {
     (void)st;
     const sim_chip *c = sim_board_chip(b);
+    const l4_variant *v = V(b);
     uint32_t off = addr - c->flash_base;
     out->mode = "double-word";
     out->unit_bytes = 8;
     out->units = flash_units_touched(off, len, 8);
-    out->program_ns = out->units * T_DW_NS;
+    out->program_ns = out->units * v->t_dw_ns;
     out->erase_units = flash_units_touched(off, len, c->page_size);
-    out->erase_ns = out->erase_units * T_PAGE_ERASE_NS;
-    out->mass_ns = T_MASS_ERASE_NS;
+    out->erase_ns = out->erase_units * v->t_page_ns;
+    out->mass_ns = v->t_mass_ns;
 }
-
-const flash_ctrl_ops sim_flash_l4 = {
-    .state_size = sizeof(l4_state),
-    .factory = l4_factory,
-    .reset = l4_reset,
-    .reg_read = l4_reg_read,
-    .reg_write = l4_reg_write,
-    .mem_write = l4_mem_write,
-    .read_protected = l4_read_protected,
-    .inject_stale_errors = l4_inject_stale_errors,
-    .inject_rdp1 = l4_inject_rdp1,
-    .latency = l4_latency,
-    .timing = l4_timing,
-};
