@@ -80,7 +80,14 @@ extern const flash_ctrl_ops sim_flash_f4_db;
 extern const flash_ctrl_ops sim_flash_f2;
 extern const flash_ctrl_ops sim_flash_f412;
 extern const flash_ctrl_ops sim_flash_f42x;
+/* flash_l0.c: L0 cat 1-3, L0 cat 5 (48 WRP sectors), L1 cat 1-6. */
 extern const flash_ctrl_ops sim_flash_l0;
+extern const flash_ctrl_ops sim_flash_l0_cat5;
+extern const flash_ctrl_ops sim_flash_l1_cat1;
+extern const flash_ctrl_ops sim_flash_l1_cat2;
+extern const flash_ctrl_ops sim_flash_l1_cat3;
+extern const flash_ctrl_ops sim_flash_l1_cat4;
+extern const flash_ctrl_ops sim_flash_l1_cat5;
 extern const flash_ctrl_ops sim_flash_l4;
 
 /* ---- services the board offers to its controllers ------------------------ */

@@ -21,7 +21,7 @@
 #include <string.h>
 
 static const sim_chip_series *const series[] = {&sim_series_f1, &sim_series_f4, &sim_series_l,
-                                                &sim_series_f0f3};
+                                                &sim_series_f0f3, &sim_series_l01};
 #define NSERIES (sizeof series / sizeof series[0])
 
 const sim_chip *sim_chip_at(size_t index)
@@ -39,6 +39,8 @@ const sim_chip *sim_chip_at(size_t index)
 uint32_t sim_flash_kib_of(char code)
 {
     switch (code) {
+    case '3':
+        return 8;
     case '4':
         return 16;
     case '6':
@@ -61,6 +63,10 @@ uint32_t sim_flash_kib_of(char code)
         return 1536;
     case 'i':
         return 2048;
+    case 'j':
+        return 4096;
+    case 'z':
+        return 192;
     default:
         return 0;
     }

@@ -151,5 +151,7 @@ extern const sim_clock_tree sim_clock_f410;
 extern const sim_clock_tree sim_clock_f7;
 extern const sim_clock_tree sim_clock_l0;
 extern const sim_clock_tree sim_clock_l4;
+/* clock_trees_l.c */
+extern const sim_clock_tree sim_clock_l1;
 
 #endif
