@@ -271,7 +271,7 @@ static const fl_line line_l4 = {
     .flash_size_max = (flash_kib)*KIB, .units = unit_runs, .sram_base = SRAM,                      \
     .sram_size = (sram_kib)*KIB
 
-/* The dual-bank layouts an option bit selects (fl_chip.dual): not rows of
+/* The dual-bank layouts an option bit selects (fl_chip.alt): not rows of
  * their own, the device id is the same. F42x/F469 with DB1M: two banks of
  * 4x16, 64, 3x128 KiB on 1 MiB (RM0090 3.3 table 7); F76x with nDBANK =
  * 0: two banks of 4x16, 64, 7x128 KiB, bank 2 at the middle of flash
@@ -338,17 +338,17 @@ const fl_chip fl_chip_rows[] = {
      * (RM0090 3.9.8); 1 MiB parts single bank (DB1M = 0, the default). */
     {ROW(0x419, "STM32F42x/F43x", line_f4, "stm32f427;stm32f429;stm32f437;stm32f439", 2048,
          SECTORS_16_64_128, 192),
-     .banks = 2, .dual_from = 2048 * KIB, .dual = &f42x_db1m},
+     .banks = 2, .dual_from = 2048 * KIB, .alt = &f42x_db1m},
     {ROW(0x421, "STM32F446", line_f4, "stm32f446", 512, SECTORS_16_64_128, 128)},
     {ROW(0x434, "STM32F469/F479", line_f4, "stm32f469;stm32f479", 2048, SECTORS_16_64_128, 320),
-     .banks = 2, .dual_from = 2048 * KIB, .dual = &f469_db1m},
-    /* F7 (nDBANK = 1, the factory setting: single bank; else .dual) */
+     .banks = 2, .dual_from = 2048 * KIB, .alt = &f469_db1m},
+    /* F7 (nDBANK = 1, the factory setting: single bank; else .alt) */
     {ROW(0x449, "STM32F74x/F75x", line_f7, "stm32f745;stm32f746;stm32f750;stm32f756", 1024,
          SECTORS_32_128_256, 320)},
     {ROW(0x451, "STM32F76x/F77x", line_f7,
          "stm32f765;stm32f767;stm32f768;stm32f769;stm32f777;stm32f778;stm32f779", 2048,
          SECTORS_32_128_256, 512),
-     .dual = &f76x_dual},
+     .alt = &f76x_dual},
     {ROW(0x452, "STM32F72x/F73x", line_f72x, "stm32f722;stm32f723;stm32f730;stm32f732;stm32f733",
          512, SECTORS_16_64_128, 256)},
     /* L0, L4 */

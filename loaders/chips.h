@@ -79,10 +79,11 @@ typedef struct fl_chip {
      * 3.3.3); 0 when one block serves all of flash. */
     uint32_t bank2_regs, bank2_start;
     uint32_t sram_base, sram_size; /* the SRAM the loader uses */
-    /* The same device with its flash split in two banks by an option bit
-     * (F76x nDBANK = 0, F42x/F469 DB1M = 1 on 1 MiB parts): the family's
-     * dual_bank() says which layout is in force. NULL: no such option. */
-    const struct fl_chip *dual;
+    /* The same device with its other bank layout, which an option bit
+     * selects (F76x nDBANK = 0 and F42x/F469 DB1M = 1: two banks; L5 DBANK
+     * = 0: one bank): the family's alt_layout() says when it is in force.
+     * NULL: no such option. */
+    const struct fl_chip *alt;
 } fl_chip;
 
 /* The row for a device id, or NULL (an unknown chip is refused, not

@@ -84,9 +84,9 @@ typedef struct fl_family {
     uint32_t erase_ms, mass_ms; /* worst case, datasheet, per unit / array */
     fl_err (*erase)(fl_target *t, const fl_unit *u);
     fl_err (*mass_erase)(fl_target *t); /* NULL: no mass erase */
-    /* Does the bank option put the flash in two banks now (chips.h,
-     * fl_chip.dual)? NULL: the family has no such option. */
-    fl_err (*dual_bank)(fl_target *t, bool *dual);
+    /* Does the bank option select the row's other layout now (chips.h,
+     * fl_chip.alt)? NULL: the family has no such option. */
+    fl_err (*alt_layout)(fl_target *t, bool *alt);
     /* Before the first erase of a session (fl_unlock): make sure nothing
      * caches flash contents the loader is about to change (F2/F4 flash
      * caches, F7 ART and the Cortex-M7 L1 caches). NULL: nothing to do. */
@@ -102,6 +102,13 @@ typedef struct fl_family {
     unsigned store_width;
     uint32_t half_page, cr_half_page;
     fl_opt_family opt;
+    /* After programming, before the controller is locked: make what was
+     * programmed take effect (G0/C0/U0/WB: clear FLASH_ACR.EMPTY, sampled
+     * at reset, so that the new code boots). NULL: nothing to do. */
+    fl_err (*settle)(fl_target *t);
+    /* The family file's own data for this variant (its type is private to
+     * the file). */
+    const void *variant;
 } fl_family;
 
 /* ---- services of the engines for family files (loaders/ctrl.c) ----------- */

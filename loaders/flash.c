@@ -74,13 +74,13 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     }
     const fl_line *line = t->chip->line;
     const fl_family *f = line->family;
-    if (t->chip->dual && f->dual_bank) {
-        bool dual = false;
-        fl_err e = f->dual_bank(t, &dual);
+    if (t->chip->alt && f->alt_layout) {
+        bool alt = false;
+        fl_err e = f->alt_layout(t, &alt);
         if (e)
             return e;
-        if (dual)
-            t->chip = t->chip->dual; /* same device, the other sector map */
+        if (alt)
+            t->chip = t->chip->alt; /* same device, the other bank layout */
     }
     uint32_t word = 0;
     PD_TRY(t, pd_read32(probe, line->flash_size_reg & ~3u, &word));
@@ -142,6 +142,11 @@ fl_err fl_unlock(fl_target *t)
 fl_err fl_lock(fl_target *t)
 {
     const fl_family *f = fl_family_of(t);
+    if (f->settle) {
+        fl_err e = f->settle(t);
+        if (e)
+            return e;
+    }
     for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
         uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
         PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));

@@ -259,7 +259,7 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
 const fl_family fl_family_f4 = {
     FPEC4_COMMON,          .name = "STM32F2/F4 flash interface",
     .sr_flags = sr_flags,  .erase_ms = 4000,
-    .mass_ms = 33000,      .dual_bank = dual_bank_f4,
+    .mass_ms = 33000,      .alt_layout = dual_bank_f4,
     .prepare = prepare_f4, .opt = {FPEC4_OPT, .user_mask = FLASH_OPTCR_USER, .regress_ms = 33000},
 };
 
@@ -271,7 +271,7 @@ const fl_family fl_family_f7 = {
     .sr_flags = sr_flags_f7,
     .erase_ms = 8000,
     .mass_ms = 40000,
-    .dual_bank = dual_bank_f7,
+    .alt_layout = dual_bank_f7,
     .prepare = prepare_f7,
     .opt = {FPEC4_OPT, .user_mask = FLASH_OPTCR_USER_F7, .regress_ms = 40000},
 };

@@ -165,7 +165,7 @@ static void f7_sectors(void **state)
     assert_int_equal(u.size, 256 * 1024);
     assert_int_equal(fl_chip_unit_count(fl_chip_by_dev_id(0x452), 512 * 1024), 8);
     /* nDBANK = 0: two banks of 4x16, 64, 7x128 KiB (RM0410 3.3.1 table 5). */
-    const fl_chip *dual = f767->dual;
+    const fl_chip *dual = f767->alt;
     assert_non_null(dual);
     assert_int_equal(dual->dev_id, 0x451);
     assert_int_equal(fl_chip_unit_count(dual, 2048 * 1024), 24);
@@ -176,7 +176,7 @@ static void f7_sectors(void **state)
     assert_true(fl_chip_unit_at(dual, 1024 * 1024, 0x08080000, &u)); /* a 1 MiB F76x */
     assert_int_equal(u.bank, 1);
     /* F429 1 MiB with DB1M: two banks of 4x16, 64, 3x128 KiB. */
-    const fl_chip *db1m = fl_chip_by_dev_id(0x419)->dual;
+    const fl_chip *db1m = fl_chip_by_dev_id(0x419)->alt;
     assert_int_equal(fl_chip_unit_count(db1m, 1024 * 1024), 16);
     assert_true(fl_chip_unit_at(db1m, 1024 * 1024, 0x08080000, &u));
     assert_int_equal(u.bank, 1);
