@@ -37,7 +37,7 @@
  *   (~v << 16) | v after OPTKEYR; loaded at power-on or PECR.OBL_LAUNCH, which
  *   also resets the chip.
  */
-#include "flash_common.h"
+#include "flash_l0.h"
 
 #include <string.h>
 
@@ -75,22 +75,9 @@
 #define PECR_OPSEL (PECR_PROG | PECR_DATA | PECR_FIX | PECR_ERASE | PECR_FPRG)
 #define PECR_CFG   (PECR_OPSEL | PECR_EOPIE | PECR_ERRIE)
 
-#define SR_BSY        (1u << 0)
-#define SR_EOP        (1u << 1)
-#define SR_ENDHV      (1u << 2)
-#define SR_READY      (1u << 3)
-#define SR_WRPERR     (1u << 8)
-#define SR_PGAERR     (1u << 9)
-#define SR_SIZERR     (1u << 10)
-#define SR_OPTVERR    (1u << 11)
-#define SR_RDERR      (1u << 13)
-#define SR_NOTZEROERR (1u << 16)
-#define SR_FWWERR     (1u << 17)
-/* The L0's flags (RM0377 FLASH_SR); the L1 has neither NOTZEROERR nor
- * FWWERR (RM0038 FLASH_SR, stm32l152xe.h) */
-#define SR_W1C_L0                                                                                  \
-    (SR_EOP | SR_WRPERR | SR_PGAERR | SR_SIZERR | SR_OPTVERR | SR_RDERR | SR_NOTZEROERR | SR_FWWERR)
-#define SR_W1C_L1 (SR_EOP | SR_WRPERR | SR_PGAERR | SR_SIZERR | SR_OPTVERR | SR_RDERR)
+#define SR_BSY   (1u << 0)
+#define SR_ENDHV (1u << 2)
+#define SR_READY (1u << 3)
 
 #define PEKEY1  0x89ABCDEFu
 #define PEKEY2  0x02030405u
@@ -109,75 +96,11 @@
 #define OPT_USER_END 0x20u            /* L0 user option words; L1 RDP, USER, WRP01-WRP1011 */
 #define SECTOR_SIZE  4096u            /* write-protection unit, L0 and L1 */
 #define OPTR_WPRMOD  (1u << 8)
-#define HP_WORDS     32u /* the larger half page (L1) */
-#define WRP_WORDS    8u  /* 16 sectors each: up to 128 sectors (L1 512 KiB) */
 
 /* Factory option image [U: exact shipped USER value]: level 0, WPRMOD 0,
  * BOR off, IWDG/nRST_STOP/nRST_STDBY = 1 (software watchdog, no reset on
  * Stop/Standby), L0 nBOOT1 = 1 -> L0 OPTR 0x807000AA; no write protection. */
 #define FACTORY_RDP 0x00AAu
-
-/* What the flash-size cell (sim_chip.flash_size_reg) holds. */
-typedef enum l0_size_cell {
-    SIZE_KIB,      /* u16 KiB */
-    SIZE_CODE_436, /* L1 0x436: 0 = 384 KiB, 1 = 256 KiB (HAL-L1 FLASH_SIZE) */
-    SIZE_LOW_BYTE, /* L1 0x429: KiB in the low byte only; the high byte is
-                      not part of it (reads 0xFF here [U]) */
-} l0_size_cell;
-
-/* What the NVM design varies in (see the file header). */
-typedef struct l0_variant {
-    unsigned hp_words;     /* words in a half page: 16 (L0), 32 (L1) */
-    uint32_t sr_w1c;       /* SR flags this NVM has (w1c) */
-    bool notzero;          /* NOTZEROERR on program over a non-zero word */
-    bool nzdisable;        /* PECR.NZDISABLE b23 exists (L0) */
-    uint32_t acr_writable; /* ACR bits software can write */
-    uint32_t acr_acc64;    /* ACC64: LATENCY/PRFTEN take only with it, 0 = none */
-    bool parallbank;       /* PECR.PARALLBANK: bank 2 from flash_size / 2 */
-    /* WRP option words (16 sectors each, in order) and WRPRx registers (32
-     * sectors each), as offsets from OPT_BASE / the register block */
-    uint8_t nwrp_opt, nwrpr;
-    uint16_t wrp_opt[WRP_WORDS];
-    uint16_t wrpr[WRP_WORDS / 2];
-    uint16_t factory_user; /* USER option word as shipped [U] */
-    uint64_t tprog_ns;
-    l0_size_cell size_cell;
-} l0_variant;
-
-/*
- * tprog: "Programming time for word or half-page" (and page erase, one
- * high-voltage phase) in the STM32L053x6/x8 datasheet, "Flash memory and data
- * EEPROM characteristics": 3.2 ms typ [U], 3.94 ms max (max corroborated by
- * libopencm3 FLASH_T_PROG); the STM32L15x datasheets' table of the same name
- * gives 3.28 ms typ [U]. Data EEPROM and option words that are not zero need
- * an erase phase first: two tprog [U].
- */
-#define TPROG_L0_NS 3200000ull
-#define TPROG_L1_NS 3280000ull
-
-typedef struct l0_state {
-    uint32_t acr, pecr, sr;
-    /* Unlock sequence per key register; a bad access keeps the lock set
-     * until reset. */
-    flash_keyseq pe_keys, prg_keys, opt_keys;
-    flash_run_pd pd; /* PDKEYR and ACR.RUN_PD */
-    /* Loaded option bytes (OPTR / WRPR). */
-    uint32_t optr;
-    uint32_t wrp[WRP_WORDS / 2]; /* WRPR1.. as loaded, 32 sectors each */
-    bool opt_invalid;            /* OPTVERR at the last load; set again at each reset */
-    bool obl_pending;            /* OBL_LAUNCH: reload options during the reset */
-    /* Half-page latch: count words loaded so far; with PARALLBANK a second
-     * half page (bank 2) follows the first. */
-    unsigned hp_count;
-    uint32_t hp_base[2];
-    uint32_t hp_data[2 * HP_WORDS];
-    /* PARALLBANK page erase: the bank 1 page waiting for its bank 2 twin */
-    bool par_erase;
-    uint32_t par_page;
-    /* The operation behind BSY: EOP is set when it has ended (lazily, the
-     * next time anything looks at the controller). */
-    flash_op op;
-} l0_state;
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -320,7 +243,7 @@ static void write_size_cell(sim_board *b)
 
 /* ---- flash_ctrl_ops ------------------------------------------------------------ */
 
-static void l0_factory(sim_board *b, void *vst)
+void l0_factory(sim_board *b, void *vst)
 {
     l0_state *st = vst;
     uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
@@ -336,7 +259,7 @@ static void l0_factory(sim_board *b, void *vst)
     load_options(b, st);
 }
 
-static void l0_reset(sim_board *b, void *vst, bool power_on)
+void l0_reset(sim_board *b, void *vst, bool power_on)
 {
     l0_state *st = vst;
     /* A reset in the middle of a program/erase leaves the cells it was
@@ -358,7 +281,7 @@ static void l0_reset(sim_board *b, void *vst, bool power_on)
     st->sr = st->opt_invalid ? SR_OPTVERR : 0;
 }
 
-static uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
+uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
 {
     l0_state *st = vst;
     sync(b, st);
@@ -409,7 +332,7 @@ static void obl_launch(sim_board *b, l0_state *st)
     sim_board_request_reset(b);
 }
 
-static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
+bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
 {
     l0_state *st = vst;
     sync(b, st);
@@ -774,8 +697,8 @@ static bool is_user_option(const l0_variant *v, uint32_t addr)
     return false;
 }
 
-static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
-                         unsigned size)
+bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
+                  unsigned size)
 {
     (void)who;
     l0_state *st = vst;
@@ -794,21 +717,21 @@ static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     return true;
 }
 
-static bool l0_read_protected(sim_board *b, void *vst)
+bool l0_read_protected(sim_board *b, void *vst)
 {
     (void)b;
     const l0_state *st = vst;
     return rdp_level_byte(st) != FLASH_RDP_LEVEL0;
 }
 
-static void l0_inject_stale_errors(sim_board *b, void *vst)
+void l0_inject_stale_errors(sim_board *b, void *vst)
 {
     (void)b;
     l0_state *st = vst; /* flags both designs have */
     st->sr |= SR_PGAERR | SR_SIZERR;
 }
 
-static void l0_inject_rdp1(sim_board *b, void *vst)
+void l0_inject_rdp1(sim_board *b, void *vst)
 {
     (void)vst;
     uint8_t *img = sim_board_info_ptr(b, OPT_RDP, 4);
@@ -819,87 +742,9 @@ static void l0_inject_rdp1(sim_board *b, void *vst)
     flash_put_le32(img, opt_word(v));
 }
 
-static unsigned l0_latency(sim_board *b, void *st)
+unsigned l0_latency(sim_board *b, void *st)
 {
     (void)b;
     /* RM0377 3.7.1, RM0038 3.9.1: LATENCY b0 */
     return ((l0_state *)st)->acr & ACR_LATENCY;
 }
-
-/* ---- the variants ---------------------------------------------------------- */
-
-/* L0 ACR: LATENCY, PRFTEN, SLEEP_PD, RUN_PD, DISAB_BUF, PRE_READ (RM0377
- * 3.7.1). L1 ACR: LATENCY, PRFTEN, ACC64 b2, SLEEP_PD, RUN_PD (RM0038
- * 3.9.1). */
-#define L0_ACR   0x7Bu
-#define L1_ACR   0x1Fu
-#define L1_ACC64 (1u << 2)
-#define L0_USER  0x8070u /* nBOOT1, nRST_STDBY, nRST_STOP, IWDG_SW [U] */
-#define L1_USER  0x0070u /* nRST_STDBY, nRST_STOP, IWDG_SW, BOR off [U] */
-#define OPS(v)                                                                                     \
-    {                                                                                              \
-        .state_size = sizeof(l0_state), .factory = l0_factory, .reset = l0_reset,                  \
-        .reg_read = l0_reg_read, .reg_write = l0_reg_write, .mem_write = l0_mem_write,             \
-        .read_protected = l0_read_protected, .inject_stale_errors = l0_inject_stale_errors,        \
-        .inject_rdp1 = l0_inject_rdp1, .latency = l0_latency, .variant = &(v),                     \
-    }
-
-/* L0 categories 1-3 (RM0377 3.3.1 Table 5-7): up to 64 KiB, 16 sectors,
- * WRP in the word at 0x1FF80008 and FLASH_WRPR b15:0. */
-static const l0_variant l0 = {
-    .hp_words = 16,
-    .sr_w1c = SR_W1C_L0,
-    .notzero = true,
-    .nzdisable = true,
-    .acr_writable = L0_ACR,
-    .nwrp_opt = 1,
-    .wrp_opt = {0x08},
-    .nwrpr = 1,
-    .wrpr = {0x20},
-    .factory_user = L0_USER,
-    .tprog_ns = TPROG_L0_NS,
-};
-
-/* L0 category 5 (RM0377 Table 8, stm32l073xx.h): 192 KiB in two banks
- * (read-while-write, not modelled: a busy NVM stalls every flash read, the
- * stricter behaviour), 48 sectors: WRP01/WRP23 -> FLASH_WRPR b31:0, WRP45 ->
- * FLASH_WRPR2 (0x80) b15:0. */
-static const l0_variant l0_cat5 = {
-    .hp_words = 16,
-    .sr_w1c = SR_W1C_L0,
-    .notzero = true,
-    .nzdisable = true,
-    .acr_writable = L0_ACR,
-    .nwrp_opt = 3,
-    .wrp_opt = {0x08, 0x0C, 0x10},
-    .nwrpr = 2,
-    .wrpr = {0x20, 0x80},
-    .factory_user = L0_USER,
-    .tprog_ns = TPROG_L0_NS,
-};
-
-/* L1 (RM0038, stm32l152xb/xc/xe.h): 32-word half pages, ACC64, WRPR1 0x20,
- * WRPR2 0x80, WRPR3 0x84, WRPR4 0x88 from the option words WRP01 ...
- * WRP1415 (16 sectors of 4 KiB each). */
-#define L1_VARIANT(nopt, nreg, par, cell)                                                          \
-    {                                                                                              \
-        .hp_words = 32, .sr_w1c = SR_W1C_L1, .acr_writable = L1_ACR, .acr_acc64 = L1_ACC64,        \
-        .parallbank = par, .nwrp_opt = nopt,                                                       \
-        .wrp_opt = {0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x80, 0x84}, .nwrpr = nreg,                \
-        .wrpr = {0x20, 0x80, 0x84, 0x88}, .factory_user = L1_USER, .tprog_ns = TPROG_L1_NS,        \
-        .size_cell = cell,                                                                         \
-    }
-
-static const l0_variant l1_cat1 = L1_VARIANT(2, 1, false, SIZE_KIB);      /* 0x416, 128 KiB */
-static const l0_variant l1_cat2 = L1_VARIANT(2, 1, false, SIZE_LOW_BYTE); /* 0x429 */
-static const l0_variant l1_cat3 = L1_VARIANT(4, 2, false, SIZE_KIB);      /* 0x427, 256 KiB */
-static const l0_variant l1_cat4 = L1_VARIANT(6, 3, true, SIZE_CODE_436);  /* 0x436, 384 KiB */
-static const l0_variant l1_cat5 = L1_VARIANT(8, 4, true, SIZE_KIB);       /* 0x437, 512 KiB */
-
-const flash_ctrl_ops sim_flash_l0 = OPS(l0);
-const flash_ctrl_ops sim_flash_l0_cat5 = OPS(l0_cat5);
-const flash_ctrl_ops sim_flash_l1_cat1 = OPS(l1_cat1);
-const flash_ctrl_ops sim_flash_l1_cat2 = OPS(l1_cat2);
-const flash_ctrl_ops sim_flash_l1_cat3 = OPS(l1_cat3);
-const flash_ctrl_ops sim_flash_l1_cat4 = OPS(l1_cat4);
-const flash_ctrl_ops sim_flash_l1_cat5 = OPS(l1_cat5);
