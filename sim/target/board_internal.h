@@ -88,6 +88,10 @@ extern const flash_ctrl_ops sim_flash_l1_cat2;
 extern const flash_ctrl_ops sim_flash_l1_cat3;
 extern const flash_ctrl_ops sim_flash_l1_cat4;
 extern const flash_ctrl_ops sim_flash_l1_cat5;
+/* flash_l5.c: the TrustZone-layout controller, L5 (double words) and U5
+ * (quad words). */
+extern const flash_ctrl_ops sim_flash_l5;
+extern const flash_ctrl_ops sim_flash_u5;
 extern const flash_ctrl_ops sim_flash_l4;
 
 /* ---- services the board offers to its controllers ------------------------ */

@@ -51,6 +51,7 @@ extern const sim_chip_series sim_series_f1;
 extern const sim_chip_series sim_series_f4;
 extern const sim_chip_series sim_series_l;
 extern const sim_chip_series sim_series_l01;
+extern const sim_chip_series sim_series_l5u5;
 
 /* Flash KiB of a flash-size letter, 0 if it is not one. */
 uint32_t sim_flash_kib_of(char code);

@@ -153,5 +153,7 @@ extern const sim_clock_tree sim_clock_l0;
 extern const sim_clock_tree sim_clock_l4;
 /* clock_trees_l.c */
 extern const sim_clock_tree sim_clock_l1;
+extern const sim_clock_tree sim_clock_l5;
+extern const sim_clock_tree sim_clock_u5;
 
 #endif
