@@ -231,7 +231,7 @@ sim_err sim_board_create_row(const sim_chip *c, uint64_t seed, double speed, sim
     for (int i = 0; ok && i < 3 && c->sys[i].size; i++)
         ok = (b->sys[i] = alloc_pages(c->sys[i].size, 0xFF)) != NULL;
     if (ok && c->eeprom_size)
-        ok = (b->eeprom = alloc_pages(4096, 0)) != NULL;
+        ok = (b->eeprom = alloc_pages(board_eeprom_map_size(c), 0)) != NULL;
     if (!ok) {
         sim_board_destroy(b);
         return SIM_E_NOMEM;

@@ -504,7 +504,7 @@ uc_err board_map_all(sim_board *b)
     for (int i = 0; !e && i < 3 && c->sys[i].size; i++)
         e = map_ro(b, c->sys[i].base, c->sys[i].size, UC_PROT_READ | UC_PROT_EXEC, b->sys[i]);
     if (!e && c->eeprom_size)
-        e = map_ro(b, c->eeprom_base, 4096, UC_PROT_READ, b->eeprom);
+        e = map_ro(b, c->eeprom_base, board_eeprom_map_size(c), UC_PROT_READ, b->eeprom);
     if (!e)
         e = uc_mmio_map(b->uc, PERIPH_BASE, PERIPH_SIZE, periph_mmio_read, b, periph_mmio_write, b);
     if (!e)

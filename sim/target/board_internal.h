@@ -91,7 +91,18 @@ extern const flash_ctrl_ops sim_flash_f413; /* F413/F423: 16 sectors */
 extern const flash_ctrl_ops sim_flash_f7;
 extern const flash_ctrl_ops sim_flash_f7_76x;
 extern const flash_ctrl_ops sim_flash_f7_72x;
+/* flash_l0.c: L0 cat 1-3, L0 cat 5 (48 WRP sectors), L1 cat 1-6. */
 extern const flash_ctrl_ops sim_flash_l0;
+extern const flash_ctrl_ops sim_flash_l0_cat5;
+extern const flash_ctrl_ops sim_flash_l1_cat1;
+extern const flash_ctrl_ops sim_flash_l1_cat2;
+extern const flash_ctrl_ops sim_flash_l1_cat3;
+extern const flash_ctrl_ops sim_flash_l1_cat4;
+extern const flash_ctrl_ops sim_flash_l1_cat5;
+/* flash_l5.c: the TrustZone-layout controller, L5 (double words) and U5
+ * (quad words). */
+extern const flash_ctrl_ops sim_flash_l5;
+extern const flash_ctrl_ops sim_flash_u5;
 /* flash_l4*.c: the L4 generation. L476/L496 (two banks), L41x/L43x/L45x,
  * G0 (G03x-G06x, G07x/G08x), G4 categories 2, 3 (DBANK) and 4, WB, WL. */
 extern const flash_ctrl_ops sim_flash_l4;

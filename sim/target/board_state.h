@@ -193,6 +193,12 @@ void board_core_reset(sim_board *b, bool power_on, uint32_t cause);
 void board_power_on_reset(sim_board *b);
 /* Map the memory map into Unicorn and install the hooks. */
 uc_err board_map_all(sim_board *b);
+/* Bytes allocated and mapped for the data EEPROM: its size in whole 4 KiB
+ * pages (L0 cat 5 6 KiB, L1 up to 16 KiB). */
+static inline uint32_t board_eeprom_map_size(const sim_chip *c)
+{
+    return (c->eeprom_size + 0xFFFu) & ~0xFFFu;
+}
 
 /* board_bus.c: the bus, as both masters see it. */
 /* What addr..addr+width-1 is; *mem points at its bytes for memories, and

@@ -10,9 +10,9 @@
  * A part line is what ST's ordering codes share before the pin-count
  * letter: "stm32f407" in STM32F407VGT6. The code goes on with a pin-count
  * letter (c, r, v, z, ...: any of them, it changes nothing here) and the
- * flash-size letter (4 16 KiB, 6 32 KiB, 8 64 KiB, b 128 KiB, c 256 KiB,
- * d 384 KiB, e 512 KiB, f 768 KiB, g 1 MiB, h 1.5 MiB, i 2 MiB; the
- * datasheets' "ordering information" tables). A line lists the size
+ * flash-size letter (3 8 KiB, 4 16 KiB, 6 32 KiB, 8 64 KiB, b 128 KiB,
+ * z 192 KiB, c 256 KiB, d 384 KiB, e 512 KiB, f 768 KiB, g 1 MiB, h 1.5 MiB,
+ * i 2 MiB, j 4 MiB; the datasheets' "ordering information" tables). A line lists the size
  * letters it is sold with, each with its SRAM (the datasheet's device
  * summary table) and the row of the die behind it. sim_chip_find() turns
  * "stm32f407vg" into that row with the flash and SRAM of the code.
@@ -52,6 +52,8 @@ extern const sim_chip_series sim_series_f4;
 extern const sim_chip_series sim_series_f7;
 extern const sim_chip_series sim_series_l;
 extern const sim_chip_series sim_series_l4g;
+extern const sim_chip_series sim_series_l01;
+extern const sim_chip_series sim_series_l5u5;
 
 /* Flash KiB of a flash-size letter, 0 if it is not one. */
 uint32_t sim_flash_kib_of(char code);

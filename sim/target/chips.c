@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const sim_chip_series *const series[] = {&sim_series_f1, &sim_series_f4, &sim_series_l,
-                                                &sim_series_f0f3, &sim_series_f7,
-                                                &sim_series_l4g};
+static const sim_chip_series *const series[] = {&sim_series_f1,   &sim_series_f4,  &sim_series_l,
+                                                &sim_series_f0f3, &sim_series_f7,  &sim_series_l4g,
+                                                &sim_series_l01,  &sim_series_l5u5};
 #define NSERIES (sizeof series / sizeof series[0])
 
 const sim_chip *sim_chip_at(size_t index)
@@ -40,6 +40,8 @@ const sim_chip *sim_chip_at(size_t index)
 uint32_t sim_flash_kib_of(char code)
 {
     switch (code) {
+    case '3':
+        return 8;
     case '4':
         return 16;
     case '6':
@@ -62,6 +64,10 @@ uint32_t sim_flash_kib_of(char code)
         return 1536;
     case 'i':
         return 2048;
+    case 'j':
+        return 4096;
+    case 'z':
+        return 192;
     default:
         return 0;
     }

@@ -1,8 +1,8 @@
 /*
- * The STM32L0 and STM32L4 rows of the chip table (see chip_table.h).
- * Addresses and identities are from the reference manuals (RM0367,
- * RM0351: memory maps, DBGMCU and unique ID chapters) and the CMSIS device
- * headers; clocks are the reset clocks (L0 MSI 2.097 MHz, L4 MSI 4 MHz).
+ * The STM32L4 row of the chip table (see chip_table.h; the L0 rows are in
+ * chips_l01.c). Addresses and identities are from the reference manual
+ * (RM0351: memory map, DBGMCU and unique ID chapters) and the CMSIS device
+ * header; the clock is the reset clock (MSI 4 MHz).
  */
 #include "board_internal.h"
 #include "chip_table.h"
@@ -11,41 +11,6 @@
 #include <unicorn/unicorn.h>
 
 static const sim_chip rows[] = {
-    {
-        .name = "stm32l053r8",
-        .family_name = "STM32L0",
-        .flash = &sim_flash_l0,
-        .clock = &sim_clock_l0,
-        .dev_id = 0x417,
-        .rev_id = 0x1000,
-        .idcode_addr = 0x40015800, /* on the APB, not the PPB */
-        .cpuid = 0x410CC601,       /* Cortex-M0+ r0p1 */
-        .dp_idcode = 0x0BC11477,
-        .cpu_model = UC_CPU_ARM_CORTEX_M0,
-        .armv6m = true,
-        .core_hz = 2097000,
-        .flash_base = 0x08000000,
-        .flash_size = 64 * 1024,
-        .flash_erased = 0x00,
-        .sram_base = 0x20000000,
-        .sram_size = 8 * 1024,
-        /* boot ROM 0x1FF00000; info block 0x1FF80000: option bytes, UID
-         * (0x50, 0x54, 0x64), flash size 0x7C */
-        .sys = {{0x1FF00000, 0x1000}, {0x1FF80000, 0x1000}},
-        .flash_size_reg = 0x1FF8007C,
-        .uid_addr = {0x1FF80050, 0x1FF80054, 0x1FF80064},
-        .page_size = 128,
-        .eeprom_base = 0x08080000,
-        .eeprom_size = 2048,
-        .flash_regs = 0x40022000,
-        .dbgmcu_cr = 0x40015804,
-        .dbgmcu_apb1_fz = 0x40015808,
-        .iwdg_freeze_bit = 1u << 12,
-        .rcc_base = 0x40021000,
-        .rcc_csr = 0x40021050,
-        .lsi_hz = 38000,
-        .iwdg_winr = true,
-    },
     {
         .name = "stm32l476rg",
         .family_name = "STM32L4",
@@ -91,8 +56,7 @@ static const sim_chip rows[] = {
     }
 
 static const sim_part_line lines[] = {
-    {"stm32l053", {S('8', 8, &rows[0])}},
-    {"stm32l476", {S('g', 96, &rows[1])}},
+    {"stm32l476", {S('g', 96, &rows[0])}},
 };
 
 const sim_chip_series sim_series_l = {rows, sizeof rows / sizeof rows[0], lines,

@@ -156,5 +156,9 @@ extern const sim_clock_tree sim_clock_g0;
 extern const sim_clock_tree sim_clock_g4;
 extern const sim_clock_tree sim_clock_wb;
 extern const sim_clock_tree sim_clock_wl;
+/* clock_trees_l.c */
+extern const sim_clock_tree sim_clock_l1;
+extern const sim_clock_tree sim_clock_l5;
+extern const sim_clock_tree sim_clock_u5;
 
 #endif

@@ -1,12 +1,17 @@
 /*
- * STM32L0 NVM interface (FLASH @ 0x40022000), as on the STM32L053R8.
+ * The L0/L1 NVM interface: PECR, three key registers, erased cells reading
+ * 0x00. The STM32L0 (FLASH @ 0x40022000, every category) and the STM32L1
+ * (FLASH @ 0x40023C00, categories 1 to 6) are variants of one design; what
+ * differs is data (l0_variant below): the half-page size, which SR flags
+ * exist, ACR.ACC64, the write-protection words and registers, PARALLBANK on
+ * dual-bank L1 parts, the flash-size cell's encoding, tprog.
  *
- * Sources: RM0367 (L0x3; its NVM chapter is shared with RM0377) chapter 3,
- * the CMSIS header
- * stm32l053xx.h for bit positions, and the STM32L1 NVM register descriptions
- * (RM0038, same NVM design) for the lock-bit side effects. [U] marks a rule
- * the primary text did not settle; the choice made is always the stricter one
- * a programmer can observe.
+ * Sources: RM0367/RM0377 (L0x3/L0x1) chapter 3, RM0038 (L1) chapter 3, the
+ * CMSIS headers stm32l053xx.h, stm32l011xx.h, stm32l073xx.h, stm32l152xb.h,
+ * stm32l152xc.h, stm32l152xe.h (FLASH_TypeDef, OB_TypeDef, bit positions),
+ * RM0038 for the lock-bit side effects. [U] marks a rule the primary text
+ * did not settle; the choice made is always the stricter one a programmer
+ * can observe.
  *
  * Model overview
  * - Three locks, opened in order: PEKEYR clears PELOCK (PECR and data EEPROM),
@@ -15,17 +20,24 @@
  *   write after a successful unlock is answered with a bus error and the lock
  *   stays set until the next reset (RM0367/RM0038 FLASH_PECR lock-bit descriptions).
  * - Program memory: a 32-bit store programs one word (no PROG bit); FPRG+PROG
- *   and 16 word stores program a half page (64 B); ERASE+PROG and a store into
- *   a page erase that 128-byte page. Erased cells read 0x00. Each of these
- *   keeps BSY for one tprog; a store while BSY waits on the bus. Programming
- *   a word that is not zero fails with NOTZEROERR and writes nothing.
+ *   and 16 (L0) or 32 (L1) word stores program a half page (64 B / 128 B);
+ *   ERASE+PROG and a store into a page erase that page (128 B L0, 256 B L1).
+ *   Erased cells read 0x00. Each of these keeps BSY for one tprog; a store
+ *   while BSY waits on the bus. On L0, programming a word that is not zero
+ *   fails with NOTZEROERR and writes nothing; the L1 has no such check
+ *   (RM0038 SR has no NOTZEROERR): its cells take the OR [U].
+ * - L1 dual bank (cat 4, 5, 6): with PECR.PARALLBANK an erase or a half page
+ *   takes one page / half page in bank 1, then one in bank 2, and does both
+ *   in one tprog (RM0038 "parallel" operations); a second address outside
+ *   bank 2 is PGAERR [U].
+ * - L1 ACR: LATENCY and PRFTEN take only while ACC64 is set (RM0038 3.9.1).
  * - Data EEPROM: byte/half-word/word stores once PELOCK is clear; the
  *   interface erases the word first when it is not zero (one or two tprog).
  * - Option bytes (user area 0x1FF80000-0x1FF8001F): word stores of
  *   (~v << 16) | v after OPTKEYR; loaded at power-on or PECR.OBL_LAUNCH, which
  *   also resets the chip.
  */
-#include "flash_common.h"
+#include "flash_l0.h"
 
 #include <string.h>
 
@@ -40,17 +52,19 @@
 #define REG_OPTR    0x1C
 #define REG_WRPR    0x20
 
-#define ACR_WRITABLE 0x0000007Bu /* LATENCY, PRFTEN, SLEEP_PD, RUN_PD, DISAB_BUF, PRE_READ */
-#define ACR_RUN_PD   (1u << 4)
+#define ACR_LATENCY (1u << 0)
+#define ACR_PRFTEN  (1u << 1)
+#define ACR_RUN_PD  (1u << 4) /* L0 and L1 */
 
 #define PECR_PELOCK     (1u << 0)
 #define PECR_PRGLOCK    (1u << 1)
 #define PECR_OPTLOCK    (1u << 2)
 #define PECR_PROG       (1u << 3)
 #define PECR_DATA       (1u << 4)
-#define PECR_FIX        (1u << 8)
+#define PECR_FIX        (1u << 8) /* L1: FTDW, same meaning */
 #define PECR_ERASE      (1u << 9)
 #define PECR_FPRG       (1u << 10)
+#define PECR_PARALLBANK (1u << 15) /* L1 cat 4, 5, 6 */
 #define PECR_EOPIE      (1u << 16)
 #define PECR_ERRIE      (1u << 17)
 #define PECR_OBL_LAUNCH (1u << 18)
@@ -59,21 +73,11 @@
 /* Bits that select an operation: "writable only when no program or erase
  * operation is ongoing" and "cleared when PELOCK is set" (RM0038/RM0367 PECR). */
 #define PECR_OPSEL (PECR_PROG | PECR_DATA | PECR_FIX | PECR_ERASE | PECR_FPRG)
-#define PECR_CFG   (PECR_OPSEL | PECR_EOPIE | PECR_ERRIE | PECR_NZDISABLE)
+#define PECR_CFG   (PECR_OPSEL | PECR_EOPIE | PECR_ERRIE)
 
-#define SR_BSY        (1u << 0)
-#define SR_EOP        (1u << 1)
-#define SR_ENDHV      (1u << 2)
-#define SR_READY      (1u << 3)
-#define SR_WRPERR     (1u << 8)
-#define SR_PGAERR     (1u << 9)
-#define SR_SIZERR     (1u << 10)
-#define SR_OPTVERR    (1u << 11)
-#define SR_RDERR      (1u << 13)
-#define SR_NOTZEROERR (1u << 16)
-#define SR_FWWERR     (1u << 17)
-#define SR_W1C                                                                                     \
-    (SR_EOP | SR_WRPERR | SR_PGAERR | SR_SIZERR | SR_OPTVERR | SR_RDERR | SR_NOTZEROERR | SR_FWWERR)
+#define SR_BSY   (1u << 0)
+#define SR_ENDHV (1u << 2)
+#define SR_READY (1u << 3)
 
 #define PEKEY1  0x89ABCDEFu
 #define PEKEY2  0x02030405u
@@ -84,52 +88,26 @@
 #define PDKEY1  0x04152637u
 #define PDKEY2  0xFAFBFCFDu
 
-/* ---- memory layout (RM0367 Table 5, category 3) --------------------------- */
-#define OPT_BASE    0x1FF80000u /* user option bytes, 8 words */
-#define OPT_SIZE    0x20u
-#define OPT_RDP     (OPT_BASE + 0x0) /* RDPROT b7:0, WPRMOD b8 (+ complement) */
-#define OPT_USER    (OPT_BASE + 0x4) /* BOR_LEV, IWDG_SW, nRST_STOP, nRST_STDBY, nBOOT1 */
-#define OPT_WRP1    (OPT_BASE + 0x8) /* WRP[15:0], 1 bit per 4 KiB sector */
-#define HALF_PAGE   64u
-#define SECTOR_SIZE 4096u
-#define OPTR_WPRMOD (1u << 8)
+/* ---- memory layout (RM0377 Table 5, RM0038 Table 5-9) ---------------------- */
+#define OPT_BASE     0x1FF80000u      /* user option bytes */
+#define OPT_SIZE     0x88u            /* up to WRP1415 at +0x84 (L1 cat 5) */
+#define OPT_RDP      (OPT_BASE + 0x0) /* RDPROT b7:0, WPRMOD b8 (+ complement) */
+#define OPT_USER     (OPT_BASE + 0x4) /* BOR_LEV, IWDG_SW, nRST_STOP, nRST_STDBY, nBOOT1/BFB2 */
+#define OPT_USER_END 0x20u            /* L0 user option words; L1 RDP, USER, WRP01-WRP1011 */
+#define SECTOR_SIZE  4096u            /* write-protection unit, L0 and L1 */
+#define OPTR_WPRMOD  (1u << 8)
 
 /* Factory option image [U: exact shipped USER value]: level 0, WPRMOD 0,
  * BOR off, IWDG/nRST_STOP/nRST_STDBY = 1 (software watchdog, no reset on
- * Stop/Standby), nBOOT1 = 1 -> OPTR 0x807000AA; no write protection. */
-#define FACTORY_RDP  0x00AAu
-#define FACTORY_USER 0x8070u
-#define FACTORY_WRP  0x0000u
-
-/*
- * tprog: "Programming time for word or half-page" (and page erase, one
- * high-voltage phase) in the STM32L053x6/x8 datasheet, "Flash memory and data
- * EEPROM characteristics": 3.2 ms typ [U], 3.94 ms max (max corroborated by
- * libopencm3 FLASH_T_PROG). Data EEPROM and option words that are not zero
- * need an erase phase first: two tprog [U].
- */
-#define TPROG_NS 3200000ull
-
-typedef struct l0_state {
-    uint32_t acr, pecr, sr;
-    /* Unlock sequence per key register; a bad access keeps the lock set
-     * until reset. */
-    flash_keyseq pe_keys, prg_keys, opt_keys;
-    flash_run_pd pd; /* PDKEYR and ACR.RUN_PD */
-    /* Loaded option bytes (OPTR / WRPR). */
-    uint32_t optr, wrpr;
-    bool opt_invalid; /* OPTVERR at the last load; set again at each reset */
-    bool obl_pending; /* OBL_LAUNCH: reload options during the reset */
-    /* Half-page latch: count words loaded so far into base. */
-    unsigned hp_count;
-    uint32_t hp_base;
-    uint32_t hp_data[16];
-    /* The operation behind BSY: EOP is set when it has ended (lazily, the
-     * next time anything looks at the controller). */
-    flash_op op;
-} l0_state;
+ * Stop/Standby), L0 nBOOT1 = 1 -> L0 OPTR 0x807000AA; no write protection. */
+#define FACTORY_RDP 0x00AAu
 
 /* ---- helpers --------------------------------------------------------------- */
+
+static const l0_variant *var(const sim_board *b)
+{
+    return sim_board_chip(b)->flash->variant;
+}
 
 static uint32_t opt_word(uint16_t v)
 {
@@ -162,7 +140,7 @@ static bool sector_protected(const sim_chip *c, const l0_state *st, uint32_t add
     if (st->optr & OPTR_WPRMOD)
         return false;
     uint32_t sector = (addr - c->flash_base) / SECTOR_SIZE;
-    return sector < 32 && (st->wrpr >> sector) & 1u;
+    return sector < 32 * (WRP_WORDS / 2) && (st->wrp[sector / 32] >> (sector % 32)) & 1u;
 }
 
 static void set_error(l0_state *st, uint32_t flags)
@@ -171,6 +149,7 @@ static void set_error(l0_state *st, uint32_t flags)
     /* Any error abandons a half page being loaded (HAL ramfunc: "start
      * over" after PGAERR). */
     st->hp_count = 0;
+    st->par_erase = false;
 }
 
 /* Complete an operation whose BSY time is over: EOP is set "if the high
@@ -202,6 +181,7 @@ static void lock_all(l0_state *st)
     flash_key_restart(&st->prg_keys);
     flash_key_restart(&st->opt_keys);
     st->hp_count = 0;
+    st->par_erase = false;
 }
 
 /* ---- option bytes ------------------------------------------------------------ */
@@ -212,43 +192,74 @@ static void lock_all(l0_state *st)
  * [U: which default the other options take]. */
 static void load_options(sim_board *b, l0_state *st)
 {
+    const l0_variant *v = var(b);
     uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
     st->opt_invalid = false;
+    memset(st->wrp, 0, sizeof st->wrp);
     if (!img) {
-        st->optr = FACTORY_RDP | (uint32_t)FACTORY_USER << 16;
-        st->wrpr = FACTORY_WRP;
+        st->optr = FACTORY_RDP | (uint32_t)v->factory_user << 16;
         return;
     }
-    uint32_t w_rdp = flash_le32(img + 0), w_user = flash_le32(img + 4), w_wrp = flash_le32(img + 8);
-    uint16_t rdp = (uint16_t)w_rdp, user = (uint16_t)w_user, wrp = (uint16_t)w_wrp;
+    uint32_t w_rdp = flash_le32(img + 0), w_user = flash_le32(img + 4);
+    uint16_t rdp = (uint16_t)w_rdp, user = (uint16_t)w_user;
     if ((uint16_t)(w_rdp >> 16) != (uint16_t)~rdp) {
         st->opt_invalid = true;
         rdp = 0x00; /* neither 0xAA nor 0xCC: level 1 */
     }
     if ((uint16_t)(w_user >> 16) != (uint16_t)~user)
         st->opt_invalid = true;
-    if ((uint16_t)(w_wrp >> 16) != (uint16_t)~wrp)
-        st->opt_invalid = true;
+    /* WRP words: 16 sectors each, in order (OB_TypeDef WRP01, WRP23, ...) */
+    for (unsigned i = 0; i < v->nwrp_opt; i++) {
+        uint32_t w = flash_le32(img + v->wrp_opt[i]);
+        uint16_t wrp = (uint16_t)w;
+        if ((uint16_t)(w >> 16) != (uint16_t)~wrp)
+            st->opt_invalid = true;
+        st->wrp[i / 2] |= (uint32_t)wrp << (16 * (i % 2));
+    }
     st->optr = (uint32_t)rdp | (uint32_t)user << 16;
-    st->wrpr = wrp;
+}
+
+/* The flash-size cell as the part presents it (RM0038 "Flash size
+ * register"; HAL-L1 FLASH_SIZE / FLASH_SIZE_RAW). */
+static void write_size_cell(sim_board *b)
+{
+    const sim_chip *c = sim_board_chip(b);
+    uint8_t *p = sim_board_info_ptr(b, c->flash_size_reg, 2);
+    uint16_t kib = (uint16_t)(c->flash_size / 1024);
+    if (!p)
+        return;
+    switch (var(b)->size_cell) {
+    case SIZE_CODE_436:
+        flash_put_le16(p, kib == 256 ? 1 : 0);
+        break;
+    case SIZE_LOW_BYTE:
+        flash_put_le16(p, (uint16_t)(0xFF00u | (kib & 0xFFu)));
+        break;
+    case SIZE_KIB:
+    default:
+        break; /* the board wrote KiB already */
+    }
 }
 
 /* ---- flash_ctrl_ops ------------------------------------------------------------ */
 
-static void l0_factory(sim_board *b, void *vst)
+void l0_factory(sim_board *b, void *vst)
 {
     l0_state *st = vst;
     uint8_t *img = sim_board_info_ptr(b, OPT_BASE, OPT_SIZE);
+    const l0_variant *v = var(b);
     if (img) {
-        memset(img, 0, OPT_SIZE); /* erased option words read 0 */
+        memset(img, 0, OPT_USER_END); /* erased option words read 0 */
         flash_put_le32(img + 0, opt_word(FACTORY_RDP));
-        flash_put_le32(img + 4, opt_word(FACTORY_USER));
-        flash_put_le32(img + 8, opt_word(FACTORY_WRP));
+        flash_put_le32(img + 4, opt_word(v->factory_user));
+        for (unsigned i = 0; i < v->nwrp_opt; i++)
+            flash_put_le32(img + v->wrp_opt[i], opt_word(0));
     }
+    write_size_cell(b);
     load_options(b, st);
 }
 
-static void l0_reset(sim_board *b, void *vst, bool power_on)
+void l0_reset(sim_board *b, void *vst, bool power_on)
 {
     l0_state *st = vst;
     /* A reset in the middle of a program/erase leaves the cells it was
@@ -260,6 +271,7 @@ static void l0_reset(sim_board *b, void *vst, bool power_on)
     st->pe_keys = st->prg_keys = st->opt_keys = (flash_keyseq){0};
     st->pd = (flash_run_pd){0};
     st->hp_count = 0;
+    st->par_erase = false;
     flash_op_forget(&st->op);
     st->obl_pending = false;
     if (reload)
@@ -269,7 +281,7 @@ static void l0_reset(sim_board *b, void *vst, bool power_on)
     st->sr = st->opt_invalid ? SR_OPTVERR : 0;
 }
 
-static uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
+uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
 {
     l0_state *st = vst;
     sync(b, st);
@@ -286,10 +298,11 @@ static uint32_t l0_reg_read(sim_board *b, void *vst, uint32_t offset)
     }
     case REG_OPTR:
         return st->optr;
-    case REG_WRPR:
-        return st->wrpr;
     default:
-        return 0; /* key registers are write-only */
+        for (unsigned i = 0; i < var(b)->nwrpr; i++)
+            if (offset == var(b)->wrpr[i])
+                return st->wrp[i];
+        return 0; /* key registers are write-only; reserved space */
     }
 }
 
@@ -319,16 +332,30 @@ static void obl_launch(sim_board *b, l0_state *st)
     sim_board_request_reset(b);
 }
 
-static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
+bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t value, uint32_t mask)
 {
     l0_state *st = vst;
     sync(b, st);
     uint32_t v = value & mask;
     switch (offset) {
-    case REG_ACR:
-        st->acr = flash_run_pd_acr(&st->pd, st->acr, ACR_WRITABLE, ACR_RUN_PD, value, mask);
+    case REG_ACR: {
+        const l0_variant *var_ = var(b);
+        uint32_t before = st->acr;
+        st->acr = flash_run_pd_acr(&st->pd, st->acr, var_->acr_writable, ACR_RUN_PD, value, mask);
+        /* RM0038 3.9.1: LATENCY and PRFTEN can be written only while ACC64
+         * is set, and not in the same store that sets it [U: judged on
+         * ACC64 before the store, the stricter reading]; ACC64 cannot be
+         * cleared while LATENCY or PRFTEN is set [U]. */
+        if (var_->acr_acc64) {
+            uint32_t gated = ACR_LATENCY | ACR_PRFTEN;
+            if (!(before & var_->acr_acc64))
+                st->acr = (st->acr & ~gated) | (before & gated);
+            if (st->acr & gated)
+                st->acr |= var_->acr_acc64;
+        }
         sim_clock_changed(b); /* HCLK may now be too fast, or fine again */
         return true;
+    }
     case REG_PECR: {
         /* The operation selection bits are "writable only when no program or
          * erase operation is ongoing". A write while BSY waits on the bus
@@ -339,9 +366,13 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
         uint32_t before = st->pecr;
         /* With PELOCK set nothing but the lock bits can be written. */
         if (!(before & PECR_PELOCK)) {
-            st->pecr = flash_masked(st->pecr, PECR_CFG, value, mask);
-            if ((st->pecr ^ before) & (PECR_FPRG | PECR_PROG | PECR_ERASE))
+            uint32_t cfg = PECR_CFG | (var(b)->nzdisable ? PECR_NZDISABLE : 0) |
+                           (var(b)->parallbank ? PECR_PARALLBANK : 0);
+            st->pecr = flash_masked(st->pecr, cfg, value, mask);
+            if ((st->pecr ^ before) & (PECR_FPRG | PECR_PROG | PECR_ERASE | PECR_PARALLBANK)) {
                 st->hp_count = 0; /* leaving half-page mode drops the latch */
+                st->par_erase = false;
+            }
             if ((v & PECR_OBL_LAUNCH) && !(before & PECR_OPTLOCK))
                 obl_launch(b, st);
         }
@@ -372,7 +403,7 @@ static bool l0_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
         return key_write(st, &st->opt_keys, PECR_OPTLOCK, OPTKEY1, OPTKEY2,
                          !(st->pecr & PECR_PELOCK), value, mask);
     case REG_SR:
-        flash_w1c(&st->sr, SR_W1C, value, mask);
+        flash_w1c(&st->sr, var(b)->sr_w1c, value, mask);
         return true;
     default:
         return true; /* OPTR, WRPR read-only; reserved space ignores writes */
@@ -408,33 +439,121 @@ static bool words_zero(sim_board *b, uint32_t addr, unsigned n)
     return true;
 }
 
-/* Checks shared by word and half-page programming, then the program.
- * NOTZEROERR: the target is not erased and the interface cannot erase it
- * first (RM0367 SR.NOTZEROERR). Whether the write still happens is not stated
- * [U]; here it is dropped (the array keeps its content, EOP stays clear), so
- * that a missed erase always shows up in a verify. NZDISABLE suppresses the
- * check (and the flag). */
-static void program_checked(sim_board *b, l0_state *st, uint32_t addr, const uint32_t *w,
-                            unsigned n)
+/* Checks of one program (a word, or one half page), without starting it.
+ * NOTZEROERR (L0): the target is not erased and the interface cannot erase
+ * it first (RM0377 SR.NOTZEROERR). Whether the write still happens is not
+ * stated [U]; here it is dropped (the array keeps its content, EOP stays
+ * clear), so that a missed erase always shows up in a verify. NZDISABLE
+ * suppresses the check (and the flag). The L1 has no such check: the cells
+ * take the OR of old and new data, which only a verify catches [U]. */
+static bool program_allowed(sim_board *b, l0_state *st, uint32_t addr, unsigned n)
 {
     const sim_chip *c = sim_board_chip(b);
     if (sector_protected(c, st, addr)) {
         set_error(st, SR_WRPERR);
-        return;
+        return false;
     }
-    if (!(st->pecr & PECR_NZDISABLE) && !words_zero(b, addr, n)) {
+    if (var(b)->notzero && !(st->pecr & PECR_NZDISABLE) && !words_zero(b, addr, n)) {
         set_error(st, SR_NOTZEROERR);
+        return false;
+    }
+    return true;
+}
+
+static void program_checked(sim_board *b, l0_state *st, uint32_t addr, const uint32_t *w,
+                            unsigned n)
+{
+    if (!program_allowed(b, st, addr, n))
+        return;
+    program_words(b, addr, w, n);
+    flash_op_begin(b, &st->op, var(b)->tprog_ns, FLASH_AREA_MAIN, addr, 4 * n);
+}
+
+/* Dual-bank L1: bank 2 starts at half the flash (RM0038 Table 7-9,
+ * stm32l152xe.h FLASH_BANK2_BASE for 512 KiB; 192 KiB banks on 0x436). */
+static bool in_bank2(const sim_chip *c, uint32_t addr)
+{
+    return addr - c->flash_base >= c->flash_size / 2;
+}
+
+static void erase_page(sim_board *b, l0_state *st, uint32_t addr)
+{
+    const sim_chip *c = sim_board_chip(b);
+    uint32_t page = addr & ~(c->page_size - 1);
+    if (sector_protected(c, st, page)) {
+        set_error(st, SR_WRPERR);
         return;
     }
-    program_words(b, addr, w, n);
-    flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_MAIN, addr, 4 * n);
+    if (st->pecr & PECR_PARALLBANK) {
+        /* Parallel erase: a page of bank 1, then one of bank 2; both erase
+         * in one tprog when the second arrives (RM0038 "parallel page
+         * erase"). Anything else is PGAERR [U]. */
+        if (!st->par_erase) {
+            if (in_bank2(c, page)) {
+                set_error(st, SR_PGAERR);
+                return;
+            }
+            st->par_erase = true;
+            st->par_page = page;
+            return;
+        }
+        st->par_erase = false;
+        if (!in_bank2(c, page)) {
+            set_error(st, SR_PGAERR);
+            return;
+        }
+        flash_erase_main(b, st->par_page, c->page_size);
+        flash_erase_main(b, page, c->page_size);
+        /* a reset cuts the bank 2 page short; bank 1's is treated as done */
+        flash_op_begin(b, &st->op, var(b)->tprog_ns, FLASH_AREA_MAIN, page, c->page_size);
+        return;
+    }
+    flash_erase_main(b, page, c->page_size);
+    flash_op_begin(b, &st->op, var(b)->tprog_ns, FLASH_AREA_MAIN, page, c->page_size);
+}
+
+/* Half page: word stores fill a latch in order; the first of each half page
+ * must be aligned to it and all of them inside it, else PGAERR and the latch
+ * is abandoned (RM0377/RM0038 half-page programming, SR.PGAERR). The L0 HAL
+ * stores all words to the first address, loaders increment the address: both
+ * land in order. With PARALLBANK a half page in bank 1 and then one in bank 2
+ * are loaded (RM0038 parallel half-page programming). The array write starts
+ * after the last word and takes one tprog for one or both half pages. */
+static void half_page_word(sim_board *b, l0_state *st, uint32_t addr, uint32_t value)
+{
+    const sim_chip *c = sim_board_chip(b);
+    unsigned n = var(b)->hp_words;
+    uint32_t hp_bytes = 4 * n;
+    bool par = st->pecr & PECR_PARALLBANK;
+    unsigned half = st->hp_count / n;
+    if (st->hp_count % n == 0) {
+        if ((addr & (hp_bytes - 1)) || (par && in_bank2(c, addr) != (half == 1))) {
+            set_error(st, SR_PGAERR);
+            return;
+        }
+        st->hp_base[half] = addr;
+    } else if ((addr & ~(hp_bytes - 1)) != st->hp_base[half]) {
+        set_error(st, SR_PGAERR);
+        return;
+    }
+    st->hp_data[st->hp_count++] = value;
+    if (st->hp_count < (par ? 2 : 1) * n)
+        return;
+    st->hp_count = 0;
+    unsigned halves = par ? 2 : 1;
+    for (unsigned h = 0; h < halves; h++)
+        if (!program_allowed(b, st, st->hp_base[h], n))
+            return;
+    for (unsigned h = 0; h < halves; h++)
+        program_words(b, st->hp_base[h], st->hp_data + h * n, n);
+    flash_op_begin(b, &st->op, var(b)->tprog_ns, FLASH_AREA_MAIN, st->hp_base[halves - 1],
+                   hp_bytes);
 }
 
 static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
 {
-    const sim_chip *c = sim_board_chip(b);
     /* WRPERR: program memory not unlocked (PELOCK and PRGLOCK), or RDP with
-     * a debugger (RM0367 SR.WRPERR cause list). */
+     * a debugger (RM0377 SR.WRPERR cause list). */
     if (st->pecr & (PECR_PELOCK | PECR_PRGLOCK)) {
         set_error(st, SR_WRPERR);
         return;
@@ -443,7 +562,7 @@ static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value
         set_error(st, SR_WRPERR);
         return;
     }
-    /* Program memory is written by words only (RM0367 "NVM main
+    /* Program memory is written by words only (RM0377 "NVM main
      * features": word or half-page programming). */
     if (size != 4 || (addr & 3)) {
         set_error(st, SR_SIZERR);
@@ -453,36 +572,11 @@ static void store_main(sim_board *b, l0_state *st, uint32_t addr, uint32_t value
     if (sel == (PECR_PROG | PECR_ERASE)) {
         /* Page erase: ERASE+PROG, then a word store anywhere in the page (HAL
          * and OpenOCD store 0 to its first word; the value is ignored [U]). */
-        uint32_t page = addr & ~(c->page_size - 1);
-        if (sector_protected(c, st, page)) {
-            set_error(st, SR_WRPERR);
-            return;
-        }
-        flash_erase_main(b, page, c->page_size);
-        flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_MAIN, page, c->page_size);
+        erase_page(b, st, addr);
         return;
     }
     if (sel == (PECR_PROG | PECR_FPRG)) {
-        /* Half page: 16 word stores fill a latch in order; the first must be
-         * 64-byte aligned and all of them inside that half page, else PGAERR
-         * and the latch is abandoned (RM0367 half-page programming, SR.PGAERR). The HAL stores
-         * all 16 words to the first address, loaders increment the address:
-         * both land in order. Array write after the 16th word, one tprog. */
-        if (st->hp_count == 0) {
-            if (addr & (HALF_PAGE - 1)) {
-                set_error(st, SR_PGAERR);
-                return;
-            }
-            st->hp_base = addr;
-        } else if ((addr & ~(HALF_PAGE - 1)) != st->hp_base) {
-            set_error(st, SR_PGAERR);
-            return;
-        }
-        st->hp_data[st->hp_count++] = value;
-        if (st->hp_count == 16) {
-            st->hp_count = 0;
-            program_checked(b, st, st->hp_base, st->hp_data, 16);
-        }
+        half_page_word(b, st, addr, value);
         return;
     }
     if (sel == 0 || sel == PECR_PROG) {
@@ -523,7 +617,7 @@ static void store_eeprom(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
             return;
         }
         flash_put_le32(w, 0);
-        flash_op_begin(b, &st->op, TPROG_NS, FLASH_AREA_INFO, word_addr, 4);
+        flash_op_begin(b, &st->op, var(b)->tprog_ns, FLASH_AREA_INFO, word_addr, 4);
         return;
     }
     if (sel & (PECR_ERASE | PECR_FPRG)) {
@@ -537,7 +631,8 @@ static void store_eeprom(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
     uint8_t *p = w + (addr - word_addr);
     for (unsigned i = 0; i < size; i++)
         p[i] = (uint8_t)(value >> (8 * i));
-    flash_op_begin(b, &st->op, need_erase ? 2 * TPROG_NS : TPROG_NS, FLASH_AREA_INFO, word_addr, 4);
+    uint64_t tprog = var(b)->tprog_ns;
+    flash_op_begin(b, &st->op, need_erase ? 2 * tprog : tprog, FLASH_AREA_INFO, word_addr, 4);
 }
 
 static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t value, unsigned size)
@@ -569,7 +664,8 @@ static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
         value = 0;
     bool need_erase = !erase_only && flash_le32(w) != 0;
     flash_put_le32(w, value);
-    uint64_t ns = need_erase ? 2 * TPROG_NS : TPROG_NS;
+    uint64_t tprog = var(b)->tprog_ns;
+    uint64_t ns = need_erase ? 2 * tprog : tprog;
     /* RDP level 1 -> 0: writing level 0 (with a valid complement) while
      * level 1 is loaded mass-erases program memory and data EEPROM (RM0367
      * 3.4.1; OpenOCD's "mass_erase" relies on it). Duration [U]: one more
@@ -581,15 +677,28 @@ static void store_option(sim_board *b, l0_state *st, uint32_t addr, uint32_t val
         uint8_t *ee = sim_board_info_ptr(b, c->eeprom_base, c->eeprom_size);
         if (ee)
             memset(ee, 0, c->eeprom_size);
-        ns += 2 * TPROG_NS;
+        ns += 2 * tprog;
     }
     /* A reset before the end corrupts the option word being written (after
      * a level 1 -> 0 mass erase, the arrays are already blank). */
     flash_op_begin(b, &st->op, ns, FLASH_AREA_INFO, addr, 4);
 }
 
-static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
-                         unsigned size)
+/* The user option words (RM0377 Table 5: 8 words at 0x1FF80000; RM0038
+ * OB_TypeDef: RDP to WRP1011, and WRP1213/WRP1415 at +0x80 on cat 5); the
+ * rest of the block (UID, flash size, factory bytes) refuses stores. */
+static bool is_user_option(const l0_variant *v, uint32_t addr)
+{
+    if (flash_in_range(addr, 1, OPT_BASE, OPT_USER_END))
+        return true;
+    for (unsigned i = 0; i < v->nwrp_opt; i++)
+        if (flash_in_range(addr, 1, OPT_BASE + v->wrp_opt[i], 4))
+            return true;
+    return false;
+}
+
+bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
+                  unsigned size)
 {
     (void)who;
     l0_state *st = vst;
@@ -600,7 +709,7 @@ static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
         store_main(b, st, addr, value, size);
     else if (in_eeprom(c, addr))
         store_eeprom(b, st, addr, value, size);
-    else if (flash_in_range(addr, 1, OPT_BASE, OPT_SIZE))
+    else if (is_user_option(var(b), addr))
         store_option(b, st, addr, value, size);
     else
         /* System memory and factory option bytes: WRPERR (RM0367 SR.WRPERR causes). */
@@ -608,21 +717,21 @@ static bool l0_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     return true;
 }
 
-static bool l0_read_protected(sim_board *b, void *vst)
+bool l0_read_protected(sim_board *b, void *vst)
 {
     (void)b;
     const l0_state *st = vst;
     return rdp_level_byte(st) != FLASH_RDP_LEVEL0;
 }
 
-static void l0_inject_stale_errors(sim_board *b, void *vst)
+void l0_inject_stale_errors(sim_board *b, void *vst)
 {
     (void)b;
-    l0_state *st = vst;
+    l0_state *st = vst; /* flags both designs have */
     st->sr |= SR_PGAERR | SR_SIZERR;
 }
 
-static void l0_inject_rdp1(sim_board *b, void *vst)
+void l0_inject_rdp1(sim_board *b, void *vst)
 {
     (void)vst;
     uint8_t *img = sim_board_info_ptr(b, OPT_RDP, 4);
@@ -633,41 +742,28 @@ static void l0_inject_rdp1(sim_board *b, void *vst)
     flash_put_le32(img, opt_word(v));
 }
 
-static unsigned l0_latency(sim_board *b, void *st)
+unsigned l0_latency(sim_board *b, void *st)
 {
     (void)b;
-    /* RM0367 3.7.1: LATENCY b0 */
-    return ((l0_state *)st)->acr & 0x1u;
+    /* RM0377 3.7.1, RM0038 3.9.1: LATENCY b0 */
+    return ((l0_state *)st)->acr & ACR_LATENCY;
 }
 
-/* Timing oracle: half-page programs (FPRG + PROG, 16 words in one tprog:
- * the fastest the interface offers, as loaders use it), page erases one by
- * one (each a tprog). The NVM interface has no mass erase (only the RDP
- * regression erases everything): mass_ns 0. */
-static void l0_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
+/* Timing oracle: half-page programs (FPRG + PROG, a half page in one
+ * tprog: the fastest the interface offers, as loaders use it), page
+ * erases one by one (each a tprog). The NVM interface has no mass erase
+ * (only the RDP regression erases everything): mass_ns 0. */
+void l0_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
 {
     (void)st;
     const sim_chip *c = sim_board_chip(b);
-    uint32_t off = addr - c->flash_base;
+    const l0_variant *v = c->flash->variant;
+    uint32_t off = addr - c->flash_base, hp = v->hp_words * 4u;
     out->mode = "half-page";
-    out->unit_bytes = HALF_PAGE;
-    out->units = flash_units_touched(off, len, HALF_PAGE);
-    out->program_ns = out->units * TPROG_NS;
+    out->unit_bytes = hp;
+    out->units = flash_units_touched(off, len, hp);
+    out->program_ns = out->units * v->tprog_ns;
     out->erase_units = flash_units_touched(off, len, c->page_size);
-    out->erase_ns = out->erase_units * TPROG_NS;
+    out->erase_ns = out->erase_units * v->tprog_ns;
     out->mass_ns = 0;
 }
-
-const flash_ctrl_ops sim_flash_l0 = {
-    .state_size = sizeof(l0_state),
-    .factory = l0_factory,
-    .reset = l0_reset,
-    .reg_read = l0_reg_read,
-    .reg_write = l0_reg_write,
-    .mem_write = l0_mem_write,
-    .read_protected = l0_read_protected,
-    .inject_stale_errors = l0_inject_stale_errors,
-    .inject_rdp1 = l0_inject_rdp1,
-    .latency = l0_latency,
-    .timing = l0_timing,
-};

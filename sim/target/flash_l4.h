@@ -115,8 +115,7 @@ void l4_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_ti
         .state_size = sizeof(l4_state), .factory = l4_factory, .reset = l4_reset,                  \
         .reg_read = l4_reg_read, .reg_write = l4_reg_write, .mem_write = l4_mem_write,             \
         .read_protected = l4_read_protected, .inject_stale_errors = l4_inject_stale_errors,        \
-        .inject_rdp1 = l4_inject_rdp1, .latency = l4_latency, .timing = l4_timing,                \
-        .variant = (v),                                                                            \
+        .inject_rdp1 = l4_inject_rdp1, .latency = l4_latency, .timing = l4_timing, .variant = (v), \
     }
 
 #endif
