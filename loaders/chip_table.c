@@ -368,7 +368,7 @@ static const fl_chip l476_dual = {ROW(0x415, "STM32L47x/L48x", line_l4,
                                       PAGES(2048), 96),
                                   .banks = 2};
 static const fl_chip l496_dual = {
-    ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 320),
+    ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 256),
     .banks = 2};
 static const fl_chip l4r_single = {
     ROW(0x470, "STM32L4Rx/L4Sx", line_l4p,
@@ -489,15 +489,17 @@ const fl_chip fl_chip_rows[] = {
          PAGES(256), 80),
      .banks = 2, .dual_from = 512 * KIB},
     /* L4, L4+ (RM0394, RM0351, RM0432) */
-    {ROW(0x464, "STM32L41x/L42x", line_l4x, "stm32l412;stm32l422", 128, PAGES(2048), 40)},
+    /* SRAM: SRAM1 only (its SRAM2 is also mapped above it on these parts
+     * by the fact sheet, not in the simulator's reading: the smaller). */
+    {ROW(0x464, "STM32L41x/L42x", line_l4x, "stm32l412;stm32l422", 128, PAGES(2048), 32)},
     {ROW(0x435, "STM32L43x/L44x", line_l4x, "stm32l431;stm32l432;stm32l433;stm32l442;stm32l443",
-         256, PAGES(2048), 64)},
+         256, PAGES(2048), 48)},
     {ROW(0x462, "STM32L45x/L46x", line_l4x, "stm32l451;stm32l452;stm32l462", 512, PAGES(2048),
-         160)},
+         128)},
     {ROW(0x415, "STM32L47x/L48x", line_l4, "stm32l471;stm32l475;stm32l476;stm32l485;stm32l486",
          1024, PAGES(2048), 96),
      .banks = 2, .dual_from = 1024 * KIB, .alt = &l476_dual},
-    {ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 320),
+    {ROW(0x461, "STM32L49x/L4Ax", line_l4x, "stm32l496;stm32l4a6", 1024, PAGES(2048), 256),
      .banks = 2, .dual_from = 1024 * KIB, .alt = &l496_dual},
     {ROW(0x470, "STM32L4Rx/L4Sx", line_l4p,
          "stm32l4r5;stm32l4r7;stm32l4r9;stm32l4s5;stm32l4s7;stm32l4s9", 2048, PAGES(4096), 640),

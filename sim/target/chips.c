@@ -84,7 +84,7 @@ static bool pin_letter(char c)
 /* ---- the resolved parts ---------------------------------------------------- */
 
 #define NAME_MAX_LEN 24
-#define PARTS_MAX    256
+#define PARTS_MAX    512 /* every (line, size) of every series; test_chip_table checks they fit */
 
 typedef struct part {
     sim_chip chip;
