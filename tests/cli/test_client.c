@@ -405,7 +405,7 @@ static void test_submit_recipe(void **state)
         "submit a b --chip x",
         "submit fw.bin",
         "submit fw.bin --chip x --family f1",
-        "submit fw.bin --family f7",
+        "submit fw.bin --family f9",
         "submit fw.bin --chip x --count 0",
         "submit fw.bin --chip x --count -3",
         "submit fw.bin --chip x --count 5 --continuous",
