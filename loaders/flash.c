@@ -15,13 +15,17 @@
 #include <string.h>
 #include <time.h>
 
-/* CPUID.PARTNO of the cores whose DBGMCU is on the APB (ARMv6-M ARM B3.2.3:
- * Cortex-M0 0xC20, Cortex-M0+ 0xC60), and the two DBGMCU_IDCODE places. */
-#define PD_CPUID         0xE000ED00u
-#define CPUID_PARTNO_M0  0xC20u
-#define CPUID_PARTNO_M0P 0xC60u
-#define DBGMCU_APB       0x40015800u
-#define DBGMCU_PPB       0xE0042000u
+/* Where DBGMCU_IDCODE is, by the core (CPUID.PARTNO, ARMv6-M ARM B3.2.3,
+ * ARMv8-M ARM D1.2.46): on the APB for the Cortex-M0 (0xC20) and M0+
+ * (0xC60) parts (RM0091 32.4.1, RM0367 27.4.1, RM0444 40.4), at
+ * 0xE0044000 for the Cortex-M33 parts (0xD21: RM0438 45.3, RM0456 75.3),
+ * 0xE0042000 for the others. */
+#define PD_CPUID 0xE000ED00u
+static const struct {
+    uint16_t partno;
+    uint32_t idcode;
+} dbgmcu_by_core[] = {{0xC20, 0x40015800u}, {0xC60, 0x40015800u}, {0xD21, 0xE0044000u}};
+#define DBGMCU_PPB 0xE0042000u
 
 /* Where the host puts things in target SRAM (every chip's SRAM starts at
  * 0x20000000): the stub, its control block, then two buffers; the stack is
@@ -55,11 +59,11 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     t->probe = probe;
     uint32_t cpuid = 0;
     PD_TRY(t, pd_read32(probe, PD_CPUID, &cpuid));
-    /* Cortex-M0 and M0+ parts keep DBGMCU on the APB (0x40015800), the
-     * others in the PPB (0xE0042000): RM0091 32.4.1, RM0367 27.4.1. */
     uint32_t partno = (cpuid >> 4) & 0xFFF;
-    uint32_t idcode_addr =
-        partno == CPUID_PARTNO_M0 || partno == CPUID_PARTNO_M0P ? DBGMCU_APB : DBGMCU_PPB;
+    uint32_t idcode_addr = DBGMCU_PPB;
+    for (size_t i = 0; i < sizeof dbgmcu_by_core / sizeof dbgmcu_by_core[0]; i++)
+        if (dbgmcu_by_core[i].partno == partno)
+            idcode_addr = dbgmcu_by_core[i].idcode;
     PD_TRY(t, pd_read32(probe, idcode_addr, &t->idcode));
     t->chip = fl_chip_by_dev_id((uint16_t)(t->idcode & 0xFFF));
     if (!t->chip || t->chip->line->idcode_addr != idcode_addr) {

@@ -60,7 +60,7 @@ if len(p) != 1 or p[0].get("dev_id") != want_dev or p[0].get("flash_size") != wa
 PY
 [ \$rc = 0 ] || { echo "flashline probes does not name the part"; exit 1; }
 for img in two.hex s.srec b.bin; do
-  "$fl" flash --probe $sn "$dir/\$img" >"$dir/out" 2>&1 || { echo "flash \$img:"; cat "$dir/out"; exit 1; }
+  timeout 300 "$fl" flash --probe $sn "$dir/\$img" >"$dir/out" 2>&1 || { echo "flash \$img:"; cat "$dir/out"; exit 1; }
   bench
   case \$img in
   two.hex) same "$dir/lo.bin" 0 && same "$dir/hi.bin" $half || { echo "two.hex: flash differs"; exit 1; } ;;
@@ -70,7 +70,7 @@ for img in two.hex s.srec b.bin; do
 done
 echo flashline-ok
 if [ "$st" = yes ]; then
-  st-flash --serial $sn write "$dir/b.bin" 0x08000000 >"$dir/st.log" 2>&1 || { echo "st-flash write:"; tail -5 "$dir/st.log"; exit 2; }
+  timeout 300 st-flash --serial $sn write "$dir/b.bin" 0x08000000 >"$dir/st.log" 2>&1 || { echo "st-flash write:"; tail -5 "$dir/st.log"; exit 2; }
   st-flash --serial $sn read "$dir/st.bin" 0x08000000 $seg >"$dir/st.log" 2>&1 || { echo "st-flash read:"; tail -5 "$dir/st.log"; exit 2; }
   cmp -s "$dir/b.bin" "$dir/st.bin" || { echo "st-flash: read back differs"; exit 2; }
   bench
@@ -78,7 +78,7 @@ if [ "$st" = yes ]; then
   echo st-flash-ok
 fi
 if [ "$ocd" != - ]; then
-  openocd -f interface/stlink.cfg -c "adapter serial $sn" $ocd_wa -f target/$ocd_cfg \
+  timeout 300 openocd -f interface/stlink.cfg -c "adapter serial $sn" $ocd_wa -f target/$ocd_cfg \
     -c "program $dir/s.bin 0x08000000 verify exit" >"$dir/ocd.log" 2>&1 ||
     { echo "openocd:"; tail -5 "$dir/ocd.log"; exit 3; }
   bench
@@ -86,7 +86,7 @@ if [ "$ocd" != - ]; then
   echo openocd-ok
 fi
 SCRIPT
-"$sim" run --probe "$kind:$part:$sn" --control "$dir/ctl" -- bash "$dir/run.sh" >"$dir/res" 2>&1
+"$sim" run --probe "$kind:$part:$sn" --control "$dir/ctl" -- bash ${PART_TRACE:+-x} "$dir/run.sh" >"$dir/res" 2>&1
 rc=$?
 sed 's/^/  /' "$dir/res"
 [ $rc = 0 ] || no "exit $rc"
