@@ -89,6 +89,14 @@ fl_err fl_flags_describe(const fl_target *t, uint32_t sr, char *buf, size_t n)
     return e;
 }
 
+fl_err fl_reg_bit(fl_target *t, uint32_t off, uint32_t mask, bool want, bool *on)
+{
+    uint32_t v = 0;
+    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, off), &v));
+    *on = ((v & mask) != 0) == want;
+    return FL_OK;
+}
+
 uint32_t fl_sr_errors(const fl_family *f)
 {
     uint32_t m = 0;

@@ -139,6 +139,9 @@ fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uin
  * to an open register is a wrong sequence on F4/L0/L4 and locks it until
  * reset (options.c). */
 fl_err fl_opt_unlock(fl_target *t);
+/* *on = (register off of the controller & mask) == want: an option bit
+ * as alt_layout hooks read it. */
+fl_err fl_reg_bit(fl_target *t, uint32_t off, uint32_t mask, bool want, bool *on);
 /* The error flags of the family's status register (every sr_flags bit). */
 uint32_t fl_sr_errors(const fl_family *f);
 /* Sleep between slow polls. */

@@ -126,18 +126,12 @@ static fl_err mass_erase(fl_target *t)
 
 static fl_err dual_bank_f4(fl_target *t, bool *dual)
 {
-    uint32_t optcr = 0;
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
-    *dual = (optcr & FLASH_OPTCR_DB1M) != 0;
-    return FL_OK;
+    return fl_reg_bit(t, FLASH_OPTCR, FLASH_OPTCR_DB1M, true, dual);
 }
 
 static fl_err dual_bank_f7(fl_target *t, bool *dual)
 {
-    uint32_t optcr = 0;
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTCR), &optcr));
-    *dual = !(optcr & FLASH_OPTCR_NDBANK);
-    return FL_OK;
+    return fl_reg_bit(t, FLASH_OPTCR, FLASH_OPTCR_NDBANK, false, dual);
 }
 
 /* FLASH_ACR (RM0090 3.9.1, RM0033 2.9.1): the instruction and data caches

@@ -130,10 +130,7 @@ static fl_err mass_erase(fl_target *t)
 static fl_err alt_layout(fl_target *t, bool *alt)
 {
     const l4_variant *v = variant_of(t);
-    uint32_t optr = 0;
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
-    *alt = ((optr & v->optr_layout) != 0) == v->layout_alt_when_set;
-    return FL_OK;
+    return fl_reg_bit(t, FLASH_OPTR, v->optr_layout, v->layout_alt_when_set, alt);
 }
 
 /* Clear EMPTY once the first word of main flash holds code: otherwise the

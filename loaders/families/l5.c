@@ -96,18 +96,12 @@ static fl_err prepare(fl_target *t)
 
 static fl_err alt_layout_l5(fl_target *t, bool *alt)
 {
-    uint32_t optr = 0;
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
-    *alt = !(optr & FLASH_OPTR_DBANK);
-    return FL_OK;
+    return fl_reg_bit(t, FLASH_OPTR, FLASH_OPTR_DBANK, false, alt);
 }
 
 static fl_err alt_layout_u5(fl_target *t, bool *alt)
 {
-    uint32_t optr = 0;
-    PD_TRY(t, pd_read32(t->probe, fl_reg(t, 0, FLASH_OPTR), &optr));
-    *alt = (optr & FLASH_OPTR_DUALBANK) != 0;
-    return FL_OK;
+    return fl_reg_bit(t, FLASH_OPTR, FLASH_OPTR_DUALBANK, true, alt);
 }
 
 static fl_err erase(fl_target *t, const fl_unit *u)
