@@ -54,7 +54,7 @@ if [ "${1:-}" = --inner ]; then
     out=$("$sim" ctl --control "$ctl" timing "$1" 0x08000000 "$2" 2>&1) || { echo "- $out"; return; }
     awk -v line="$out" -v n="$2" -v full="$3" 'BEGIN {
       split(line, kv, " ")
-      for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
+      for (i in kv) { split(kv[i], q, "="); v[q[1]] = q[2] }
       e = v["erase_ns"] / 1e9; m = v["mass_ns"] / 1e9; p = v["program_ns"] / 1e9
       if (full == "full" && m > 0 && m < e) e = m
       x = (n / 4) * 48 / 4e6 + int((n / 64 + 18) / 19) * 1e-3
@@ -76,9 +76,13 @@ if [ "${1:-}" = --inner ]; then
   for part in "${parts[@]}"; do
     sn=$(serial_of "$part")
     for which in 64k full; do
-      n=65536
-      [ $which = full ] && n=$(size_of "$part")
-      read -r lim bound < <(limit_s "$sn" "$n" "$which")
+      n=65536 size=$(size_of "$part")
+      [ $which = full ] && n=$size
+      # A 64 KiB image on a 64 KiB part is a full image: a mass erase may
+      # serve it.
+      whole=$which
+      [ "$n" -ge "$size" ] && whole=full
+      read -r lim bound < <(limit_s "$sn" "$n" "$whole")
       if [ "$lim" = - ]; then
         echo "$part $which: the simulator gives no timing: $bound" >&2
         continue
@@ -87,9 +91,9 @@ if [ "${1:-}" = --inner ]; then
       for tool in flashline st-flash openocd; do
         head -c "$n" /dev/urandom >"$dir/img.bin"
         case $tool in
-        flashline) cmd=("$fl" flash --probe "$sn" --verify crc "$dir/img.bin") ;;
-        st-flash) cmd=(st-flash --serial "$sn" write "$dir/img.bin" 0x08000000) ;;
-        openocd) cmd=(openocd -f interface/stlink.cfg -c "adapter serial $sn"
+        flashline) cmd=(timeout 600 "$fl" flash --probe "$sn" --verify crc "$dir/img.bin") ;;
+        st-flash) cmd=(timeout 600 st-flash --serial "$sn" write "$dir/img.bin" 0x08000000) ;;
+        openocd) cmd=(timeout 600 openocd -f interface/stlink.cfg -c "adapter serial $sn"
           -f "target/$(ocd_cfg "$part")" -c "program $dir/img.bin 0x08000000 verify exit") ;;
         esac
         s=$(timed "${cmd[@]}")

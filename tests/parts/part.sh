@@ -3,8 +3,8 @@
 #   - `flashline probes` names the device (its device id and flash size);
 #   - `flashline flash` programs and verifies a two-segment Intel HEX image
 #     (one segment at the start of flash, one at the middle, which is bank
-#     2 on dual-bank parts and F1 XL's second register block), an S-record
-#     and a raw binary; each time the board's flash is read on the bench
+#     2 on dual-bank parts and F1 XL's second register block), an S-record,
+#     a raw binary and an ELF; each time the board's flash is read on the bench
 #     (flashline-sim swap-board --save, not through any probe) and compared;
 #   - a board with the wrong part is refused by `submit --chip`'s check
 #     (flashline flash --chip is not there: the check is the daemon's, so
@@ -37,6 +37,12 @@ cat "$dir/hi.hex" >>"$dir/two.hex"
 head -c $seg /dev/urandom >"$dir/s.bin"
 "$objcopy" -I binary -O srec --change-addresses 0x08000000 "$dir/s.bin" "$dir/s.srec"
 head -c $seg /dev/urandom >"$dir/b.bin"
+# An ELF whose one PT_LOAD segment holds e.bin at the start of flash, as a
+# linker makes it (the toolchain's gcc next to its objcopy).
+head -c $seg /dev/urandom >"$dir/e.bin"
+printf '.section .text\n.incbin "%s"\n' "$dir/e.bin" >"$dir/e.S"
+"${objcopy%objcopy}gcc" -nostdlib -nostartfiles -Wl,--section-start=.text=0x08000000 \
+  -Wl,-e,0x08000000 -o "$dir/e.elf" "$dir/e.S" || { echo "cannot make the ELF image"; exit 1; }
 
 ocd_cfg=${ocd%%:*} ocd_wa=
 [ "$ocd_cfg" != "$ocd" ] && ocd_wa="-c 'set WORKAREASIZE ${ocd#*:}'"
@@ -59,13 +65,14 @@ if len(p) != 1 or p[0].get("dev_id") != want_dev or p[0].get("flash_size") != wa
     sys.exit(1)
 PY
 [ \$rc = 0 ] || { echo "flashline probes does not name the part"; exit 1; }
-for img in two.hex s.srec b.bin; do
+for img in two.hex s.srec b.bin e.elf; do
   timeout 300 "$fl" flash --probe $sn "$dir/\$img" >"$dir/out" 2>&1 || { echo "flash \$img:"; cat "$dir/out"; exit 1; }
   bench
   case \$img in
   two.hex) same "$dir/lo.bin" 0 && same "$dir/hi.bin" $half || { echo "two.hex: flash differs"; exit 1; } ;;
   s.srec) same "$dir/s.bin" 0 || { echo "s.srec: flash differs"; exit 1; } ;;
   b.bin) same "$dir/b.bin" 0 || { echo "b.bin: flash differs"; exit 1; } ;;
+  e.elf) same "$dir/e.bin" 0 || { echo "e.elf: flash differs"; exit 1; } ;;
   esac
 done
 echo flashline-ok
