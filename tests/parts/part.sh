@@ -56,14 +56,9 @@ same() { # FILE OFFSET: does the bench copy hold FILE at OFFSET?
 }
 rc=0
 "$fl" --json probes --local >"$dir/probes.json" 2>"$dir/err" || { echo "probes: \$(cat "$dir/err")"; exit 1; }
-python3 - "$dir/probes.json" $dev $size <<'PY' || rc=1
-import json, sys
-p = json.load(open(sys.argv[1]))
-want_dev, want_size = int(sys.argv[2], 0), int(sys.argv[3])
-if len(p) != 1 or p[0].get("dev_id") != want_dev or p[0].get("flash_size") != want_size:
-    print("probes:", p)
-    sys.exit(1)
-PY
+jq -e --argjson d $((dev)) --argjson z $size \
+  'length == 1 and .[0].dev_id == \$d and .[0].flash_size == \$z' "$dir/probes.json" >/dev/null ||
+  { echo "probes: \$(cat "$dir/probes.json")"; rc=1; }
 [ \$rc = 0 ] || { echo "flashline probes does not name the part"; exit 1; }
 for img in two.hex s.srec b.bin e.elf; do
   timeout 300 "$fl" flash --probe $sn "$dir/\$img" >"$dir/out" 2>&1 || { echo "flash \$img:"; cat "$dir/out"; exit 1; }
@@ -98,11 +93,8 @@ rc=$?
 sed 's/^/  /' "$dir/res"
 [ $rc = 0 ] || no "exit $rc"
 # The ordering code is one the table takes for this device id.
-"$fl" --json chips | python3 -c '
-import json, sys
-part, dev = sys.argv[1], int(sys.argv[2], 0)
-rows = [r for r in json.load(sys.stdin) if int(r["dev_id"], 16) == dev]
-ok = rows and any(part.startswith(p) for p in rows[0]["parts"])
-sys.exit(0 if ok else 1)' "$part" "$dev" || no "flashline chips: $part is not a part of $dev"
+"$fl" --json chips | jq -e --arg p "$part" --arg d "$(printf '0x%03X' $((dev)))" \
+  '[.[] | select(.dev_id == $d)] | length > 0 and (.[0].parts | any(. as $x | $p | startswith($x)))' \
+  >/dev/null || no "flashline chips: $part is not a part of $dev"
 [ $fails = 0 ] && echo "ok: $part via $kind"
 exit $((fails > 0))
