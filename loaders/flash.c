@@ -124,9 +124,7 @@ fl_err fl_unlock(fl_target *t)
     }
     PD_TRY(t, pd_read32(t->probe, line->wdg_freeze_reg, &fz));
     PD_TRY(t, pd_write32(t->probe, line->wdg_freeze_reg, fz | line->wdg_freeze_bit));
-    uint32_t flags = f->sr_eop;
-    for (const fl_flag *g = f->sr_flags; g->bit; g++)
-        flags |= g->bit;
+    uint32_t flags = fl_sr_errors(f) | f->sr_eop;
     if (f->prepare) {
         fl_err e = f->prepare(t);
         if (e)

@@ -198,10 +198,8 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
         return e;
     /* RM0351 3.4.2: clear stale flags (else PGSERR), write OPTR, OPTSTRT,
      * wait BSY. OPTVERR left from a bad load is cleared too. */
-    uint32_t all = FLASH_SR_OPTVERR;
-    for (const fl_flag *f = sr_flags; f->bit; f++)
-        all |= f->bit;
-    PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_SR), all));
+    PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_SR),
+                         fl_sr_errors(fl_family_of(t)) | FLASH_SR_OPTVERR));
     uint32_t v = (user & ~FLASH_OPTR_RDP) | o->level_byte[level];
     PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_OPTR), v));
     PD_TRY(t, pd_write32(t->probe, fl_reg(t, 0, FLASH_CR), FLASH_CR_OPTSTRT));
