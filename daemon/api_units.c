@@ -306,6 +306,8 @@ static size_t export_next(void *user, char *buf, size_t cap, bool *done)
         }
     }
     size_t n = x->b.len - x->sent;
+    if (n == 0)
+        return 0; /* an empty last page: b.data may be NULL */
     if (n > cap)
         n = cap;
     memcpy(buf, x->b.data + x->sent, n);

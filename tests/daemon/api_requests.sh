@@ -35,7 +35,11 @@ start() { # extra flashlined arguments
   echo "flashlined did not start:"; cat "$dir/daemon.log"; exit 1
 }
 stop() {
-  kill -TERM $daemon_pid
+  if ! kill -TERM $daemon_pid; then
+    local rc=0
+    wait $daemon_pid || rc=$?
+    echo "FAIL: flashlined had already exited ($rc):"; cat "$dir/daemon.log"; exit 1
+  fi
   local rc=0
   wait $daemon_pid || rc=$?
   if [ $rc -ne 0 ]; then echo "FAIL: flashlined exited $rc after SIGTERM"; cat "$dir/daemon.log"; exit 1; fi
@@ -170,9 +174,11 @@ snapshot "$dir/after"
 if ! diff -u "$dir/before" "$dir/after"; then echo "FAIL: a refused request changed something"; fails=$((fails + 1)); fi
 
 # good reads still answer, in the documented shapes
-[ "$(api "$U/v1/units?job=$job&limit=10")" = 200 ] && jq -e '.units | type == "array"' "$dir/body" >/dev/null
-[ "$(api "$U/v1/export?format=csv")" = 200 ] && head -1 "$dir/body" | grep -q '^id,job,probe,uid,chip,serial_number,image,result,error,started_at,finished_at,attempts,recovery_steps'
-[ "$(api "$U/v1/export?format=jsonl")" = 200 ]
+{ [ "$(api "$U/v1/units?job=$job&limit=10")" = 200 ] && jq -e '.units | type == "array"' "$dir/body" >/dev/null; } ||
+  { echo "FAIL: GET /v1/units: $(cat "$dir/body")"; fails=$((fails + 1)); }
+{ [ "$(api "$U/v1/export?format=csv")" = 200 ] && head -1 "$dir/body" | grep -q '^id,job,probe,uid,chip,serial_number,image,result,error,started_at,finished_at,attempts,recovery_steps'; } ||
+  { echo "FAIL: GET /v1/export?format=csv: $(head -c 300 "$dir/body")"; fails=$((fails + 1)); }
+[ "$(api "$U/v1/export?format=jsonl")" = 200 ] || { echo "FAIL: GET /v1/export?format=jsonl"; fails=$((fails + 1)); }
 
 # oversized upload: a daemon with a 1 MiB limit
 stop
