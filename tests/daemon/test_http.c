@@ -814,6 +814,7 @@ static void upgrades_and_connect_are_refused(void **state)
 }
 
 /* As nobody, in a child process: status, and the error code seen. */
+#define NOBODY_CANNOT_REACH 77
 static void as_nobody_client(fx *f)
 {
     struct passwd *pw = getpwnam("nobody");
@@ -821,6 +822,11 @@ static void as_nobody_client(fx *f)
     if (pid == 0) {
         if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
             _exit(100);
+        /* Every directory above the socket must let nobody through (a
+         * chroot or a TMPDIR under /root may not): else the system, not
+         * the daemon, refuses, and the test has nothing to say. */
+        if (access(f->dir, X_OK) != 0)
+            _exit(NOBODY_CANNOT_REACH);
         CURL *c = curl_easy_init();
         reqopt get = {.method = "GET", .target = "/echo", .body_len = -1};
         resp r = {0};
@@ -855,6 +861,8 @@ static void forbidden_peer_gets_403(void **state)
     f->cfg.unix_mode = 0666;
     f->client = as_nobody_client;
     run(f);
+    if (f->child_status == NOBODY_CANNOT_REACH)
+        skip();
     assert_int_equal(f->child_status, 3);
     assert_int_equal(ncalls(f), 0);
 }
@@ -874,6 +882,8 @@ static void group_member_is_allowed(void **state)
     f->cfg.unix_mode = 0660;
     f->client = as_nobody_client;
     run(f);
+    if (f->child_status == NOBODY_CANNOT_REACH)
+        skip();
     assert_int_equal(f->child_status, 2);
     assert_int_equal(ncalls(f), 1);
     assert_int_equal(f->last.peer_uid, (long)pw->pw_uid);
