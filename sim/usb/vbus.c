@@ -12,11 +12,6 @@
 static void drop_urbs(vprobe *p)
 {
     vurb *u;
-    if (p->delay_src) {
-        g_source_destroy(p->delay_src);
-        g_source_unref(p->delay_src);
-        p->delay_src = NULL;
-    }
     while ((u = g_queue_pop_head(&p->in_wait)))
         vurb_free(u);
     while ((u = g_queue_pop_head(&p->delayed)))
@@ -167,6 +162,8 @@ vbus *vbus_new(double speed, uint64_t seed, vbus_hub hub, char *err, size_t errl
     g_mkdir_with_parents(fast_dir, 0755);
     g_free(fast_dir);
     g_cond_init(&bus->fast_done);
+    g_cond_init(&bus->release_cond);
+    bus->release_thread = g_thread_new("vbus-release", urb_release_main, bus);
     bus->timer_ctx = g_main_context_new();
     bus->timer_loop = g_main_loop_new(bus->timer_ctx, FALSE);
     if (hub == VBUS_HUB_PPPS) {
@@ -221,7 +218,10 @@ void vbus_free(vbus *bus)
         g_free(p);
     }
     bus->n = 0;
+    bus->release_quit = true;
+    g_cond_signal(&bus->release_cond);
     g_mutex_unlock(&bus->lock);
+    g_thread_join(bus->release_thread);
     g_main_loop_quit(bus->timer_loop);
     g_thread_join(bus->timer_thread);
     g_main_loop_unref(bus->timer_loop);
@@ -231,6 +231,7 @@ void vbus_free(vbus *bus)
     g_free(bus->hub_syspath);
     g_free(bus->hub_if_syspath);
     g_cond_clear(&bus->fast_done);
+    g_cond_clear(&bus->release_cond);
     g_free(bus->root);
     g_mutex_clear(&bus->lock);
     g_free(bus);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <glib-unix.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -94,8 +95,8 @@ typedef struct vprobe {
     GQueue in_wait;  /* IN URBs waiting for a reply */
     GQueue delayed;  /* finished IN URBs whose reply is still "on the wire" */
     GQueue reapable; /* finished URBs */
-    GSource *delay_src;
     uint64_t last_wall_ns;
+    uint64_t reply_due_wall_ns; /* speed > 0: when the pending reply is on the wire, or 0 */
     uint64_t wall_origin_ns, virt_origin_ns; /* speed > 0: where the two clocks met */
     int fast_listen;                         /* the fast transport's socket, or -1 */
     GThread *fast_accept;                    /* its accept thread */
@@ -124,9 +125,12 @@ struct vbus {
     int next_devnum;
     size_t n;
     vprobe *probes[MAX_PROBES];
-    GMainContext *timer_ctx; /* delayed completions at speed > 0 */
+    GMainContext *timer_ctx; /* hub port timers, enumeration */
     GMainLoop *timer_loop;
     GThread *timer_thread;
+    GThread *release_thread; /* delayed completions at speed > 0 (urb_release_main) */
+    GCond release_cond;      /* a new delayed completion, or release_quit */
+    bool release_quit;
     GCond fast_done;  /* signalled when a fast-transport thread ends */
     int fast_threads; /* fast-transport threads still running */
 };
@@ -162,6 +166,8 @@ void urb_fifo_set_ready(vprobe *p, bool ready);
 void vurb_free(vurb *u);
 /* A URB has arrived: route it. Returns the errno for the submit ioctl. */
 int urb_submit(vprobe *p, vurb *u);
+/* The thread that releases delayed completions (bus->release_thread). */
+gpointer urb_release_main(gpointer bus);
 /* The next finished URB of this owner, or NULL with *e set (EAGAIN, or
  * ENODEV). */
 vurb *urb_take_reapable(vprobe *p, int owner, int *e);

@@ -16,6 +16,7 @@
 #include <libusb.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,7 @@ typedef struct worker {
     double seconds;
     long done;
     int err;
+    uint16_t pid;
 } worker;
 
 static void *pump(void *arg)
@@ -253,6 +255,7 @@ static int roundtrips_main(libusb_context *ctx, double seconds)
             libusb_open(list[i], &w[nw].h) || libusb_claim_interface(w[nw].h, 0))
             continue;
         w[nw].ep = d.idProduct == 0x3748 ? 0x02 : 0x01;
+        w[nw].pid = d.idProduct;
         w[nw].seconds = seconds;
         w[nw].done = 0;
         w[nw].err = 0;
@@ -268,7 +271,7 @@ static int roundtrips_main(libusb_context *ctx, double seconds)
         pthread_join(t[i], NULL);
         total += w[i].done;
         failed |= w[i].err != 0;
-        printf("probe %d: %.0f round trips/s\n", i, w[i].done / seconds);
+        printf("probe %d (pid %04x): %.0f round trips/s\n", i, w[i].pid, w[i].done / seconds);
         libusb_close(w[i].h);
     }
     printf("%d probes busy: %.0f round trips/s in total, %.0f per probe\n", nw, total / seconds,
