@@ -210,21 +210,44 @@ bool fl_loader_fits(const fl_target *t)
     return buf_size(t) >= 256u;
 }
 
-static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl)
+/* Put the stub (if it is not there yet), its control block and the
+ * optional payload at BUF_ADDR in target SRAM with one memory write: they
+ * are adjacent, and each write costs at least a USB frame plus a status
+ * round trip, which is most of a small image's fixed cost. */
+static fl_err stub_place(fl_target *t, const fl_stub *stub, const fl_loader_ctl *ctl,
+                         const void *payload, uint32_t payload_len)
+{
+    uint32_t from = t->stub_loaded ? CTL_ADDR : FL_STUB_BASE;
+    uint32_t to = payload_len ? BUF_ADDR + payload_len : CTL_ADDR + (uint32_t)sizeof *ctl;
+    uint8_t *img = calloc(1, to - from);
+    if (!img)
+        return fl_fail(t, FL_E_LOADER, "out of memory for a %u-byte loader image", to - from);
+    if (!t->stub_loaded)
+        memcpy(img, stub->code, stub->len);
+    memcpy(img + (CTL_ADDR - from), ctl, sizeof *ctl);
+    if (payload_len)
+        memcpy(img + (BUF_ADDR - from), payload, payload_len);
+    pd_err e = pd_mem_write(t->probe, from, img, to - from);
+    free(img);
+    if (e != PD_OK)
+        return fl_probe_fail(t, e);
+    t->stub_loaded = true;
+    return FL_OK;
+}
+
+static fl_err stub_start(fl_target *t, const fl_loader_ctl *ctl, const void *payload,
+                         uint32_t payload_len)
 {
     fl_stub stub;
     if (!fl_stub_find(fl_family_of(t)->stub, &stub))
         return fl_fail(t, FL_E_LOADER, "no loader stub for %s", t->chip->name);
     bool ready = t->stub_loaded && t->stub_ready;
     t->stub_ready = false; /* until this run, too, ends at its BKPT */
-    if (!ready) {
+    if (!ready)
         PD_TRY(t, pd_halt(t->probe));
-        if (!t->stub_loaded) {
-            PD_TRY(t, pd_mem_write(t->probe, FL_STUB_BASE, stub.code, stub.len));
-            t->stub_loaded = true;
-        }
-    }
-    PD_TRY(t, pd_mem_write(t->probe, CTL_ADDR, ctl, sizeof *ctl));
+    fl_err fe = stub_place(t, &stub, ctl, payload, payload_len);
+    if (fe != FL_OK)
+        return fe;
     PD_TRY(t, pd_write_reg(t->probe, 0, CTL_ADDR));
     if (!ready) {
         PD_TRY(t, pd_write_reg(t->probe, PD_REG_SP, t->chip->sram_base + t->chip->sram_size));
@@ -268,9 +291,26 @@ static fl_err stub_wait_halt(fl_target *t, uint32_t stall_ms)
     }
 }
 
-static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl)
+/* The control block and, when out_len is not 0, the out_len bytes at
+ * BUF_ADDR the stub left there: one read, as stub_place writes. */
+static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl, void *out, uint32_t out_len)
 {
-    PD_TRY(t, pd_mem_read(t->probe, CTL_ADDR, ctl, sizeof *ctl));
+    if (out_len == 0) {
+        PD_TRY(t, pd_mem_read(t->probe, CTL_ADDR, ctl, sizeof *ctl));
+    } else {
+        uint32_t len = BUF_ADDR + out_len - CTL_ADDR;
+        uint8_t *img = malloc(len);
+        if (!img)
+            return fl_fail(t, FL_E_LOADER, "out of memory for a %u-byte loader result", len);
+        pd_err e = pd_mem_read(t->probe, CTL_ADDR, img, len);
+        if (e == PD_OK) {
+            memcpy(ctl, img, sizeof *ctl);
+            memcpy(out, img + (BUF_ADDR - CTL_ADDR), out_len);
+        }
+        free(img);
+        if (e != PD_OK)
+            return fl_probe_fail(t, e);
+    }
     /* A status the stub wrote means it returned to its BKPT, where the host
      * saw the core halt. */
     t->stub_ready = ctl->status != FL_ST_RUNNING;
@@ -442,11 +482,9 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
     ctl.buf[1].data = BUF_ADDR + bsz;
     uint32_t first = bsz < FIRST_PIECE ? bsz : FIRST_PIECE;
     next_piece(chunks, n, &cur, first, stage, shift, &ctl.buf[0], &fly[0].done_upto);
-    if (ctl.buf[0].len)
-        PD_TRY(t, pd_mem_write(t->probe, ctl.buf[0].data, stage, ctl.buf[0].len));
     ctl.buf[0].state = FL_BUF_FULL;
     fly[0].busy = true;
-    e = stub_start(t, &ctl);
+    e = stub_start(t, &ctl, stage, ctl.buf[0].len);
     if (e)
         return e;
     /* A big first erase unit (an F4 sector: 250 ms and more) covers a whole
@@ -498,7 +536,7 @@ static fl_err stream_run(fl_target *t, const fl_chunk *chunks, size_t n, uint32_
             return stub_failed(t, dhcsr, (dhcsr & (1u << 19)) ? "faulted" : "made no progress");
         }
     }
-    e = stub_result(t, &ctl);
+    e = stub_result(t, &ctl, NULL, 0);
     if (e == FL_OK && *done != n)
         return fl_fail(t, FL_E_LOADER, "loader ended after %zu of %zu pieces of work", *done, n);
     return e;
@@ -515,13 +553,14 @@ fl_err fl_program(fl_target *t, uint32_t addr, const uint8_t *data, size_t len,
 }
 
 /* Wait for the BKPT at the end of a one-shot stub run. */
-static fl_err stub_run_once(fl_target *t, fl_loader_ctl *ctl, uint32_t stall_ms)
+static fl_err stub_run_once(fl_target *t, fl_loader_ctl *ctl, uint32_t stall_ms, void *buf,
+                            uint32_t buf_len)
 {
-    fl_err e = stub_start(t, ctl);
+    fl_err e = stub_start(t, ctl, buf, buf_len);
     if (e)
         return e;
     e = stub_wait_halt(t, stall_ms);
-    return e ? e : stub_result(t, ctl);
+    return e ? e : stub_result(t, ctl, buf, buf_len);
 }
 
 fl_err fl_crc32(fl_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
@@ -548,16 +587,16 @@ fl_err fl_crc32_list(fl_target *t, fl_crc_item *items, size_t n)
         uint64_t bytes = 0;
         for (size_t i = 0; i < k; i++)
             bytes += items[at + i].len;
-        PD_TRY(t, pd_mem_write(t->probe, BUF_ADDR, &items[at], k * sizeof *items));
         fl_loader_ctl ctl = {.op = FL_OP_CRC32_LIST};
         loader_regs(t, &ctl);
         ctl.buf[0].data = BUF_ADDR;
         ctl.buf[0].len = (uint32_t)k;
         /* Roughly 12 cycles a byte at a few MHz, plus the link: be generous. */
-        fl_err e = stub_run_once(t, &ctl, STUB_STALL_MS + (uint32_t)(bytes / 100));
+        /* The items go in with the control block and come back with it. */
+        fl_err e = stub_run_once(t, &ctl, STUB_STALL_MS + (uint32_t)(bytes / 100), &items[at],
+                                 (uint32_t)(k * sizeof *items));
         if (e)
             return e;
-        PD_TRY(t, pd_mem_read(t->probe, BUF_ADDR, &items[at], k * sizeof *items));
     }
     return FL_OK;
 }
