@@ -14,26 +14,57 @@
 # every unit names a real board; attempts and recovery steps
 # are in SQLite; nothing is left in flight.
 #
-# usage: line_e2e.sh SIM FLASHLINED FLASHLINE [UNITS_PER_JOB]
+# The profile names the line: "wave1" (the default) is the four families
+# above; "families" puts the same faults on a G071, G474, WB55, U575 and
+# L152 (issue 14): loader-fail alternate on probes 1 (G071) and 5 (WB55),
+# running firmware, a watchdog and stale flash errors on 2, 4, 6 and 8, the
+# wedge on 3 (G474), the unplug on 7 (U575).
+#
+# usage: line_e2e.sh SIM FLASHLINED FLASHLINE [UNITS_PER_JOB] [PROFILE]
 set -uo pipefail
-sim=$1 fld=$2 fl=$3 per_job=${4:-50}
+sim=$1 fld=$2 fl=$3 per_job=${4:-50} profile=${5:-wave1}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 mkdir -p "$dir/boards"
 
 p() { printf '0670FF00000000000000%04X' "$1"; }
-probes=(
-  "v2:stm32f103rb:$(p 1)"   "v2-1:stm32f103rb:$(p 2)"
-  "v3:stm32f446re:$(p 3)"   "v2:stm32f446re:$(p 4)"
-  "v2-1:stm32l053r8:$(p 5)" "v3:stm32l053r8:$(p 6)"
-  "v2:stm32l476rg:$(p 7)"   "v3:stm32l476rg:$(p 8)"
-)
+# Each profile: its 8 probes (KIND:PART), then a family per job with its
+# chip, its probes and where its serial numbers start, and each fixture's
+# board trouble. Sourced by this script and by the run inside the line.
+case $profile in
+wave1)
+  cat >"$dir/profile.sh" <<'PROFILE'
+probe_parts=(v2:stm32f103rb v2-1:stm32f103rb v3:stm32f446re v2:stm32f446re
+             v2-1:stm32l053r8 v3:stm32l053r8 v2:stm32l476rg v3:stm32l476rg)
+fams=(f1 f4 l0 l4)
+declare -A chip_of=([f1]=stm32f103rb [f4]=stm32f446re [l0]=stm32l053r8 [l4]=stm32l476rg)
+declare -A probes_of=([f1]="1 2" [f4]="3 4" [l0]="5 6" [l4]="7 8")
+declare -A start_of=([f1]=1000 [f4]=2000 [l0]=3000 [l4]=4000)
+declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
+PROFILE
+  ;;
+families)
+  cat >"$dir/profile.sh" <<'PROFILE'
+probe_parts=(v2:stm32g071rb v2-1:stm32g071rb v3:stm32g474re v2:stm32g474re
+             v2-1:stm32wb55rg v3:stm32u575zi v2:stm32u575zi v2-1:stm32l152re)
+fams=(g0 g4 wb u5 l1)
+declare -A chip_of=([g0]=stm32g071rb [g4]=stm32g474re [wb]=stm32wb55rg [u5]=stm32u575zi
+                    [l1]=stm32l152re)
+declare -A probes_of=([g0]="1 2" [g4]="3 4" [wb]="5" [u5]="6 7" [l1]="8")
+declare -A start_of=([g0]=1000 [g4]=2000 [wb]=3000 [u5]=4000 [l1]=5000)
+declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors [8]=watchdog)
+PROFILE
+  ;;
+*) echo "unknown profile $profile (wave1, families)"; exit 2 ;;
+esac
+. "$dir/profile.sh"
 args=()
-for x in "${probes[@]}"; do args+=(--probe "$x"); done
+for i in 1 2 3 4 5 6 7 8; do args+=(--probe "${probe_parts[$((i - 1))]}:$(p $i)"); done
 
 cat >"$dir/inner.sh" <<'EOF'
 set -uo pipefail
 dir=$1 sim=$2 fld=$3 fl=$4 per_job=$5
+. "$dir/profile.sh"
 sock=$dir/api.sock db=$dir/flashline.db
 ctl() { "$sim" ctl --control "$dir/ctl" "$@"; }
 api() { curl -sS --unix-socket "$sock" "$@"; }
@@ -56,14 +87,10 @@ log "8 probes: $(api http://x/v1/probes | jq -c '[.probes[].state]')"
 ctl loader-fail "$(p 1)" alternate >/dev/null
 ctl loader-fail "$(p 5)" alternate >/dev/null
 # Boards on these fixtures come with trouble of their own, every one of them.
-declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
-for i in 2 4 6; do ctl fault "$(p $i)" "${board_fault[$i]}" >/dev/null; done
+for i in "${!board_fault[@]}"; do ctl fault "$(p $i)" "${board_fault[$i]}" >/dev/null; done
 
 # One image per family, 6 KiB of noise with the serial number at +0x1000.
-declare -A chip_of=([f1]=stm32f103rb [f4]=stm32f446re [l0]=stm32l053r8 [l4]=stm32l476rg)
-declare -A probes_of=([f1]="1 2" [f4]="3 4" [l0]="5 6" [l4]="7 8")
-declare -A start_of=([f1]=1000 [f4]=2000 [l0]=3000 [l4]=4000)
-for fam in f1 f4 l0 l4; do
+for fam in "${fams[@]}"; do
   head -c 6144 /dev/urandom >"$dir/$fam.bin"
   sha=$(api -X POST --data-binary @"$dir/$fam.bin" "http://x/v1/images?format=bin&base=0x08000000" | jq -r .sha256)
   [ ${#sha} = 64 ] || { echo "upload failed"; exit 1; }
@@ -154,7 +181,7 @@ while :; do
     # before (one that ended just before the kill); interrupted ones stay.
   fi
   done_jobs=$(api http://x/v1/jobs | jq '[.jobs[] | select(.state == "done")] | length')
-  [ "$done_jobs" = 4 ] && break
+  [ "$done_jobs" = ${#fams[@]} ] && break
   sleep 0.2
 done
 log "jobs: $(api http://x/v1/jobs | jq -c '[.jobs[] | {id, state, ok, failed, interrupted}]')"
@@ -217,7 +244,8 @@ while IFS='|' read -r uid sn job; do
   checked=$((checked + 1))
 done < <(q "SELECT uid, serial_number, job FROM units WHERE result='ok'")
 echo "boards checked against their images: $checked"
-[ "$checked" = $((per_job * 4)) ] || no "checked $checked boards, expected $((per_job * 4))"
+[ "$checked" = $((per_job * ${#fams[@]})) ] ||
+  no "checked $checked boards, expected $((per_job * ${#fams[@]}))"
 # Every unit is recorded under the UID of a board that was on a fixture. A
 # UID read while the operator swapped boards (its words from two boards)
 # names none, and the unit could never be redone on its board.
