@@ -31,7 +31,8 @@ static const command_help helps[] = {
      "IMAGE --chip NAME|--family NAME [--count N | --continuous]\n"
      "        [--serial ADDR:FORMAT[:START[:STEP][:WIDTH]] [--series NAME]]\n"
      "        [--probes S1,S2]\n"
-     "        [--erase auto|chip] [--verify crc|read|none] [--rdp 0|1] [--no-run]\n"
+     "        [--erase auto|chip] [--verify crc|read|none] [--rdp 0|1 [--confirm WORD]]\n"
+     "        [--no-run]\n"
      "        [--name TEXT] [--base ADDR] [--format bin|ihex|srec|elf] [--wait]",
      "upload IMAGE and start a job; prints the job id",
      "--chip takes an ordering code (stm32f103rb), --family a line (f1); `flashline\n"

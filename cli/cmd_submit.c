@@ -125,6 +125,7 @@ enum {
     O_ERASE,
     O_VERIFY,
     O_RDP,
+    O_CONFIRM,
     O_NO_RUN,
     O_NAME,
     O_SERIES,
@@ -174,6 +175,9 @@ static int parse_choices(const char **v, submit_args *a, json_t *r)
         return bad("--format is bin, ihex, srec or elf, not", v[O_FORMAT]);
     if (v[O_RDP] && strcmp(v[O_RDP], "0") != 0 && strcmp(v[O_RDP], "1") != 0)
         return bad("--rdp is 0 or 1 (level 2 is permanent and not offered), not", v[O_RDP]);
+    if (v[O_CONFIRM] && !v[O_RDP])
+        return bad("--confirm goes with --rdp (it confirms an option-byte write), not alone:",
+                   v[O_CONFIRM]);
     a->format = v[O_FORMAT] ? v[O_FORMAT] : "auto";
     if (v[O_CHIP])
         json_object_set_new(r, "chip", json_string(v[O_CHIP]));
@@ -182,8 +186,12 @@ static int parse_choices(const char **v, submit_args *a, json_t *r)
     json_object_set_new(r, "erase", json_string(v[O_ERASE] ? v[O_ERASE] : "auto"));
     json_object_set_new(r, "verify", json_string(v[O_VERIFY] ? v[O_VERIFY] : "crc"));
     json_object_set_new(r, "reset_run", json_boolean(!v[O_NO_RUN]));
-    if (v[O_RDP])
-        json_object_set_new(r, "option_bytes", json_pack("{s:i}", "rdp", atoi(v[O_RDP])));
+    if (v[O_RDP]) {
+        json_t *ob = json_pack("{s:i}", "rdp", atoi(v[O_RDP]));
+        if (v[O_CONFIRM])
+            json_object_set_new(ob, "confirm", json_string(v[O_CONFIRM]));
+        json_object_set_new(r, "option_bytes", ob);
+    }
     if (v[O_NAME])
         json_object_set_new(r, "name", json_string(v[O_NAME]));
     return CLI_OK;
@@ -243,14 +251,23 @@ static int parse_numbers(const char **v, submit_args *a, json_t *r)
 int cli_submit_parse(int argc, char **argv, cli_opts *o, submit_args *a)
 {
     static const cli_optspec spec[] = {
-        [O_CHIP] = {"--chip", true},     [O_FAMILY] = {"--family", true},
-        [O_COUNT] = {"--count", true},   [O_CONTINUOUS] = {"--continuous", false},
-        [O_SERIAL] = {"--serial", true}, [O_PROBES] = {"--probes", true},
-        [O_ERASE] = {"--erase", true},   [O_VERIFY] = {"--verify", true},
-        [O_RDP] = {"--rdp", true},       [O_NO_RUN] = {"--no-run", false},
-        [O_NAME] = {"--name", true},     [O_SERIES] = {"--series", true},
-        [O_BASE] = {"--base", true},     [O_FORMAT] = {"--format", true},
-        [O_WAIT] = {"--wait", false},    [O_N] = {NULL, false},
+        [O_CHIP] = {"--chip", true},
+        [O_FAMILY] = {"--family", true},
+        [O_COUNT] = {"--count", true},
+        [O_CONTINUOUS] = {"--continuous", false},
+        [O_SERIAL] = {"--serial", true},
+        [O_PROBES] = {"--probes", true},
+        [O_ERASE] = {"--erase", true},
+        [O_VERIFY] = {"--verify", true},
+        [O_RDP] = {"--rdp", true},
+        [O_CONFIRM] = {"--confirm", true},
+        [O_NO_RUN] = {"--no-run", false},
+        [O_NAME] = {"--name", true},
+        [O_SERIES] = {"--series", true},
+        [O_BASE] = {"--base", true},
+        [O_FORMAT] = {"--format", true},
+        [O_WAIT] = {"--wait", false},
+        [O_N] = {NULL, false},
     };
     memset(a, 0, sizeof *a);
     const char *v[O_N], *pos[1];

@@ -308,7 +308,7 @@ static recipe_err parse_options(const json_t *req, job_recipe *r, char *msg, siz
         r->reset_run = json_is_true(v);
     v = json_object_get(req, "option_bytes");
     if (v) {
-        static const char *const okeys[] = {"rdp", NULL};
+        static const char *const okeys[] = {"rdp", "confirm", NULL};
         recipe_err e;
         if (!json_is_object(v))
             return fail(msg, n, RECIPE_E_BAD_REQUEST, "\"option_bytes\" must be an object");
@@ -321,6 +321,13 @@ static recipe_err parse_options(const json_t *req, job_recipe *r, char *msg, siz
                         "\"rdp\" must be 0 or 1 (level 2 is permanent and not offered)");
         if (rdp)
             r->rdp = (int)json_integer_value(rdp);
+        const json_t *confirm = json_object_get(v, "confirm");
+        if (confirm &&
+            (!json_is_string(confirm) || strlen(json_string_value(confirm)) >= sizeof r->confirm))
+            return fail(msg, n, RECIPE_E_BAD_REQUEST,
+                        "\"confirm\" must be a short word (the one an error asked for)");
+        if (confirm)
+            snprintf(r->confirm, sizeof r->confirm, "%s", json_string_value(confirm));
     }
     v = json_object_get(req, "name");
     if (v && (!json_is_string(v) || strlen(json_string_value(v)) > RECIPE_NAME_MAX))
@@ -385,6 +392,13 @@ static recipe_err parse_all(const json_t *req, const image *img, job_recipe *r, 
         return e;
     if ((e = parse_options(req, r, msg, n)))
         return e;
+    /* Refused here, before any board, as well as by the engine. */
+    const char *word = fl_chip_option_confirm(r->row);
+    if (r->rdp >= 0 && word && strcmp(r->confirm, word) != 0)
+        return fail(msg, n, RECIPE_E_UNPROCESSABLE,
+                    "a %s is a TrustZone part, where a wrong option byte can lock it for good: "
+                    "to write its RDP level, add \"confirm\": \"%s\" to \"option_bytes\"",
+                    cname ? cname : fname, word);
     const json_t *v = json_object_get(req, "serial");
     if (v && !json_is_null(v) && (e = parse_serial(v, r, msg, n)))
         return e;

@@ -48,6 +48,9 @@ typedef struct job_recipe {
     plan_erase erase;
     unit_verify verify;
     int rdp; /* -1: leave the option bytes alone */
+    /* option_bytes.confirm: the word a part's option writes need
+     * (fl_chip_option_confirm), or "" */
+    char confirm[16];
     bool reset_run;
     bool has_serial;
     serial_spec serial;

@@ -227,6 +227,7 @@ static void job_bind(sjob *j)
                               .verify = j->r.verify,
                               .serial = j->r.has_serial ? &j->r.serial : NULL,
                               .rdp = j->r.rdp,
+                              .confirm = j->r.confirm[0] ? j->r.confirm : NULL,
                               .reset_run = j->r.reset_run};
 }
 

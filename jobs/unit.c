@@ -535,7 +535,7 @@ static unit_err st_options(run *x)
 {
     if (x->r->rdp < 0)
         return UNIT_OK;
-    unit_err e = x->ops->set_rdp(x->d, x->r->rdp);
+    unit_err e = x->ops->set_rdp(x->d, x->r->rdp, x->r->confirm);
     return e == UNIT_OK ? e : failed(x, e, "setting the read protection level");
 }
 

@@ -101,6 +101,7 @@ typedef struct unit_recipe {
     unit_verify verify;
     const serial_spec *serial; /* NULL: no serial number */
     int rdp;                   /* -1: leave the option bytes alone, else 0 or 1 */
+    const char *confirm;       /* option_bytes.confirm (fl_options_set_rdp), or NULL */
     bool reset_run;
 } unit_recipe;
 
@@ -119,7 +120,7 @@ typedef struct unit_ops {
     unit_err (*stream)(void *d, const fl_chunk *chunks, size_t n, fl_progress_fn progress,
                        void *user, size_t *done);
     unit_err (*read)(void *d, uint32_t addr, uint8_t *buf, uint32_t len);
-    unit_err (*set_rdp)(void *d, int level);
+    unit_err (*set_rdp)(void *d, int level, const char *confirm);
     unit_err (*finish)(void *d, bool run); /* lock; reset and run, or leave halted */
     unit_err (*recover)(void *d, unit_step step);
     const char *(*message)(void *d);

@@ -234,12 +234,12 @@ static unit_err hw_read(void *d, uint32_t addr, uint8_t *buf, uint32_t len)
     return from_pd(hw, pd_mem_read(hw->probe, addr, buf, len));
 }
 
-static unit_err hw_set_rdp(void *d, int level)
+static unit_err hw_set_rdp(void *d, int level, const char *confirm)
 {
     unit_hw *hw = d;
     /* fl_options_set_rdp writes nothing when the level is already in force
      * (option bytes wear out) and re-attaches after the option reload. */
-    return from_fl(hw, fl_options_set_rdp(&hw->t, level));
+    return from_fl(hw, fl_options_set_rdp(&hw->t, level, confirm));
 }
 
 static unit_err hw_finish(void *d, bool run)

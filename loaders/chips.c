@@ -44,6 +44,11 @@ uint8_t fl_chip_erased(const fl_chip *c)
     return c->line->family->erased;
 }
 
+const char *fl_chip_option_confirm(const fl_chip *c)
+{
+    return c->line->family->opt.confirm;
+}
+
 const char *fl_chip_line_short(const fl_chip *c)
 {
     return c->line->id;

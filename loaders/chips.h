@@ -106,6 +106,9 @@ const fl_chip *fl_chip_at(size_t i);
 const char *fl_chip_stub(const fl_chip *c);
 uint32_t fl_chip_program_unit(const fl_chip *c);
 uint8_t fl_chip_erased(const fl_chip *c);
+/* The word a job must give to write this part's option bytes
+ * (fl_opt_family.confirm), or NULL when none is asked for. */
+const char *fl_chip_option_confirm(const fl_chip *c);
 /* "STM32F1, STM32F4, ...": every line the table holds, in table order,
  * each once, into buf (cut to n); lower: "f1, f4, ..." instead. */
 void fl_lines_list(char *buf, size_t n, bool lower);

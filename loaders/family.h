@@ -62,6 +62,10 @@ typedef struct fl_opt_family {
     /* Load with this bit (OBL_LAUNCH, which resets the chip); 0: a system
      * reset loads them. */
     uint32_t obl_reg, obl_bit;
+    /* Non-NULL: a write is refused unless the caller passes this word (the
+     * job recipe's option_bytes.confirm), because a wrong option byte can
+     * make the part unusable for good (TrustZone parts, issue 14). */
+    const char *confirm;
 } fl_opt_family;
 
 typedef struct fl_family {

@@ -149,17 +149,21 @@ fl_err fl_options_read(fl_target *t, fl_options *out);
  * Going from 1 to 0 mass-erases main flash (L0: and data EEPROM) in
  * hardware. Level 2 is permanent and refused (FL_E_ARG, nothing done).
  * Other option bits are kept. After a call that changed nothing, t->msg
- * says so.
+ * says so. On a family whose option writes need confirming
+ * (fl_opt_family.confirm: the TrustZone parts) a write is refused with
+ * FL_E_ARG unless confirm is that word; a call that writes nothing needs no
+ * confirm.
  */
-fl_err fl_options_set_rdp(fl_target *t, int level);
+fl_err fl_options_set_rdp(fl_target *t, int level, const char *confirm);
 
 /*
  * Writes the user option bits (the `user` field's layout above; only the
  * family's user bits may be set, others are FL_E_ARG) and loads them as
  * fl_options_set_rdp does. RDP and write protection are kept. Nothing is
- * written when the loaded bits already match.
+ * written when the loaded bits already match. confirm as for
+ * fl_options_set_rdp.
  */
-fl_err fl_options_write_user(fl_target *t, uint32_t user);
+fl_err fl_options_write_user(fl_target *t, uint32_t user, const char *confirm);
 
 /* ---- programming without the stub (loaders/direct.c) ------------------------
  *

@@ -133,7 +133,7 @@ fl_err fl_options_read(fl_target *t, fl_options *out)
 }
 
 /* Write what differs from (level, user), then load and check. */
-static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
+static fl_err change(fl_target *t, int level, uint32_t user, const char *what, const char *confirm)
 {
     const fl_opt_family *f = opt_of(t);
     fl_opt_now now;
@@ -160,6 +160,12 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
         fl_fail(t, FL_OK, "%s already in force; nothing written", what);
         return FL_OK;
     }
+    if (write && f->confirm && (!confirm || strcmp(confirm, f->confirm) != 0))
+        return fl_fail(t, FL_E_ARG,
+                       "%s is a TrustZone part, where a wrong option byte can lock it for good: "
+                       "writing %s needs \"confirm\": \"%s\" in the job's option_bytes; "
+                       "nothing written",
+                       t->chip->name, what, f->confirm);
     if (write && (e = f->write(t, &now, level, user)) != FL_OK)
         return e;
     if ((e = load_options(t)) != FL_OK)
@@ -179,7 +185,7 @@ static fl_err change(fl_target *t, int level, uint32_t user, const char *what)
     return FL_OK;
 }
 
-fl_err fl_options_set_rdp(fl_target *t, int level)
+fl_err fl_options_set_rdp(fl_target *t, int level, const char *confirm)
 {
     if (level == 2)
         return fl_fail(t, FL_E_ARG,
@@ -193,10 +199,10 @@ fl_err fl_options_set_rdp(fl_target *t, int level)
         return e;
     char what[32];
     snprintf(what, sizeof what, "RDP level %d", level);
-    return change(t, level, cur.user, what);
+    return change(t, level, cur.user, what, confirm);
 }
 
-fl_err fl_options_write_user(fl_target *t, uint32_t user)
+fl_err fl_options_write_user(fl_target *t, uint32_t user, const char *confirm)
 {
     const fl_opt_family *f = opt_of(t);
     fl_options cur;
@@ -212,5 +218,5 @@ fl_err fl_options_write_user(fl_target *t, uint32_t user)
         return fl_fail(t, FL_E_PROTECTED,
                        "%s is at RDP level 2: its option bytes can never change again",
                        t->chip->name);
-    return change(t, cur.rdp, user, "user option bytes");
+    return change(t, cur.rdp, user, "user option bytes", confirm);
 }

@@ -192,7 +192,8 @@ static fl_err opt_write(fl_target *t, const fl_opt_now *now, int level, uint32_t
             .lock_bit = FLASH_NSCR_OPTLOCK,                                                        \
             .optkeys = {FLASH_OPTKEY1, FLASH_OPTKEY2},                                             \
             .obl_reg = FLASH_NSCR,                                                                 \
-            .obl_bit = FLASH_NSCR_OBL_LAUNCH}
+            .obl_bit = FLASH_NSCR_OBL_LAUNCH,                                                      \
+            .confirm = "trustzone"}
 
 /* Times with margin: L5 page erase 22 ms typ (DS12736), U5 8 KiB page erase
  * 1.5 ms typ, 3.4 ms max, mass erase per bank 1.4 s max (DS13737). */

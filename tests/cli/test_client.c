@@ -391,6 +391,15 @@ static void test_submit_recipe(void **state)
     assert_null(json_object_get(a.recipe, "count"));
     json_decref(a.recipe);
 
+    /* An RDP write confirmed for a TrustZone part. */
+    assert_int_equal(
+        parse_submit("submit fw.bin --chip stm32u585zi --rdp 1 --confirm trustzone", &a, &o2),
+        CLI_OK);
+    want = json_pack("{s:i, s:s}", "rdp", 1, "confirm", "trustzone");
+    assert_true(json_equal(json_object_get(a.recipe, "option_bytes"), want));
+    json_decref(want);
+    json_decref(a.recipe);
+
     /* A named series, continued (no START) */
     assert_int_equal(
         parse_submit("submit fw.bin --chip x --serial 0x0800FC00:u32le --series board-A", &a, &o2),
@@ -412,6 +421,7 @@ static void test_submit_recipe(void **state)
         "submit fw.bin --chip x --erase sector",
         "submit fw.bin --chip x --verify maybe",
         "submit fw.bin --chip x --rdp 2",
+        "submit fw.bin --chip x --confirm trustzone",
         "submit fw.bin --chip x --format hex",
         "submit fw.bin --chip x --base 0x1000000000",
         "submit fw.bin --chip x --probes A,,B",

@@ -91,6 +91,37 @@ static void test_validation_gaps(void **state)
     refused("{\"image\":\"x\",\"count\":1}", RECIPE_E_BAD_REQUEST, "\"chip\"");
 }
 
+/* An RDP write on a TrustZone part needs its confirm word; elsewhere none. */
+static void test_trustzone_confirm(void **state)
+{
+    (void)state;
+    refused("{\"image\":\"x\",\"chip\":\"stm32u585zi\",\"count\":1,\"option_bytes\":{\"rdp\":1}}",
+            RECIPE_E_UNPROCESSABLE, "\"confirm\": \"trustzone\"");
+    refused("{\"image\":\"x\",\"family\":\"l5\",\"count\":1,"
+            "\"option_bytes\":{\"rdp\":0,\"confirm\":\"yes\"}}",
+            RECIPE_E_UNPROCESSABLE, "TrustZone");
+    refused("{" BASE "\"count\":1,\"option_bytes\":{\"rdp\":1,\"confirm\":7}}",
+            RECIPE_E_BAD_REQUEST, "confirm");
+    job_recipe r;
+    char msg[512] = "";
+    assert_int_equal(parse("{\"image\":\"x\",\"chip\":\"stm32u585zi\",\"count\":1,"
+                           "\"option_bytes\":{\"rdp\":1,\"confirm\":\"trustzone\"}}",
+                           &r, msg, sizeof msg),
+                     RECIPE_OK);
+    assert_int_equal(r.rdp, 1);
+    assert_string_equal(r.confirm, "trustzone");
+    recipe_clear(&r);
+    /* No option write, no word asked for; and an F1 asks for none. */
+    assert_int_equal(
+        parse("{\"image\":\"x\",\"chip\":\"stm32u585zi\",\"count\":1}", &r, msg, sizeof msg),
+        RECIPE_OK);
+    recipe_clear(&r);
+    assert_int_equal(
+        parse("{" BASE "\"count\":1,\"option_bytes\":{\"rdp\":1}}", &r, msg, sizeof msg),
+        RECIPE_OK);
+    recipe_clear(&r);
+}
+
 static void test_serial_series(void **state)
 {
     (void)state;
@@ -229,9 +260,10 @@ static void test_msg_cut_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation_gaps), cmocka_unit_test(test_serial_series),
-        cmocka_unit_test(test_serial_max),      cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_msg_cut_utf8),    cmocka_unit_test(test_chip_rows),
+        cmocka_unit_test(test_validation_gaps),   cmocka_unit_test(test_serial_series),
+        cmocka_unit_test(test_serial_max),        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_msg_cut_utf8),      cmocka_unit_test(test_chip_rows),
+        cmocka_unit_test(test_trustzone_confirm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

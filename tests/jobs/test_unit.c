@@ -201,9 +201,10 @@ static unit_err f_read(void *d, uint32_t addr, uint8_t *buf, uint32_t len)
     return UNIT_OK;
 }
 
-static unit_err f_set_rdp(void *d, int level)
+static unit_err f_set_rdp(void *d, int level, const char *confirm)
 {
     fake *f = d;
+    (void)confirm; /* the engine's check: tests/loaders/test_options.c */
     f->rdp_set = level;
     return UNIT_OK;
 }

@@ -143,7 +143,7 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
          * and so clears the marker. */
         plant_marker(p);
         double t0 = now_s();
-        check(&t, fl_options_set_rdp(&t, 1));
+        check(&t, fl_options_set_rdp(&t, 1, NULL));
         double t_set1 = now_s() - t0;
         assert_true(t.rdp);
         uint32_t r5 = 0;
@@ -175,7 +175,7 @@ static void rdp_1_protects_and_rdp_0_mass_erases(void **state)
         assert_int_equal(fl_erase_unit(&t, u.index), FL_E_PROTECTED);
 
         t0 = now_s();
-        check(&t, fl_options_set_rdp(&t, 0));
+        check(&t, fl_options_set_rdp(&t, 0, NULL));
         print_message("%s: RDP 0->1 %.3f s, 1->0 (mass erase) %.3f s wall\n", t.chip->name, t_set1,
                       now_s() - t0);
         assert_false(t.rdp);
@@ -205,7 +205,7 @@ static void the_level_in_force_is_not_rewritten(void **state)
         read_block(p, &line[i], blk_before);
 
         plant_marker(p);
-        check(&t, fl_options_set_rdp(&t, 0));
+        check(&t, fl_options_set_rdp(&t, 0, NULL));
         assert_non_null(strstr(t.msg, "nothing written"));
         assert_false(t.rdp);
         assert_no_reset(p);
@@ -215,16 +215,16 @@ static void the_level_in_force_is_not_rewritten(void **state)
         assert_memory_equal(flash_before, flash_after, 1024);
 
         /* The same at level 1. */
-        check(&t, fl_options_set_rdp(&t, 1));
+        check(&t, fl_options_set_rdp(&t, 1, NULL));
         read_block(p, &line[i], blk_before);
         plant_marker(p);
-        check(&t, fl_options_set_rdp(&t, 1));
+        check(&t, fl_options_set_rdp(&t, 1, NULL));
         assert_non_null(strstr(t.msg, "nothing written"));
         assert_true(t.rdp);
         assert_no_reset(p);
         read_block(p, &line[i], blk_after);
         assert_memory_equal(blk_before, blk_after, line[i].opt_len);
-        check(&t, fl_options_set_rdp(&t, 0));
+        check(&t, fl_options_set_rdp(&t, 0, NULL));
         assert_false(t.rdp);
         pd_destroy(p);
     }
@@ -240,10 +240,10 @@ static void level_2_is_refused(void **state)
         uint8_t blk_before[16], blk_after[16];
         read_block(p, &line[i], blk_before);
         plant_marker(p);
-        assert_int_equal(fl_options_set_rdp(&t, 2), FL_E_ARG);
+        assert_int_equal(fl_options_set_rdp(&t, 2, NULL), FL_E_ARG);
         assert_non_null(strstr(t.msg, "permanent"));
-        assert_int_equal(fl_options_set_rdp(&t, 3), FL_E_ARG);
-        assert_int_equal(fl_options_set_rdp(&t, -1), FL_E_ARG);
+        assert_int_equal(fl_options_set_rdp(&t, 3, NULL), FL_E_ARG);
+        assert_int_equal(fl_options_set_rdp(&t, -1, NULL), FL_E_ARG);
         assert_no_reset(p);
         read_block(p, &line[i], blk_after);
         assert_memory_equal(blk_before, blk_after, line[i].opt_len);
@@ -264,7 +264,7 @@ static void user_bits_are_written_and_loaded(void **state)
         fl_options o;
         check(&t, fl_options_read(&t, &o));
         uint32_t flipped = o.user ^ line[i].user_bit;
-        check(&t, fl_options_write_user(&t, flipped));
+        check(&t, fl_options_write_user(&t, flipped, NULL));
         fl_options after;
         check(&t, fl_options_read(&t, &after));
         assert_int_equal(after.user, flipped);
@@ -272,12 +272,12 @@ static void user_bits_are_written_and_loaded(void **state)
         assert_true(after.valid);
         /* Writing what is in force writes nothing. */
         plant_marker(p);
-        check(&t, fl_options_write_user(&t, flipped));
+        check(&t, fl_options_write_user(&t, flipped, NULL));
         assert_non_null(strstr(t.msg, "nothing written"));
         assert_no_reset(p);
         /* Bits outside the family's user options are refused. */
-        assert_int_equal(fl_options_write_user(&t, flipped ^ 0x1u << 30), FL_E_ARG);
-        check(&t, fl_options_write_user(&t, o.user));
+        assert_int_equal(fl_options_write_user(&t, flipped ^ 0x1u << 30, NULL), FL_E_ARG);
+        check(&t, fl_options_write_user(&t, o.user, NULL));
         check(&t, fl_options_read(&t, &after));
         assert_int_equal(after.user, o.user);
         pd_destroy(p);
@@ -323,6 +323,41 @@ static void write_rdp_unloaded(pd_probe *p, uint16_t dev_id, uint8_t rdp)
     }
 }
 
+/* A TrustZone part (the U585 on the line: FLASH_OPTR at 0x40022040,
+ * RM0456 7.9.17) takes an option write only with its confirm word: without
+ * it nothing is written and the board keeps its flash; with it the levels
+ * change as elsewhere. */
+#define U585_SERIAL     "066BFF535254887767094517"
+#define U585_FLASH_OPTR 0x40022040u
+static void a_trustzone_part_writes_only_when_confirmed(void **state)
+{
+    (void)state;
+    pd_probe *p = line_connect(U585_SERIAL, false);
+    fl_target t;
+    check(&t, fl_identify(p, &t));
+    program_pattern(&t, 4096, 0x5A);
+    uint32_t optr = 0, after = 0;
+    assert_int_equal(pd_read32(p, U585_FLASH_OPTR, &optr), PD_OK);
+    assert_int_equal(fl_options_set_rdp(&t, 1, NULL), FL_E_ARG);
+    assert_non_null(strstr(t.msg, "\"confirm\": \"trustzone\""));
+    assert_int_equal(fl_options_set_rdp(&t, 1, "yes"), FL_E_ARG);
+    assert_int_equal(pd_read32(p, U585_FLASH_OPTR, &after), PD_OK);
+    assert_int_equal(after, optr);
+    uint32_t word = 0;
+    assert_int_equal(pd_read32(p, t.chip->line->flash_base, &word), PD_OK); /* still level 0 */
+    /* A call that writes nothing needs no word. */
+    check(&t, fl_options_set_rdp(&t, 0, NULL));
+    check(&t, fl_options_set_rdp(&t, 1, "trustzone"));
+    fl_options o;
+    check(&t, fl_options_read(&t, &o));
+    assert_int_equal(o.rdp, 1);
+    check(&t, fl_options_set_rdp(&t, 0, "trustzone"));
+    check(&t, fl_options_read(&t, &o));
+    assert_int_equal(o.rdp, 0);
+    assert_all_erased(&t);
+    pd_destroy(p);
+}
+
 static void a_written_but_unloaded_level_is_loaded(void **state)
 {
     (void)state;
@@ -336,11 +371,11 @@ static void a_written_but_unloaded_level_is_loaded(void **state)
         /* Not in force: flash still reads. */
         uint32_t w = 0;
         assert_int_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
-        check(&t, fl_options_set_rdp(&t, 1));
+        check(&t, fl_options_set_rdp(&t, 1, NULL));
         assert_null(strstr(t.msg, "nothing written"));
         assert_true(t.rdp);
         assert_int_not_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
-        check(&t, fl_options_set_rdp(&t, 0));
+        check(&t, fl_options_set_rdp(&t, 0, NULL));
         assert_false(t.rdp);
         assert_int_equal(pd_read32(p, t.chip->line->flash_base, &w), PD_OK);
         pd_destroy(p);
@@ -356,6 +391,7 @@ int main(void)
         cmocka_unit_test(level_2_is_refused),
         cmocka_unit_test(user_bits_are_written_and_loaded),
         cmocka_unit_test(a_written_but_unloaded_level_is_loaded),
+        cmocka_unit_test(a_trustzone_part_writes_only_when_confirmed),
     };
     return cmocka_run_group_tests_name("loaders.options", tests, NULL, NULL);
 }
