@@ -496,6 +496,23 @@ static void test_images(void **state)
     json_decref(j);
 }
 
+#define CSV_HEADER                                                                                 \
+    "id,job,probe,uid,chip,serial_number,image,result,error,started_at,finished_at,attempts,"      \
+    "recovery_steps\r\n"
+
+/* GET /v1/export?ARG (one "format=..." argument). */
+static http_request export_request(const char *const *arg)
+{
+    return (http_request){.method = "GET",
+                          .path = "/v1/export",
+                          .query = arg[0],
+                          .args = arg,
+                          .nargs = 1,
+                          .body = (const uint8_t *)"",
+                          .content_type = "",
+                          .may_write = true};
+}
+
 /* GET /v1/export through the handler, its streamed body drained as the
  * transport would, in pieces of 7 bytes; page: units per store query. */
 static char *export_body(rig *r, const http_request *req, size_t page)
@@ -526,20 +543,12 @@ static void test_units(void **state)
     store *db = r->a.db;
     /* No units yet: the header alone (the first page is empty, so the
      * stream has no buffer at all; UBSan caught a memcpy from NULL here). */
-    http_request none = {.method = "GET",
-                         .path = "/v1/export",
-                         .query = "format=csv",
-                         .args = (const char *const[]){"format=csv"},
-                         .nargs = 1,
-                         .body = (const uint8_t *)"",
-                         .content_type = "",
-                         .may_write = true};
+    static const char *const csv_arg[] = {"format=csv"}, *const jsonl_arg[] = {"format=jsonl"};
+    http_request none = export_request(csv_arg);
     char *head = export_body(r, &none, 0);
-    assert_string_equal(head, "id,job,probe,uid,chip,serial_number,image,result,error,"
-                              "started_at,finished_at,attempts,recovery_steps\r\n");
+    assert_string_equal(head, CSV_HEADER);
     free(head);
-    none.query = "format=jsonl";
-    none.args = (const char *const[]){"format=jsonl"};
+    none = export_request(jsonl_arg);
     head = export_body(r, &none, 0);
     assert_string_equal(head, "");
     free(head);
@@ -648,25 +657,16 @@ static void test_units(void **state)
                                           &more, &has, &serial),
                          STORE_OK);
     }
-    http_request req = {.method = "GET",
-                        .path = "/v1/export",
-                        .query = "format=csv",
-                        .args = (const char *const[]){"format=csv"},
-                        .nargs = 1,
-                        .body = (const uint8_t *)"",
-                        .content_type = "",
-                        .may_write = true};
+    http_request req = export_request(csv_arg);
     char *csv = export_body(r, &req, 0);
-    assert_non_null(strstr(csv, "id,job,probe,uid,chip,serial_number,image,result,error,"
-                                "started_at,finished_at,attempts,recovery_steps\r\n"));
+    assert_non_null(strstr(csv, CSV_HEADER));
     assert_non_null(strstr(csv, ",1014,"));
     /* Pages of one unit give the same bytes as the default pages. */
     char *paged = export_body(r, &req, 1);
     assert_string_equal(paged, csv);
     free(paged);
     free(csv);
-    req.query = "format=jsonl";
-    req.args = (const char *const[]){"format=jsonl"};
+    req = export_request(jsonl_arg);
     char *jl = export_body(r, &req, 0);
     char *jl1 = export_body(r, &req, 1);
     assert_string_equal(jl, jl1);
