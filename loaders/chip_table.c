@@ -514,7 +514,9 @@ const fl_chip fl_chip_rows[] = {
      .alt = &g0b_dual},
     {ROW(0x443, "STM32C011", line_c0, "stm32c011", 32, PAGES(2048), 6)},
     {ROW(0x453, "STM32C031", line_c0, "stm32c031", 32, PAGES(2048), 12)},
+    {ROW(0x44C, "STM32C051", line_c0, "stm32c051", 64, PAGES(2048), 12)},
     {ROW(0x493, "STM32C071", line_c0, "stm32c071", 128, PAGES(2048), 24)},
+    {ROW(0x44D, "STM32C091/C092", line_c0, "stm32c091;stm32c092", 256, PAGES(2048), 30)},
     {ROW(0x459, "STM32U031", line_u031, "stm32u031", 64, PAGES(2048), 8)},
     {ROW(0x489, "STM32U073/U083", line_u073, "stm32u073;stm32u083", 256, PAGES(2048), 32)},
     /* G4 (RM0440): category 3 is two banks of 2 KiB pages (DBANK = 1, the

@@ -193,6 +193,11 @@ static uint64_t src_hz(const sim_board *b, sim_clk_src s)
         return pll_config(b).out_hz;
     case SIM_CLK_PLLR:
         return pll_config(b).r_hz;
+    case SIM_CLK_HSI: {
+        /* HSISYS: the HSI after its SYSCLK-only divider (G0/C0 HSIDIV) */
+        uint32_t d = field_value(&tree(b)->hsi.sys_div, cr(b));
+        return d ? hsi_hz(b) / d : 0;
+    }
     default:
         return input_hz(b, s);
     }
@@ -275,6 +280,9 @@ static bool needed(const sim_board *b, sim_clk_src s)
 static uint64_t hclk_hz(const sim_board *b)
 {
     uint64_t sys = src_hz(b, src_of(b, b->clk.sws));
+    uint32_t sysdiv = field_value(&tree(b)->sysdiv, cr(b)); /* 1 where there is none */
+    if (sysdiv)
+        sys /= sysdiv;
     uint32_t div = field_value(&tree(b)->hpre, cfgr(b));
     return div ? sys / div : sys;
 }

@@ -47,6 +47,9 @@ typedef struct sim_clk_osc {
      * (L0 HSI16DIVEN, /4), or 0. */
     uint32_t div_bit;
     uint32_t div;
+    /* HSI only: a RCC_CR field dividing it for SYSCLK alone, not for the
+     * PLL (G0 and C0 HSIDIV: HSISYS = HSI / HSIDIV); width 0: none. */
+    sim_clk_field sys_div;
 } sim_clk_osc;
 
 /* The MSI's frequency ranges. */
@@ -121,6 +124,9 @@ typedef struct sim_clock_tree {
     uint8_t sw_shift, sws_shift, sw_width;
     sim_clk_src sw_src[8];
     sim_clk_field hpre; /* AHB prescaler: code -> divider of SYSCLK */
+    /* A RCC_CR field dividing SYSCLK after the SW switch, before HPRE (C0
+     * SYSDIV); width 0: none. */
+    sim_clk_field sysdiv;
 
     /* Highest HCLK that LATENCY = i wait states allows at the reset voltage
      * range; a LATENCY beyond the table gets the last entry. */
@@ -156,6 +162,10 @@ extern const sim_clock_tree sim_clock_g0;
 extern const sim_clock_tree sim_clock_g4;
 extern const sim_clock_tree sim_clock_wb;
 extern const sim_clock_tree sim_clock_wl;
+/* clock_trees_c0u0.c */
+extern const sim_clock_tree sim_clock_c0;
+extern const sim_clock_tree sim_clock_c0_sysdiv;
+extern const sim_clock_tree sim_clock_u0;
 /* clock_trees_l.c */
 extern const sim_clock_tree sim_clock_l1;
 extern const sim_clock_tree sim_clock_l5;

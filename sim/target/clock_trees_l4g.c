@@ -28,6 +28,9 @@ static const uint16_t hpre_div[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 64, 1
 
 /* ---- STM32G0 (RM0444 5.2, 5.4.1-5.4.4; DS12232 STM32G071) ------------------ */
 
+/* RCC_CR.HSIDIV b13:11: 000 /1 ... 111 /128, powers of two (RM0444 5.4.1). */
+static const uint16_t hsidiv[8] = {1, 2, 4, 8, 16, 32, 64, 128};
+
 #define RCC_CR_HSION       (1u << 8)
 #define RCC_CR_HSIRDY      (1u << 10)
 #define RCC_CR_HSERDY      (1u << 17)
@@ -42,11 +45,15 @@ const sim_clock_tree sim_clock_g0 = {
     .name = "RM0444 5 (STM32G0 RCC)",
     .cr = 0x00,
     .cfgr = 0x08,
-    /* Reset: HSION (HSISYS = HSI16 / HSIDIV, HSIDIV 000 = /1), RM0444 5.4.1.
-     * HSIDIV (CR b13:11) is not modelled: HSISYS stays 16 MHz [U]. */
+    /* Reset: HSION (HSISYS = HSI16 / HSIDIV, HSIDIV 000 = /1), RM0444 5.4.1. */
     .reset = {{0x00, RCC_CR_HSION}, {0x0C, RCC_PLLCFGR_RESET}},
-    /* tsu(HSI16) taken as 5 us [U: DS12232 table not read]. */
-    .hsi = {.on = RCC_CR_HSION, .rdy = RCC_CR_HSIRDY, .hz = 16 * MHZ, .tsu_ns = 5000},
+    /* tsu(HSI16) taken as 5 us [U: DS12232 table not read]. HSIDIV (CR
+     * b13:11, /1 /2 ... /128) divides HSISYS only; the PLL takes HSI16. */
+    .hsi = {.on = RCC_CR_HSION,
+            .rdy = RCC_CR_HSIRDY,
+            .hz = 16 * MHZ,
+            .tsu_ns = 5000,
+            .sys_div = {.shift = 11, .width = 3, .table = hsidiv, .min = 1, .max = 128}},
     .hse_rdy = RCC_CR_HSERDY,
     .pll =
         {

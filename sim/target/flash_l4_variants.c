@@ -284,3 +284,127 @@ static const l4_variant wl = {
 
 const flash_ctrl_ops sim_flash_wb = L4_OPS(&wb);
 const flash_ctrl_ops sim_flash_wl = L4_OPS(&wl);
+
+/* ---- STM32G0B0/G0B1/G0C1 (0x467; RM0444 3.3.1, 3.7.4-3.7.5;
+ * stm32g0b1xx.h): the G0 controller with a second bank. CR.BKER b13
+ * selects the bank of a page erase (PNB counted within the bank, as
+ * HAL-G0 FLASH_PageErase and OpenOCD do; RM0444 Rev 5's 256-based bank-2
+ * numbering is not accepted [U]), MER2 b15 erases bank 2, SR.BSY2 b17
+ * shows an operation in bank 2. OPTR.DUAL_BANK b21 (as loaded) gives two
+ * banks of half the flash each, bank 2 from the middle; shipped with
+ * DUAL_BANK and nSWAP_BANK set [U: factory value]; nSWAP_BANK (b20) is
+ * stored, the swap itself not modelled. WRP fields 7 bits; bank 2's
+ * WRP2AR/WRP2BR (0x4C/0x50) at [U] image addresses; PCROP2x not
+ * modelled. ---------------------------------------------------------------- */
+
+static const l4_opt g0b_opt[] = {
+    {0x20, 0x1FFF7800u, 0x3F7FFFFFu, 0xFFFFFEAAu},
+    {0x24, 0x1FFF7808u, 0x000001FFu, 0xFFFFFFFFu}, /* PCROP1ASR */
+    {0x28, 0x1FFF7810u, 0x800001FFu, 0x7FFF0000u}, /* PCROP1AER */
+    {0x2C, 0x1FFF7818u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP1AR */
+    {0x30, 0x1FFF7820u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP1BR */
+    {0x34, 0x1FFF7828u, 0x000001FFu, 0xFFFFFFFFu}, /* PCROP1BSR */
+    {0x38, 0x1FFF7830u, 0x000001FFu, 0xFFFF0000u}, /* PCROP1BER */
+    {0x4C, 0x1FFF7858u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP2AR [U: image address] */
+    {0x50, 0x1FFF7860u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP2BR [U: image address] */
+};
+
+static const l4_variant g0b = {
+    .pnb_width = 10,
+    .bker = B(13),
+    .mer2 = B(15),
+    .dbank = B(21),
+    .bsy2 = B(17),
+    .cfgbsy = B(18),
+    G0_ACR,
+    .acr_empty = B(16),
+    .row_dw = 32,
+    .opt = g0b_opt,
+    .nopt = 9,
+    .otp_base = 0x1FFF7000u,
+    G0_TIMES,
+};
+
+const flash_ctrl_ops sim_flash_g0b = L4_OPS(&g0b);
+
+/* ---- STM32C0 (RM0490 Rev 5 chapter 4; stm32c011xx.h, stm32c031xx.h,
+ * stm32c071xx.h): the G0 register set without ECCR, one bank of 2 KiB
+ * pages, 64-bit reads without ECC (4.2) but the same "program a double
+ * word once" rule (PROGERR, 4.3.6), CFGBSY b18, ACR.EMPTY b16, fast rows
+ * of 32 double words (4.3.6). PNB is 4 bits on the C011/C031 and 6 on the
+ * C071 (headers' FLASH_CR_PNB_Msk); the C051 and C091/C092, which have no
+ * header in cmsis_device_c0 v1.2.0, get RM0490 4.7.5's PNB[6:0]. ACR
+ * resets to 0x00040600 (+ EMPTY; 4.7.1). Option image 0x1FFF7800 (4.4.1
+ * Table 18): OPTR factory 0x3FFFFEAA (RDP 0xAA, BOR_EN 0, reserved b20
+ * taken as 1 [U]); PCROP1A/B, WRP1A/B with fields as wide as each part's
+ * header (the RM's 9/7 bits for C051/C09x); SECR (SEC_SIZE, BOOT_LOCK b16)
+ * at 0x1FFF7870, factory 0. The C0 datasheets' flash timings were not
+ * read: G0's figures [U]. ----------------------------------------------------- */
+
+#define C0_ACR .acr_writable = 0x40B07u, .acr_reset = 0x40600u, .latency_mask = 7
+
+/* OPTR writable bits: RDP..WWDG_SW b19:0, HSE_NOT_REMAPPED b21 (not on the
+ * C011), RAM_PARITY_CHECK b22, SECURE_MUXING_EN b23, NBOOT_SEL/NBOOT1/
+ * NBOOT0 b26:24, NRST_MODE b28:27, IRHEN b29, FDCAN_BL_CK b31:30 (C09x). */
+#define C0_OPT(optr_rw, pcrop, wrp, sec)                                                           \
+    {                                                                                              \
+        {0x20, 0x1FFF7800u, (optr_rw), 0x3FFFFEAAu}, {0x24, 0x1FFF7808u, (pcrop), 0xFFFFFFFFu},    \
+            {0x28, 0x1FFF7810u, 0x80000000u | (pcrop), 0x7FFF0000u},                               \
+            {0x2C, 0x1FFF7818u, (wrp) << 16 | (wrp), 0xFF00FFFFu},                                 \
+            {0x30, 0x1FFF7820u, (wrp) << 16 | (wrp), 0xFF00FFFFu},                                 \
+            {0x34, 0x1FFF7828u, (pcrop), 0xFFFFFFFFu}, {0x38, 0x1FFF7830u, (pcrop), 0xFFFF0000u},  \
+            {0x80, 0x1FFF7870u, 0x00010000u | (sec), 0x00000000u},                                 \
+    }
+
+static const l4_opt c011_opt[] = C0_OPT(0x3FCFFFFFu, 0x3Fu, 0x0Fu, 0x1Fu);
+static const l4_opt c031_opt[] = C0_OPT(0x3FEFFFFFu, 0x3Fu, 0x0Fu, 0x1Fu);
+static const l4_opt c071_opt[] = C0_OPT(0x3FEFFFFFu, 0xFFu, 0x3Fu, 0x3Fu);
+static const l4_opt c09x_opt[] = C0_OPT(0xFFEFFFFFu, 0x1FFu, 0x7Fu, 0x7Fu);
+
+#define C0_VARIANT(pnb, o)                                                                         \
+    {                                                                                              \
+        .pnb_width = (pnb), .banks = 1, .cfgbsy = B(18), C0_ACR, .acr_empty = B(16), .row_dw = 32, \
+        .opt = (o), .nopt = 8, .otp_base = 0x1FFF7000u, G0_TIMES,                                  \
+    }
+
+static const l4_variant c011 = C0_VARIANT(4, c011_opt);
+static const l4_variant c031 = C0_VARIANT(4, c031_opt);
+static const l4_variant c071 = C0_VARIANT(6, c071_opt);
+static const l4_variant c09x = C0_VARIANT(7, c09x_opt);
+
+const flash_ctrl_ops sim_flash_c011 = L4_OPS(&c011);
+const flash_ctrl_ops sim_flash_c031 = L4_OPS(&c031);
+const flash_ctrl_ops sim_flash_c071 = L4_OPS(&c071);
+const flash_ctrl_ops sim_flash_c0_rm = L4_OPS(&c09x);
+
+/* ---- STM32U0 (RM0503 chapter 3; stm32u031xx.h, stm32u083xx.h): one bank
+ * of 2 KiB pages, PNB 7 bits on both dies, ECCR, no PCROP and no RDERR;
+ * SR CFGBSY b18, ACR.EMPTY b16 and DBG_SWEN b18 as the G0; reset ACR as
+ * the G0's [U]. OPTR: RDP, BOR_EN b8, BORR_LEV b10:9, BORF_LEV b12:11,
+ * nRST_* b15:13, IWDG_* b18:16, WWDG_SW b19, BDRST b21, RAM_PARITY_CHECK
+ * b22, BKPSRAM_HW_ERASE b23, nBOOT_SEL/nBOOT1/nBOOT0 b26:24, NRST_MODE
+ * b28:27, IRHEN b29; factory 0x3FFFFEAA and the option image at
+ * 0x1FFF7800 [U: RM0503's option-byte table not read]. WRP1AR/WRP1BR:
+ * 7-bit page fields [U: the header masks 16 bits]. OEM keys, HDP and SECR
+ * are not modelled. Timings: G0's [U]. ---------------------------------------- */
+
+static const l4_opt u0_opt[] = {
+    {0x20, 0x1FFF7800u, 0x3FEFFFFFu, 0x3FFFFEAAu},
+    {0x2C, 0x1FFF7818u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP1AR */
+    {0x30, 0x1FFF7820u, 0x007F007Fu, 0xFF00FFFFu}, /* WRP1BR */
+};
+
+static const l4_variant u0 = {
+    .pnb_width = 7,
+    .banks = 1,
+    .cfgbsy = B(18),
+    G0_ACR,
+    .acr_empty = B(16),
+    .row_dw = 32,
+    .opt = u0_opt,
+    .nopt = 3,
+    .otp_base = 0x1FFF6800u, /* stm32u083xx.h FLASH_OTP_BASE */
+    G0_TIMES,
+};
+
+const flash_ctrl_ops sim_flash_u0 = L4_OPS(&u0);

@@ -108,6 +108,38 @@ static bool is_oscillator(sim_clk_src s)
     return s == SIM_CLK_HSI || s == SIM_CLK_MSI || s == SIM_CLK_HSE || s == SIM_CLK_NONE;
 }
 
+/* The PLL of a tree that has one. */
+static void check_pll(const sim_clock_tree *t)
+{
+    const sim_clk_pll *P = &t->pll;
+    assert_true(P->cfg != t->cr && P->cfg % 4 == 0 && P->cfg < 0x400);
+    check_field(&P->m);
+    check_field(&P->n);
+    /* M may live in a register of its own (m_reg): the engine freezes it
+     * there. */
+    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->n.shift, P->n.width);
+    if (!P->m_reg)
+        cfg_fields |= mask_of(P->m.shift, P->m.width);
+    else
+        assert_true(P->m_reg != t->cr && P->m_reg != P->cfg && P->m_reg % 4 == 0);
+    assert_true(P->n_den == 0 || P->n.table); /* fractions only through a table */
+    for (unsigned code = 0; code < (1u << P->src_width); code++)
+        assert_true(is_oscillator(P->src[code]));
+    assert_true(P->ref_min_hz <= P->ref_max_hz && P->ref_max_hz > 0);
+    assert_true(P->vco_min_hz <= P->vco_max_hz && P->vco_max_hz > 0);
+    assert_true(P->out[0].max_hz > 0);
+    for (unsigned k = 0; k < 2; k++) {
+        const sim_clk_pll_out *o = &P->out[k];
+        if (!o->max_hz)
+            continue;
+        check_field(&o->div);
+        assert_true(o->min_hz <= o->max_hz);
+        cfg_fields |= mask_of(o->div.shift, o->div.width);
+        assert_int_equal(P->frozen & o->en, 0); /* enables stay writable */
+    }
+    assert_int_equal(P->frozen & cfg_fields, cfg_fields);
+}
+
 static void check_tree(const sim_chip *c)
 {
     const sim_clock_tree *t = c->clock;
@@ -137,7 +169,23 @@ static void check_tree(const sim_chip *c)
         assert_int_equal(r->sel & mask_of(r->shift, r->width), 0);
         assert_true(r->hz[r->unsel_range & 15] != 0 || !r->sel);
     }
-    assert_true(t->pll.on && t->pll.rdy && t->pll.lock_ns);
+    /* SYSCLK-only dividers (G0/C0 HSIDIV, C0 SYSDIV) decode within limits
+     * and live outside the on/ready bits */
+    for (size_t k = 0; k < 2; k++) {
+        const sim_clk_field *f = k ? &t->sysdiv : &t->hsi.sys_div;
+        if (!f->width)
+            continue;
+        check_field(f);
+        for (size_t i = 0; i < nb; i++)
+            assert_int_equal(bits[i] & mask_of(f->shift, f->width), 0);
+    }
+    /* A design without a PLL (C0) names none anywhere. */
+    if (!t->pll.on) {
+        assert_true(!t->pll.rdy && !t->pll.out[0].max_hz);
+        for (unsigned code = 0; code < 8; code++)
+            assert_true(t->sw_src[code] != SIM_CLK_PLL && t->sw_src[code] != SIM_CLK_PLLR);
+    }
+    assert_true(!t->pll.on || (t->pll.rdy && t->pll.lock_ns));
 
     /* reset values: CR first, switching on the oscillator SW code 0 names */
     assert_int_equal(t->reset[0].off, t->cr);
@@ -149,36 +197,12 @@ static void check_tree(const sim_chip *c)
 
     /* the PLL */
     const sim_clk_pll *P = &t->pll;
-    assert_true(P->cfg != t->cr && P->cfg % 4 == 0 && P->cfg < 0x400);
-    check_field(&P->m);
-    check_field(&P->n);
-    /* M may live in a register of its own (m_reg): the engine freezes it
-     * there. */
-    uint32_t cfg_fields = mask_of(P->src_shift, P->src_width) | mask_of(P->n.shift, P->n.width);
-    if (!P->m_reg)
-        cfg_fields |= mask_of(P->m.shift, P->m.width);
-    else
-        assert_true(P->m_reg != t->cr && P->m_reg != P->cfg && P->m_reg % 4 == 0);
-    assert_true(P->n_den == 0 || P->n.table); /* fractions only through a table */
-    for (unsigned code = 0; code < (1u << P->src_width); code++)
-        assert_true(is_oscillator(P->src[code]));
-    assert_true(P->ref_min_hz <= P->ref_max_hz && P->ref_max_hz > 0);
-    assert_true(P->vco_min_hz <= P->vco_max_hz && P->vco_max_hz > 0);
-    assert_true(P->out[0].max_hz > 0);
-    for (unsigned k = 0; k < 2; k++) {
-        const sim_clk_pll_out *o = &P->out[k];
-        if (!o->max_hz)
-            continue;
-        check_field(&o->div);
-        assert_true(o->min_hz <= o->max_hz);
-        cfg_fields |= mask_of(o->div.shift, o->div.width);
-        assert_int_equal(P->frozen & o->en, 0); /* enables stay writable */
-    }
-    assert_int_equal(P->frozen & cfg_fields, cfg_fields);
+    if (P->on)
+        check_pll(t);
     uint32_t sw = mask_of(t->sw_shift, t->sw_width), sws = mask_of(t->sws_shift, t->sw_width);
     assert_true(t->sw_width >= 1 && t->sw_width <= 3);
     assert_int_equal(sw & sws, 0);
-    if (P->cfg == t->cfgr)
+    if (P->on && P->cfg == t->cfgr)
         assert_int_equal(P->frozen & (sw | sws | mask_of(t->hpre.shift, t->hpre.width)), 0);
 
     /* SW codes name what the tree has */
@@ -221,7 +245,16 @@ static void reset_clock_matches_the_tree(void **state)
         assert_int_equal(sim_board_create(c->name, 9, 0.0, &b), SIM_OK);
         uint32_t hz = sim_board_hclk_hz(b);
         if (t->sw_src[0] == SIM_CLK_HSI) {
-            assert_int_equal(hz, t->hsi.hz);
+            /* HSISYS after the reset HSIDIV, then SYSDIV (C0: 48 MHz / 4) */
+            uint32_t cr0 = t->reset[0].value, want = t->hsi.hz;
+            const sim_clk_field *dv[2] = {&t->hsi.sys_div, &t->sysdiv};
+            for (size_t k = 0; k < 2; k++) {
+                if (!dv[k]->width)
+                    continue;
+                uint32_t code = (cr0 >> dv[k]->shift) & ((1u << dv[k]->width) - 1);
+                want /= dv[k]->table ? dv[k]->table[code] : code * dv[k]->mul + dv[k]->add;
+            }
+            assert_int_equal(hz, want);
         } else {
             const sim_clk_msi_range *r = &t->msi_range;
             uint32_t v = 0;

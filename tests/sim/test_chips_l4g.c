@@ -12,7 +12,14 @@
  *    locks), G4 RM0440 7.4.4 (HSI16 /4 x75 /2 = 150 MHz, 4 WS in range 1
  *    normal mode; x90 = 180 MHz never locks), WB RM0434 6.4.4 (MSI 4 MHz
  *    x32 /2 = 64 MHz, 3 WS), WL RM0453 6.4.4 (MSI 4 MHz x24 /2 = 48 MHz,
- *    2 WS).
+ *    2 WS), U0 (MSI 4 MHz x28 /2 = 56 MHz, 2 WS [U: fact sheet limits]);
+ *  - the C0 and U0 ordering codes and their identity cells (RM0490 31.1-
+ *    31.2: flash size at 0x1FFF75A0; U0 headers: 0x1FFF3EA0/0x1FFF6EA0),
+ *    the G0B1 at 512 KiB with 144 KiB SRAM;
+ *  - the C0 clock without a PLL (RM0490 6.4.1, 4.3.2 Table 14): 12 MHz
+ *    at reset (HSI48 / HSIDIV 4); HSIDIV /1 gives 48 MHz, which garbles
+ *    flash at LATENCY 0 and reads right at 1; on the C071 SYSDIV /2 then
+ *    gives 24 MHz, which LATENCY 0 allows again.
  */
 #include "thumb.h"
 
@@ -90,6 +97,9 @@ static const tree_case trees[] = {
      64000000, 40000, PLLCFG(1, 1, 34, 2, R_G0(2))},
     {"stm32wl55jc", 0x58000000, 0x58004000, PLLCFG(1, 1, 24, 2, R_G0(2)), 2, 3, 2, 4000000,
      48000000, 40000, PLLCFG(1, 1, 26, 2, R_G0(2))},
+    /* U0: MSI 4 MHz x28 /2 = 56 MHz, 2 WS; x32 /2 = 64 MHz never locks */
+    {"stm32u083rc", 0x40021000, 0x40022000, PLLCFG(1, 1, 28, 2, R_G0(2)), 3, 3, 2, 4000000,
+     56000000, 40000, PLLCFG(1, 1, 32, 2, R_G0(2))},
 };
 
 #define PLLON  (1u << 24)
@@ -154,11 +164,75 @@ static void every_tree_speeds_up_and_needs_its_wait_states(void **state)
     }
 }
 
+typedef struct c0u0_case {
+    const char *code;
+    uint16_t dev_id;
+    uint32_t flash_kib, sram_kib, fsize_reg;
+} c0u0_case;
+
+static const c0u0_case c0u0_codes[] = {
+    {"stm32c011f4", 0x443, 16, 6, 0x1FFF75A0},    {"stm32c011f6", 0x443, 32, 6, 0x1FFF75A0},
+    {"stm32c031c6", 0x453, 32, 12, 0x1FFF75A0},   {"stm32c051c8", 0x44C, 64, 12, 0x1FFF75A0},
+    {"stm32c071rb", 0x493, 128, 24, 0x1FFF75A0},  {"stm32c091rc", 0x44D, 256, 36, 0x1FFF75A0},
+    {"stm32c092cb", 0x44D, 128, 30, 0x1FFF75A0},  {"stm32u031k6", 0x459, 32, 12, 0x1FFF3EA0},
+    {"stm32u073rb", 0x489, 128, 40, 0x1FFF6EA0},  {"stm32u083rc", 0x489, 256, 40, 0x1FFF6EA0},
+    {"stm32g0b1re", 0x467, 512, 144, 0x1FFF75E0}, {"stm32g0c1ve", 0x467, 512, 144, 0x1FFF75E0},
+};
+
+static void c0u0_codes_resolve(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof c0u0_codes / sizeof c0u0_codes[0]; i++) {
+        const c0u0_case *k = &c0u0_codes[i];
+        const sim_chip *c = sim_chip_find(k->code);
+        if (!c)
+            fail_msg("%s not found", k->code);
+        assert_int_equal(c->dev_id, k->dev_id);
+        assert_int_equal(c->flash_size, k->flash_kib * 1024);
+        assert_int_equal(c->sram_size, k->sram_kib * 1024);
+        sim_board *b = NULL;
+        assert_int_equal(sim_board_create(k->code, 3, 0.0, &b), SIM_OK);
+        thumb_halt(b);
+        assert_int_equal(rd32(b, 0x40015800) & 0xFFF, k->dev_id);
+        assert_int_equal(rd32(b, k->fsize_reg) & 0xFFFF, k->flash_kib);
+        assert_int_equal(rd32(b, 0x40022014), 0xC0000000u);
+        sim_board_destroy(b);
+    }
+    assert_null(sim_chip_find("stm32c051c6")); /* not confirmed */
+}
+
+#define C0_HSIDIV(k) ((uint32_t)(k) << 11)
+#define C0_SYSDIV(k) ((uint32_t)(k) << 2)
+
+static void c0_clock_without_pll(void **state)
+{
+    (void)state;
+    sim_board *b = NULL;
+    assert_int_equal(sim_board_create("stm32c071rb", 5, 0.0, &b), SIM_OK);
+    thumb_halt(b);
+    const uint32_t word = 0x5AC3E1F0u, rcc = 0x40021000, acr = 0x40022000;
+    assert_int_equal(sim_board_preload(b, 0x08001000, &word, 4), SIM_OK);
+    assert_int_equal(sim_board_hclk_hz(b), 12000000);
+    assert_int_equal(rd32(b, rcc) & (7u << 11), C0_HSIDIV(2));
+    wr32(b, rcc, (rd32(b, rcc) & ~(7u << 11)) | C0_HSIDIV(0));
+    assert_int_equal(sim_board_hclk_hz(b), 48000000);
+    assert_int_not_equal(rd32(b, 0x08001000), word);
+    wr32(b, acr, (rd32(b, acr) & ~7u) | 1);
+    assert_int_equal(rd32(b, 0x08001000), word);
+    wr32(b, rcc, rd32(b, rcc) | C0_SYSDIV(1));
+    assert_int_equal(sim_board_hclk_hz(b), 24000000);
+    wr32(b, acr, rd32(b, acr) & ~7u);
+    assert_int_equal(rd32(b, 0x08001000), word);
+    sim_board_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ordering_codes_resolve),
         cmocka_unit_test(every_tree_speeds_up_and_needs_its_wait_states),
+        cmocka_unit_test(c0u0_codes_resolve),
+        cmocka_unit_test(c0_clock_without_pll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,15 @@
  *  - WB (RM0434): OPTVERR after every reset (ES0394); pages at and above
  *    SFR.SFSA (0xF4 as modelled) cannot be erased or programmed by CPU1
  *    (WRPERR), a bank erase with a secure area is refused; pages are 4 KiB;
- *  - WL: a 2 KiB page erase through 0x58004000.
+ *  - WL: a 2 KiB page erase through 0x58004000;
+ *  - G0B1 (RM0444 3.3.1, 3.7.4 FLASH_SR, 3.7.5 FLASH_CR): DUAL_BANK (OPTR
+ *    b21) set as shipped [U]: two banks of 128 pages of 2 KiB, bank 2 from
+ *    0x08040000; a page erase with BKER (b13) erases page PNB of bank 2
+ *    and only it, and while it runs SR shows BSY2 (b17) with CFGBSY but not
+ *    BSY1; a bank-2 page number past the bank's 128 pages is PGSERR and
+ *    erases nothing; MER2 (b15) alone erases bank 2 and leaves bank 1;
+ *    with DUAL_BANK cleared and loaded, one bank of 256 pages: PNB 200
+ *    erases 0x08064000 without BKER.
  */
 #include "flash_fixture.h"
 
@@ -63,6 +71,10 @@ enum {
 
 #define CR_MER1    (1u << 2)
 #define CR_BKER_G4 (1u << 11)
+#define CR_PER     (1u << 1)
+#define CR_BKER_G0 (1u << 13)
+#define CR_STRT    (1u << 16)
+#define SR_BSY2    (1u << 17)
 #define CR_MER2    (1u << 15)
 #define CR_LOCK    (1u << 31)
 #define CR_OPTLOCK (1u << 30)
@@ -81,6 +93,7 @@ static const fixture_chip g071 = CHIP("stm32g071rb", 128, REGS_AHB);
 static const fixture_chip g474 = CHIP("stm32g474re", 512, REGS_AHB);
 static const fixture_chip wb55 = CHIP("stm32wb55rg", 1024, REGS_WB);
 static const fixture_chip wl55 = CHIP("stm32wl55jc", 256, REGS_WB);
+static const fixture_chip g0b1 = CHIP("stm32g0b1re", 512, REGS_AHB);
 
 static uint32_t regs(fixture *f)
 {
@@ -289,6 +302,50 @@ static void wl_page_erase(void **state)
     check_flash(f);
 }
 
+/* ---- G0B1 (two banks) ------------------------------------------------------------ */
+
+static void g0b_bank2_erase_with_bker_and_bsy2(void **state)
+{
+    fixture *f = *state;
+    const uint32_t bank2 = 0x08040000u;
+    assert_int_equal(rd32(f->b, REGS_AHB + 0x20), 0xFFFFFEAAu); /* DUAL_BANK b21 set */
+    preload(f, FLASH_BASE + 3 * 2048, 64, 1);
+    preload(f, bank2 + 3 * 2048, 2048 + 64, 2);
+    preload(f, bank2 + 127 * 2048, 64, 3);
+    g(f, OP_UNLOCK, 0, 0, 0);
+    /* start a bank-2 page erase and look at SR while it runs */
+    uint32_t cr = CR_PER | CR_BKER_G0 | PNB(3);
+    g(f, OP_WRITE_REG, 0x14, cr, 0);
+    g(f, OP_WRITE_REG, 0x14, cr | CR_STRT, 0);
+    assert_int_equal(g(f, OP_SR, 0, 0, 0) & (SR_BSY | SR_BSY2 | SR_CFGBSY), SR_BSY2 | SR_CFGBSY);
+    /* a CR write waits for the end; STRT with nothing selected does nothing */
+    assert_int_equal(g(f, OP_ERASE, 0, 0, 0), 0);
+    assert_int_equal(g(f, OP_SR, 0, 0, 0), 0);
+    memset(f->expect + 0x40000 + 3 * 2048, 0xFF, 2048);
+    check_flash(f);
+    /* page 128 of bank 2 does not exist */
+    assert_int_equal(g(f, OP_ERASE, CR_BKER_G0 | PNB(128), 1, 0), SR_PGSERR);
+    check_flash(f);
+    g(f, OP_CLEAR_SR, SR_ALL, 0, 0);
+    /* MER2 alone: bank 2 only, shown by BSY2 */
+    g(f, OP_WRITE_REG, 0x14, CR_MER2, 0);
+    g(f, OP_WRITE_REG, 0x14, CR_MER2 | CR_STRT, 0);
+    assert_int_equal(g(f, OP_SR, 0, 0, 0) & (SR_BSY | SR_BSY2), SR_BSY2);
+    assert_int_equal(g(f, OP_ERASE, 0, 0, 0), 0);
+    memset(f->expect + 0x40000, 0xFF, 0x40000);
+    check_flash(f);
+    /* DUAL_BANK 0 once loaded: one bank of 256 pages */
+    assert_int_equal(g(f, OP_OPT_PROG, 0xFFDFFEAAu, 0x20, 0), 0);
+    g_no_return(f, OP_OBL);
+    thumb_halt(f->b);
+    assert_int_equal(rd32(f->b, REGS_AHB + 0x20), 0xFFDFFEAAu);
+    preload(f, FLASH_BASE + 200 * 2048, 2048 + 16, 4);
+    g(f, OP_UNLOCK, 0, 0, 0);
+    assert_int_equal(g(f, OP_ERASE, PNB(200), 1, 0), 0);
+    memset(f->expect + 200 * 2048, 0xFF, 2048);
+    check_flash(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +355,7 @@ int main(void)
         FIXTURE_TEST(g0_program_errors, &g071),
         FIXTURE_TEST(g4_dual_then_single_bank, &g474),
         FIXTURE_TEST(wb_secure_area_and_optverr, &wb55),
+        FIXTURE_TEST(g0b_bank2_erase_with_bker_and_bsy2, &g0b1),
         FIXTURE_TEST(wl_page_erase, &wl55),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
