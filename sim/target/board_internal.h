@@ -122,6 +122,13 @@ extern const flash_ctrl_ops sim_flash_g4c3;
 extern const flash_ctrl_ops sim_flash_g4c4;
 extern const flash_ctrl_ops sim_flash_wb;
 extern const flash_ctrl_ops sim_flash_wl;
+/* flash_l4p_variants.c: L4R/L4S at 2 MiB (DBANK) and 1 MiB (DB1M), L4P5/
+ * L4Q5 at 1 MiB (DBANK) and 512 KiB (DB1M), WB10/WB15. */
+extern const flash_ctrl_ops sim_flash_l4r;
+extern const flash_ctrl_ops sim_flash_l4r_1m;
+extern const flash_ctrl_ops sim_flash_l4p5;
+extern const flash_ctrl_ops sim_flash_l4p5_512k;
+extern const flash_ctrl_ops sim_flash_wb1x;
 
 /* ---- services the board offers to its controllers ------------------------ */
 

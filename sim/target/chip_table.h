@@ -34,7 +34,10 @@ typedef struct sim_part_size {
 } sim_part_size;
 
 typedef struct sim_part_line {
-    const char *prefix; /* "stm32f407" */
+    /* "stm32f407"; a line whose codes carry a suffix after the size
+     * letter names it after a dash: "stm32l152-a" is stm32l152rba (the L1
+     * "-A" parts, ST's STM32L152RBT6A) */
+    const char *prefix;
     sim_part_size size[SIM_PART_SIZES];
 } sim_part_line;
 
@@ -52,6 +55,7 @@ extern const sim_chip_series sim_series_f4;
 extern const sim_chip_series sim_series_f7;
 extern const sim_chip_series sim_series_l;
 extern const sim_chip_series sim_series_l4g;
+extern const sim_chip_series sim_series_l4p;
 extern const sim_chip_series sim_series_l01;
 extern const sim_chip_series sim_series_l5u5;
 extern const sim_chip_series sim_series_c0u0;

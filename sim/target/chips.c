@@ -9,7 +9,9 @@
  *    flash-size letter ("stm32f103c8", "stm32f401ve"): the row of its die
  *    with the flash size the letter gives and the SRAM of that part, named
  *    generically with ST's "x" for the package ("stm32f103x8"). Upper case
- *    is accepted too.
+ *    is accepted too. A line with a suffix (the L1 "-A" parts) takes it
+ *    after the size letter, without the dash ("stm32l152rba" ->
+ *    "stm32l152xba").
  * Anything else is not a modelled part: NULL, and sim_chip_known() says
  * what is.
  */
@@ -22,7 +24,7 @@
 
 static const sim_chip_series *const series[] = {
     &sim_series_f1,  &sim_series_f4,  &sim_series_l,    &sim_series_f0f3, &sim_series_f7,
-    &sim_series_l4g, &sim_series_l01, &sim_series_l5u5, &sim_series_c0u0};
+    &sim_series_l4g, &sim_series_l01, &sim_series_l5u5, &sim_series_c0u0, &sim_series_l4p};
 #define NSERIES (sizeof series / sizeof series[0])
 
 const sim_chip *sim_chip_at(size_t index)
@@ -108,9 +110,18 @@ static void build_parts(void)
                     return; /* the table test counts them: cannot happen */
                 part *p = &parts[nparts++];
                 p->chip = *z->die;
-                snprintf(p->name, sizeof p->name, "%sx%c", line->prefix, z->code);
+                int head = (int)strcspn(line->prefix, "-");
+                const char *tail = line->prefix[head] ? line->prefix + head + 1 : "";
+                snprintf(p->name, sizeof p->name, "%.*sx%c%s", head, line->prefix, z->code, tail);
                 p->chip.name = p->name;
-                p->chip.flash_size = sim_flash_kib_of(z->code) * 1024;
+                /* The row's own size letter gives the row's flash size: ST
+                 * gives a letter an odd size on some lines (WB10/WB15: "C"
+                 * = 320 KiB, DS13258 ordering information); the row holds
+                 * it. Other letters take the usual table. */
+                size_t dn = strlen(z->die->name);
+                p->chip.flash_size = z->die->name[dn - 1] == z->code
+                                         ? z->die->flash_size
+                                         : sim_flash_kib_of(z->code) * 1024;
                 p->chip.sram_size = (uint32_t)z->sram_kib * 1024;
                 if (z->flash)
                     p->chip.flash = z->flash;
@@ -131,22 +142,32 @@ const sim_chip *sim_chip_find(const char *name)
     for (size_t i = 0; sim_chip_at(i); i++)
         if (strcmp(sim_chip_at(i)->name, low) == 0)
             return sim_chip_at(i);
-    /* prefix + pin-count letter + flash-size letter */
-    if (n < 3 || !pin_letter(low[n - 2]) || !sim_flash_kib_of(low[n - 1]))
-        return NULL;
-    low[n - 2] = 'x';
+    /* prefix + pin-count letter + flash-size letter (+ a line's suffix of
+     * up to two letters) */
     pthread_once(&parts_once, build_parts);
-    for (size_t i = 0; i < nparts; i++)
-        if (strcmp(parts[i].name, low) == 0)
-            return &parts[i].chip;
+    for (size_t sfx = 0; sfx <= 2 && sfx + 3 <= n; sfx++) {
+        size_t at = n - sfx - 2;
+        if (!pin_letter(low[at]) || !sim_flash_kib_of(low[at + 1]))
+            continue;
+        char pin = low[at];
+        low[at] = 'x';
+        for (size_t i = 0; i < nparts; i++)
+            if (strcmp(parts[i].name, low) == 0)
+                return &parts[i].chip;
+        low[at] = pin;
+    }
     return NULL;
 }
 
 /* Append to buf as snprintf would, keeping count past the end. */
-static void put(char *buf, size_t len, size_t *used, const char *a, const char *b, char code)
+static void put(char *buf, size_t len, size_t *used, const char *a, const char *prefix, char code,
+                bool with_prefix)
 {
     char *at = buf && *used < len ? buf + *used : NULL;
-    int w = snprintf(at, at ? len - *used : 0, "%s%sx%c", a, b, code);
+    int head = (int)strcspn(prefix, "-");
+    const char *tail = prefix[head] ? prefix + head + 1 : "";
+    int w = snprintf(at, at ? len - *used : 0, "%s%.*sx%c%s", a, with_prefix ? head : 0, prefix,
+                     code, tail);
     if (w > 0)
         *used += (size_t)w;
 }
@@ -164,7 +185,7 @@ size_t sim_chip_known(char *buf, size_t len)
                     k      ? "/"
                     : used ? ", "
                            : "",
-                    k ? "" : line->prefix, line->size[k].code);
+                    line->prefix, line->size[k].code, k == 0);
         }
     return used;
 }

@@ -1,7 +1,7 @@
 /*
  * The STM32L0 and STM32L1 rows of the chip table (see chip_table.h): every
  * L0 category (DEV_ID 0x457, 0x425, 0x417, 0x447) and every L1 category
- * (0x416, 0x427, 0x436, 0x437; 0x429 as a controller variant only).
+ * (0x416, 0x429, 0x427, 0x436, 0x437).
  *
  * Addresses and identities: RM0377/RM0367 (L0) and RM0038 (L1) memory maps,
  * DBGMCU and unique-ID chapters, the CMSIS headers (FLASHSIZE_BASE, UID_BASE,
@@ -74,10 +74,6 @@ static const sim_chip rows[] = {
     /* L1 category 1 (L151/L152 x6/x8/xB): 128 KiB, 16 KiB SRAM, 4 KiB EEPROM */
     {L1_COMMON, L1_SMALL_INFO, .name = "stm32l152rb", .flash = &sim_flash_l1_cat1, .dev_id = 0x416,
      .rev_id = 0x1000, .flash_size = 128 * 1024, .sram_size = 16 * 1024, .eeprom_size = 4096},
-    /* L1 category 2 (0x429, the "-A" parts) is the same die family with
-     * the flash-size cell's low byte only (sim_flash_l1_cat2); its
-     * ordering codes differ from category 1's only in a suffix after the
-     * package letters, which the table does not parse: no row [U]. */
     /* L1 category 3 (xC): 256 KiB, 32 KiB SRAM, 8 KiB EEPROM */
     {L1_COMMON, L1_LARGE_INFO, .name = "stm32l152rc", .flash = &sim_flash_l1_cat3, .dev_id = 0x427,
      .rev_id = 0x1018, .flash_size = 256 * 1024, .sram_size = 32 * 1024, .eeprom_size = 8192},
@@ -89,6 +85,15 @@ static const sim_chip rows[] = {
      * 16 KiB EEPROM */
     {L1_COMMON, L1_LARGE_INFO, .name = "stm32l152re", .flash = &sim_flash_l1_cat5, .dev_id = 0x437,
      .rev_id = 0x1000, .flash_size = 512 * 1024, .sram_size = 80 * 1024, .eeprom_size = 16384},
+    /* (Last, so that the part lines' row indices stay put.) L1 category 2 (0x429, the "-A" parts,
+     * ordering codes such as STM32L152RBT6A): 128 KiB, 32 KiB SRAM (IAR template of the L151xBA
+     * [LK]), 4 KiB EEPROM; cat 1's info block, but only the low byte of
+     * the flash-size cell is valid (RM0038 31.1.1 note, HAL-L1 FLASH_SIZE
+     * [U: RM text through the fact sheet]). Named by its ordering code
+     * without package and temperature letters and the dash: "stm32l152rba";
+     * its lines are "stm32l151-a" and "stm32l152-a". */
+    {L1_COMMON, L1_SMALL_INFO, .name = "stm32l152rba", .flash = &sim_flash_l1_cat2, .dev_id = 0x429,
+     .rev_id = 0x1018, .flash_size = 128 * 1024, .sram_size = 32 * 1024, .eeprom_size = 4096},
 };
 
 #define S(code, kib, die)                                                                          \
@@ -120,6 +125,10 @@ static const sim_part_line lines[] = {
     {"stm32l152",
      {S('6', 10, 4), S('8', 10, 4), S('b', 16, 4), S('c', 32, 5), S('d', 48, 6), S('e', 80, 7)}},
     {"stm32l162", {S('c', 32, 5), S('d', 48, 6), S('e', 80, 7)}},
+    /* L1 cat 2, the "-A" parts (fact sheet 3.11: L151/L152xBA 32 KiB
+     * [LK]); the x6-A/x8-A SRAM is not in the fact sheet: xB only. */
+    {"stm32l151-a", {S('b', 32, 8)}},
+    {"stm32l152-a", {S('b', 32, 8)}},
 };
 
 const sim_chip_series sim_series_l01 = {rows, sizeof rows / sizeof rows[0], lines,

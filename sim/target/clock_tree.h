@@ -157,6 +157,7 @@ extern const sim_clock_tree sim_clock_f410;
 extern const sim_clock_tree sim_clock_f7;
 extern const sim_clock_tree sim_clock_l0;
 extern const sim_clock_tree sim_clock_l4;
+extern const sim_clock_tree sim_clock_l4p; /* L4R/L4S/L4P5/L4Q5 (clock_trees_l4p.c) */
 /* clock_trees_l4g.c */
 extern const sim_clock_tree sim_clock_g0;
 extern const sim_clock_tree sim_clock_g4;
