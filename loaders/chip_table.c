@@ -8,7 +8,8 @@
  * RM0364 (F334), RM0313 (F37x); RM0368 (F401), RM0401 (F410), RM0383
  * (F411), RM0402 (F412), RM0430 (F413), RM0090 (F405-F439) 3.3 tables 5-7,
  * RM0390 (F446), RM0386 (F469); RM0385 (F74x) 3.3.1, RM0410 (F76x) 3.3.1,
- * RM0431 (F72x) 3.3.1; RM0367 (L0), RM0351 (L4).
+ * RM0431 (F72x) 3.3.1; RM0367 (L0), RM0351 (L4); RM0433 (H742/H743/H753)
+ * and RM0468 (H72x/H73x) chapter 4, flash memory organization.
  *
  * SRAM is the smallest that any part of the row has (F101x4 4 KiB, F103x4
  * 6 KiB: the row says 4 KiB), because the loader puts its buffers and
@@ -26,7 +27,7 @@
 /* The controller families (loaders/families/). */
 extern const fl_family fl_family_f0, fl_family_f1, fl_family_f4, fl_family_f7, fl_family_l0,
     fl_family_l1, fl_family_l4, fl_family_l4p, fl_family_g0, fl_family_wb, fl_family_l5,
-    fl_family_u5;
+    fl_family_u5, fl_family_h7;
 
 /* ---- fast clocks ----------------------------------------------------------
  *
@@ -310,6 +311,29 @@ static const fl_line line_l1_12 = {LINE_LOW("STM32L1", "l1", fl_family_l1, 0xE00
 static const fl_line line_l1_36 = {LINE_LOW("STM32L1", "l1", fl_family_l1, 0xE0042000u, 0x40023C00u,
                                             0x1FF800CCu, 0x1FF800D0u, 0x14u, 0xE0042008u)};
 
+/* H7 (H742/H743/H753: RM0433; H72x/H73x: RM0468): DBGMCU on the AHB at
+ * 0x5C001000 (not the PPB: fl_identify tries both for a Cortex-M7), its
+ * debug clocks D1DBGCKEN b21 and D3DBGCKEN b22 of DBGMCU_CR, and IWDG1's
+ * freeze WDGLSD1 b18 of DBGMCU_APB4FZ1 (RM0433 DBGMCU chapter; OpenOCD's
+ * stm32h7x.cfg sets the same bits); flash size and unique ID in system
+ * memory (CMSIS FLASHSIZE_BASE, UID_BASE). No fast clock: the loader runs
+ * on the reset clock, HSI at 64 MHz, which is fast already, and raising it
+ * on an H7 means the PWR voltage scaling and the flash's WRHIGHFREQ too. */
+static const fl_line line_h7 = {
+    .name = "STM32H7",
+    .id = "h7",
+    .family = &fl_family_h7,
+    .idcode_addr = 0x5C001000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x52002000u,
+    .flash_size_reg = 0x1FF1E880u,
+    .uid_addr = {0x1FF1E800u, 0x1FF1E804u, 0x1FF1E808u},
+    .wdg_freeze_reg = 0x5C001054u,
+    .wdg_freeze_bit = 1u << 18,
+    .dbg_clock_reg = 0x5C001004u,
+    .dbg_clock_bit = (1u << 21) | (1u << 22),
+};
+
 /* ---- devices ------------------------------------------------------------------ */
 
 /* Erase units: pages of one size, or the F2/F4/F7 sector runs. */
@@ -548,6 +572,19 @@ const fl_chip fl_chip_rows[] = {
     {ROW(0x476, "STM32U5Fx/U5Gx", line_u5, "stm32u5f7;stm32u5f9;stm32u5g7;stm32u5g9", 4096,
          PAGES(8192), 3008),
      .banks = 2, .dual_from = 4096 * KIB, .alt = &u5fx_dual},
+    /* H7 (RM0433, RM0468): 128 KiB sectors, 8 per bank. H742/H743/H753
+     * with 2 MiB are two banks, bank 2 at 0x08100000 with its register
+     * block 0x100 above bank 1's; the 1 MiB parts keep bank 2 there too,
+     * after a gap (bank2_at), and are refused, as the 128 KiB H750 (one
+     * sector, not a bank of each). The dual-core H745/H747/H755/H757
+     * share the id but are not listed: their M4 may write flash too.
+     * H72x/H73x are one bank. SRAM: the 128 KiB DTCM at 0x20000000,
+     * where the loader runs (loaders/families/h7.c). */
+    {ROW(0x450, "STM32H742/H743/H753", line_h7, "stm32h742;stm32h743;stm32h753", 2048,
+         PAGES(128 * KIB), 128),
+     .banks = 2, .bank2_at = 1024 * KIB, .bank2_regs = 0x100, .bank2_start = 1024 * KIB},
+    {ROW(0x483, "STM32H72x/H73x", line_h7, "stm32h723;stm32h725;stm32h730;stm32h733;stm32h735",
+         1024, PAGES(128 * KIB), 128)},
 };
 
 const size_t fl_chip_nrows = sizeof fl_chip_rows / sizeof fl_chip_rows[0];

@@ -96,8 +96,10 @@ uint32_t fl_chip_banks(const fl_chip *c, uint32_t flash_size)
 
 static bool valid_size(const fl_chip *c, uint32_t flash_size)
 {
-    return flash_size && flash_size <= c->flash_size_max &&
-           flash_size % fl_chip_banks(c, flash_size) == 0;
+    uint32_t banks = fl_chip_banks(c, flash_size);
+    if (c->bank2_at && banks == 2 && flash_size / 2 != c->bank2_at)
+        return false; /* bank 2 after a gap: not modelled */
+    return flash_size && flash_size <= c->flash_size_max && flash_size % banks == 0;
 }
 
 uint32_t fl_chip_unit_count(const fl_chip *c, uint32_t flash_size)

@@ -53,9 +53,10 @@ typedef struct fl_line {
     /* DBGMCU bit that stops the independent watchdog while the core is
      * halted (DBG_IWDG_STOP). */
     uint32_t wdg_freeze_reg, wdg_freeze_bit;
-    /* The RCC bit that clocks DBGMCU on the Cortex-M0+ parts, without which
-     * the freeze write is lost (L0 RCC_APB2ENR.DBGEN, G0/C0
-     * RCC_APBENR1.DBGEN, U0 RCC_DBGCFGR.DBGEN); 0: always clocked. */
+    /* The bits that clock DBGMCU, without which the freeze write is lost:
+     * RCC on the Cortex-M0+ parts (L0 RCC_APB2ENR.DBGEN, G0/C0
+     * RCC_APBENR1.DBGEN, U0 RCC_DBGCFGR.DBGEN), DBGMCU_CR's D1DBGCKEN and
+     * D3DBGCKEN on the H7; set when any is clear. 0: always clocked. */
     uint32_t dbg_clock_reg, dbg_clock_bit;
     /* How to run the core faster than its reset clock while the loader
      * works (stubs and CRCs are core-bound); ends with a step whose mask is
@@ -78,6 +79,11 @@ typedef struct fl_chip {
      * flash sizes from dual_from bytes on (0: every size; F42x: only the 2
      * MiB parts). */
     uint32_t banks, dual_from; /* banks 0 or 1: single bank */
+    /* Where bank 2 starts, from flash_base, whatever the flash size (H74x:
+     * 1 MiB, also on the 1 MiB parts, whose banks of 512 KiB leave a gap;
+     * RM0433 4.3, memory organization); 0: at half the flash. The layout has no gaps, so a
+     * dual-bank size whose banks do not meet there is refused. */
+    uint32_t bank2_at;
     /* F1 XL density: bank 2 from bank2_start bytes on is driven through a
      * second register block bank2_regs bytes above flash_regs (RM0008
      * 3.3.3); 0 when one block serves all of flash. */

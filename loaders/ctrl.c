@@ -97,6 +97,12 @@ fl_err fl_reg_bit(fl_target *t, uint32_t off, uint32_t mask, bool want, bool *on
     return FL_OK;
 }
 
+uint32_t fl_sr_clear_reg(const fl_target *t, uint32_t bank)
+{
+    const fl_family *f = fl_family_of(t);
+    return fl_reg(t, bank, f->sr_clear ? f->sr_clear : f->sr);
+}
+
 uint32_t fl_sr_errors(const fl_family *f)
 {
     uint32_t m = 0;
@@ -127,7 +133,7 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
     }
     uint32_t errors = sr & fl_sr_errors(f);
     if (errors) {
-        PD_TRY(t, pd_write32(t->probe, sr_addr, errors | (sr & f->sr_eop)));
+        PD_TRY(t, pd_write32(t->probe, fl_sr_clear_reg(t, bank), errors | (sr & f->sr_eop)));
         char why[200];
         fl_err e = fl_flags_describe(t, errors, why, sizeof why);
         if (t->rdp)
@@ -138,7 +144,7 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
                               : "");
     }
     if (sr & f->sr_eop)
-        PD_TRY(t, pd_write32(t->probe, sr_addr, f->sr_eop));
+        PD_TRY(t, pd_write32(t->probe, fl_sr_clear_reg(t, bank), f->sr_eop));
     return FL_OK;
 }
 

@@ -77,9 +77,13 @@ typedef struct fl_family {
     uint32_t sr, cr;
     uint32_t sr_busy, sr_eop;
     const fl_flag *sr_flags; /* the error flags, cleared by writing 1 */
-    fl_key keys[2];          /* unlock sequences, in order */
-    uint32_t cr_lock;        /* every lock bit of CR */
-    uint32_t cr_keep;        /* CR bits an operation write must keep (L0: the locks) */
+    /* Where the flags are cleared: 0 for SR itself (write 1 to a flag);
+     * else the offset of a clear register with the flags' layout, SR being
+     * read-only (H7 FLASH_CCR1/CCR2, RM0433 4.9). Per bank, as sr. */
+    uint32_t sr_clear;
+    fl_key keys[2];   /* unlock sequences, in order */
+    uint32_t cr_lock; /* every lock bit of CR */
+    uint32_t cr_keep; /* CR bits an operation write must keep (L0: the locks) */
     /* Readout protection as fl_identify reads it: protected when
      * (register & rdp_mask) != rdp_clear; rdp_off from flash_regs. */
     uint32_t rdp_off, rdp_mask, rdp_clear;
@@ -146,6 +150,9 @@ fl_err fl_opt_unlock(fl_target *t);
 /* *on = (register off of the controller & mask) == want: an option bit
  * as alt_layout hooks read it. */
 fl_err fl_reg_bit(fl_target *t, uint32_t off, uint32_t mask, bool want, bool *on);
+/* The register that clears bank's status flags by writing 1s (SR, or the
+ * family's sr_clear register). */
+uint32_t fl_sr_clear_reg(const fl_target *t, uint32_t bank);
 /* The error flags of the family's status register (every sr_flags bit). */
 uint32_t fl_sr_errors(const fl_family *f);
 /* Sleep between slow polls. */

@@ -15,17 +15,28 @@
 #include <string.h>
 #include <time.h>
 
-/* Where DBGMCU_IDCODE is, by the core (CPUID.PARTNO, ARMv6-M ARM B3.2.3,
- * ARMv8-M ARM D1.2.46): on the APB for the Cortex-M0 (0xC20) and M0+
- * (0xC60) parts (RM0091 32.4.1, RM0367 27.4.1, RM0444 40.4), at
- * 0xE0044000 for the Cortex-M33 parts (0xD21: RM0438 45.3, RM0456 75.3),
- * 0xE0042000 for the others. */
-#define PD_CPUID 0xE000ED00u
+/* Where DBGMCU_IDCODE may be, by the core (CPUID.PARTNO, ARMv6-M ARM
+ * B3.2.3, ARMv8-M ARM D1.2.46), in the order to try: on the APB for the
+ * Cortex-M0 (0xC20) and M0+ (0xC60) parts (RM0091 32.4.1, RM0367 27.4.1,
+ * RM0444 40.4), at 0xE0044000 for the Cortex-M33 parts (0xD21: RM0438
+ * 45.3, RM0456 75.3), 0xE0042000 for the others. The Cortex-M7 (0xC27)
+ * is an F7, with it at 0xE0042000 (RM0410 45.1), or an H7, with it on the
+ * AHB at 0x5C001000 (RM0433 and RM0468 DBGMCU chapter; the PPB address
+ * holds no IDCODE there): a candidate counts when it reads a device id of
+ * a line that keeps its IDCODE at that address. Two or more candidates per
+ * core are data, not a branch on a family. */
+#define PD_CPUID     0xE000ED00u
+#define DBGMCU_PPB   0xE0042000u
+#define IDCODE_TRIES 2
 static const struct {
     uint16_t partno;
-    uint32_t idcode;
-} dbgmcu_by_core[] = {{0xC20, 0x40015800u}, {0xC60, 0x40015800u}, {0xD21, 0xE0044000u}};
-#define DBGMCU_PPB 0xE0042000u
+    uint32_t idcode[IDCODE_TRIES]; /* 0 ends the list */
+} dbgmcu_by_core[] = {
+    {0xC20, {0x40015800u}},
+    {0xC60, {0x40015800u}},
+    {0xD21, {0xE0044000u}},
+    {0xC27, {DBGMCU_PPB, 0x5C001000u}},
+};
 
 /* Where the host puts things in target SRAM (every chip's SRAM starts at
  * 0x20000000): the stub, its control block, then two buffers; the stack is
@@ -60,21 +71,36 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     uint32_t cpuid = 0;
     PD_TRY(t, pd_read32(probe, PD_CPUID, &cpuid));
     uint32_t partno = (cpuid >> 4) & 0xFFF;
-    uint32_t idcode_addr = DBGMCU_PPB;
+    const uint32_t *tries = NULL;
+    static const uint32_t ppb_only[IDCODE_TRIES] = {DBGMCU_PPB};
     for (size_t i = 0; i < sizeof dbgmcu_by_core / sizeof dbgmcu_by_core[0]; i++)
         if (dbgmcu_by_core[i].partno == partno)
-            idcode_addr = dbgmcu_by_core[i].idcode;
-    PD_TRY(t, pd_read32(probe, idcode_addr, &t->idcode));
-    t->chip = fl_chip_by_dev_id((uint16_t)(t->idcode & 0xFFF));
-    if (!t->chip || t->chip->line->idcode_addr != idcode_addr) {
+            tries = dbgmcu_by_core[i].idcode;
+    if (!tries)
+        tries = ppb_only;
+    for (int k = 0; k < IDCODE_TRIES && tries[k]; k++) {
+        uint32_t idcode = 0;
+        pd_err pe = pd_read32(probe, tries[k], &idcode);
+        bool more = k + 1 < IDCODE_TRIES && tries[k + 1];
+        if (pe == PD_E_TARGET && more)
+            continue; /* nothing there on this chip: the next candidate */
+        if (pe != PD_OK)
+            return fl_probe_fail(t, pe);
+        const fl_chip *c = fl_chip_by_dev_id((uint16_t)(idcode & 0xFFF));
+        if (k == 0 || (c && c->line->idcode_addr == tries[k]))
+            t->idcode = idcode; /* the first read is what an error names */
+        if (c && c->line->idcode_addr == tries[k]) {
+            t->chip = c;
+            break;
+        }
+    }
+    if (!t->chip) {
         char lines[160];
         fl_lines_list(lines, sizeof lines, false);
-        fl_err e = fl_fail(t, FL_E_UNKNOWN_CHIP,
-                           "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); "
-                           "Flashline programs %s (flashline chips lists them)",
-                           t->idcode, t->idcode & 0xFFF, cpuid, lines);
-        t->chip = NULL;
-        return e;
+        return fl_fail(t, FL_E_UNKNOWN_CHIP,
+                       "unknown chip: DBGMCU_IDCODE 0x%08X (device 0x%03X, CPUID 0x%08X); "
+                       "Flashline programs %s (flashline chips lists them)",
+                       t->idcode, t->idcode & 0xFFF, cpuid, lines);
     }
     const fl_line *line = t->chip->line;
     const fl_family *f = line->family;
@@ -119,7 +145,7 @@ fl_err fl_unlock(fl_target *t)
     if (line->dbg_clock_reg) {
         uint32_t en = 0;
         PD_TRY(t, pd_read32(t->probe, line->dbg_clock_reg, &en));
-        if (!(en & line->dbg_clock_bit))
+        if ((en & line->dbg_clock_bit) != line->dbg_clock_bit)
             PD_TRY(t, pd_write32(t->probe, line->dbg_clock_reg, en | line->dbg_clock_bit));
     }
     PD_TRY(t, pd_read32(t->probe, line->wdg_freeze_reg, &fz));
@@ -133,7 +159,7 @@ fl_err fl_unlock(fl_target *t)
     for (uint32_t bank = 0; bank < fl_reg_blocks(t); bank++) {
         uint32_t cr = 0, cr_addr = fl_reg(t, bank, f->cr);
         /* Stale error flags from a crashed run would fail the next operation. */
-        PD_TRY(t, pd_write32(t->probe, fl_reg(t, bank, f->sr), flags));
+        PD_TRY(t, pd_write32(t->probe, fl_sr_clear_reg(t, bank), flags));
         PD_TRY(t, pd_read32(t->probe, cr_addr, &cr));
         for (const fl_key *k = f->keys; k < f->keys + 2 && k->keyr; k++) {
             if (!(cr & k->lock_bit))

@@ -14,8 +14,12 @@
 #define REG16(a) (*(volatile uint16_t *)(uintptr_t)(a))
 
 /* IWDG key register: a refresh is harmless when the watchdog is off, and
- * keeps a hardware watchdog quiet while the core runs the stub. */
+ * keeps a hardware watchdog quiet while the core runs the stub. A stub
+ * for a chip that keeps it elsewhere defines IWDG_KR before including this
+ * (H7: IWDG1 at 0x58004800, where 0x40003000 is no watchdog). */
+#ifndef IWDG_KR
 #define IWDG_KR 0x40003000u
+#endif
 
 /* A few hundred cycles between two polls of something slow (an erase, the
  * host filling a buffer): a register read per loop buys nothing and keeps

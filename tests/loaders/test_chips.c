@@ -184,6 +184,68 @@ static void f7_sectors(void **state)
     assert_int_equal(u.index_in_bank, 0);
 }
 
+/* H742/H743/H753 (0x450): 2 MiB in two banks of 8 x 128 KiB, bank 2 at
+ * 0x08100000, its sectors numbered from 0 in its own CR (RM0433 4.3);
+ * the 1 MiB parts put bank 2 there too, after a gap, and the 128 KiB
+ * H750 has one sector: both refused rather than laid out wrong. H72x/H73x
+ * (0x483): one bank of 8 x 128 KiB (RM0468). */
+static void h7_sectors(void **state)
+{
+    (void)state;
+    const fl_chip *h743 = fl_chip_by_dev_id(0x450), *h723 = fl_chip_by_dev_id(0x483);
+    assert_non_null(h743);
+    assert_non_null(h723);
+    assert_int_equal(h743->line->idcode_addr, 0x5C001000);
+    assert_int_equal(h743->line->flash_regs, 0x52002000);
+    assert_int_equal(h743->line->flash_size_reg, 0x1FF1E880);
+    assert_int_equal(h743->line->uid_addr[0], 0x1FF1E800);
+    assert_ptr_equal(h723->line, h743->line);
+    assert_int_equal(fl_chip_program_unit(h743), 32);
+    assert_int_equal(fl_chip_erased(h743), 0xFF);
+    assert_string_equal(fl_chip_stub(h743), "h7");
+    assert_true(fl_chip_matches_family(h743, "h7"));
+    assert_true(fl_chip_matches_family(h723, "STM32H7"));
+    assert_int_equal(fl_part_flash_size("stm32h743zi"), 2048 * 1024);
+    assert_int_equal(fl_part_flash_size("stm32h723zg"), 1024 * 1024);
+    assert_true(fl_chip_has_part(h743, "stm32h743zi"));
+    assert_true(fl_chip_has_part(h723, "stm32h723zg"));
+
+    assert_int_equal(fl_chip_banks(h743, 2048 * 1024), 2);
+    assert_int_equal(fl_chip_unit_count(h743, 2048 * 1024), 16);
+    fl_unit u;
+    assert_true(fl_chip_unit(h743, 2048 * 1024, 7, &u));
+    assert_int_equal(u.addr, 0x080E0000);
+    assert_int_equal(u.size, 128 * 1024);
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 7);
+    assert_true(fl_chip_unit_at(h743, 2048 * 1024, 0x08100000, &u));
+    assert_int_equal(u.index, 8);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+    assert_true(fl_chip_unit_at(h743, 2048 * 1024, 0x081FFFFF, &u));
+    assert_int_equal(u.index, 15);
+    assert_int_equal(u.index_in_bank, 7);
+    assert_false(fl_chip_unit_at(h743, 2048 * 1024, 0x08200000, &u));
+    /* Bank 2 register block 0x100 above bank 1's, from bank 2's address. */
+    assert_int_equal(h743->bank2_regs, 0x100);
+    assert_int_equal(h743->bank2_start, 1024 * 1024);
+    /* Gapped or one-sector sizes: no layout. */
+    assert_int_equal(fl_chip_unit_count(h743, 1024 * 1024), 0);
+    assert_int_equal(fl_chip_unit_count(h743, 128 * 1024), 0);
+    assert_int_equal(fl_chip_unit_count(h743, 4096 * 1024), 0);
+
+    assert_int_equal(fl_chip_banks(h723, 1024 * 1024), 1);
+    assert_int_equal(fl_chip_unit_count(h723, 1024 * 1024), 8);
+    assert_int_equal(fl_chip_unit_count(h723, 128 * 1024), 1); /* H730 */
+    assert_int_equal(h723->bank2_regs, 0);
+    assert_true(fl_chip_unit_at(h723, 1024 * 1024, 0x080FFFFF, &u));
+    assert_int_equal(u.index, 7);
+    assert_int_equal(u.bank, 0);
+    /* The loader runs in the DTCM at 0x20000000 (128 KiB on both). */
+    assert_int_equal(h743->sram_base, 0x20000000);
+    assert_int_equal(h743->sram_size, 128 * 1024);
+}
+
 /* Ordering codes pick the row's parts and their flash letter
  * (datasheets' ordering information: 4 16, 6 32, 8 64, B 128, C 256, E
  * 512, G 1024 KiB). */
@@ -197,14 +259,19 @@ static void ordering_codes(void **state)
         const char *part;
         bool ok;
     } cases[] = {
-        {0x413, 1024, "stm32f407vg", true},  {0x413, 512, "stm32f407vg", false},
-        {0x413, 1024, "stm32f429zi", false}, {0x440, 64, "stm32f030r8", true},
-        {0x444, 16, "stm32f030f4", true},    {0x414, 512, "stm32f103ze", true},
-        {0x430, 1024, "STM32F103ZG", true},  {0x430, 768, "stm32f103zf", true},
-        {0x419, 2048, "stm32f429zi", true},  {0x451, 2048, "stm32f767zi", true},
-        {0x422, 256, "stm32f303vc", true},   {0x448, 128, "stm32f072rb", true},
-        {0x431, 512, "stm32f411re", true},   {0x411, 1024, "stm32f207zg", true},
-        {0x410, 128, "stm32f100rb", false},
+        {0x413, 1024, "stm32f407vg", true},   {0x413, 512, "stm32f407vg", false},
+        {0x413, 1024, "stm32f429zi", false},  {0x440, 64, "stm32f030r8", true},
+        {0x444, 16, "stm32f030f4", true},     {0x414, 512, "stm32f103ze", true},
+        {0x430, 1024, "STM32F103ZG", true},   {0x430, 768, "stm32f103zf", true},
+        {0x419, 2048, "stm32f429zi", true},   {0x451, 2048, "stm32f767zi", true},
+        {0x422, 256, "stm32f303vc", true},    {0x448, 128, "stm32f072rb", true},
+        {0x431, 512, "stm32f411re", true},    {0x411, 1024, "stm32f207zg", true},
+        {0x410, 128, "stm32f100rb", false},   {0x450, 2048, "stm32h743zi", true},
+        {0x450, 2048, "STM32H743ZIT6", true}, {0x450, 1024, "stm32h743zi", false},
+        {0x450, 2048, "stm32h753vi", true},   {0x450, 2048, "stm32h723zg", false},
+        {0x483, 1024, "stm32h723zg", true},   {0x483, 1024, "stm32h735ig", true},
+        {0x483, 512, "stm32h723zg", false},   {0x483, 1024, "stm32h743zi", false},
+        {0x450, 2048, "stm32h7a3zi", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const fl_chip *c = fl_chip_by_dev_id(cases[i].dev_id);
@@ -251,6 +318,7 @@ int main(void)
         cmocka_unit_test(small_pages_and_bad_sizes),
         cmocka_unit_test(f429_dual_bank),
         cmocka_unit_test(f7_sectors),
+        cmocka_unit_test(h7_sectors),
         cmocka_unit_test(ordering_codes),
         cmocka_unit_test(every_row_is_usable),
     };

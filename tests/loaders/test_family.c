@@ -1,0 +1,195 @@
+/*
+ * The pure parts of the flash family descriptors (loaders/families/), no
+ * probe needed: where each bank's registers are, how a unit is coded for
+ * the controller and the stub, what the status flags mean, how RDP reads.
+ * Mostly the H7 (h7.c), whose controller differs most from the others:
+ * a register block per bank, flags cleared in CCR, 32-byte flash words.
+ */
+#include "family.h"
+#include "stubs.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+static fl_target target_of(uint16_t dev_id, uint32_t flash_size)
+{
+    fl_target t;
+    memset(&t, 0, sizeof t);
+    t.chip = fl_chip_by_dev_id(dev_id);
+    assert_non_null(t.chip);
+    t.flash_size = flash_size;
+    return t;
+}
+
+/* RM0433 4.9: KEYR 0x04, CR 0x0C, SR 0x10, CCR 0x14 per bank, bank 2's
+ * 0x100 above bank 1's; SR is read-only, CCR clears its flags. */
+static void h7_bank_registers(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x450, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    assert_int_equal(fl_reg_blocks(&t), 2);
+    assert_int_equal(fl_reg(&t, 0, f->keys[0].keyr), 0x52002004);
+    assert_int_equal(fl_reg(&t, 1, f->keys[0].keyr), 0x52002104);
+    assert_int_equal(fl_reg(&t, 0, f->cr), 0x5200200C);
+    assert_int_equal(fl_reg(&t, 1, f->cr), 0x5200210C);
+    assert_int_equal(fl_reg(&t, 0, f->sr), 0x52002010);
+    assert_int_equal(fl_reg(&t, 1, f->sr), 0x52002110);
+    assert_int_equal(fl_sr_clear_reg(&t, 0), 0x52002014);
+    assert_int_equal(fl_sr_clear_reg(&t, 1), 0x52002114);
+    assert_int_equal(f->keys[0].key1, 0x45670123);
+    assert_int_equal(f->keys[0].key2, 0xCDEF89AB);
+    assert_int_equal(f->keys[0].lock_bit, 1u << 0); /* LOCK is CR bit 0 */
+    assert_int_equal(f->cr_lock, 1u << 0);
+    assert_int_equal(fl_bank_of(&t, 0x08000000), 0);
+    assert_int_equal(fl_bank_of(&t, 0x080FFFE0), 0);
+    assert_int_equal(fl_bank_of(&t, 0x08100000), 1);
+    assert_int_equal(fl_bank_of(&t, 0x081FFFE0), 1);
+    /* Options exist once, in bank 1's block. */
+    assert_int_equal(fl_reg(&t, 0, f->opt.optkeyr), 0x52002008);
+    assert_int_equal(fl_reg(&t, 0, f->opt.lock_reg), 0x52002018);
+    assert_int_equal(f->opt.optkeys[0], 0x08192A3B);
+    assert_int_equal(f->opt.optkeys[1], 0x4C5D6E7F);
+    assert_int_equal(f->opt.obl_bit, 0); /* loaded by a reset (OPTSTART applies them) */
+    /* H72x: one bank, one block. */
+    fl_target h723 = target_of(0x483, 1024 * 1024);
+    assert_int_equal(fl_reg_blocks(&h723), 1);
+    assert_int_equal(fl_bank_of(&h723, 0x080E0000), 0);
+}
+
+/* What the stub is told per unit: index in bank | bank << shift; the H7
+ * stub takes SNB from the low 3 bits and the bank from the address, which
+ * must agree. */
+static void h7_unit_codes(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x450, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    for (uint32_t i = 0; i < 16; i++) {
+        fl_unit u;
+        assert_true(fl_chip_unit(t.chip, t.flash_size, i, &u));
+        uint32_t code = u.index_in_bank | u.bank << f->bank_code_shift;
+        assert_int_equal(code & 7u, i % 8);               /* SNB */
+        assert_int_equal(code >> 8, i / 8);               /* bank */
+        assert_int_equal(fl_bank_of(&t, u.addr), u.bank); /* its registers */
+        assert_int_equal(u.addr % f->program_unit, 0);
+    }
+}
+
+/* RM0433 4.6 / 4.9 FLASH_SR1: the error flags, typed, each with advice;
+ * busy and end-of-operation are not errors; the stub's mask is the same. */
+static void h7_status_flags(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x450, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    assert_int_equal(fl_sr_errors(f), 0x17EE0000);       /* = stub_h7.c SR_ERRORS */
+    assert_int_equal(f->sr_busy, (1u << 0) | (1u << 2)); /* BSY, QW (not WBNE) */
+    assert_int_equal(f->sr_eop, 1u << 16);
+    assert_int_equal(fl_sr_errors(f) & (f->sr_busy | f->sr_eop), 0);
+    char why[2000];
+    assert_int_equal(fl_flags_describe(&t, 1u << 17, why, sizeof why), FL_E_PROTECTED);
+    assert_non_null(strstr(why, "WRPERR"));
+    assert_int_equal(fl_flags_describe(&t, (1u << 18) | (1u << 21), why, sizeof why), FL_E_FLASH);
+    assert_non_null(strstr(why, "PGSERR"));
+    assert_non_null(strstr(why, "INCERR"));
+    assert_int_equal(fl_flags_describe(&t, (1u << 26) | (1u << 17), why, sizeof why),
+                     FL_E_PROTECTED); /* protection wins over the rest */
+    assert_non_null(strstr(why, "DBECCERR"));
+    assert_int_equal(fl_flags_describe(&t, (1u << 0) | (1u << 2) | (1u << 16), why, sizeof why),
+                     FL_OK);
+    assert_string_equal(why, "");
+    static const char *const names[] = {"STRBERR",  "OPERR",    "RDPERR",  "RDSERR",
+                                        "SNECCERR", "CRCRDERR", "DBECCERR"};
+    assert_int_equal(fl_flags_describe(&t, fl_sr_errors(f), why, sizeof why), FL_E_PROTECTED);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strstr(why, names[i]))
+            fail_msg("%s missing from \"%s\"", names[i], why);
+}
+
+/* RDP in OPTSR_CUR bits 15:8: 0xAA level 0, 0xCC level 2, others 1; the
+ * level-1 byte written is neither; user writes keep clear of the options
+ * that change the part for good or its memory map. */
+static void h7_rdp_and_options(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x483, 1024 * 1024);
+    const fl_family *f = t.chip->line->family;
+    assert_int_equal(f->rdp_off, 0x1C); /* OPTSR_CUR */
+    static const struct {
+        uint32_t optsr;
+        bool protected_;
+        int level;
+    } cases[] = {
+        {0x1606AAF0u, false, 0}, {0x1606BBF0u, true, 1},  {0x160655F0u, true, 1},
+        {0x1606CCF0u, true, 2},  {0x0000AA00u, false, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal((cases[i].optsr & f->rdp_mask) != f->rdp_clear, cases[i].protected_);
+        assert_int_equal(fl_rdp_level((uint8_t)(cases[i].optsr >> 8)), cases[i].level);
+    }
+    assert_int_equal(f->opt.level_byte[0], 0xAA);
+    assert_int_equal(fl_rdp_level(f->opt.level_byte[1]), 1);
+    uint32_t never = 0xFF00u     /* RDP: through set_rdp only */
+                     | 1u << 0   /* OPT_BUSY */
+                     | 3u << 19  /* ST_RAM_SIZE */
+                     | 1u << 21  /* SECURITY */
+                     | 1u << 29  /* IO_HSLV */
+                     | 1u << 30  /* OPTCHANGEERR */
+                     | 1u << 31; /* SWAP_BANK_OPT */
+    assert_int_equal(f->opt.user_mask & never, 0);
+    assert_int_not_equal(f->opt.user_mask & (1u << 4), 0); /* IWDG1_SW */
+    assert_null(f->opt.confirm);
+}
+
+/* Flash words: the host pads to 32 bytes, the stub fits its slot. */
+static void h7_program_unit_and_stub(void **state)
+{
+    (void)state;
+    const fl_family *f = fl_chip_by_dev_id(0x450)->line->family;
+    assert_int_equal(f->program_unit, 32);
+    assert_int_equal(f->store_width, 4);
+    assert_int_equal(f->cr_program, (1u << 1) | (3u << 4)); /* PG, PSIZE x64 */
+    fl_stub stub;
+    assert_true(fl_stub_find(f->stub, &stub));
+    assert_true(stub.len > 0 && stub.len <= FL_STUB_MAX);
+    assert_non_null(f->erase);
+    assert_non_null(f->mass_erase);
+    assert_non_null(f->prepare);
+}
+
+/* Every family: its flags clear where it says (SR itself unless it names
+ * a clear register), errors apart from busy/EOP, a stub that fits. */
+static void every_family_is_consistent(void **state)
+{
+    (void)state;
+    for (size_t i = 0; fl_chip_at(i); i++) {
+        fl_target t;
+        memset(&t, 0, sizeof t);
+        t.chip = fl_chip_at(i);
+        const fl_family *f = t.chip->line->family;
+        uint32_t want = fl_reg(&t, 0, f->sr_clear ? f->sr_clear : f->sr);
+        assert_int_equal(fl_sr_clear_reg(&t, 0), want);
+        assert_int_equal(fl_sr_errors(f) & (f->sr_busy | f->sr_eop), 0);
+        assert_true(f->program_unit >= 2 && (f->program_unit & (f->program_unit - 1)) == 0);
+        fl_stub stub;
+        if (!fl_stub_find(f->stub, &stub))
+            fail_msg("%s: no stub \"%s\"", f->name, f->stub);
+        assert_true(stub.len <= FL_STUB_MAX);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(h7_bank_registers),        cmocka_unit_test(h7_unit_codes),
+        cmocka_unit_test(h7_status_flags),          cmocka_unit_test(h7_rdp_and_options),
+        cmocka_unit_test(h7_program_unit_and_stub), cmocka_unit_test(every_family_is_consistent),
+    };
+    return cmocka_run_group_tests_name("loaders.family", tests, NULL, NULL);
+}
