@@ -116,6 +116,11 @@ extern const flash_ctrl_ops sim_flash_g4c3;
 extern const flash_ctrl_ops sim_flash_g4c4;
 extern const flash_ctrl_ops sim_flash_wb;
 extern const flash_ctrl_ops sim_flash_wl;
+/* flash_h7.c: the H7 embedded flash (256-bit flash words, per-bank
+ * registers): H742/H743/H750/H753 (two banks), H723/H725/H730/H733. */
+extern const flash_ctrl_ops sim_flash_h743;
+extern const flash_ctrl_ops sim_flash_h723;
+extern const flash_ctrl_ops sim_flash_h750; /* H750xB: one 128 KiB sector */
 
 /* ---- services the board offers to its controllers ------------------------ */
 
