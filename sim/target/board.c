@@ -230,6 +230,8 @@ sim_err sim_board_create_row(const sim_chip *c, uint64_t seed, double speed, sim
     bool ok = b->fstate && b->flash && b->flash_view && b->sram;
     for (int i = 0; ok && i < 3 && c->sys[i].size; i++)
         ok = (b->sys[i] = alloc_pages(c->sys[i].size, 0xFF)) != NULL;
+    for (int i = 0; ok && i < 4 && c->ram[i].size; i++)
+        ok = (b->ram[i] = alloc_pages(c->ram[i].size, 0)) != NULL;
     if (ok && c->eeprom_size)
         ok = (b->eeprom = alloc_pages(board_eeprom_map_size(c), 0)) != NULL;
     if (!ok) {
@@ -262,6 +264,8 @@ void sim_board_destroy(sim_board *b)
     free(b->sram);
     for (int i = 0; i < 3; i++)
         free(b->sys[i]);
+    for (int i = 0; i < 4; i++)
+        free(b->ram[i]);
     free(b->eeprom);
     free(b);
 }

@@ -85,6 +85,20 @@ typedef struct sim_chip {
     uint32_t rcc_base, rcc_csr;
     uint32_t lsi_hz;
     bool iwdg_winr; /* IWDG_WINR (offset 0x10, reset 0x0FFF) exists */
+    /* Where the core fetches its vector table at reset (and what VTOR
+     * resets to) when main flash is not aliased at 0: the H7's BOOT_ADD0
+     * (0x08000000). 0: the boot alias of main flash at 0, as on F0-F7/L. */
+    uint32_t boot_base;
+    /* More RAM blocks, read/write/execute, zero at power-on (H7: ITCM at 0,
+     * AXI SRAM, SRAM1-3, SRAM4); size 0 ends the list. */
+    struct sim_region ram[4];
+    uint32_t iwdg_base; /* IWDG (IWDG1 on H7); 0: 0x40003000 */
+    /* The reset-cause register's bits when they are not RM0008's RCC_CSR
+     * layout (RMVF b24, PINRSTF b26, PORRSTF b27, SFTRSTF b28, IWDGRSTF
+     * b29): H7 RCC_RSR. NULL: that layout. */
+    const struct sim_rst_bits {
+        uint32_t rmvf, pin, por, sft, iwdg;
+    } * rst_bits;
 } sim_chip;
 
 /*

@@ -38,7 +38,12 @@ enum region_kind board_decode(sim_board *b, uint32_t addr, unsigned width, uint8
         *flash_addr = c->flash_base + (addr - c->itcm_flash_base);
         return R_FLASH;
     }
-    if (within(addr, width, 0, c->flash_size)) { /* boot alias of main flash */
+    for (int i = 0; i < 4 && c->ram[i].size; i++)
+        if (within(addr, width, c->ram[i].base, c->ram[i].size)) {
+            *mem = b->ram[i] + (addr - c->ram[i].base);
+            return R_SRAM;
+        }
+    if (!c->boot_base && within(addr, width, 0, c->flash_size)) { /* boot alias of main flash */
         *mem = b->flash + addr;
         *flash_addr = c->flash_base + addr;
         return R_FLASH;
@@ -278,6 +283,13 @@ void sim_board_power(sim_board *b, bool on)
             memcpy(b->sram + i, &r, 8);
         }
         board_mark_dirty(b, b->chip->sram_base, (uint32_t)n);
+        for (int k = 0; k < 4 && b->chip->ram[k].size; k++) {
+            for (size_t i = 0; i + 8 <= b->chip->ram[k].size; i += 8) {
+                uint64_t r = sim_board_random(b);
+                memcpy(b->ram[k] + i, &r, 8);
+            }
+            board_mark_dirty(b, b->chip->ram[k].base, b->chip->ram[k].size);
+        }
         b->flash_busy_until = b->now_ps;
         return;
     }
@@ -299,6 +311,13 @@ sim_err sim_board_preload(sim_board *b, uint32_t addr, const void *data, size_t 
         board_mark_dirty(b, addr, (uint32_t)len);
         return SIM_OK;
     }
+    for (int i = 0; i < 4 && c->ram[i].size; i++)
+        if (addr >= c->ram[i].base && len <= c->ram[i].size &&
+            addr - c->ram[i].base <= c->ram[i].size - len) {
+            memcpy(b->ram[i] + (addr - c->ram[i].base), data, len);
+            board_mark_dirty(b, addr, (uint32_t)len);
+            return SIM_OK;
+        }
     uint8_t *p = sim_board_info_ptr(b, addr, (uint32_t)len);
     if (!p)
         return SIM_E_ARG;

@@ -238,7 +238,8 @@ void board_resume(sim_board *b)
     }
 }
 
-/* Load SP and PC from the vector table at 0 and start (or halt) the core. */
+/* Load SP and PC from the vector table at 0 (or the row's boot_base) and
+ * start (or halt) the core. */
 void board_core_reset(sim_board *b, bool power_on, uint32_t cause)
 {
     /* A reset ends any flash operation at once. The controller's reset sees
@@ -249,7 +250,7 @@ void board_core_reset(sim_board *b, bool power_on, uint32_t cause)
     periph_reset(b, power_on);
     scs_reset(b, power_on);
     b->rcc_csr_flags |= cause;
-    b->vtor = 0;
+    b->vtor = b->chip->boot_base; /* [U] H7: VTOR reads BOOT_ADD0's address */
     b->reset_pending = false;
     b->bus_fault_pending = false;
     b->locked_up = false;
@@ -266,7 +267,8 @@ void board_core_reset(sim_board *b, bool power_on, uint32_t cause)
     }
     reg_set(b, UC_ARM_REG_LR, 0xFFFFFFFFu);
     uint32_t sp = 0, pc = 0;
-    bool ok = board_bus_read(b, BUS_CPU, 0, 4, &sp) && board_bus_read(b, BUS_CPU, 4, 4, &pc);
+    uint32_t vt = b->chip->boot_base;
+    bool ok = board_bus_read(b, BUS_CPU, vt, 4, &sp) && board_bus_read(b, BUS_CPU, vt + 4, 4, &pc);
     reg_set(b, UC_ARM_REG_MSP, sp & ~3u);
     reg_set(b, UC_ARM_REG_XPSR, (pc & 1) ? XPSR_T : 0);
     set_pc(b, pc);
@@ -492,7 +494,7 @@ uc_err board_map_all(sim_board *b)
     const sim_chip *c = b->chip;
     /* The core fetches and loads what the flash interface delivers. */
     uc_err e = map_ro(b, c->flash_base, c->flash_size, UC_PROT_EXEC, b->flash_view);
-    if (!e)
+    if (!e && !c->boot_base)
         e = map_ro(b, 0, c->flash_size, UC_PROT_EXEC, b->flash_view);
     if (!e && c->itcm_flash_base)
         e = map_ro(b, c->itcm_flash_base, c->flash_size, UC_PROT_EXEC, b->flash_view);
@@ -501,6 +503,8 @@ uc_err board_map_all(sim_board *b)
     if (!e && c->sram2_size)
         e = uc_mem_map_ptr(b->uc, c->sram2_base, c->sram2_size, UC_PROT_ALL,
                            b->sram + c->sram_size);
+    for (int i = 0; !e && i < 4 && c->ram[i].size; i++)
+        e = uc_mem_map_ptr(b->uc, c->ram[i].base, c->ram[i].size, UC_PROT_ALL, b->ram[i]);
     for (int i = 0; !e && i < 3 && c->sys[i].size; i++)
         e = map_ro(b, c->sys[i].base, c->sys[i].size, UC_PROT_READ | UC_PROT_EXEC, b->sys[i]);
     if (!e && c->eeprom_size)
@@ -524,7 +528,7 @@ uc_err board_map_all(sim_board *b)
     if (!e)
         e = uc_hook_add(b->uc, &b->hooks[5], UC_HOOK_MEM_READ, (void *)hook_flash_read, b,
                         c->flash_base, c->flash_base + c->flash_size - 1);
-    if (!e)
+    if (!e && !c->boot_base)
         e = uc_hook_add(b->uc, &b->hooks[6], UC_HOOK_MEM_READ, (void *)hook_flash_read, b, 0,
                         c->flash_size - 1);
     if (!e && c->itcm_flash_base)

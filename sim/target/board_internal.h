@@ -129,6 +129,11 @@ extern const flash_ctrl_ops sim_flash_l4r_1m;
 extern const flash_ctrl_ops sim_flash_l4p5;
 extern const flash_ctrl_ops sim_flash_l4p5_512k;
 extern const flash_ctrl_ops sim_flash_wb1x;
+/* flash_h7.c: the H7 embedded flash (256-bit flash words, per-bank
+ * registers): H742/H743/H750/H753 (two banks), H723/H725/H730/H733. */
+extern const flash_ctrl_ops sim_flash_h743;
+extern const flash_ctrl_ops sim_flash_h723;
+extern const flash_ctrl_ops sim_flash_h750; /* H750xB: one 128 KiB sector */
 
 /* ---- services the board offers to its controllers ------------------------ */
 

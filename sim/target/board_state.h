@@ -34,6 +34,7 @@ struct sim_board {
                             when the wait states are too few); Unicorn maps
                             this one */
     uint8_t *sram;       /* SRAM1 (+ SRAM2 right after it on L4) */
+    uint8_t *ram[4];     /* chip->ram[] blocks */
     uint8_t *sys[3];
     uint8_t *eeprom; /* 4 KiB mapping, eeprom_size valid */
     uint32_t uid[3];
@@ -115,6 +116,9 @@ void systick_service(sim_board *b);
 /* Freeze the counter's value at now; call before the core stops or starts. */
 void systick_snapshot(sim_board *b);
 uint32_t dbgmcu_read(sim_board *b, uint32_t addr);
+/* Bytes of the DBGMCU block from idcode_addr (0x20, or up to the freeze
+ * register holding the IWDG bit: H7 APB4FZ1 at +0x54). */
+uint32_t dbgmcu_span(const sim_chip *c);
 void dbgmcu_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask);
 
 /* periph.c: the APB/AHB peripherals the board models. */

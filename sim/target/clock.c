@@ -157,7 +157,8 @@ static pll_cfg pll_config(const sim_board *b)
     const sim_clk_pll *P = &tree(b)->pll;
     pll_cfg p = {SIM_CLK_NONE, 0, 0, false, false};
     uint32_t v = b->rcc[P->cfg / 4];
-    unsigned sc = code_of(v, P->src_shift, P->src_width);
+    uint32_t sv = P->src_reg ? b->rcc[P->src_reg / 4] : v;
+    unsigned sc = code_of(sv, P->src_shift, P->src_width);
     p.input = P->src[sc];
     uint32_t sdiv = P->src_div[sc] ? P->src_div[sc] : 1;
     bool skip_m = (P->src_skip_m >> sc) & 1;
@@ -280,10 +281,11 @@ static bool needed(const sim_board *b, sim_clk_src s)
 static uint64_t hclk_hz(const sim_board *b)
 {
     uint64_t sys = src_hz(b, src_of(b, b->clk.sws));
-    uint32_t sysdiv = field_value(&tree(b)->sysdiv, cr(b)); /* 1 where there is none */
+    const sim_clock_tree *t = tree(b);
+    uint32_t sysdiv = field_value(&t->sysdiv, cr(b)); /* 1 where there is none */
     if (sysdiv)
         sys /= sysdiv;
-    uint32_t div = field_value(&tree(b)->hpre, cfgr(b));
+    uint32_t div = field_value(&t->hpre, t->hpre_reg ? b->rcc[t->hpre_reg / 4] : cfgr(b));
     return div ? sys / div : sys;
 }
 
@@ -506,6 +508,12 @@ void rcc_write(sim_board *b, uint32_t off, uint32_t value, uint32_t mask)
         /* PREDIV likewise "can be written only when the PLL is disabled"
          * (RM0091 7.4.12) */
         uint32_t m = field_mask(P->m.shift, P->m.width);
+        v = (v & ~m) | (old & m);
+    }
+    if (P->src_reg && off == P->src_reg && pll_on) {
+        /* H7 PLLSRC and DIVM1 "can be written only when the PLL is
+         * disabled" (RM0433 8.7.11 RCC_PLLCKSELR) */
+        uint32_t m = field_mask(P->src_shift, P->src_width);
         v = (v & ~m) | (old & m);
     }
     if (off == t->cfgr) {

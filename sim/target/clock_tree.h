@@ -88,6 +88,9 @@ typedef struct sim_clk_pll {
     /* RCC offset of the register holding M when it is not cfg (F0/F3
      * CFGR2.PREDIV), 0 = cfg; M there is frozen while PLLON is set too */
     uint32_t m_reg;
+    /* RCC offset of the register holding PLLSRC when it is not cfg (H7
+     * RCC_PLLCKSELR, frozen there while PLLON is set too), 0 = cfg */
+    uint32_t src_reg;
     /* N's decoded values count in 1/n_den (F105 PLLMUL x6.5), 0 = 1 */
     uint16_t n_den;
     uint32_t ref_min_hz; /* the VCO input, after M */
@@ -127,6 +130,8 @@ typedef struct sim_clock_tree {
     /* A RCC_CR field dividing SYSCLK after the SW switch, before HPRE (C0
      * SYSDIV); width 0: none. */
     sim_clk_field sysdiv;
+    uint32_t hpre_reg; /* RCC offset holding HPRE when not cfgr (H7
+                          RCC_D1CFGR), 0 = cfgr */
 
     /* Highest HCLK that LATENCY = i wait states allows at the reset voltage
      * range; a LATENCY beyond the table gets the last entry. */
@@ -171,5 +176,8 @@ extern const sim_clock_tree sim_clock_u0;
 extern const sim_clock_tree sim_clock_l1;
 extern const sim_clock_tree sim_clock_l5;
 extern const sim_clock_tree sim_clock_u5;
+/* clock_trees_h7.c */
+extern const sim_clock_tree sim_clock_h743;
+extern const sim_clock_tree sim_clock_h723;
 
 #endif

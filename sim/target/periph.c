@@ -8,7 +8,7 @@
 #include "board_state.h"
 #include "clock_tree.h"
 
-#define IWDG_BASE 0x40003000u
+#define IWDG_BASE 0x40003000u /* where the row does not say (iwdg_base) */
 #define IWDG_KR   0x0u
 #define IWDG_PR   0x4u
 #define IWDG_RLR  0x8u
@@ -141,6 +141,28 @@ static bool in_block(uint32_t addr, uint32_t base, uint32_t size)
     return addr >= base && addr - base < size;
 }
 
+static uint32_t iwdg_base(const sim_chip *c)
+{
+    return c->iwdg_base ? c->iwdg_base : IWDG_BASE;
+}
+
+/* The DBGMCU block on the peripheral bus (F0, L0, H7), or false. */
+static bool in_apb_dbgmcu(const sim_chip *c, uint32_t addr)
+{
+    return c->idcode_addr < PPB_BASE && in_block(addr, c->idcode_addr, dbgmcu_span(c));
+}
+
+/* The model keeps the reset causes in RM0008's RCC_CSR bits; a row with
+ * another layout (H7 RCC_RSR) names its own. */
+static const struct sim_rst_bits rm0008_rst = {1u << 24, 1u << 26, 1u << 27, 1u << 28, 1u << 29};
+
+static uint32_t rst_flags_out(const sim_chip *c, uint32_t f)
+{
+    const struct sim_rst_bits *r = c->rst_bits ? c->rst_bits : &rm0008_rst;
+    return (f & rm0008_rst.pin ? r->pin : 0) | (f & rm0008_rst.por ? r->por : 0) |
+           (f & rm0008_rst.sft ? r->sft : 0) | (f & rm0008_rst.iwdg ? r->iwdg : 0);
+}
+
 uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
 {
     (void)who;
@@ -148,14 +170,14 @@ uint32_t periph_read(sim_board *b, uint32_t addr, bus_master who, bool *ok)
     *ok = true;
     if (in_block(addr, c->flash_regs, 0x400))
         return b->fops->reg_read(b, b->fstate, addr - c->flash_regs);
-    if (in_block(addr, IWDG_BASE, 0x400))
-        return iwdg_read(b, addr - IWDG_BASE);
-    if (c->idcode_addr < PPB_BASE && in_block(addr, c->idcode_addr, 0x20)) /* APB DBGMCU (L0) */
+    if (in_block(addr, iwdg_base(c), 0x400))
+        return iwdg_read(b, addr - iwdg_base(c));
+    if (in_apb_dbgmcu(c, addr)) /* DBGMCU on the peripheral bus (L0, H7) */
         return dbgmcu_read(b, addr);
     if (addr == c->rcc_csr) {
         /* Reset flags, and the fields the clock tree keeps at their reset
          * value (L4 MSISRANGE b11:8 = 6, RM0351 6.4.29). */
-        return b->rcc_csr_flags | c->clock->csr_fixed;
+        return rst_flags_out(c, b->rcc_csr_flags) | c->clock->csr_fixed;
     }
     if (in_block(addr, c->rcc_base, 0x400))
         return rcc_read(b, addr - c->rcc_base);
@@ -172,17 +194,17 @@ void periph_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask, bu
         *ok = b->fops->reg_write(b, b->fstate, addr - c->flash_regs, value, mask);
         return;
     }
-    if (in_block(addr, IWDG_BASE, 0x400)) {
+    if (in_block(addr, iwdg_base(c), 0x400)) {
         /* IWDG registers take 16-bit or 32-bit writes; use the low lanes. */
-        iwdg_write(b, addr - IWDG_BASE, value & mask);
+        iwdg_write(b, addr - iwdg_base(c), value & mask);
         return;
     }
-    if (c->idcode_addr < PPB_BASE && in_block(addr, c->idcode_addr, 0x20)) {
+    if (in_apb_dbgmcu(c, addr)) {
         dbgmcu_write(b, addr, value, mask);
         return;
     }
     if (addr == c->rcc_csr) {
-        if (value & mask & (1u << 24)) /* RMVF clears the reset flags */
+        if (value & mask & (c->rst_bits ? c->rst_bits->rmvf : rm0008_rst.rmvf)) /* RMVF */
             b->rcc_csr_flags = 0;
         return;
     }

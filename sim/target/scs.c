@@ -54,36 +54,42 @@
 static bool in_dbgmcu(const sim_board *b, uint32_t addr)
 {
     uint32_t base = b->chip->idcode_addr;
-    return base >= PPB_BASE && addr >= base && addr - base < 0x20;
+    return base >= PPB_BASE && addr >= base && addr - base < dbgmcu_span(b->chip);
+}
+
+uint32_t dbgmcu_span(const sim_chip *c)
+{
+    uint32_t fz = c->dbgmcu_apb1_fz - c->idcode_addr + 4;
+    return fz > 0x20 ? fz : 0x20;
+}
+
+/* The register behind addr: DBGMCU_CR and the freeze register holding the
+ * IWDG's bit where the row puts them, and the F2/F4 APB2_FZ at +0x0C. */
+static uint32_t *dbgmcu_reg(sim_board *b, uint32_t addr)
+{
+    const sim_chip *c = b->chip;
+    if (addr == c->dbgmcu_cr)
+        return &b->dbgmcu_cr;
+    if (addr == c->dbgmcu_apb1_fz)
+        return &b->dbgmcu_fz1;
+    if (addr - c->idcode_addr == 0xC)
+        return &b->dbgmcu_fz2;
+    return NULL;
 }
 
 uint32_t dbgmcu_read(sim_board *b, uint32_t addr)
 {
     const sim_chip *c = b->chip;
-    uint32_t off = addr - c->idcode_addr;
-    switch (off) {
-    case 0x0:
+    if (addr == c->idcode_addr)
         return (uint32_t)c->rev_id << 16 | c->dev_id;
-    case 0x4:
-        return b->dbgmcu_cr;
-    case 0x8:
-        return b->dbgmcu_fz1;
-    case 0xC:
-        return b->dbgmcu_fz2;
-    default:
-        return 0;
-    }
+    uint32_t *reg = dbgmcu_reg(b, addr);
+    return reg ? *reg : 0;
 }
 
 void dbgmcu_write(sim_board *b, uint32_t addr, uint32_t value, uint32_t mask)
 {
-    const sim_chip *c = b->chip;
-    uint32_t off = addr - c->idcode_addr;
     bool was_frozen = iwdg_frozen(b);
-    uint32_t *reg = off == 0x4   ? &b->dbgmcu_cr
-                    : off == 0x8 ? &b->dbgmcu_fz1
-                    : off == 0xC ? &b->dbgmcu_fz2
-                                 : NULL;
+    uint32_t *reg = dbgmcu_reg(b, addr);
     if (!reg)
         return;
     *reg = (*reg & ~mask) | (value & mask);
