@@ -139,6 +139,16 @@ unit_step unit_first_step(unit_state s, unit_event e)
 
 /* ---- the run ------------------------------------------------------------------ */
 
+/* The failure the last rung taken answered, and that rung (learned: it came
+ * from host->learned). */
+typedef struct cure_note {
+    bool open, learned;
+    unit_state s;
+    unit_event e;
+    unit_err err;
+    unit_step step;
+} cure_note;
+
 typedef struct run {
     const unit_config *cfg;
     const unit_recipe *r;
@@ -601,6 +611,10 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
     /* Ladder position for the current run of failures of one state. */
     int rung = -1;
     unsigned retries_left = cfg->retries;
+    /* The failure the last rung taken answered, and that rung: reported as
+     * the cure when the state then succeeds (adaptive recovery). */
+    cure_note cure = {0};
+    bool learned_tried = false;
     uint64_t state_t0 = ops->now_ms(d), wait_t0 = state_t0;
     unit_event last_fail = UEV_FAULT;
 
@@ -621,6 +635,10 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
         switch (t.action) {
         case UA_NEXT:
             if (t.next != s) {
+                if (cure.open && host->on_cured)
+                    host->on_cured(h, cure.s, cure.e, cure.err, cure.step, true);
+                cure.open = false;
+                learned_tried = false;
                 rung = -1;
                 retries_left = cfg->retries;
                 state_t0 = now;
@@ -644,6 +662,35 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
             if (s != US_WAIT_BOARD)
                 attempt_end(&x, false, s);
             out->failed_in = s;
+            /* A remembered cure that did not cure this time is forgotten,
+             * and the ladder starts from its first rung. */
+            if (cure.open && cure.learned) {
+                if (host->on_cured)
+                    host->on_cured(h, cure.s, cure.e, cure.err, cure.step, false);
+                rung = -1;
+            }
+            cure.open = false;
+            /* First the rung that cured this failure last time. */
+            int hint =
+                !learned_tried && rung < 0 && host->learned ? host->learned(h, s, ev, e) : -1;
+            if (hint >= 0 && hint < STEP_COUNT && rung_applies((unit_step)hint, s, ev)) {
+                learned_tried = true;
+                unit_err le = ops->recover(d, (unit_step)hint);
+                if (le != UNIT_E_UNSUPPORTED)
+                    record_step(&x, (unit_step)hint, le == UNIT_OK);
+                if (le == UNIT_OK) {
+                    cure = (cure_note){true, true, s, ev, e, (unit_step)hint};
+                    continue; /* s again */
+                }
+                if (le == UNIT_E_GONE) {
+                    set_error(&x, "the probe left the USB bus: %s",
+                              ops->message ? ops->message(d) : "not found by serial");
+                    s = US_INTERRUPTED;
+                    break;
+                }
+                if (host->on_cured)
+                    host->on_cured(h, s, ev, e, (unit_step)hint, false);
+            }
             if (rung < 0)
                 rung = (int)unit_first_step(s, ev);
             else if (rung == STEP_RETRY && retries_left > 0)
@@ -677,8 +724,10 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
                     break;
                 rung++;
             }
-            if (re == UNIT_OK)
+            if (re == UNIT_OK) {
+                cure = (cure_note){true, false, s, ev, e, (unit_step)rung};
                 continue; /* s again */
+            }
             if (re == UNIT_E_CANCELLED) {
                 set_error(&x, "cancelled while recovering the probe");
                 s = US_INTERRUPTED;

@@ -128,6 +128,18 @@ typedef struct unit_ops {
     void (*sleep_ms)(void *d, unsigned ms);
 } unit_ops;
 
+/* What a state reported, as the machine classes it. */
+typedef enum unit_event {
+    UEV_OK,
+    UEV_NO_BOARD, /* nothing there (or the board we just did) */
+    UEV_FAULT,    /* target-side failure: climb the ladder */
+    UEV_PROBE,    /* probe-side failure: climb from the probe rungs */
+    UEV_REFUSED,  /* the board is wrong for this recipe */
+    UEV_GONE,     /* the probe left the bus */
+    UEV_CANCEL,
+    UEV_COUNT
+} unit_event;
+
 /* The one who runs the machine: the daemon's slot worker, or flashline flash.
  * Every callback is optional except where said. */
 typedef struct unit_host {
@@ -137,6 +149,14 @@ typedef struct unit_host {
     void (*on_attempt_begin)(void *h, int n, unit_state s);
     void (*on_attempt_end)(void *h, int n, bool ok, unit_state s, const char *error);
     void (*on_recovery)(void *h, unit_step step, bool ok);
+    /* Adaptive recovery. learned: the rung that last cured a failure of
+     * class err in state s on this probe, tried before the ladder; -1 for
+     * none. on_cured: after a failure of (s, e, err), the state went on to
+     * succeed after rung step (cured = true: remember it), or the learned
+     * rung was taken and the state failed again (cured = false: forget
+     * it). The ladder's order stays the default. */
+    int (*learned)(void *h, unit_state s, unit_event e, unit_err err);
+    void (*on_cured)(void *h, unit_state s, unit_event e, unit_err err, unit_step step, bool cured);
     /* When a new board is seen (WAIT_BOARD), or after IDENTIFY when the
      * run starts at CONNECT: open the unit's record and hand out its serial
      * number (*serial, when the recipe has one). Return false when the job
@@ -182,16 +202,6 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
 
 /* The table, for tests and documentation: what the machine does when
  * state s reports event e. */
-typedef enum unit_event {
-    UEV_OK,
-    UEV_NO_BOARD, /* nothing there (or the board we just did) */
-    UEV_FAULT,    /* target-side failure: climb the ladder */
-    UEV_PROBE,    /* probe-side failure: climb from the probe rungs */
-    UEV_REFUSED,  /* the board is wrong for this recipe */
-    UEV_GONE,     /* the probe left the bus */
-    UEV_CANCEL,
-    UEV_COUNT
-} unit_event;
 
 typedef enum unit_action {
     UA_NEXT,       /* go to the row's next state */

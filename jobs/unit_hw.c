@@ -283,10 +283,12 @@ static unit_err hw_recover(void *d, unit_step step)
     case STEP_UNDER_RESET:
         return attach(hw, true);
     case STEP_LOWER_CLOCK: {
+        /* Only the clock: SWD_SET_FREQ takes effect in debug mode (the
+         * driver sends it at once), so this rung does not also reopen the
+         * probe, and a cure is credited to the rung that did it (the seed's
+         * fault is cured by the reopen, one rung up). */
         unsigned khz = pd_swd_clock(hw->probe);
         unit_err e = from_pd(hw, pd_set_swd_clock(hw->probe, khz > 400 ? khz / 4 : 100, NULL));
-        if (e == UNIT_OK)
-            e = from_pd(hw, pd_reopen(hw->probe));
         return e == UNIT_OK ? attach(hw, false) : e;
     }
     case STEP_REOPEN: {

@@ -50,6 +50,10 @@ typedef struct fake {
     char cur_uid[25];     /* the board peek saw last ("" before any peek) */
     bool swap_after_peek; /* identify finds another board than peek saw */
     bool no_loader;       /* STEP_NO_LOADER taken: stream and crc go over SWD */
+    /* The seed's fault: stream fails until cure_step is taken (STEP_COUNT:
+     * no such fault). */
+    unit_step cure_step;
+    bool cured;
     int rdp_set;
 } fake;
 
@@ -162,6 +166,8 @@ static unit_err f_stream(void *d, const fl_chunk *c, size_t n, fl_progress_fn pr
     /* Without the loader the failures scripted for it do not apply; a
      * fault scripted as "direct" does. */
     unit_err e = scripted(f, f->no_loader ? "direct" : "stream", ++f->calls_stream, &after);
+    if (e == UNIT_OK && f->cure_step != STEP_COUNT && !f->cured)
+        e = UNIT_E_TARGET;
     size_t limit = e == UNIT_OK ? n : (after < n ? after : n);
     uint32_t bytes = 0;
     for (size_t i = 0; i < limit; i++) {
@@ -220,6 +226,8 @@ static unit_err f_recover(void *d, unit_step s)
 {
     fake *f = d;
     f->recovered[f->nrecovered++] = s;
+    if (s == f->cure_step && f->recover_result[s] == UNIT_OK)
+        f->cured = true;
     if (s == STEP_NO_LOADER && f->recover_result[s] == UNIT_OK)
         f->no_loader = true;
     f->now += f->recover_cost_ms;
@@ -274,6 +282,13 @@ typedef struct host {
     int cancel_after_steps;  /* 0 = never */
     int steps;
     uint64_t last_progress;
+    /* Adaptive recovery: what the host remembers, -1 for nothing (mem_on:
+     * the host offers learned/on_cured at all), and what it was told. */
+    bool mem_on;
+    int mem[US_COUNT][UEV_COUNT];
+    int cured_reports, forgot_reports;
+    unit_step last_cure;
+    unit_err last_err;
 } host;
 
 static void h_state(void *p, unit_state s)
@@ -326,6 +341,28 @@ static void h_recovery(void *p, unit_step step, bool ok)
     ((host *)p)->steps++;
 }
 
+static int h_learned(void *p, unit_state s, unit_event e, unit_err err)
+{
+    host *h = p;
+    (void)err;
+    return h->mem_on ? h->mem[s][e] : -1;
+}
+
+static void h_cured(void *p, unit_state s, unit_event e, unit_err err, unit_step step, bool cured)
+{
+    host *h = p;
+    h->last_err = err;
+    if (cured) {
+        h->mem[s][e] = (int)step;
+        h->cured_reports++;
+        h->last_cure = step;
+    } else {
+        assert_int_equal(h->mem[s][e], (int)step);
+        h->mem[s][e] = -1;
+        h->forgot_reports++;
+    }
+}
+
 static bool h_cancelled(void *p)
 {
     host *h = p;
@@ -341,6 +378,8 @@ static const unit_host test_host = {
     .on_recovery = h_recovery,
     .begin = h_begin,
     .cancelled = h_cancelled,
+    .learned = h_learned,
+    .on_cured = h_cured,
 };
 
 /* ---- fixtures ------------------------------------------------------------------ */
@@ -375,6 +414,10 @@ static world *new_world(uint32_t len)
     w->f.stuck_addr = -1;
     w->f.rdp_set = -1;
     w->f.uid0 = 0x1234;
+    w->f.cure_step = STEP_COUNT;
+    for (int s = 0; s < US_COUNT; s++)
+        for (int e = 0; e < UEV_COUNT; e++)
+            w->h.mem[s][e] = -1;
     w->img = make_image(0x08000000u, len, 3);
     w->r = (unit_recipe){.img = w->img,
                          .chip = "stm32f103rb",
@@ -385,6 +428,14 @@ static world *new_world(uint32_t len)
     w->cfg = (unit_config){.start = US_CONNECT, .poll_ms = 100, .retries = 1};
     w->h.next_serial = 100;
     return w;
+}
+
+static void new_image(world *w, uint8_t seed)
+{
+    uint32_t len = (uint32_t)(image_end_address(w->img) - 0x08000000u);
+    image_free(w->img);
+    w->img = make_image(0x08000000u, len, seed);
+    w->r.img = w->img;
 }
 
 static void free_world(world *w)
@@ -468,6 +519,55 @@ static void loader_failure_retries_and_resumes_from_the_failed_unit(void **state
     assert_int_equal(w->f.unit_erases[2], 1);
     assert_int_equal(w->f.unit_erases[3], 2);
     assert_flash_holds(w, w->img);
+    free_world(w);
+}
+
+/* The seed's fault, cured only by a reopen: the first unit climbs the
+ * ladder to it; the next tries it first (2 attempts); when it stops curing
+ * it is forgotten, the ladder climbs again and the new cure is kept. */
+static void a_learned_cure_is_tried_first_and_forgotten_when_it_fails(void **state)
+{
+    (void)state;
+    world *w = new_world(4096);
+    w->h.mem_on = true;
+    w->f.cure_step = STEP_REOPEN;
+    go(w);
+    assert_int_equal(w->out.final, US_DONE);
+    const unit_step climb[] = {STEP_RETRY,        STEP_RETRY,       STEP_HALT_RELOAD,
+                               STEP_SYSTEM_RESET, STEP_UNDER_RESET, STEP_LOWER_CLOCK,
+                               STEP_REOPEN};
+    assert_int_equal(w->out.nsteps, sizeof climb / sizeof climb[0]);
+    for (size_t i = 0; i < w->out.nsteps; i++)
+        assert_int_equal(w->out.steps[i], climb[i]);
+    assert_int_equal(w->h.cured_reports, 1);
+    assert_int_equal(w->h.last_cure, STEP_REOPEN);
+    assert_int_equal(w->h.last_err, UNIT_E_TARGET);
+    assert_int_equal(w->h.mem[US_PROGRAM][UEV_FAULT], STEP_REOPEN);
+
+    /* The next unit on this probe (a new image, so that nothing is
+     * skipped): the remembered rung first. */
+    w->f.cured = false;
+    new_image(w, 4);
+    go(w);
+    assert_int_equal(w->out.final, US_DONE);
+    assert_int_equal(w->out.attempts, 2);
+    assert_int_equal(w->out.nsteps, 1);
+    assert_int_equal(w->out.steps[0], STEP_REOPEN);
+    assert_int_equal(w->h.cured_reports, 2);
+    assert_flash_holds(w, w->img);
+
+    /* Now only a USB reset helps: the reopen is tried, fails to cure, is
+     * forgotten, and the ladder from its first rung finds the new cure. */
+    w->f.cured = false;
+    w->f.cure_step = STEP_USB_RESET;
+    new_image(w, 5);
+    go(w);
+    assert_int_equal(w->out.final, US_DONE);
+    assert_int_equal(w->out.steps[0], STEP_REOPEN);
+    assert_int_equal(w->out.steps[1], STEP_RETRY);
+    assert_int_equal(w->out.steps[w->out.nsteps - 1], STEP_USB_RESET);
+    assert_int_equal(w->h.forgot_reports, 1);
+    assert_int_equal(w->h.mem[US_PROGRAM][UEV_FAULT], STEP_USB_RESET);
     free_world(w);
 }
 
@@ -816,6 +916,7 @@ int main(void)
         cmocka_unit_test(unchanged_board_is_skipped_and_one_change_rewrites_one_unit),
         cmocka_unit_test(loader_failure_retries_and_resumes_from_the_failed_unit),
         cmocka_unit_test(probe_failure_starts_at_the_probe_rungs),
+        cmocka_unit_test(a_learned_cure_is_tried_first_and_forgotten_when_it_fails),
         cmocka_unit_test(ladder_climbs_in_order_and_gives_up_with_a_message),
         cmocka_unit_test(a_loader_that_cannot_run_ends_over_swd),
         cmocka_unit_test(a_probe_beyond_help_is_quarantined),
