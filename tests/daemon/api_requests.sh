@@ -118,7 +118,7 @@ expect 400 bad_request "unknown query argument on a write" "${J[@]}" -d "{\"imag
 expect 404 not_found "job with an unknown image" "${J[@]}" -d '{"image": "0000000000000000000000000000000000000000000000000000000000000000", "chip": "stm32f103rb", "count": 1}' "$U/v1/jobs"
 expect 422 unprocessable "image too large for the chip" "${J[@]}" -d "{\"image\": \"$big\", \"chip\": \"stm32f103rb\", \"count\": 1}" "$U/v1/jobs"
 expect 422 unprocessable "unknown chip" "${J[@]}" -d "{\"image\": \"$small\", \"chip\": \"stm32f999zz\", \"count\": 1}" "$U/v1/jobs"
-expect 422 unprocessable "unknown family" "${J[@]}" -d "{\"image\": \"$small\", \"family\": \"h7\", \"count\": 1}" "$U/v1/jobs"
+expect 422 unprocessable "unknown family" "${J[@]}" -d "{\"image\": \"$small\", \"family\": \"x9\", \"count\": 1}" "$U/v1/jobs"
 expect 400 bad_request "malformed image (ihex)" -X POST --data-binary 'this is not a hex file' "$U/v1/images?format=ihex"
 expect 400 bad_request "malformed image (srec)" -X POST --data-binary 'S1FFgarbage' "$U/v1/images?format=srec"
 expect 400 bad_request "malformed image (elf)" -X POST --data-binary $'\x7fELF\x01\x01\x01' "$U/v1/images?format=elf"
