@@ -148,8 +148,8 @@ static int on_recovery(void *user, const store_recovery *r)
     for (size_t i = h->n; i-- > 0;) {
         if (h->ids[i] == r->attempt_id) {
             json_t *rec = json_object_get(json_array_get(h->attempts, i), "recovery");
-            json_array_append_new(rec, json_pack("{s:o,s:s,s:b}", "at", view_time(r->at_ms), "step",
-                                                 r->step, "ok", r->ok));
+            json_array_append_new(rec, json_pack("{s:o,s:s,s:b,s:b}", "at", view_time(r->at_ms),
+                                                 "step", r->step, "ok", r->ok, "cured", r->cured));
             return 0;
         }
     }

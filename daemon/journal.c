@@ -89,6 +89,15 @@ static store_err apply(journal *j, journal_entry *e)
         return store_probe_set_quarantine_by(j->db, e->probe, e->body, NULL, e->at_ms);
     case J_PROBE_SEEN:
         return store_probe_seen(j->db, e->probe, e->text, e->at_ms);
+    case J_CURE: {
+        store_cure c = {0};
+        snprintf(c.probe, sizeof c.probe, "%s", e->probe);
+        snprintf(c.state, sizeof c.state, "%s", e->state);
+        snprintf(c.event, sizeof c.event, "%s", e->result);
+        snprintf(c.error, sizeof c.error, "%s", e->body ? e->body : "");
+        snprintf(c.step, sizeof c.step, "%s", e->text);
+        return store_cure_set(j->db, &c, e->ok, e->unit, e->at_ms);
+    }
     }
     return STORE_E_ARG;
 }

@@ -48,6 +48,7 @@ typedef enum journal_kind {
     J_JOB_STATE,
     J_QUARANTINE,
     J_PROBE_SEEN,
+    J_CURE, /* adaptive recovery: store_cure_set */
 } journal_kind;
 
 /* One write, as the landed hook sees it once it is committed. */
@@ -58,14 +59,16 @@ typedef struct journal_entry {
     int64_t unit, job;    /* 0: none */
     journal_ref *attempt; /* J_ATTEMPT_*, J_RECOVERY */
     int n;                /* J_ATTEMPT_BEGIN: attempt number */
-    bool ok;              /* J_RECOVERY */
+    bool ok;              /* J_RECOVERY; J_CURE: cured (else forget) */
     bool serial_in_flash; /* J_UNIT_END */
-    char probe[32];       /* J_EVENT, J_QUARANTINE, J_PROBE_SEEN, J_RECOVERY */
-    char result[16];      /* J_ATTEMPT_END, J_UNIT_END */
-    char state[24];       /* J_ATTEMPT_END: unit state; J_JOB_STATE: job state */
-    char text[64]; /* J_EVENT: kind; J_RECOVERY: step; J_PROBE_SEEN: probe kind; J_UNIT_END: chip */
-    char *body;    /* J_EVENT: data JSON; errors and reasons (may be NULL) */
-    void *user;    /* the caller's, for the landed hook */
+    char probe[32];       /* J_EVENT, J_QUARANTINE, J_PROBE_SEEN, J_RECOVERY, J_CURE */
+    char result[16];      /* J_ATTEMPT_END, J_UNIT_END; J_CURE: event class */
+    char state[24];       /* J_ATTEMPT_END, J_CURE: unit state; J_JOB_STATE: job state */
+    /* J_EVENT: kind; J_RECOVERY, J_CURE: step (the longest step name is 64
+     * characters); J_PROBE_SEEN: probe kind; J_UNIT_END: chip */
+    char text[128];
+    char *body; /* J_EVENT: data JSON; J_CURE: error class; errors and reasons (may be NULL) */
+    void *user; /* the caller's, for the landed hook */
 } journal_entry;
 
 typedef struct journal_hooks {

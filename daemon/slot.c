@@ -101,6 +101,31 @@ static void on_recovery(void *h, unit_step step, bool ok)
     post(w, m);
 }
 
+static int learned(void *h, unit_state s, unit_event e, unit_err err)
+{
+    worker *w = h;
+    if ((unsigned)s >= US_COUNT || (unsigned)e >= UEV_COUNT || (unsigned)err > UNIT_E_CANCELLED)
+        return -1;
+    pthread_mutex_lock(&w->sl->mu);
+    int rung = w->sl->learned[s][e][err];
+    pthread_mutex_unlock(&w->sl->mu);
+    return rung;
+}
+
+static void on_cured(void *h, unit_state s, unit_event e, unit_err err, unit_step step, bool cured)
+{
+    worker *w = h;
+    slot_msg *m = msg_new(w, SM_CURED);
+    if (m) {
+        m->state = s;
+        m->event = e;
+        m->uerr = err;
+        m->step = step;
+        m->ok = cured;
+    }
+    post(w, m);
+}
+
 static bool begin(void *h, const unit_board *b, int64_t *serial)
 {
     worker *w = h;
@@ -147,6 +172,8 @@ static const unit_host worker_host = {
     .on_attempt_begin = on_attempt_begin,
     .on_attempt_end = on_attempt_end,
     .on_recovery = on_recovery,
+    .learned = learned,
+    .on_cured = on_cured,
     .begin = begin,
     .cancelled = cancelled,
 };

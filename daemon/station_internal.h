@@ -46,6 +46,7 @@ typedef enum slot_msg_kind {
     SM_ATTEMPT_BEGIN,
     SM_ATTEMPT_END,
     SM_RECOVERY,
+    SM_CURED,    /* adaptive recovery: a rung cured a failure, or a learned one did not */
     SM_BEGIN,    /* the worker waits for the answer */
     SM_UNIT_END, /* a begun unit is over: outcome attached */
     SM_RUN_END,  /* a run ended before any unit began */
@@ -70,6 +71,8 @@ typedef struct slot_msg {
     bool ok;
     unit_state state;
     unit_step step;
+    unit_event event; /* SM_CURED */
+    unit_err uerr;    /* SM_CURED */
     uint64_t done, total;
     unit_board board;
     unit_outcome *outcome; /* SM_UNIT_END, SM_RUN_END: owned by the message */
@@ -95,6 +98,10 @@ struct slot {
     bool begin_asked, begin_answered, begin_ok;
     bool begin_already; /* refused: this board already has its ok unit in the job */
     int64_t begin_serial;
+    /* Adaptive recovery: the rung that cured each failure signature last
+     * on this probe (-1: none), loaded from the store when the probe
+     * arrives, kept by the loop, read by the worker. */
+    signed char learned[US_COUNT][UEV_COUNT][UNIT_E_CANCELLED + 1];
 
     /* loop only: */
     const char *state; /* docs/api.md probe states */

@@ -270,6 +270,7 @@ void station_landed(void *user, const journal_entry *e)
         break;
     case J_QUARANTINE:
     case J_PROBE_SEEN:
+    case J_CURE:
         break;
     }
 }
@@ -294,6 +295,30 @@ static void record_probe_seen(station *s, slot *sl, int64_t at_ms)
     snprintf(e->probe, sizeof e->probe, "%s", sl->serial);
     snprintf(e->text, sizeof e->text, "%s", sl->kind);
     journal_write(s->jnl, e);
+}
+
+/* A remembered cure, from its names back to the machine's values; rows
+ * whose names this build does not know (an older or newer station) are
+ * skipped. */
+static int load_cure(void *user, const store_cure *c)
+{
+    slot *sl = user;
+    int st = -1, ev = -1, er = -1, step = -1;
+    for (int i = 0; i < US_COUNT; i++)
+        if (strcmp(c->state, unit_state_name((unit_state)i)) == 0)
+            st = i;
+    for (int i = 0; i < UEV_COUNT; i++)
+        if (strcmp(c->event, unit_event_name((unit_event)i)) == 0)
+            ev = i;
+    for (int i = 0; i <= UNIT_E_CANCELLED; i++)
+        if (strcmp(c->error, unit_err_name((unit_err)i)) == 0)
+            er = i;
+    for (int i = 0; i < STEP_COUNT; i++)
+        if (strcmp(c->step, unit_step_name((unit_step)i)) == 0)
+            step = i;
+    if (st >= 0 && ev >= 0 && er >= 0 && step >= 0)
+        sl->learned[st][ev][er] = (signed char)step;
+    return 0;
 }
 
 static slot *slot_new(station *s, const probe_seen *p, int64_t at_ms)
@@ -326,6 +351,12 @@ static slot *slot_new(station *s, const probe_seen *p, int64_t at_ms)
     }
     store_unit_filter lf = {.probe = sl->serial, .limit = 1};
     store_units_query(s->db, &lf, last_unit, sl);
+    /* Before the worker starts: no lock needed yet. A store that cannot
+     * say only costs the ladder from its first rung. */
+    memset(sl->learned, -1, sizeof sl->learned);
+    if (store_cures_load(s->db, sl->serial, load_cure, sl) != STORE_OK)
+        fprintf(stderr, "flashlined: probe %s: recovery memory not read: %s\n", sl->serial,
+                store_message(s->db));
     return sl;
 }
 
@@ -381,6 +412,34 @@ static void on_probes(station *s, slot_msg *m)
                 station_set_state(s, sl, "gone");
         }
     }
+}
+
+/* Adaptive recovery: keep what cured (or forget what did not) for the
+ * worker, and durably in the store, with the unit's record marking the
+ * step. */
+static void on_cured(station *s, slot *sl, slot_msg *m)
+{
+    if ((unsigned)m->state >= US_COUNT || (unsigned)m->event >= UEV_COUNT ||
+        (unsigned)m->uerr > UNIT_E_CANCELLED || (unsigned)m->step >= STEP_COUNT)
+        return;
+    pthread_mutex_lock(&sl->mu);
+    signed char *slot_rung = &sl->learned[m->state][m->event][m->uerr];
+    if (m->ok)
+        *slot_rung = (signed char)m->step;
+    else if (*slot_rung == (signed char)m->step)
+        *slot_rung = -1;
+    pthread_mutex_unlock(&sl->mu);
+    journal_entry *e = journal_entry_new(J_CURE, m->at_ms);
+    if (!e)
+        return;
+    e->unit = sl->unit_id;
+    e->ok = m->ok;
+    snprintf(e->probe, sizeof e->probe, "%s", sl->serial);
+    snprintf(e->state, sizeof e->state, "%s", unit_state_name(m->state));
+    snprintf(e->result, sizeof e->result, "%s", unit_event_name(m->event));
+    snprintf(e->text, sizeof e->text, "%s", unit_step_name(m->step));
+    e->body = strdup(unit_err_name(m->uerr));
+    journal_write(s->jnl, e);
 }
 
 static void on_recovery(station *s, slot *sl, slot_msg *m)
@@ -475,6 +534,9 @@ static void handle(station *s, slot_msg *m)
         break;
     case SM_RECOVERY:
         on_recovery(s, sl, m);
+        break;
+    case SM_CURED:
+        on_cured(s, sl, m);
         break;
     case SM_BEGIN:
         on_begin(s, sl, m);

@@ -40,6 +40,16 @@ const char *unit_err_name(unit_err e)
     return (unsigned)e < sizeof n / sizeof n[0] ? n[e] : "?";
 }
 
+const char *unit_event_name(unit_event e)
+{
+    static const char *const n[UEV_COUNT] = {
+        [UEV_OK] = "ok",         [UEV_NO_BOARD] = "no_board", [UEV_FAULT] = "fault",
+        [UEV_PROBE] = "probe",   [UEV_REFUSED] = "refused",   [UEV_GONE] = "gone",
+        [UEV_CANCEL] = "cancel",
+    };
+    return (unsigned)e < UEV_COUNT ? n[e] : "?";
+}
+
 const char *unit_step_name(unit_step s)
 {
     static const char *const n[STEP_COUNT] = {

@@ -218,6 +218,7 @@ typedef struct unit_transition {
 } unit_transition;
 
 unit_transition unit_table(unit_state s, unit_event e);
+const char *unit_event_name(unit_event e);
 /* The first rung for a failure of class e in state s. */
 unit_step unit_first_step(unit_state s, unit_event e);
 

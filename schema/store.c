@@ -78,7 +78,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                            " SELECT ?1, id, ?3, ?4, ?5 FROM attempts WHERE id = ?2 AND unit = ?1",
     [ST_HIST_ATTEMPTS] = "SELECT id, n, result, state, error, started, finished FROM attempts"
                          " WHERE unit = ?1 ORDER BY n, id",
-    [ST_HIST_RECOVERY] = "SELECT id, attempt, step, ok, at FROM recovery"
+    [ST_HIST_RECOVERY] = "SELECT id, attempt, step, ok, at, cured FROM recovery"
                          " WHERE unit = ?1 AND attempt = ?2 ORDER BY id",
     [ST_EVENT_INSERT] = "INSERT INTO events (at, kind, probe, job, unit, data_json)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

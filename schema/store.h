@@ -254,6 +254,7 @@ typedef struct store_recovery {
     int64_t id, attempt_id;
     char step[128];
     bool ok;
+    bool cured; /* the failed state succeeded after this step (adaptive recovery) */
     int64_t at_ms;
 } store_recovery;
 
@@ -326,6 +327,24 @@ store_err store_actions_query(store *s, const store_action_filter *f,
 /* Bulk loading (benchmarks, imports): between begin and end every write
  * joins one transaction and synchronous is OFF, so a crash in between may
  * lose or corrupt the whole batch. Never use it in the daemon. */
+/* ---- adaptive recovery's memory (store_cures.c) ---- */
+
+/* A failure signature (names from jobs/unit.h: unit_state_name,
+ * unit_event_name, unit_err_name) and the step that cured it last. */
+typedef struct store_cure {
+    char probe[32];
+    char state[24], event[24], error[24];
+    char step[128];
+    int64_t cures; /* times in a row this step cured it (loaded rows) */
+} store_cure;
+/* cured: remember c->step for the signature (and mark the unit's last ok
+ * recovery row of that step as the cure when unit_id is not 0); not cured:
+ * forget it if c->step is what is remembered. One transaction. */
+store_err store_cure_set(store *s, const store_cure *c, bool cured, int64_t unit_id,
+                         int64_t now_ms);
+typedef int (*store_cure_fn)(void *user, const store_cure *c); /* nonzero: stop */
+store_err store_cures_load(store *s, const char *probe, store_cure_fn fn, void *user);
+
 store_err store_bulk_begin(store *s);
 store_err store_bulk_end(store *s); /* commits, synchronous back to FULL */
 

@@ -581,6 +581,7 @@ store_err store_unit_history(store *s, int64_t unit_id, store_attempt_fn on_atte
             store_col_text(rt, 2, r.step, sizeof r.step);
             r.ok = sqlite3_column_int(rt, 3) != 0;
             r.at_ms = sqlite3_column_int64(rt, 4);
+            r.cured = sqlite3_column_int(rt, 5) != 0;
             if (on_recovery(user, &r) != 0) {
                 stop = true;
                 break;

@@ -423,8 +423,21 @@ static int on_attempt(void *user, const store_attempt *a)
 static int on_recovery(void *user, const store_recovery *r)
 {
     hist *h = user;
-    snprintf(h->lines[h->n++], sizeof h->lines[0], "R %s %d %lld", r->step, r->ok,
-             (long long)r->at_ms);
+    snprintf(h->lines[h->n++], sizeof h->lines[0], "R %s %d %lld%s", r->step, r->ok,
+             (long long)r->at_ms, r->cured ? " cured" : "");
+    return 0;
+}
+
+typedef struct cure_list {
+    size_t n;
+    char lines[4][256];
+} cure_list;
+
+static int on_cure(void *user, const store_cure *c)
+{
+    cure_list *l = user;
+    snprintf(l->lines[l->n++], sizeof l->lines[0], "%s %s %s %s %lld", c->state, c->event, c->error,
+             c->step, (long long)c->cures);
     return 0;
 }
 
@@ -469,6 +482,42 @@ static void unit_history_round_trips(void **state)
     assert_int_equal(u.finished_ms, 1100);
     assert_int_equal(u.attempts, 2);
     assert_int_equal(u.recovery_steps, 2);
+
+    /* Adaptive recovery: the cure is remembered for the probe's failure
+     * signature and named on the unit's record; a cure that stops working
+     * is forgotten; another probe's memory is its own. */
+    store_cure c = {.probe = "066D",
+                    .state = "program",
+                    .event = "fault",
+                    .error = "target",
+                    .step = "USB reset of the probe, found again by serial"};
+    CHECK(f->s, store_cure_set(f->s, &c, true, unit, 1200));
+    CHECK(f->s, store_cure_set(f->s, &c, true, 0, 1300));
+    hist cured = {0};
+    CHECK(f->s, store_unit_history(f->s, unit, on_attempt, on_recovery, &cured));
+    assert_string_equal(cured.lines[1], "R halt with interrupts masked 0 1020");
+    assert_string_equal(cured.lines[2],
+                        "R USB reset of the probe, found again by serial 1 1030 cured");
+    cure_list got = {0};
+    CHECK(f->s, store_cures_load(f->s, "066D", on_cure, &got));
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.lines[0],
+                        "program fault target USB reset of the probe, found again by serial 2");
+    got.n = 0;
+    CHECK(f->s, store_cures_load(f->s, "066E", on_cure, &got));
+    assert_int_equal(got.n, 0);
+    store_cure other_step = c;
+    snprintf(other_step.step, sizeof other_step.step, "close and reopen the probe");
+    CHECK(f->s, store_cure_set(f->s, &other_step, false, 0, 1400)); /* not what is remembered */
+    CHECK(f->s, store_cures_load(f->s, "066D", on_cure, &got));
+    assert_int_equal(got.n, 1);
+    got.n = 0;
+    CHECK(f->s, store_cure_set(f->s, &c, false, 0, 1500));
+    CHECK(f->s, store_cures_load(f->s, "066D", on_cure, &got));
+    assert_int_equal(got.n, 0);
+    store_cure empty = c;
+    empty.state[0] = '\0';
+    assert_int_equal(store_cure_set(f->s, &empty, true, 0, 1), STORE_E_ARG);
 
     /* a recovery step must name an attempt of the same unit */
     assert_int_equal(store_recovery_add(f->s, other, a1, "x", true, 1), STORE_E_NOT_FOUND);
