@@ -51,6 +51,7 @@ bool config_init(config *c)
     memset(c, 0, sizeof *c);
     c->socket_mode = 0660;
     c->max_upload_mb = 16;
+    health_config_defaults(&c->health);
     c->socket = strdup(CONFIG_DEFAULT_SOCKET);
     c->db = strdup(CONFIG_DEFAULT_DB);
     return c->socket && c->db;
@@ -90,6 +91,57 @@ static bool parse_uint(const char *s, unsigned long max, unsigned *out)
     if (errno || v > max)
         return false;
     *out = (unsigned)v;
+    return true;
+}
+
+/* A share (percent), or attempts per unit: a decimal number in range. */
+static bool parse_number(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s || strspn(s, "0123456789.") != strlen(s))
+        return false;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* [health] (daemon/health.h): the figures a probe is judged by. */
+static bool set_health(health_config *h, const char *key, const char *value, char *msg,
+                       size_t msglen)
+{
+    unsigned u = 0;
+    double d = 0;
+    if (strcmp(key, "window") == 0 && parse_uint(value, HEALTH_WINDOW_MAX, &u) && u > 0)
+        h->window = u;
+    else if (strcmp(key, "degraded_min_units") == 0 && parse_uint(value, HEALTH_WINDOW_MAX, &u))
+        h->degraded_min_units = u;
+    else if (strcmp(key, "failing_min_units") == 0 && parse_uint(value, HEALTH_WINDOW_MAX, &u))
+        h->failing_min_units = u;
+    else if (strcmp(key, "degraded_recovery_percent") == 0 && parse_number(value, 0, 100, &d))
+        h->degraded_recovery = d / 100;
+    else if (strcmp(key, "failing_recovery_percent") == 0 && parse_number(value, 0, 100, &d))
+        h->failing_recovery = d / 100;
+    else if (strcmp(key, "degraded_attempts") == 0 && parse_number(value, 1, 100, &d))
+        h->degraded_attempts = d;
+    else if (strcmp(key, "failing_attempts") == 0 && parse_number(value, 1, 100, &d))
+        h->failing_attempts = d;
+    else if (strcmp(key, "failing_usb_resets_per_hour") == 0 && parse_uint(value, 1000, &u))
+        h->failing_usb_resets = u;
+    else if (strcmp(key, "quarantine") == 0 &&
+             (strcmp(value, "true") == 0 || strcmp(value, "false") == 0))
+        h->quarantine = strcmp(value, "true") == 0;
+    else {
+        snprintf(msg, msglen,
+                 "[health] %s = \"%s\": the keys are window (units, 1-%d), degraded_min_units, "
+                 "failing_min_units, degraded_recovery_percent and failing_recovery_percent "
+                 "(0-100), degraded_attempts and failing_attempts (1-100), "
+                 "failing_usb_resets_per_hour, quarantine (true or false)",
+                 key, value, HEALTH_WINDOW_MAX);
+        return false;
+    }
     return true;
 }
 
@@ -368,9 +420,15 @@ bool config_set(config *c, const char *section, const char *key, const char *val
             return false;
         }
         c->set |= CONFIG_SET_RETENTION;
+    } else if (strcmp(section, "health") == 0) {
+        if (!set_health(&c->health, key, value, msg, msglen))
+            return false;
+        c->set |= CONFIG_SET_HEALTH;
     } else {
         snprintf(msg, msglen,
-                 "unknown section [%s]; the sections are [daemon], [probes], [retention]", section);
+                 "unknown section [%s]; the sections are [daemon], [probes], [retention], "
+                 "[health]",
+                 section);
         return false;
     }
     if (!ok)
@@ -463,6 +521,8 @@ bool config_overlay(config *dst, const config *src)
         dst->max_upload_mb = src->max_upload_mb;
     if (src->set & CONFIG_SET_RETENTION)
         dst->retention_days = src->retention_days;
+    if (src->set & CONFIG_SET_HEALTH)
+        dst->health = src->health;
     if (src->set & CONFIG_SET_USE) {
         free_list(dst->use_serials);
         ok &= (dst->use_serials = copy_list(src->use_serials)) != NULL;

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "health.h"
+
 #define CONFIG_DEFAULT_SOCKET "/run/flashline/api.sock"
 #define CONFIG_DEFAULT_DB     "/var/lib/flashline/flashline.db"
 #define CONFIG_DEFAULT_FILE   "/etc/flashline/flashline.conf"
@@ -37,6 +39,7 @@ typedef struct config {
     char **use_serials;    /* NULL-terminated, NULL: every probe */
     char **ignore_serials; /* NULL-terminated, NULL: none */
     unsigned retention_days;
+    health_config health; /* [health]: probe health thresholds */
     /* Which fields were set (by the file or the command line), so that the
      * command line can be applied over the file. */
     unsigned set;
@@ -56,6 +59,7 @@ enum {
     CONFIG_SET_TOKEN_FILE = 1u << 10,
     CONFIG_SET_HOSTS = 1u << 11,
     CONFIG_SET_HTTP_LIMITS = 1u << 12, /* any of the caps and timeouts */
+    CONFIG_SET_HEALTH = 1u << 13,      /* any key of [health] */
 };
 
 /* Defaults. False only when out of memory. */

@@ -280,6 +280,7 @@ static int run(daemon_state *d)
         .poll_ms = 200,
         .enumerate_ms = 1000,
         .quarantine_after = 3,
+        .health = c->health,
     };
     if (station_start(d->loop, &sc, &d->st, msg, sizeof msg) != STATION_OK) {
         d->st = NULL;

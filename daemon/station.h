@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "health.h"
+
 typedef struct station station;
 
 typedef struct station_config {
@@ -30,6 +32,7 @@ typedef struct station_config {
     unsigned poll_ms;                  /* board detection period (default 200) */
     unsigned enumerate_ms;             /* USB rescan period besides hotplug (default 1000) */
     unsigned quarantine_after;         /* boards failed in a row before quarantine (3) */
+    health_config health;              /* probe health thresholds ([health]) */
 } station_config;
 
 typedef enum station_err {

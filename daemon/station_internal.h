@@ -118,6 +118,10 @@ struct slot {
     int64_t last_at_ms;
     int64_t units_ok, units_failed;
     bool exited;
+    /* Probe health (station_health.c): its figures and state, and when the
+     * unit and its last attempt began (time lost to recovery). */
+    health health;
+    int64_t unit_started_ms, attempt_started_ms;
     slot *next;
 };
 
@@ -145,6 +149,13 @@ struct station {
     void *drain_user;
     int closing;      /* handles still to close */
     metrics *metrics; /* GET /metrics */
+    /* Boards failed lately, by UID, and where: a board that then passes on
+     * another probe points at the first probe's fixture, one that fails on
+     * another probe too at the board (station_health.c). */
+    struct failed_board {
+        char uid[32], probe[32];
+    } failed_boards[128];
+    size_t nfailed_boards, failed_next;
 };
 
 /* A store write, timed for flashline_sqlite_write_seconds; the expression's
@@ -171,6 +182,11 @@ void station_quarantine(station *s, slot *sl, const char *reason);
  * shows them. */
 json_t *station_job_view(station *s, const sjob *mem, int64_t id);
 json_t *station_probe_view(const slot *sl);
+/* station_health.c: a unit ended on the slot (after its journal entry): its
+ * figures go into the probe's health, a change of state is an event, and a
+ * failing probe is quarantined (cfg.health.quarantine). */
+void station_health_unit(station *s, slot *sl, const unit_outcome *u, int64_t at_ms);
+json_t *station_health_view(const station *s, const slot *sl);
 void station_emit_job(station *s, const sjob *j);
 /* The job's state, after its commit (through the journal when the station
  * itself decides, e.g. "done"). */

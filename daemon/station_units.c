@@ -132,6 +132,7 @@ static void on_begin(station *s, slot *sl, slot_msg *m)
     }
     metrics_unit_begin(s->metrics, sl->serial, m->at_ms);
     sl->unit_id = unit;
+    sl->unit_started_ms = m->at_ms;
     sl->unit_job = j;
     journal_ref_put(sl->attempt);
     sl->attempt = NULL;
@@ -192,6 +193,7 @@ static void on_unit_end(station *s, slot *sl, slot_msg *m)
             journal_write(s->jnl, e); /* the tile's result once committed */
         }
     }
+    station_health_unit(s, sl, u, m->at_ms);
     sl->unit_id = 0;
     sl->unit_job = NULL;
     sl->progress = u->final == US_DONE ? 100 : sl->progress;
@@ -332,6 +334,7 @@ static slot *slot_new(station *s, const probe_seen *p, int64_t at_ms)
     pthread_mutex_init(&sl->mu, NULL);
     pthread_cond_init(&sl->cv, NULL);
     sl->present = true;
+    health_init(&sl->health);
     record_probe_seen(s, sl, at_ms);
     char reason[256];
     bool q = false;
@@ -479,6 +482,7 @@ static void on_attempt(station *s, slot *sl, slot_msg *m)
     json_object_set_new(o, "unit", json_integer(sl->unit_id));
     json_object_set_new(o, "n", json_integer(m->n));
     if (m->kind == SM_ATTEMPT_BEGIN) {
+        sl->attempt_started_ms = m->at_ms;
         journal_ref_put(sl->attempt);
         sl->attempt = journal_ref_new();
         journal_entry *e = sl->attempt ? unit_entry(sl, J_ATTEMPT_BEGIN, m->at_ms) : NULL;

@@ -89,6 +89,7 @@ json_t *station_probe_view(const slot *sl)
     json_object_set_new(o, "last_at", view_time(sl->last_at_ms));
     json_object_set_new(o, "units_ok", json_integer(sl->units_ok));
     json_object_set_new(o, "units_failed", json_integer(sl->units_failed));
+    json_object_set_new(o, "health", station_health_view(sl->st, sl));
     return o;
 }
 
