@@ -98,6 +98,23 @@ uint64_t sim_flash_busy_until(const sim_board *b)
     return b->flash_busy_until;
 }
 
+void sim_flash_busy_extend(sim_board *b, uint64_t t_ps)
+{
+    if (t_ps > b->flash_busy_until)
+        b->flash_busy_until = t_ps;
+}
+
+/* A read of main flash at addr (its flash_base address) while the array is
+ * busy waits until the controller lets it through. */
+void board_flash_read_wait(sim_board *b, uint32_t addr)
+{
+    if (!sim_flash_busy(b))
+        return;
+    uint64_t t =
+        b->fops->read_ready_ps ? b->fops->read_ready_ps(b, b->fstate, addr) : b->flash_busy_until;
+    sim_stall_until(b, t);
+}
+
 uint8_t *sim_flash_ptr(sim_board *b)
 {
     return b->flash;

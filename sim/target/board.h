@@ -198,6 +198,13 @@ typedef enum sim_fault {
     SIM_FAULT_BAD_CELL,
     /* No power. */
     SIM_FAULT_NO_POWER,
+    /* The flash word at arg reads with a single ECC error, corrected and
+     * flagged (H7: SNECCERR, ECC_FA), until erased. Refused (SIM_E_ARG) by
+     * a controller without ECC. */
+    SIM_FAULT_ECC_SINGLE,
+    /* The flash word at arg reads with a double ECC error: flagged
+     * (DBECCERR) and the read answered with a bus error, until erased. */
+    SIM_FAULT_ECC_DOUBLE,
 } sim_fault;
 
 sim_err sim_board_inject(sim_board *b, sim_fault fault, uint32_t arg);

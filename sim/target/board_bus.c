@@ -115,9 +115,10 @@ bool board_bus_read(sim_board *b, bus_master who, uint32_t addr, unsigned width,
     case R_NONE:
         return false;
     case R_FLASH:
-        if (sim_flash_busy(b)) /* RM0008 3.3.3: reads stall until BSY clears */
-            sim_stall_until(b, b->flash_busy_until);
+        board_flash_read_wait(b, faddr); /* RM0008 3.3.3: reads stall until BSY clears */
         if (who == BUS_DEBUG && b->fops->read_protected(b, b->fstate))
+            return false;
+        if (b->fops->read_check && !b->fops->read_check(b, b->fstate, who, faddr, width))
             return false;
         /* What the flash interface delivers: garbled when HCLK is too fast
          * for FLASH_ACR.LATENCY (clock.c). */

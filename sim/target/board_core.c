@@ -372,13 +372,21 @@ static void hook_flash_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
 {
     (void)uc;
     (void)type;
-    (void)addr;
-    (void)size;
     (void)value;
     sim_board *b = user;
-    /* RM0008 3.3.3: reads stall until BSY clears. */
-    if (sim_flash_busy(b))
-        sim_stall_until(b, b->flash_busy_until);
+    /* RM0008 3.3.3: reads stall until BSY clears (per bank where the
+     * controller says so). The hook sees the address as the core used it:
+     * the controller gets the main-flash address. */
+    if (sim_flash_busy(b) || b->fops->read_check) {
+        uint8_t *mem = NULL;
+        uint32_t faddr = 0;
+        if (board_decode(b, (uint32_t)addr, 1, &mem, &faddr) == R_FLASH) {
+            board_flash_read_wait(b, faddr);
+            if (b->fops->read_check &&
+                !b->fops->read_check(b, b->fstate, BUS_CPU, faddr, (unsigned)size))
+                board_raise_bus_fault(b, (uint32_t)addr, true);
+        }
+    }
     /* Each data read of flash waits LATENCY HCLK cycles. Pessimistic: the
      * prefetch buffer, ART accelerator and caches are not modelled (nor
      * are instruction fetches charged). */

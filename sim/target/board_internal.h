@@ -66,6 +66,19 @@ typedef struct flash_ctrl_ops {
      * figures the model starts its operations with, for the organization
      * in force; no side effects. */
     void (*timing)(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out);
+    /* Optional (NULL: a read of main flash waits while sim_flash_busy()).
+     * While the array is busy, when a read of the main-flash address addr
+     * may proceed, in ps: a controller whose banks work independently
+     * (read-while-write between banks) answers per bank. */
+    uint64_t (*read_ready_ps)(sim_board *b, void *st, uint32_t addr);
+    /* Optional: a read of size bytes at the main-flash address addr by who
+     * is about to complete; return false to answer it with a bus error (a
+     * double ECC error). The controller latches its own flags. */
+    bool (*read_check)(sim_board *b, void *st, bus_master who, uint32_t addr, unsigned size);
+    /* Optional (SIM_FAULT_ECC_SINGLE/DOUBLE): the flash word holding addr
+     * reads with a corrected single error, or an uncorrectable double one,
+     * until it is erased. Return false if the controller has no ECC. */
+    bool (*inject_ecc)(sim_board *b, void *st, uint32_t addr, bool twice);
     /* The model's own data for this variant of its design (geometry, bits
      * that moved, a second bank), so that variants share the functions
      * above; NULL when the design has none. The model reads it through
@@ -134,6 +147,10 @@ extern const flash_ctrl_ops sim_flash_wb1x;
 extern const flash_ctrl_ops sim_flash_h743;
 extern const flash_ctrl_ops sim_flash_h723;
 extern const flash_ctrl_ops sim_flash_h750; /* H750xB: one 128 KiB sector */
+/* H7A3/H7B3 (two banks of 128 x 8 KiB, 128-bit words), H7B0 (one bank of
+ * 16 sectors). */
+extern const flash_ctrl_ops sim_flash_h7a3;
+extern const flash_ctrl_ops sim_flash_h7b0;
 
 /* ---- services the board offers to its controllers ------------------------ */
 
@@ -148,6 +165,9 @@ void sim_flash_begin_op(sim_board *b, uint64_t ns);
 bool sim_flash_busy(const sim_board *b);
 /* When the current (or last) operation ends, in ps. */
 uint64_t sim_flash_busy_until(const sim_board *b);
+/* The array stays busy at least until t_ps (a controller whose banks run
+ * operations side by side: the board's busy time covers the longest). */
+void sim_flash_busy_extend(sim_board *b, uint64_t t_ps);
 
 /* Main flash array (chip->flash_size bytes); writes through this pointer are
  * what the array holds. Call sim_flash_changed() after changing it so that

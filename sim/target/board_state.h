@@ -195,6 +195,9 @@ void board_raise_bus_fault(sim_board *b, uint32_t addr, bool precise);
  * options); cause goes to RCC_CSR. */
 void board_core_reset(sim_board *b, bool power_on, uint32_t cause);
 void board_power_on_reset(sim_board *b);
+/* board.c: a read of main flash at addr waits while the array (or the
+ * bank holding addr, flash_ctrl_ops.read_ready_ps) is busy. */
+void board_flash_read_wait(sim_board *b, uint32_t addr);
 /* Map the memory map into Unicorn and install the hooks. */
 uc_err board_map_all(sim_board *b);
 /* Bytes allocated and mapped for the data EEPROM: its size in whole 4 KiB

@@ -179,5 +179,6 @@ extern const sim_clock_tree sim_clock_u5;
 /* clock_trees_h7.c */
 extern const sim_clock_tree sim_clock_h743;
 extern const sim_clock_tree sim_clock_h723;
+extern const sim_clock_tree sim_clock_h7a3;
 
 #endif

@@ -67,9 +67,11 @@ static const uint16_t hpre_div[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 64, 1
 #define PLLCFGR_RESET   0x01FF0000u
 #define PLL1DIVR_RESET  0x01010280u
 
-/* RM0433 and RM0468 share this layout; p_max is the PLL1 P output limit at
- * the reset voltage range. */
-#define H7_TREE(p_max)                                                                             \
+/* RM0433, RM0468 and RM0455 share this layout; p_max is the PLL1 P output
+ * limit at the reset voltage range, the VCO (wide range) and DIVN1 limits
+ * are the design's. */
+#define H7_TREE(p_max) H7_TREE_PLL(p_max, 192 * MHZ, 836 * MHZ, 4, 512)
+#define H7_TREE_PLL(p_max, vco_min, vco_max, n_min, n_max)                                         \
     .cr = 0x00, .cfgr = RCC_CFGR,                                                                  \
     .reset = {{0x00, RCC_CR_HSION | RCC_CR_HSIDIVF | RCC_CR_D1CKRDY | RCC_CR_D2CKRDY},             \
               {RCC_PLLCKSELR, PLLCKSELR_RESET},                                                    \
@@ -90,11 +92,11 @@ static const uint16_t hpre_div[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 64, 1
             .src = {SIM_CLK_HSI, SIM_CLK_NONE, SIM_CLK_HSE, SIM_CLK_NONE},                         \
             .m = {.shift = 4, .width = 6, .mul = 1, .min = 1, .max = 63},                          \
             .m_reg = RCC_PLLCKSELR,                                                                \
-            .n = {.shift = 0, .width = 9, .mul = 1, .add = 1, .min = 4, .max = 512},               \
+            .n = {.shift = 0, .width = 9, .mul = 1, .add = 1, .min = (n_min), .max = (n_max)},     \
             .ref_min_hz = 2 * MHZ,                                                                 \
             .ref_max_hz = 16 * MHZ,                                                                \
-            .vco_min_hz = 192 * MHZ,                                                               \
-            .vco_max_hz = 836 * MHZ,                                                               \
+            .vco_min_hz = (vco_min),                                                               \
+            .vco_max_hz = (vco_max),                                                               \
             .out = {{.div = {.shift = 9, .width = 7, .mul = 1, .add = 1, .min = 2, .max = 128},    \
                      .max_hz = (p_max)}},                                                          \
     },                                                                                             \
@@ -118,11 +120,27 @@ const sim_clock_tree sim_clock_h743 = {
 };
 
 /* H723/H725/H730/H733/H735 (RM0468 8; DS13313): at VOS3 the CPU clock
- * reaches 170 MHz [U]; wait states at VOS3 (RM0468 4.3.8 Table 16 [U: as
- * remembered]): 0 WS <= 35 MHz, 1 <= 70, 2 <= 85. */
+ * reaches 170 MHz [U]; wait states at VOS3 (RM0468 4.3.8 Table 16): 0 WS
+ * <= 35 MHz, 1 <= 70 (as a device-id keyed test table for 0x483 states
+ * them, docs/reference/stm32-h7-sim.md), 2 <= 85 [U]. */
 const sim_clock_tree sim_clock_h723 = {
     .name = "RM0468 8 (STM32H72x/H73x RCC)",
     H7_TREE(170 * MHZ),
     .ws_count = 3,
     .ws_max_hz = {35 * MHZ, 70 * MHZ, 85 * MHZ},
+};
+
+/* H7A3/H7B3/H7B0 (RM0455 8: RCC_CDCFGR1 at +0x18 holds HPRE b3:0 as
+ * D1CFGR does; PLLCKSELR, PLL1DIVR and RCC_CR as above [U: offsets and
+ * reset values taken to match RM0433]). PLL1 wide VCO 128-560 MHz, DIVN1
+ * 8..420; at VOS3 the system clock reaches 88 MHz; wait states at VOS3
+ * (RM0455 4.3.8): 0 WS <= 22 MHz, 1 <= 44, 2 <= 66, 3 <= 88 (the limits
+ * of ST's LL driver for the two-domain parts, stm32h7xx_ll_utils.c
+ * UTILS_SCALE3_LATENCYn_FREQ; HSI 64 MHz needs 2 WS, FLASH_ACR resets to
+ * LATENCY 3). */
+const sim_clock_tree sim_clock_h7a3 = {
+    .name = "RM0455 8 (STM32H7A3/H7B3/H7B0 RCC)",
+    H7_TREE_PLL(88 * MHZ, 128 * MHZ, 560 * MHZ, 8, 420),
+    .ws_count = 4,
+    .ws_max_hz = {22 * MHZ, 44 * MHZ, 66 * MHZ, 88 * MHZ},
 };

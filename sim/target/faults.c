@@ -59,6 +59,12 @@ sim_err sim_board_inject(sim_board *b, sim_fault fault, uint32_t arg)
     case SIM_FAULT_NO_POWER:
         sim_board_power(b, false);
         return SIM_OK;
+    case SIM_FAULT_ECC_SINGLE:
+    case SIM_FAULT_ECC_DOUBLE:
+        if (arg < c->flash_base || arg - c->flash_base >= c->flash_size || !b->fops->inject_ecc)
+            return SIM_E_ARG;
+        return b->fops->inject_ecc(b, b->fstate, arg, fault == SIM_FAULT_ECC_DOUBLE) ? SIM_OK
+                                                                                     : SIM_E_ARG;
     }
     return SIM_E_ARG;
 }

@@ -1,10 +1,12 @@
 /*
  * The STM32H7 embedded flash interface (FLASH @ 0x52002000) of the
- * H742/H743/H750/H753 (RM0433 section 4) and H723/H725/H730/H733 (RM0468
- * section 4): one set of KEYR/CR/SR/CCR per bank, a 256-bit flash word
- * written through a write buffer, 128 KiB sectors, option bytes as
- * registers (OPTSR_CUR/OPTSR_PRG). The variants (one or two banks, reset
- * values, datasheet timings) are data in flash_h7_var.c.
+ * H742/H743/H750/H753 (RM0433 section 4), H723/H725/H730/H733 (RM0468
+ * section 4) and H7A3/H7B3/H7B0 (RM0455 section 4): one set of
+ * KEYR/CR/SR/CCR per bank, a flash word (256 bits; 128 bits on H7A/B)
+ * written through a write buffer, 128 KiB sectors (8 KiB on H7A/B), option
+ * bytes as registers (OPTSR_CUR/OPTSR_PRG). The variants (one or two
+ * banks, word and sector size, the CR bits that moved, reset values,
+ * datasheet timings) are data in flash_h7_var.c.
  *
  * Sources: RM0433 4.3 (functional description), 4.5 (option bytes), 4.7
  * (errors) and 4.9 (register descriptions and map); the CMSIS header
@@ -24,8 +26,8 @@
  *   (RM0433 4.5.1). OPTKEYR: 0x08192A3B then 0x4C5D6E7F clears
  *   OPTCR.OPTLOCK, likewise.
  * - Programming (4.3.9): with CR.PG set, stores of any width (1, 2, 4
- *   bytes) fill the bank's write buffer for one flash word (32 bytes,
- *   aligned). The word is programmed once all its bytes are in (SR.QW and
+ *   bytes) fill the bank's write buffer for one flash word (32 or 16
+ *   bytes, aligned). The word is programmed once all its bytes are in (SR.QW and
  *   BSY for t_prog), or when CR.FW forces a partial word (bytes not written
  *   program as 0xFF). SR.WBNE while the buffer holds part of a word.
  *   Errors (4.7), each discarding the buffer: a store without PG (or with
@@ -46,11 +48,14 @@
  *   does nothing. OPTCR.MER erases both banks (needs both CRs unlocked
  *   [U]). EOP at the end of every program and erase. PSIZE (CR b5:4, reset
  *   x64) picks the datasheet figure of each operation.
- * - Busy: one operation at a time for the whole array (a store or START on
- *   the other bank waits on the bus until the running one ends [U: silicon
- *   runs the banks in parallel]); reads of either bank stall while it runs
- *   (no read-while-write between banks [U]). BSY and QW show on the bank
- *   whose operation runs.
+ * - Busy (RM0433 "Overview of FLASH operations": thanks to the dual bank
+ *   architecture a write or erase runs on one bank while a read or another
+ *   program/erase runs on the other; read-while-write only between
+ *   banks): each bank has its own operation, BSY/QW/EOP and end time. A
+ *   store or CR write to a bank waits on the bus while that bank is busy
+ *   [U: silicon queues it, QW]; the other bank is free. A read of flash
+ *   waits only for its own bank (read_ready_ps). An option change waits
+ *   for both banks and holds reads of both while it runs [U].
  * - Options (4.4): OPTSR_PRG (writable with OPTLOCK clear), OPTCR.OPTSTART
  *   copies it to OPTSR_CUR at once, OPT_BUSY (OPTSR_CUR b0) for t_opt.
  *   RDP (b15:8): 0xAA level 0, 0xCC level 2, others level 1. From level 2
@@ -59,9 +64,15 @@
  *   flash, and program/erase while a debugger is attached (WRPERR [U]).
  *   WPSN_PRG and BOOT_PRG are copied likewise. The option image is not
  *   memory-mapped.
- * - ECC single/double errors are not produced by reads (no fault injects
- *   them yet). CRC, PCROP (PRAR) and secure areas (SCAR) are not modelled:
- *   their registers keep factory values.
+ * - ECC on reads (4.3.9 / 4.7, "ECC errors"): a word marked by the fault
+ *   SIM_FAULT_ECC_SINGLE reads right and sets SNECCERR, one marked
+ *   SIM_FAULT_ECC_DOUBLE sets DBECCERR and the read is a bus error, from
+ *   the core and the debugger alike; ECC_FA takes the failing word's index
+ *   in its bank only while no ECC flag is set (the first one is kept), and
+ *   clears with the last ECC flag. An erase removes the marks. A word
+ *   programmed twice is reported at once (above), not at its next read.
+ *   CRC, PCROP (PRAR), secure areas (SCAR) and the H7A/B OTP (OPTCR.PG_OTP)
+ *   are not modelled: their registers keep factory values.
  */
 #include "flash_h7.h"
 
@@ -94,13 +105,8 @@
 #define CR_SER         (1u << 2)
 #define CR_BER         (1u << 3)
 #define CR_PSIZE_SHIFT 4
-#define CR_PSIZE       (3u << CR_PSIZE_SHIFT)
-#define CR_FW          (1u << 6)
-#define CR_START       (1u << 7)
-#define CR_SNB_SHIFT   8
-#define CR_SNB         (7u << CR_SNB_SHIFT)
-#define CR_IE          0x0FEF8000u /* CRC_EN b15 and the interrupt enables b27:16 */
-#define CR_RESET       (CR_LOCK | CR_PSIZE)
+#define CR_PSIZE       (3u << CR_PSIZE_SHIFT) /* H74x/H72x only */
+/* FW, START, SNB/SSN and the interrupt enables: per variant */
 
 /* FLASH_SR (4.9.5); FLASH_CCR (4.9.6) clears the same positions */
 #define SR_BSY      (1u << 0)
@@ -135,10 +141,7 @@
 #define OPTSR_RDP               (0xFFu << OPTSR_RDP_SHIFT)
 #define OPTSR_OPTCHANGEERR      (1u << 30)
 #define OPTCCR_CLR_OPTCHANGEERR (1u << 30)
-/* BOR_LEV b3:2, IWDG1_SW b4, NRST_STOP_D1 b6, NRST_STBY_D1 b7, RDP b15:8,
- * FZ_IWDG_STOP b17, FZ_IWDG_SDBY b18, ST_RAM_SIZE b20:19, SECURITY b21,
- * IO_HSLV b29, SWAP_BANK_OPT b31 */
-#define OPTSR_WRITABLE 0xA03EFFDCu
+/* the OPTSR bits an option change copies: per variant (optsr_writable) */
 
 #define KEY1    0x45670123u
 #define KEY2    0xCDEF89ABu
@@ -146,6 +149,7 @@
 #define OPTKEY2 0x4C5D6E7Fu
 
 #define WORD_MAX 32u
+#define ECC_MAX  8u /* words marked with an ECC error at once */
 
 typedef struct h7_bank {
     uint32_t cr, sr, ecc_fa;
@@ -166,6 +170,10 @@ typedef struct h7_state {
     uint32_t optsr_cur, optsr_prg;
     uint32_t boot_cur, boot_prg;
     flash_op opt_op;
+    /* words that read with an ECC error (SIM_FAULT_ECC_*): flash offsets */
+    uint32_t ecc_off[ECC_MAX];
+    bool ecc_double[ECC_MAX];
+    unsigned ecc_n;
     /* one bit per flash word: programmed since its last erase */
     uint8_t written[H7_WORDS_MAX / 8];
 } h7_state;
@@ -191,24 +199,64 @@ static unsigned rdp_level(const h7_state *st)
     return flash_rdp_level((uint8_t)(st->optsr_cur >> OPTSR_RDP_SHIFT));
 }
 
-static unsigned psize(const h7_bank *k)
+/* The datasheet figure's index: CR.PSIZE, or x64's slot without PSIZE. */
+static unsigned psize(const sim_board *b, const h7_bank *k)
 {
-    return (k->cr & CR_PSIZE) >> CR_PSIZE_SHIFT;
+    return var(b)->psize ? (k->cr & CR_PSIZE) >> CR_PSIZE_SHIFT : 3;
+}
+
+/* ---- operations, one per bank (read-while-write between banks) ------------- */
+
+static bool op_running(const sim_board *b, const flash_op *op)
+{
+    return op->pending && sim_now_ps(b) < op->end_ps;
+}
+
+/* Start an operation of ns on op; the board's busy time covers it. */
+static void op_begin(sim_board *b, flash_op *op, uint64_t ns, flash_area area, uint32_t addr,
+                     uint32_t len)
+{
+    op->pending = true;
+    op->end_ps = sim_now_ps(b) + ns * PS_PER_NS;
+    op->area = area;
+    op->addr = addr;
+    op->len = len;
+    sim_flash_busy_extend(b, op->end_ps);
+}
+
+static bool op_ended(const sim_board *b, flash_op *op)
+{
+    if (!op->pending || sim_now_ps(b) < op->end_ps)
+        return false;
+    flash_op_forget(op);
+    return true;
 }
 
 static void sync(sim_board *b, h7_state *st)
 {
     for (unsigned i = 0; i < 2; i++)
-        if (flash_op_ended(b, &st->bank[i].op))
+        if (op_ended(b, &st->bank[i].op))
             st->bank[i].sr |= SR_EOP;
-    flash_op_ended(b, &st->opt_op);
+    op_ended(b, &st->opt_op);
 }
 
-/* One operation at a time: wait for the array, then settle what ended. */
-static void wait_free(sim_board *b, h7_state *st)
+/* When bank i (or, i = 2, both) and any option change are done, in ps. */
+static uint64_t free_at(const sim_board *b, const h7_state *st, unsigned i)
 {
-    if (flash_stall_if_busy(b))
-        sync(b, st);
+    uint64_t t = sim_now_ps(b);
+    for (unsigned k = 0; k < 2; k++)
+        if ((i == 2 || i == k) && op_running(b, &st->bank[k].op) && st->bank[k].op.end_ps > t)
+            t = st->bank[k].op.end_ps;
+    if (op_running(b, &st->opt_op) && st->opt_op.end_ps > t)
+        t = st->opt_op.end_ps;
+    return t;
+}
+
+/* The bus waits for bank i (2: both), then what ended is settled. */
+static void wait_bank(sim_board *b, h7_state *st, unsigned i)
+{
+    sim_stall_until(b, free_at(b, st, i));
+    sync(b, st);
 }
 
 static bool bit_get(const h7_state *st, uint32_t i)
@@ -232,6 +280,13 @@ static void erase_range(sim_board *b, h7_state *st, uint32_t off, uint32_t len)
     flash_erase_main(b, c->flash_base + off, len);
     for (uint32_t i = off / w; i < (off + len) / w; i++)
         bits_set(st, i, false);
+    unsigned n = 0;
+    for (unsigned i = 0; i < st->ecc_n; i++)
+        if (st->ecc_off[i] < off || st->ecc_off[i] >= off + len) {
+            st->ecc_off[n] = st->ecc_off[i];
+            st->ecc_double[n++] = st->ecc_double[i];
+        }
+    st->ecc_n = n;
 }
 
 static void wb_discard(h7_bank *k)
@@ -250,10 +305,30 @@ static bool refused_by_rdp(sim_board *b, h7_state *st)
     return rdp_level(st) != 0 && sim_debugger_attached(b);
 }
 
-/* Is sector n of bank i write-protected (WPSN_CUR nWRPSn = 0)? */
-static bool sector_protected(const h7_bank *k, unsigned n)
+/* Is sector n of the bank write-protected (WPSN_CUR nWRPSn = 0, or on
+ * H7A/B WPSGN_CUR WRPSGn = 0 for its group of 4 sectors)? */
+static bool sector_protected(const sim_board *b, const h7_bank *k, unsigned n)
 {
-    return !(k->wpsn_cur >> n & 1);
+    return !(k->wpsn_cur >> (n / var(b)->wrp_group) & 1);
+}
+
+static uint32_t wrp_mask(const sim_board *b)
+{
+    unsigned n = var(b)->wrp_bits;
+    return n >= 32 ? 0xFFFFFFFFu : (1u << n) - 1;
+}
+
+static unsigned bank_of(const sim_board *b, uint32_t off)
+{
+    return off / bank_size(b) ? 1 : 0;
+}
+
+/* The ECC error address register: the word's index in its bank. */
+static void ecc_latch(const sim_board *b, h7_bank *k, uint32_t off, uint32_t flag)
+{
+    if (!(k->sr & (SR_SNECCERR | SR_DBECCERR)))
+        k->ecc_fa = (off % bank_size(b)) / var(b)->word_bytes & var(b)->ecc_fa_mask;
+    k->sr |= flag;
 }
 
 /* ---- programming ----------------------------------------------------------- */
@@ -273,19 +348,13 @@ static void program_word(sim_board *b, h7_state *st, h7_bank *k)
     if (bit_get(st, idx)) {
         /* not virgin: the cells keep their bits, the ECC no longer
          * matches (4.3.9) [U: reported at once] */
-        k->sr |= SR_DBECCERR;
-        k->ecc_fa = idx & 0x7FFFu;
+        ecc_latch(b, k, off, SR_DBECCERR);
     } else if (!sim_flash_cell_bad(b, k->wb_addr, w)) {
         memcpy(sim_flash_ptr(b) + off, data, w);
         sim_flash_changed(b, k->wb_addr, w);
     }
     bits_set(st, idx, true);
-    flash_op_begin(b, &k->op, v->t_prog_ns[psize(k)], FLASH_AREA_MAIN, k->wb_addr, w);
-}
-
-static unsigned bank_of(const sim_board *b, uint32_t off)
-{
-    return off / bank_size(b) ? 1 : 0;
+    op_begin(b, &k->op, v->t_prog_ns[psize(b, k)], FLASH_AREA_MAIN, c->flash_base + idx * w, w);
 }
 
 static bool h7_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr, uint32_t value,
@@ -295,17 +364,17 @@ static bool h7_mem_write(sim_board *b, void *vst, bus_master who, uint32_t addr,
     h7_state *st = vst;
     const sim_chip *c = sim_board_chip(b);
     const h7_variant *v = var(b);
-    wait_free(b, st);
     if (!flash_in_main(c, addr, size))
         return false; /* system memory: read-only, bus error [U] */
     uint32_t off = addr - c->flash_base;
+    wait_bank(b, st, bank_of(b, off));
     h7_bank *k = &st->bank[bank_of(b, off)];
     if ((k->cr & (CR_LOCK | CR_PG)) != CR_PG || (k->cr & (CR_SER | CR_BER)) ||
         (k->sr & SR_BLOCKING)) {
         fail(k, SR_PGSERR);
         return true;
     }
-    if (refused_by_rdp(b, st) || sector_protected(k, (off % bank_size(b)) / v->sector_bytes)) {
+    if (refused_by_rdp(b, st) || sector_protected(b, k, (off % bank_size(b)) / v->sector_bytes)) {
         fail(k, SR_WRPERR);
         return true;
     }
@@ -354,47 +423,49 @@ static void start_erase(sim_board *b, h7_state *st, unsigned bi)
     uint32_t base = bi * bank_size(b);
     if (sel == CR_BER) {
         for (unsigned n = 0; n < sectors(b); n++)
-            if (sector_protected(k, n)) {
+            if (sector_protected(b, k, n)) {
                 fail(k, SR_WRPERR);
                 return;
             }
         erase_range(b, st, base, bank_size(b));
-        flash_op_begin(b, &k->op, v->t_bank_ns[psize(k)], FLASH_AREA_MAIN,
-                       sim_board_chip(b)->flash_base + base, bank_size(b));
+        op_begin(b, &k->op, v->t_bank_ns[psize(b, k)], FLASH_AREA_MAIN,
+                 sim_board_chip(b)->flash_base + base, bank_size(b));
         return;
     }
-    unsigned snb = (k->cr & CR_SNB) >> CR_SNB_SHIFT;
+    unsigned snb = (k->cr >> v->cr_snb_shift) & v->cr_snb_max;
     if (snb >= sectors(b)) {
         fail(k, SR_PGSERR); /* no such sector [U] */
         return;
     }
-    if (sector_protected(k, snb)) {
+    if (sector_protected(b, k, snb)) {
         fail(k, SR_WRPERR);
         return;
     }
     uint32_t len = v->sector_bytes < bank_size(b) ? v->sector_bytes : bank_size(b);
     erase_range(b, st, base + snb * v->sector_bytes, len);
-    flash_op_begin(b, &k->op, v->t_sector_ns[psize(k)], FLASH_AREA_MAIN,
-                   sim_board_chip(b)->flash_base + base + snb * v->sector_bytes, len);
+    op_begin(b, &k->op, v->t_sector_ns[psize(b, k)], FLASH_AREA_MAIN,
+             sim_board_chip(b)->flash_base + base + snb * v->sector_bytes, len);
 }
 
 static void cr_write(sim_board *b, h7_state *st, unsigned bi, uint32_t value, uint32_t mask)
 {
     h7_bank *k = &st->bank[bi];
+    const h7_variant *var_ = var(b);
     uint32_t v = value & mask;
-    wait_free(b, st); /* CR waits while the bank is busy [U] */
+    wait_bank(b, st, bi); /* CR waits while the bank is busy [U] */
     if (k->cr & CR_LOCK) {
         k->cr |= v & CR_LOCK;
         return;
     }
     uint32_t before = k->cr;
-    uint32_t writable = CR_LOCK | CR_PG | CR_SER | CR_BER | CR_PSIZE | CR_SNB | CR_IE;
+    uint32_t writable = CR_LOCK | CR_PG | CR_SER | CR_BER | (var_->psize ? CR_PSIZE : 0) |
+                        var_->cr_snb_max << var_->cr_snb_shift | var_->cr_ie;
     k->cr = flash_masked(k->cr, writable, value, mask);
     if ((before & CR_PG) && !(k->cr & CR_PG) && k->wb_have)
         fail(k, SR_PGSERR); /* PG cleared with a word half written */
-    if ((v & CR_FW) && k->wb_have && (k->cr & CR_PG))
+    if ((v & var_->cr_fw) && k->wb_have && (k->cr & CR_PG))
         program_word(b, st, k); /* FW: program what the buffer holds */
-    if (v & CR_START)
+    if (v & var_->cr_start)
         start_erase(b, st, bi);
     if (v & CR_LOCK) {
         k->cr |= CR_LOCK;
@@ -409,7 +480,7 @@ static void opt_start(sim_board *b, h7_state *st)
 {
     const sim_chip *c = sim_board_chip(b);
     const h7_variant *v = var(b);
-    wait_free(b, st);
+    wait_bank(b, st, 2);
     unsigned from = rdp_level(st);
     unsigned to = flash_rdp_level((uint8_t)(st->optsr_prg >> OPTSR_RDP_SHIFT));
     if (from == 2) {
@@ -421,20 +492,21 @@ static void opt_start(sim_board *b, h7_state *st)
         erase_range(b, st, 0, c->flash_size);
         ns += v->t_bank_ns[3];
     }
-    uint32_t keep = st->optsr_cur & ~OPTSR_WRITABLE;
-    st->optsr_cur = keep | (st->optsr_prg & OPTSR_WRITABLE);
+    uint32_t keep = st->optsr_cur & ~v->optsr_writable;
+    st->optsr_cur = keep | (st->optsr_prg & v->optsr_writable);
     st->opt_stored = st->optsr_cur & ~(OPTSR_OPT_BUSY | OPTSR_OPTCHANGEERR);
     for (unsigned i = 0; i < v->banks; i++)
         st->bank[i].wpsn_cur = st->bank[i].wpsn_prg;
     st->boot_cur = st->boot_prg;
-    flash_op_begin(b, &st->opt_op, ns, FLASH_AREA_NONE, 0, 0);
+    op_begin(b, &st->opt_op, ns, FLASH_AREA_NONE, 0, 0);
 }
 
-/* OPTCR.MER: both banks at once (4.3.10), CR1 and CR2 unlocked [U]. */
+/* OPTCR.MER: both banks at once (4.3.10), CR1 and CR2 unlocked [U]; each
+ * bank erases side by side with the other, busy for one bank erase. */
 static void mass_erase(sim_board *b, h7_state *st)
 {
     const h7_variant *v = var(b);
-    wait_free(b, st);
+    wait_bank(b, st, 2);
     for (unsigned i = 0; i < v->banks; i++)
         if (st->bank[i].cr & CR_LOCK || st->bank[i].sr & SR_BLOCKING) {
             fail(&st->bank[i], SR_PGSERR);
@@ -445,8 +517,9 @@ static void mass_erase(sim_board *b, h7_state *st)
         return;
     }
     erase_range(b, st, 0, sim_board_chip(b)->flash_size);
-    flash_op_begin(b, &st->bank[0].op, v->t_bank_ns[psize(&st->bank[0])], FLASH_AREA_MAIN,
-                   sim_board_chip(b)->flash_base, sim_board_chip(b)->flash_size);
+    for (unsigned i = 0; i < v->banks; i++)
+        op_begin(b, &st->bank[i].op, v->t_bank_ns[psize(b, &st->bank[i])], FLASH_AREA_MAIN,
+                 sim_board_chip(b)->flash_base + i * bank_size(b), bank_size(b));
 }
 
 /* ---- flash_ctrl_ops ------------------------------------------------------------- */
@@ -456,7 +529,7 @@ static void h7_factory(sim_board *b, void *vst)
     h7_state *st = vst;
     st->opt_stored = var(b)->optsr_factory;
     for (unsigned i = 0; i < 2; i++)
-        st->bank[i].wpsn_cur = st->bank[i].wpsn_prg = i < var(b)->banks ? 0xFFu : 0;
+        st->bank[i].wpsn_cur = st->bank[i].wpsn_prg = i < var(b)->banks ? wrp_mask(b) : 0;
     st->boot_cur = st->boot_prg = var(b)->boot_factory;
 }
 
@@ -467,13 +540,15 @@ static void h7_reset(sim_board *b, void *vst, bool power_on)
         h7_bank *k = &st->bank[i];
         flash_op_cut_short(b, &k->op);
         flash_op_forget(&k->op);
-        k->cr = i < var(b)->banks ? CR_RESET : 0;
+        k->cr = i < var(b)->banks ? CR_LOCK | (var(b)->psize ? CR_PSIZE : 0) : 0;
         k->sr = 0;
         k->keys = (flash_keyseq){0};
         k->wpsn_prg = k->wpsn_cur;
         wb_discard(k);
     }
     flash_op_forget(&st->opt_op);
+    if (power_on)
+        st->ecc_n = 0; /* [U] the marks model a disturbed cell until power-off */
     if (power_on)
         st->optsr_cur = st->opt_stored;
     st->optsr_cur &= ~OPTSR_OPT_BUSY;
@@ -495,7 +570,7 @@ static uint32_t h7_reg_read(sim_board *b, void *vst, uint32_t offset)
         return 0;
     h7_bank *k = &st->bank[bi];
     bool here = bi < v->banks;
-    bool busy = k->op.pending && sim_flash_busy(b);
+    bool busy = op_running(b, &k->op);
     switch (r) {
     case REG_ACR:
         return st->acr;
@@ -508,7 +583,7 @@ static uint32_t h7_reg_read(sim_board *b, void *vst, uint32_t offset)
     case REG_OPTCR:
         return st->optcr;
     case REG_OPTSR_CUR:
-        return st->optsr_cur | (st->opt_op.pending && sim_flash_busy(b) ? OPTSR_OPT_BUSY : 0);
+        return st->optsr_cur | (op_running(b, &st->opt_op) ? OPTSR_OPT_BUSY : 0);
     case REG_OPTSR_PRG:
         return st->optsr_prg;
     case REG_PRAR_CUR:
@@ -560,8 +635,11 @@ static bool h7_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
             cr_write(b, st, bi, value, mask);
         return true;
     case REG_CCR:
-        if (here)
+        if (here) {
             flash_w1c(&k->sr, SR_LATCHED, value, mask);
+            if (!(k->sr & (SR_SNECCERR | SR_DBECCERR)))
+                k->ecc_fa = 0; /* cleared with the last ECC flag */
+        }
         return true;
     case REG_OPTCR: {
         uint32_t v32 = value & mask;
@@ -581,7 +659,7 @@ static bool h7_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
     }
     case REG_OPTSR_PRG:
         if (opt_open)
-            st->optsr_prg = flash_masked(st->optsr_prg, OPTSR_WRITABLE, value, mask);
+            st->optsr_prg = flash_masked(st->optsr_prg, v->optsr_writable, value, mask);
         return true;
     case REG_OPTCCR:
         if (value & mask & OPTCCR_CLR_OPTCHANGEERR)
@@ -589,7 +667,7 @@ static bool h7_reg_write(sim_board *b, void *vst, uint32_t offset, uint32_t valu
         return true;
     case REG_WPSN_PRG:
         if (opt_open && here)
-            k->wpsn_prg = flash_masked(k->wpsn_prg, (1u << sectors(b)) - 1, value, mask);
+            k->wpsn_prg = flash_masked(k->wpsn_prg, wrp_mask(b), value, mask);
         return true;
     case REG_BOOT_PRG:
         if (opt_open)
@@ -625,9 +703,55 @@ static unsigned h7_latency(sim_board *b, void *vst)
     return ((h7_state *)vst)->acr & 0xFu; /* LATENCY b3:0 */
 }
 
-/* Timing oracle: flash words at x64 (PSIZE's reset value, 4.9.4), sectors
- * one by one; the cheapest full erase is one bank erase (BER), or
- * OPTCR.MER for both banks in one operation of the same length. */
+/* A read of flash at addr waits for its own bank (and an option change). */
+static uint64_t h7_read_ready_ps(sim_board *b, void *vst, uint32_t addr)
+{
+    h7_state *st = vst;
+    return free_at(b, st, bank_of(b, addr - sim_board_chip(b)->flash_base));
+}
+
+/* A read of a word marked with an ECC error (SIM_FAULT_ECC_*): SNECCERR
+ * and the right data, or DBECCERR and a bus error (RM0433 4.7). */
+static bool h7_read_check(sim_board *b, void *vst, bus_master who, uint32_t addr, unsigned size)
+{
+    (void)who;
+    (void)size;
+    h7_state *st = vst;
+    if (!st->ecc_n)
+        return true;
+    uint32_t w = var(b)->word_bytes;
+    uint32_t off = (addr - sim_board_chip(b)->flash_base) / w * w;
+    for (unsigned i = 0; i < st->ecc_n; i++)
+        if (st->ecc_off[i] == off) {
+            h7_bank *k = &st->bank[bank_of(b, off)];
+            ecc_latch(b, k, off, st->ecc_double[i] ? SR_DBECCERR : SR_SNECCERR);
+            return !st->ecc_double[i];
+        }
+    return true;
+}
+
+static bool h7_inject_ecc(sim_board *b, void *vst, uint32_t addr, bool twice)
+{
+    h7_state *st = vst;
+    uint32_t w = var(b)->word_bytes;
+    uint32_t off = (addr - sim_board_chip(b)->flash_base) / w * w;
+    unsigned i = 0;
+    while (i < st->ecc_n && st->ecc_off[i] != off)
+        i++;
+    if (i == ECC_MAX)
+        return false;
+    st->ecc_off[i] = off;
+    st->ecc_double[i] = twice;
+    if (i == st->ecc_n)
+        st->ecc_n++;
+    return true;
+}
+
+/* Timing oracle: flash words at x64 (PSIZE's reset value, 4.9.4; the only
+ * figure on H7A/B), sectors one by one. The cheapest full erase of the
+ * banks a range touches is one bank erase: BER on each bank (the banks
+ * erase side by side, "Overview of FLASH operations") or OPTCR.MER, the
+ * same length either way. */
 static void h7_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_flash_timing *out)
 {
     (void)st;
@@ -635,7 +759,7 @@ static void h7_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_f
     const h7_variant *v = var(b);
     uint32_t off = addr - c->flash_base;
     uint32_t sec = v->sector_bytes < bank_size(b) ? v->sector_bytes : bank_size(b);
-    out->mode = "x64";
+    out->mode = v->mode;
     out->unit_bytes = v->word_bytes;
     out->units = flash_units_touched(off, len, v->word_bytes);
     out->program_ns = out->units * v->t_prog_ns[3];
@@ -650,9 +774,12 @@ static void h7_timing(sim_board *b, void *st, uint32_t addr, uint32_t len, sim_f
         .reg_read = h7_reg_read, .reg_write = h7_reg_write, .mem_write = h7_mem_write,             \
         .read_protected = h7_read_protected, .inject_stale_errors = h7_inject_stale_errors,        \
         .inject_rdp1 = h7_inject_rdp1, .latency = h7_latency, .timing = h7_timing,                 \
-        .variant = &(v),                                                                           \
+        .read_ready_ps = h7_read_ready_ps, .read_check = h7_read_check,                            \
+        .inject_ecc = h7_inject_ecc, .variant = &(v),                                              \
     }
 
 const flash_ctrl_ops sim_flash_h743 = H7_OPS(sim_h7_var_h743);
 const flash_ctrl_ops sim_flash_h723 = H7_OPS(sim_h7_var_h723);
 const flash_ctrl_ops sim_flash_h750 = H7_OPS(sim_h7_var_h750);
+const flash_ctrl_ops sim_flash_h7a3 = H7_OPS(sim_h7_var_h7a3);
+const flash_ctrl_ops sim_flash_h7b0 = H7_OPS(sim_h7_var_h7b0);

@@ -58,7 +58,8 @@ int vbus_describe(const vbus *bus, size_t i, char *out, size_t outlen);
  * "plug SERIAL", "swap-board SERIAL [CHIP] [--save FILE]", "power SERIAL on|off",
  * "wedge SERIAL [hard]" (hard: a USB reset does not cure it and makes the
  * probe fail enumeration; only power does), "loader-fail SERIAL alternate|once|always|off",
- * "fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|bad-cell ADDR",
+ * "fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|bad-cell ADDR|
+ *   ecc-single ADDR|ecc-double ADDR",
  * "timing SERIAL ADDR LEN" (the board's timing oracle, sim_board_flash_timing:
  * "ok program_ns=.. erase_ns=.. mass_ns=.. unit_bytes=.. units=.. erase_units=..
  * mode=.."), "list". Writes a one-line reply; returns 0, or -1 when the verb failed

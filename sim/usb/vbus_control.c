@@ -19,6 +19,8 @@ static bool fault_by_name(const char *name, sim_fault *out)
         {"stale-errors", SIM_FAULT_STALE_FLASH_ERRORS},
         {"rdp1", SIM_FAULT_RDP1},
         {"bad-cell", SIM_FAULT_BAD_CELL},
+        {"ecc-single", SIM_FAULT_ECC_SINGLE},
+        {"ecc-double", SIM_FAULT_ECC_DOUBLE},
     };
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         if (strcmp(name, faults[i].name) == 0) {
@@ -34,7 +36,7 @@ static int fault_verb(vprobe *p, char **argv, int argc, char *reply, size_t n)
     if (argc < 3) {
         say(reply, n,
             "usage: fault SERIAL firmware|watchdog|swd-locked|stale-errors|rdp1|"
-            "bad-cell ADDR");
+            "bad-cell ADDR|ecc-single ADDR|ecc-double ADDR");
         return -1;
     }
     sim_fault fault;

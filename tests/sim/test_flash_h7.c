@@ -19,6 +19,17 @@
  *    nothing, and an error left set refuses the next word (PGSERR);
  *  - SER + SNB + START erases a 128 KiB sector of either bank in 1 s
  *    (x64 typical); BER + START a bank in 5 s, the other bank untouched;
+ *  - the banks work side by side (RM0433 "Overview of FLASH operations":
+ *    a program/erase on one bank while a read or another program/erase
+ *    runs on the other): BER on bank 1 then on bank 2 at once ends both
+ *    after 5 s, each bank's BSY its own; a read of bank 2 during a bank-1
+ *    erase does not wait, a read of bank 1 waits for the erase; OPTCR.MER
+ *    erases both banks in 5 s;
+ *  - ECC on reads (fault SIM_FAULT_ECC_SINGLE/DOUBLE): a single error reads
+ *    right and sets SNECCERR with ECC_FA = the word's index in its bank, a
+ *    double error sets DBECCERR and the read is a bus error for the
+ *    debugger and the core; ECC_FA keeps the first address and clears with
+ *    the flags; an erase removes the error;
  *  - RDP 0xAA -> 0xBB (level 1: the debugger's flash reads fail) -> 0xAA
  *    erases both banks;
  *  - the reset clock is HSI 64 MHz with FLASH_ACR 0x37; LATENCY 0 at 64
@@ -52,14 +63,16 @@ enum {
 #define BANK2 0x08100000u
 #define KIB   1024u
 
-#define REGS      0x52002000u
-#define ACR       (REGS + 0x00)
-#define OPTKEYR   (REGS + 0x08)
-#define CR(b)     (REGS + 0x0C + 0x100u * (b))
-#define SR(b)     (REGS + 0x10 + 0x100u * (b))
-#define CCR(b)    (REGS + 0x14 + 0x100u * (b))
-#define OPTCR     (REGS + 0x18)
-#define OPTSR_CUR (REGS + 0x1C)
+#define REGS        0x52002000u
+#define ACR         (REGS + 0x00)
+#define OPTKEYR     (REGS + 0x08)
+#define CR(b)       (REGS + 0x0C + 0x100u * (b))
+#define SR(b)       (REGS + 0x10 + 0x100u * (b))
+#define CCR(b)      (REGS + 0x14 + 0x100u * (b))
+#define OPTCR       (REGS + 0x18)
+#define OPTSR_CUR   (REGS + 0x1C)
+#define ECC_FA(b)   (REGS + 0x60 + 0x100u * (b))
+#define SR_SNECCERR (1u << 25)
 
 #define KEY1    0x45670123u
 #define KEY2    0xCDEF89ABu
@@ -335,6 +348,102 @@ static void bank_erase(void **state)
     check_flash(f);
 }
 
+static void banks_side_by_side(void **state)
+{
+    fixture *f = *state;
+    fill_expect(f, FLASH, 2048 * KIB);
+    unlock(f, 0);
+    unlock(f, 1);
+    uint64_t t0 = sim_board_now_ns(f->b);
+    call(f, OP_ERASE, CR_BER | CR_X64, 0, 0);
+    call(f, OP_ERASE, CR_BER | CR_X64, 0, 1);
+    uint64_t t1 = sim_board_now_ns(f->b);
+    assert_true(t1 - t0 < 1 * MS); /* bank 2's START did not wait for bank 1 */
+    assert_true(rd32(f->b, SR(0)) & SR_BSY);
+    assert_true(rd32(f->b, SR(1)) & SR_BSY);
+    advance_to(f, t0 + 5000 * MS - 1 * MS);
+    assert_true(rd32(f->b, SR(0)) & SR_BSY);
+    assert_true(rd32(f->b, SR(1)) & SR_BSY);
+    advance_to(f, t1 + 5000 * MS);
+    assert_true(rd32(f->b, SR(0)) & SR_EOP);
+    assert_true(rd32(f->b, SR(1)) & SR_EOP);
+    assert_int_equal((rd32(f->b, SR(0)) | rd32(f->b, SR(1))) & SR_BSY, 0);
+    memset(f->expect, 0xFF, 2048 * KIB);
+    check_flash(f);
+    clear(f, 0);
+    clear(f, 1);
+
+    /* read-while-write: bank 2 reads at once while bank 1 erases a
+     * sector, bank 1 waits for it */
+    fill_expect(f, BANK2, 64);
+    call(f, OP_ERASE, CR_SER | SNB(2) | CR_X64, 0, 0);
+    uint64_t t2 = sim_board_now_ns(f->b);
+    uint32_t v = 0;
+    assert_int_equal(sim_board_mem_read(f->b, BANK2, &v, 4, 4, NULL), SIM_OK);
+    assert_int_equal(v, 0x18110A03u);
+    assert_true(sim_board_now_ns(f->b) - t2 < 1 * MS);
+    assert_int_equal(sim_board_mem_read(f->b, FLASH + 0x40000, &v, 4, 4, NULL), SIM_OK);
+    assert_true(sim_board_now_ns(f->b) >= t2 + 1000 * MS - 1 * MS);
+    clear(f, 0);
+
+    /* OPTCR.MER: both banks side by side, 5 s */
+    fill_expect(f, FLASH, 2048 * KIB);
+    wr32(f->b, OPTKEYR, OPTKEY1);
+    wr32(f->b, OPTKEYR, OPTKEY2);
+    uint64_t t3 = sim_board_now_ns(f->b);
+    wr32(f->b, OPTCR, 1u << 4);
+    assert_true(rd32(f->b, SR(0)) & SR_BSY);
+    assert_true(rd32(f->b, SR(1)) & SR_BSY);
+    advance_to(f, t3 + 5000 * MS + 1 * MS);
+    assert_int_equal((rd32(f->b, SR(0)) | rd32(f->b, SR(1))) & SR_BSY, 0);
+    memset(f->expect, 0xFF, 2048 * KIB);
+    check_flash(f);
+}
+
+static void ecc_errors_on_read(void **state)
+{
+    fixture *f = *state;
+    fill_expect(f, FLASH, 2048 * KIB);
+    assert_int_equal(sim_board_inject(f->b, SIM_FAULT_ECC_SINGLE, FLASH + 0x104), SIM_OK);
+    assert_int_equal(sim_board_inject(f->b, SIM_FAULT_ECC_DOUBLE, BANK2 + 0x40), SIM_OK);
+    assert_int_equal(sim_board_inject(f->b, SIM_FAULT_ECC_DOUBLE, FLASH + 0x200), SIM_OK);
+    uint32_t v = 0;
+    /* single: corrected, flagged, the word's index in bank 1 */
+    assert_int_equal(sim_board_mem_read(f->b, FLASH + 0x100, &v, 4, 4, NULL), SIM_OK);
+    assert_int_equal(v, 0x18110A03u);
+    assert_true(rd32(f->b, SR(0)) & SR_SNECCERR);
+    assert_int_equal(rd32(f->b, ECC_FA(0)), 0x100 / 32);
+    /* double in bank 1: flagged, ECC_FA keeps the first address */
+    assert_int_equal(sim_board_mem_read(f->b, FLASH + 0x200, &v, 4, 4, NULL), SIM_E_BUS);
+    assert_true(rd32(f->b, SR(0)) & SR_DBECCERR);
+    assert_int_equal(rd32(f->b, ECC_FA(0)), 0x100 / 32);
+    clear(f, 0);
+    assert_int_equal(rd32(f->b, ECC_FA(0)), 0);
+    /* double in bank 2: a bus error for the debugger and for the core */
+    assert_int_equal(sim_board_mem_read(f->b, BANK2 + 0x44, &v, 4, 4, NULL), SIM_E_BUS);
+    assert_true(rd32(f->b, SR(1)) & SR_DBECCERR);
+    assert_int_equal(rd32(f->b, ECC_FA(1)), 0x40 / 32);
+    clear(f, 1);
+    call_faults(f, OP_READ, BANK2 + 0x48, 0, 0);
+    thumb_halt(f->b);
+    assert_true(rd32(f->b, SR(1)) & SR_DBECCERR);
+    clear(f, 1);
+    /* the rest of the array reads without errors */
+    thumb_load(f->b, prog_h7, prog_h7_len);
+    assert_int_equal(call(f, OP_READ, BANK2 + 0x60, 0, 0), 0xB8B1AAA3u);
+    assert_int_equal(rd32(f->b, SR(1)) & SR_ERRORS, 0);
+    /* an erase of the sector removes the error */
+    unlock(f, 1);
+    call(f, OP_ERASE, CR_SER | SNB(0) | CR_X64, 0, 1);
+    wait_idle(f, 1);
+    clear(f, 1);
+    assert_int_equal(sim_board_mem_read(f->b, BANK2 + 0x40, &v, 4, 4, NULL), SIM_OK);
+    assert_int_equal(v, 0xFFFFFFFFu);
+    assert_int_equal(rd32(f->b, SR(1)) & SR_ERRORS, 0);
+    memset(f->expect + 1024 * KIB, 0xFF, 128 * KIB);
+    check_flash(f);
+}
+
 /* ---- options ------------------------------------------------------------------------ */
 
 static void options(fixture *f, uint32_t optsr)
@@ -409,6 +518,8 @@ int main(void)
         FIXTURE_TEST(write_buffer_errors, &h743),
         FIXTURE_TEST(sector_erase_each_bank, &h743),
         FIXTURE_TEST(bank_erase, &h743),
+        FIXTURE_TEST(banks_side_by_side, &h743),
+        FIXTURE_TEST(ecc_errors_on_read, &h743),
         FIXTURE_TEST(rdp_0_1_0_mass_erases, &h743),
         FIXTURE_TEST(timing_oracle, &h743),
         FIXTURE_TEST(h723_one_bank, &h723),
