@@ -130,6 +130,11 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     uint32_t opt = 0;
     PD_TRY(t, pd_read32(probe, fl_reg(t, 0, f->rdp_off), &opt));
     t->rdp = (opt & f->rdp_mask) != f->rdp_clear;
+    if (f->protection)
+        f->protection(opt, t->protection, sizeof t->protection);
+    else
+        snprintf(t->protection, sizeof t->protection, "%s",
+                 t->rdp ? "readout protection on" : "RDP level 0");
     return FL_OK;
 }
 
@@ -345,8 +350,9 @@ static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl, void *out, uint32_t 
         return FL_OK;
     case FL_ST_FLASH_ERROR:
         return fl_fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
-                       "programming at 0x%08X failed: FLASH_SR 0x%08X%s", ctl->fail_addr, ctl->sr,
-                       t->rdp ? " (readout protection is on)" : "; erase the page and retry");
+                       "programming at 0x%08X failed: FLASH_SR 0x%08X%s%s%s", ctl->fail_addr,
+                       ctl->sr, t->rdp ? " (the chip is protected: " : "; erase the page and retry",
+                       t->rdp ? t->protection : "", t->rdp ? ")" : "");
     case FL_ST_VERIFY:
         return fl_fail(t, FL_E_VERIFY,
                        "flash at 0x%08X does not hold what was programmed (a worn or damaged "
