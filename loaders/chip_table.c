@@ -341,8 +341,9 @@ static const fl_line line_h7 = {
  * DBGMCU_APB1FZR1 at +0x08; flash size and unique ID at 0x08FFF80C and
  * 0x08FFF800 (CMSIS FLASHSIZE_BASE, UID_BASE); FLASH's non-secure
  * registers at 0x40022000. No fast clock: the loader runs on the reset
- * clock (HSI 32 MHz; raising it means the PWR voltage scaling and
- * FLASH_ACR.WRHIGHFREQ too). The H503 has no TrustZone and no EDATA
+ * clock (HSI, 64 MHz through RCC_CR.HSIDIV: CMSIS SystemCoreClockUpdate;
+ * /2 at reset [U]); raising it means the PWR voltage scaling and
+ * FLASH_ACR.WRHIGHFREQ too. The H503 has no TrustZone and no EDATA
  * (loaders/families/h5.c). */
 static const fl_line line_h5 = {LINE_LOW("STM32H5", "h5", fl_family_h5, 0x44024000u, 0x40022000u,
                                          0x08FFF80Cu, 0x08FFF800u, 8u, 0x44024008u)};
