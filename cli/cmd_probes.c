@@ -92,6 +92,7 @@ static void print_json(const probe_row *rows, size_t n)
             json_object_set_new(o, "flash_size", json_integer(r->t.flash_size));
             json_object_set_new(o, "uid", json_string(uid));
             json_object_set_new(o, "read_protected", json_boolean(r->t.rdp));
+            json_object_set_new(o, "protection", json_string(r->t.protection));
         } else {
             json_object_set_new(o, "chip", json_null());
             json_object_set_new(o, "problem", json_string(r->problem));

@@ -330,8 +330,10 @@ static unit_err st_check(run *x)
         return UNIT_E_REFUSED;
     }
     if (b->rdp) {
-        set_error(x, "the board is read protected (RDP level 1): its flash cannot be "
-                     "programmed until the protection is removed, which erases it");
+        set_error(x,
+                  "the board is read protected (%s): its flash cannot be programmed until the "
+                  "protection is removed, which erases it",
+                  b->protection[0] ? b->protection : "RDP level 1");
         return UNIT_E_REFUSED;
     }
     return UNIT_OK;

@@ -89,6 +89,7 @@ typedef struct unit_board {
     uint32_t uid[3];
     char uid_hex[25]; /* as ST prints it: word 2, 1, 0 */
     bool rdp;
+    char protection[48]; /* what the protection reads as (fl_target.protection) */
 } unit_board;
 
 typedef enum unit_verify { UNIT_VERIFY_CRC, UNIT_VERIFY_READ, UNIT_VERIFY_NONE } unit_verify;

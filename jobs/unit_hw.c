@@ -84,6 +84,7 @@ static void fill_board(const fl_target *t, unit_board *b)
     memcpy(b->uid, t->uid, sizeof b->uid);
     snprintf(b->uid_hex, sizeof b->uid_hex, "%08X%08X%08X", t->uid[2], t->uid[1], t->uid[0]);
     b->rdp = t->rdp;
+    snprintf(b->protection, sizeof b->protection, "%s", t->protection);
 }
 
 static unit_err ensure_open(unit_hw *hw)

@@ -9,7 +9,8 @@
  * (F411), RM0402 (F412), RM0430 (F413), RM0090 (F405-F439) 3.3 tables 5-7,
  * RM0390 (F446), RM0386 (F469); RM0385 (F74x) 3.3.1, RM0410 (F76x) 3.3.1,
  * RM0431 (F72x) 3.3.1; RM0367 (L0), RM0351 (L4); RM0433 (H742/H743/H753)
- * and RM0468 (H72x/H73x) chapter 4, flash memory organization.
+ * and RM0468 (H72x/H73x) chapter 4, flash memory organization; RM0481
+ * (H52x/H53x/H56x/H57x) and RM0492 (H503) chapter 7.
  *
  * SRAM is the smallest that any part of the row has (F101x4 4 KiB, F103x4
  * 6 KiB: the row says 4 KiB), because the loader puts its buffers and
@@ -27,7 +28,7 @@
 /* The controller families (loaders/families/). */
 extern const fl_family fl_family_f0, fl_family_f1, fl_family_f4, fl_family_f7, fl_family_l0,
     fl_family_l1, fl_family_l4, fl_family_l4p, fl_family_g0, fl_family_wb, fl_family_l5,
-    fl_family_u5, fl_family_h7;
+    fl_family_u5, fl_family_h7, fl_family_h5, fl_family_h503;
 
 /* ---- fast clocks ----------------------------------------------------------
  *
@@ -334,6 +335,21 @@ static const fl_line line_h7 = {
     .dbg_clock_bit = (1u << 21) | (1u << 22),
 };
 
+/* H5 (H52x/H53x/H56x/H57x: RM0481; H503: RM0492): a Cortex-M33 whose
+ * DBGMCU sits at 0x44024000 as the core sees it (CMSIS DBGMCU_BASE; the
+ * debug APB behind AP0 shows it at 0xE0044000), DBG_IWDG_STOP b12 of
+ * DBGMCU_APB1FZR1 at +0x08; flash size and unique ID at 0x08FFF80C and
+ * 0x08FFF800 (CMSIS FLASHSIZE_BASE, UID_BASE); FLASH's non-secure
+ * registers at 0x40022000. No fast clock: the loader runs on the reset
+ * clock (HSI, 64 MHz through RCC_CR.HSIDIV: CMSIS SystemCoreClockUpdate;
+ * /2 at reset [U]); raising it means the PWR voltage scaling and
+ * FLASH_ACR.WRHIGHFREQ too. The H503 has no TrustZone and no EDATA
+ * (loaders/families/h5.c). */
+static const fl_line line_h5 = {LINE_LOW("STM32H5", "h5", fl_family_h5, 0x44024000u, 0x40022000u,
+                                         0x08FFF80Cu, 0x08FFF800u, 8u, 0x44024008u)};
+static const fl_line line_h503 = {LINE_LOW("STM32H5", "h5", fl_family_h503, 0x44024000u,
+                                           0x40022000u, 0x08FFF80Cu, 0x08FFF800u, 8u, 0x44024008u)};
+
 /* ---- devices ------------------------------------------------------------------ */
 
 /* Erase units: pages of one size, or the F2/F4/F7 sector runs. */
@@ -585,6 +601,17 @@ const fl_chip fl_chip_rows[] = {
      .banks = 2, .bank2_at = 1024 * KIB, .bank2_regs = 0x100, .bank2_start = 1024 * KIB},
     {ROW(0x483, "STM32H72x/H73x", line_h7, "stm32h723;stm32h725;stm32h730;stm32h733;stm32h735",
          1024, PAGES(128 * KIB), 128)},
+    /* H5 (RM0481, RM0492): 8 KiB sectors in two banks of half the flash
+     * each on every size (CMSIS FLASH_BANK_SIZE = FLASH_SIZE >> 1),
+     * numbered per bank (SNB, BKSEL for bank 2). SRAM: SRAM1 alone (256,
+     * 128 and 16 KiB), which has no ECC to trip over in uninitialised
+     * words. TrustZone on is refused (loaders/families/h5.c). */
+    {ROW(0x484, "STM32H56x/H57x", line_h5, "stm32h562;stm32h563;stm32h573", 2048, PAGES(8 * KIB),
+         256),
+     .banks = 2},
+    {ROW(0x478, "STM32H52x/H53x", line_h5, "stm32h523;stm32h533", 512, PAGES(8 * KIB), 128),
+     .banks = 2},
+    {ROW(0x474, "STM32H503", line_h503, "stm32h503", 128, PAGES(8 * KIB), 16), .banks = 2},
 };
 
 const size_t fl_chip_nrows = sizeof fl_chip_rows / sizeof fl_chip_rows[0];

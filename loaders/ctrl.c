@@ -138,9 +138,10 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
         fl_err e = fl_flags_describe(t, errors, why, sizeof why);
         if (t->rdp)
             e = FL_E_PROTECTED;
-        return fl_fail(t, e, "%s at 0x%08X failed: FLASH_SR 0x%08X (%s)%s", what, addr, sr, why,
-                       t->rdp ? "; readout protection is on: regress RDP to level 0, which "
-                                "mass-erases the chip"
+        return fl_fail(t, e, "%s at 0x%08X failed: FLASH_SR 0x%08X (%s)%s%s%s", what, addr, sr, why,
+                       t->rdp ? "; the chip is protected (" : "", t->rdp ? t->protection : "",
+                       t->rdp ? "): remove the protection (an RDP or product-state regression, "
+                                "which mass-erases the chip)"
                               : "");
     }
     if (sr & f->sr_eop)

@@ -88,10 +88,11 @@ fl_err fl_program_direct(fl_target *t, uint32_t addr, const uint8_t *data, size_
     if (!data)
         return fl_fail(t, FL_E_ARG, "no data; nothing written");
     if (t->rdp)
-        return fl_fail(
-            t, FL_E_PROTECTED,
-            "readout protection is on: flash cannot be programmed over SWD; set RDP level "
-            "0 (which mass-erases the chip) first");
+        return fl_fail(t, FL_E_PROTECTED,
+                       "the chip is protected (%s): flash cannot be programmed over SWD; remove "
+                       "the protection (an RDP or product-state regression, which mass-erases the "
+                       "chip) first",
+                       t->protection);
     if (f->store_width == 2 && !pd_get_limits(t->probe)->has_mem16)
         return fl_fail(t, FL_E_PROBE,
                        "%s programs by half-words and this probe's firmware has no 16-bit memory "

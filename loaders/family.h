@@ -19,6 +19,7 @@
 #include "flash.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One flag of the status register: the manual's name, what it means for
@@ -87,6 +88,11 @@ typedef struct fl_family {
     /* Readout protection as fl_identify reads it: protected when
      * (register & rdp_mask) != rdp_clear; rdp_off from flash_regs. */
     uint32_t rdp_off, rdp_mask, rdp_clear;
+    /* Name the protection that register reads as, for people (fl_target.
+     * protection: probe info, messages): the H5's product state, which is
+     * no RDP level ("product state Closed (0x72)"). NULL: "RDP level 0"
+     * when clear, "readout protection on" otherwise. */
+    void (*protection)(uint32_t reg, char *buf, size_t n);
     /* fl_loader_buf.unit_code = index in bank | bank << bank_code_shift. */
     uint8_t bank_code_shift;
     uint32_t erase_ms, mass_ms; /* worst case, datasheet, per unit / array */

@@ -19,7 +19,9 @@
  * B3.2.3, ARMv8-M ARM D1.2.46), in the order to try: on the APB for the
  * Cortex-M0 (0xC20) and M0+ (0xC60) parts (RM0091 32.4.1, RM0367 27.4.1,
  * RM0444 40.4), at 0xE0044000 for the Cortex-M33 parts (0xD21: RM0438
- * 45.3, RM0456 75.3), 0xE0042000 for the others. The Cortex-M7 (0xC27)
+ * 45.3, RM0456 75.3) or, on the H5, at 0x44024000 as the core sees it
+ * (CMSIS DBGMCU_BASE; RM0481/RM0492 DBGMCU chapter), 0xE0042000 for the
+ * others. The Cortex-M7 (0xC27)
  * is an F7, with it at 0xE0042000 (RM0410 45.1), or an H7, with it on the
  * AHB at 0x5C001000 (RM0433 and RM0468 DBGMCU chapter; the PPB address
  * holds no IDCODE there): a candidate counts when it reads a device id of
@@ -34,7 +36,7 @@ static const struct {
 } dbgmcu_by_core[] = {
     {0xC20, {0x40015800u}},
     {0xC60, {0x40015800u}},
-    {0xD21, {0xE0044000u}},
+    {0xD21, {0xE0044000u, 0x44024000u}},
     {0xC27, {DBGMCU_PPB, 0x5C001000u}},
 };
 
@@ -130,6 +132,11 @@ fl_err fl_identify(pd_probe *probe, fl_target *t)
     uint32_t opt = 0;
     PD_TRY(t, pd_read32(probe, fl_reg(t, 0, f->rdp_off), &opt));
     t->rdp = (opt & f->rdp_mask) != f->rdp_clear;
+    if (f->protection)
+        f->protection(opt, t->protection, sizeof t->protection);
+    else
+        snprintf(t->protection, sizeof t->protection, "%s",
+                 t->rdp ? "readout protection on" : "RDP level 0");
     return FL_OK;
 }
 
@@ -345,8 +352,9 @@ static fl_err stub_result(fl_target *t, fl_loader_ctl *ctl, void *out, uint32_t 
         return FL_OK;
     case FL_ST_FLASH_ERROR:
         return fl_fail(t, t->rdp ? FL_E_PROTECTED : FL_E_FLASH,
-                       "programming at 0x%08X failed: FLASH_SR 0x%08X%s", ctl->fail_addr, ctl->sr,
-                       t->rdp ? " (readout protection is on)" : "; erase the page and retry");
+                       "programming at 0x%08X failed: FLASH_SR 0x%08X%s%s%s", ctl->fail_addr,
+                       ctl->sr, t->rdp ? " (the chip is protected: " : "; erase the page and retry",
+                       t->rdp ? t->protection : "", t->rdp ? ")" : "");
     case FL_ST_VERIFY:
         return fl_fail(t, FL_E_VERIFY,
                        "flash at 0x%08X does not hold what was programmed (a worn or damaged "

@@ -36,7 +36,10 @@ typedef struct fl_target {
     uint32_t idcode;     /* DBGMCU_IDCODE */
     uint32_t flash_size; /* bytes, from the flash-size register */
     uint32_t uid[3];
-    bool rdp;         /* readout protection active */
+    bool rdp; /* readout protection active */
+    /* What the protection reads as, for people: "RDP level 0", "readout
+     * protection on", "product state Open (0xED)" (fl_family.protection). */
+    char protection[48];
     bool stub_loaded; /* the stub is in SRAM (fl_identify clears it) */
     /* The last stub run returned to its BKPT: the core is halted with the
      * stack pointer, xPSR and C_MASKINTS a new run needs, so starting the

@@ -73,6 +73,9 @@ typedef struct fl_loader_l4 {
     uint32_t cr_bker;   /* the bank-2 bit of a page erase, 0: one bank */
     uint32_t pnb_shift; /* where PNB starts in CR */
     uint32_t prog_unit; /* bytes: 8 (double word), 16 (quad word) */
+    /* Where the flags are cleared by writing 1s: 0 for SR itself; else
+     * the offset of a clear register, SR being read-only (H5 NSCCR). */
+    uint32_t sr_clear_off;
 } fl_loader_l4;
 
 typedef struct fl_loader_ctl {

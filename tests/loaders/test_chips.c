@@ -251,6 +251,98 @@ static void h7_sectors(void **state)
     assert_int_equal(h743->sram_size, 128 * 1024);
 }
 
+/* H5 (RM0481, RM0492): 8 KiB sectors, two banks of half the flash on
+ * every size, numbered per bank; identity registers from the CMSIS
+ * headers (DBGMCU_BASE, FLASHSIZE_BASE, UID_BASE). */
+static void h5_sectors(void **state)
+{
+    (void)state;
+    const fl_chip *h563 = fl_chip_by_dev_id(0x484), *h523 = fl_chip_by_dev_id(0x478),
+                  *h503 = fl_chip_by_dev_id(0x474);
+    assert_non_null(h563);
+    assert_non_null(h523);
+    assert_non_null(h503);
+    const fl_chip *all[3] = {h563, h523, h503};
+    for (int i = 0; i < 3; i++) {
+        const fl_line *l = all[i]->line;
+        assert_int_equal(l->idcode_addr, 0x44024000);
+        assert_int_equal(l->flash_regs, 0x40022000);
+        assert_int_equal(l->flash_base, 0x08000000);
+        assert_int_equal(l->flash_size_reg, 0x08FFF80C);
+        assert_int_equal(l->uid_addr[0], 0x08FFF800);
+        assert_int_equal(l->uid_addr[2], 0x08FFF808);
+        assert_int_equal(l->wdg_freeze_reg, 0x44024008);
+        assert_int_equal(l->wdg_freeze_bit, 1u << 12);
+        assert_true(fl_chip_matches_family(all[i], "h5"));
+        assert_true(fl_chip_matches_family(all[i], "STM32H5"));
+        assert_int_equal(fl_chip_program_unit(all[i]), 16);
+        assert_int_equal(fl_chip_erased(all[i]), 0xFF);
+        assert_string_equal(fl_chip_stub(all[i]), "l4x");
+        assert_int_equal(all[i]->sram_base, 0x20000000);
+        assert_int_equal(all[i]->bank2_regs, 0); /* one register block, BKSEL */
+    }
+    assert_int_equal(h563->flash_size_max, 2048 * 1024);
+    assert_int_equal(h523->flash_size_max, 512 * 1024);
+    assert_int_equal(h503->flash_size_max, 128 * 1024);
+    assert_int_equal(h563->sram_size, 256 * 1024); /* SRAM1 */
+    assert_int_equal(h523->sram_size, 128 * 1024);
+    assert_int_equal(h503->sram_size, 16 * 1024);
+
+    /* 2 MiB: 2 x 128 sectors (CMSIS FLASH_SECTOR_NB 128 per bank). */
+    assert_int_equal(fl_chip_banks(h563, 2048 * 1024), 2);
+    assert_int_equal(fl_chip_unit_count(h563, 2048 * 1024), 256);
+    fl_unit u;
+    assert_true(fl_chip_unit(h563, 2048 * 1024, 127, &u));
+    assert_int_equal(u.addr, 0x080FE000);
+    assert_int_equal(u.size, 8192);
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 127);
+    assert_true(fl_chip_unit_at(h563, 2048 * 1024, 0x08100000, &u));
+    assert_int_equal(u.index, 128);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+    assert_true(fl_chip_unit_at(h563, 2048 * 1024, 0x081FFFFF, &u));
+    assert_int_equal(u.index_in_bank, 127);
+    assert_false(fl_chip_unit_at(h563, 2048 * 1024, 0x08200000, &u));
+    /* 1 MiB (H562xG, H563xG): banks of 512 KiB, bank 2 at 0x08080000. */
+    assert_int_equal(fl_chip_unit_count(h563, 1024 * 1024), 128);
+    assert_true(fl_chip_unit_at(h563, 1024 * 1024, 0x08080000, &u));
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+
+    /* H523/H533: 2 x 32 sectors on 512 KiB; the 256 KiB H523xC 2 x 16. */
+    assert_int_equal(fl_chip_unit_count(h523, 512 * 1024), 64);
+    assert_true(fl_chip_unit_at(h523, 512 * 1024, 0x0803E000, &u));
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 31);
+    assert_true(fl_chip_unit_at(h523, 512 * 1024, 0x08040000, &u));
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+    assert_int_equal(fl_chip_unit_count(h523, 256 * 1024), 32);
+
+    /* H503: 2 x 8 sectors, bank 2 at 0x08010000. */
+    assert_int_equal(fl_chip_banks(h503, 128 * 1024), 2);
+    assert_int_equal(fl_chip_unit_count(h503, 128 * 1024), 16);
+    assert_true(fl_chip_unit(h503, 128 * 1024, 8, &u));
+    assert_int_equal(u.addr, 0x08010000);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+    assert_ptr_not_equal(h503->line->family, h563->line->family); /* no TrustZone, no EDATA */
+    assert_ptr_equal(h523->line, h563->line);
+
+    /* Ordering codes resolve with their sizes. */
+    assert_int_equal(fl_part_flash_size("stm32h563zi"), 2048 * 1024);
+    assert_int_equal(fl_part_flash_size("stm32h503rb"), 128 * 1024);
+    assert_int_equal(fl_part_flash_size("stm32h523ve"), 512 * 1024);
+    assert_int_equal(fl_part_flash_size("stm32h533re"), 512 * 1024);
+    assert_true(fl_chip_has_part(h563, "stm32h563zi"));
+    assert_true(fl_chip_has_part(h563, "stm32h573ii"));
+    assert_true(fl_chip_has_part(h503, "stm32h503rb"));
+    assert_true(fl_chip_has_part(h523, "stm32h523ve"));
+    assert_true(fl_chip_has_part(h523, "stm32h533re"));
+    assert_false(fl_chip_has_part(h523, "stm32h563zi"));
+}
+
 /* Ordering codes pick the row's parts and their flash letter
  * (datasheets' ordering information: 4 16, 6 32, 8 64, B 128, C 256, E
  * 512, G 1024 KiB). */
@@ -276,7 +368,12 @@ static void ordering_codes(void **state)
         {0x450, 2048, "stm32h753vi", true},   {0x450, 2048, "stm32h723zg", false},
         {0x483, 1024, "stm32h723zg", true},   {0x483, 1024, "stm32h735ig", true},
         {0x483, 512, "stm32h723zg", false},   {0x483, 1024, "stm32h743zi", false},
-        {0x450, 2048, "stm32h7a3zi", false},
+        {0x450, 2048, "stm32h7a3zi", false},  {0x484, 2048, "stm32h563zi", true},
+        {0x484, 2048, "stm32h573ii", true},   {0x484, 1024, "stm32h563zi", false},
+        {0x484, 1024, "stm32h562rg", true},   {0x474, 128, "stm32h503rb", true},
+        {0x474, 128, "stm32h563zi", false},   {0x478, 512, "stm32h523ve", true},
+        {0x478, 512, "stm32h533re", true},    {0x478, 256, "stm32h523cc", true},
+        {0x478, 256, "stm32h523ve", false},   {0x484, 2048, "stm32h523ve", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const fl_chip *c = fl_chip_by_dev_id(cases[i].dev_id);
@@ -324,6 +421,7 @@ int main(void)
         cmocka_unit_test(f429_dual_bank),
         cmocka_unit_test(f7_sectors),
         cmocka_unit_test(h7_sectors),
+        cmocka_unit_test(h5_sectors),
         cmocka_unit_test(ordering_codes),
         cmocka_unit_test(every_row_is_usable),
     };

@@ -3,7 +3,8 @@
  * probe needed: where each bank's registers are, how a unit is coded for
  * the controller and the stub, what the status flags mean, how RDP reads.
  * Mostly the H7 (h7.c), whose controller differs most from the others:
- * a register block per bank, flags cleared in CCR, 32-byte flash words.
+ * a register block per bank, flags cleared in CCR, 32-byte flash words;
+ * and the H5 (h5.c): H7-like bits in a TrustZone layout, product states.
  */
 #include "family.h"
 #include "stubs.h"
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -163,6 +165,159 @@ static void h7_program_unit_and_stub(void **state)
     assert_non_null(f->prepare);
 }
 
+/* STM32H5 (RM0481 7.11, CMSIS FLASH_TypeDef): one non-secure register
+ * block for both banks: NSKEYR 0x04 (not the L5/U5's 0x08), OPTKEYR 0x0C,
+ * OPTCR 0x1C, NSSR 0x20, NSCR 0x28, NSCCR 0x30 (NSSR's flags cleared
+ * there), OPTSR_CUR 0x50; LOCK is NSCR bit 0. */
+static void h5_registers(void **state)
+{
+    (void)state;
+    static const uint16_t ids[] = {0x484, 0x478, 0x474};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        fl_target t = target_of(ids[i], fl_chip_by_dev_id(ids[i])->flash_size_max);
+        const fl_family *f = t.chip->line->family;
+        assert_int_equal(fl_reg_blocks(&t), 1);
+        assert_int_equal(fl_reg(&t, 0, f->keys[0].keyr), 0x40022004);
+        assert_int_equal(f->keys[0].key1, 0x45670123);
+        assert_int_equal(f->keys[0].key2, 0xCDEF89AB);
+        assert_int_equal(f->keys[0].lock_bit, 1u << 0);
+        assert_int_equal(f->keys[1].keyr, 0); /* one sequence */
+        assert_int_equal(f->cr_lock, 1u << 0);
+        assert_int_equal(fl_reg(&t, 0, f->sr), 0x40022020);
+        assert_int_equal(fl_reg(&t, 0, f->cr), 0x40022028);
+        assert_int_equal(fl_sr_clear_reg(&t, 0), 0x40022030);
+        assert_int_equal(fl_reg(&t, 0, f->rdp_off), 0x40022050);
+        assert_int_equal(fl_reg(&t, 0, f->opt.optkeyr), 0x4002200C);
+        assert_int_equal(fl_reg(&t, 0, f->opt.lock_reg), 0x4002201C);
+        assert_int_equal(f->opt.lock_bit, 1u << 0); /* OPTLOCK */
+        assert_int_equal(f->opt.optkeys[0], 0x08192A3B);
+        assert_int_equal(f->opt.optkeys[1], 0x4C5D6E7F);
+        assert_int_equal(f->program_unit, 16); /* quad word */
+        assert_int_equal(f->cr_program, 1u << 1);
+        assert_int_equal(f->store_width, 4);
+        assert_non_null(f->prepare);
+        assert_non_null(f->mass_erase);
+        assert_null(f->opt.confirm); /* every option change refused instead */
+        /* stub_l4x told where the bits are: SER b2, SNB from b6, BKSEL
+         * b31, START b5, PG b1, flags cleared in NSCCR. */
+        fl_loader_ctl ctl;
+        memset(&ctl, 0, sizeof ctl);
+        assert_non_null(f->loader_setup);
+        f->loader_setup(&t, &ctl);
+        assert_int_equal(ctl.l4.sr_off, 0x20);
+        assert_int_equal(ctl.l4.cr_off, 0x28);
+        assert_int_equal(ctl.l4.sr_clear_off, 0x30);
+        assert_int_equal(ctl.l4.cr_pg, 1u << 1);
+        assert_int_equal(ctl.l4.cr_per, 1u << 2);
+        assert_int_equal(ctl.l4.cr_strt, 1u << 5);
+        assert_int_equal(ctl.l4.cr_bker, 1u << 31);
+        assert_int_equal(ctl.l4.pnb_shift, 6);
+        assert_int_equal(ctl.l4.prog_unit, 16);
+        assert_int_equal(ctl.l4.sr_eop, 1u << 16);
+        assert_int_equal(ctl.l4.sr_errors, fl_sr_errors(f));
+        assert_int_equal(ctl.l4.sr_busy, (1u << 0) | (1u << 1) | (1u << 3)); /* BSY WBNE DBNE */
+    }
+}
+
+/* Sector codes: SNB is the sector in its bank (7 bits: 128 per bank on
+ * the 2 MiB parts), the bank in bit 8 of the code the stub gets (BKSEL). */
+static void h5_sector_codes(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x484, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    for (uint32_t i = 0; i < 256; i++) {
+        fl_unit u;
+        assert_true(fl_chip_unit(t.chip, t.flash_size, i, &u));
+        uint32_t code = u.index_in_bank | u.bank << f->bank_code_shift;
+        assert_int_equal(code & 0xFFu, i % 128);
+        assert_true((code & 0xFFu) < 128); /* fits SNB b12:6 */
+        assert_int_equal(code >> 8, i / 128);
+        assert_int_equal(u.addr, 0x08000000 + i * 8192);
+        assert_int_equal(fl_bank_of(&t, u.addr), 0); /* one register block */
+    }
+    fl_target h503 = target_of(0x474, 128 * 1024);
+    fl_unit u;
+    assert_true(fl_chip_unit(h503.chip, h503.flash_size, 15, &u));
+    assert_int_equal(u.index_in_bank | u.bank << f->bank_code_shift, (1u << 8) | 7u);
+}
+
+/* The product state (OPTSR_CUR b15:8) is what protection means on the
+ * H5: only Open (0xED) is unprotected; the names follow RM0481's product
+ * life cycle (values as OpenOCD's stm32h5x driver). */
+static void h5_product_states(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x484, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    assert_int_equal(f->rdp_mask, 0xFF00);
+    assert_int_equal(f->rdp_clear, 0xED00);
+    assert_non_null(f->protection);
+    static const struct {
+        uint8_t ps;
+        const char *name;
+    } cases[] = {
+        {0xED, "Open"},       {0x17, "Provisioning"},  {0x2E, "iROT-Provisioned"},
+        {0xC6, "TZ-Closed"},  {0x72, "Closed"},        {0x5C, "Locked"},
+        {0x9A, "Regression"}, {0xA3, "NS-Regression"},
+    };
+    char buf[48], want[48];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* Other OPTSR bits around it (BOR_LEV, IWDG_SW, SWAP_BANK) do not
+         * matter. */
+        uint32_t optsr = 0x8030001Bu | (uint32_t)cases[i].ps << 8;
+        f->protection(optsr, buf, sizeof buf);
+        snprintf(want, sizeof want, "product state %s (0x%02X)", cases[i].name, cases[i].ps);
+        assert_string_equal(buf, want);
+        assert_int_equal((optsr & f->rdp_mask) != f->rdp_clear, cases[i].ps != 0xED);
+    }
+    f->protection(0x4200u, buf, sizeof buf);
+    assert_string_equal(buf, "product state unknown (0x42)");
+    /* The H503 reads the same way. */
+    const fl_family *h503 = fl_chip_by_dev_id(0x474)->line->family;
+    h503->protection(0xED00u, buf, sizeof buf);
+    assert_string_equal(buf, "product state Open (0xED)");
+    /* User options: reset and watchdog bits only, never the product
+     * state, BOOT_UBE, SWAP_BANK or the I/O high-speed bits. */
+    uint32_t never = 0xFF00u | 0x3FC00000u | 1u << 31 | 3u << 16;
+    assert_int_equal(f->opt.user_mask & never, 0);
+    assert_int_not_equal(f->opt.user_mask & (1u << 3), 0); /* IWDG_SW */
+}
+
+/* RM0481 7.11 FLASH_NSSR: the error flags, typed; INCERR is b20 (the
+ * H7's b21); OBKERR/OBKWERR only where there are option-byte keys. */
+static void h5_status_flags(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x484, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    assert_int_equal(fl_sr_errors(f), 0x00FE0000); /* WRPERR..OPTCHANGEERR b17-b23 */
+    assert_int_equal(f->sr_eop, 1u << 16);
+    assert_int_equal(f->sr_clear, 0x30);
+    char why[2000];
+    assert_int_equal(fl_flags_describe(&t, 1u << 17, why, sizeof why), FL_E_PROTECTED);
+    assert_non_null(strstr(why, "WRPERR"));
+    assert_int_equal(fl_flags_describe(&t, (1u << 18) | (1u << 20), why, sizeof why), FL_E_FLASH);
+    assert_non_null(strstr(why, "PGSERR"));
+    assert_non_null(strstr(why, "INCERR"));
+    assert_int_equal(fl_flags_describe(&t, 1u << 19, why, sizeof why), FL_E_FLASH);
+    assert_non_null(strstr(why, "STRBERR"));
+    assert_int_equal(fl_flags_describe(&t, 1u << 23, why, sizeof why), FL_E_PROTECTED);
+    assert_non_null(strstr(why, "OPTCHANGEERR"));
+    assert_int_equal(fl_flags_describe(&t, (1u << 21) | (1u << 22), why, sizeof why),
+                     FL_E_PROTECTED);
+    assert_non_null(strstr(why, "OBKERR"));
+    assert_non_null(strstr(why, "OBKWERR"));
+    assert_int_equal(
+        fl_flags_describe(&t, (1u << 0) | (1u << 1) | (1u << 3) | (1u << 16), why, sizeof why),
+        FL_OK);
+    fl_target h503 = target_of(0x474, 128 * 1024);
+    const fl_family *g = h503.chip->line->family;
+    assert_int_equal(fl_sr_errors(g), 0x009E0000); /* no OBKERR, OBKWERR */
+    assert_int_equal(fl_flags_describe(&h503, 1u << 20, why, sizeof why), FL_E_FLASH);
+    assert_non_null(strstr(why, "INCERR"));
+}
+
 /* Every family: its flags clear where it says (SR itself unless it names
  * a clear register), errors apart from busy/EOP, a stub that fits. */
 static void every_family_is_consistent(void **state)
@@ -189,7 +344,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(h7_bank_registers),        cmocka_unit_test(h7_unit_codes),
         cmocka_unit_test(h7_status_flags),          cmocka_unit_test(h7_rdp_and_options),
-        cmocka_unit_test(h7_program_unit_and_stub), cmocka_unit_test(every_family_is_consistent),
+        cmocka_unit_test(h7_program_unit_and_stub), cmocka_unit_test(h5_registers),
+        cmocka_unit_test(h5_sector_codes),          cmocka_unit_test(h5_product_states),
+        cmocka_unit_test(h5_status_flags),          cmocka_unit_test(every_family_is_consistent),
     };
     return cmocka_run_group_tests_name("loaders.family", tests, NULL, NULL);
 }

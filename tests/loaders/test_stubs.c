@@ -65,7 +65,7 @@ static const chip_case cases[] = {
      {0x40022008u, 0},
      {{0x45670123u, 0xCDEF89ABu}},
      0xFFFFFFFFu,
-     {0x10, 0x14, 1u << 16, 0x43FAu, 1u << 0, 1u << 0, 1u << 1, 1u << 16, 1u << 11, 3, 8}},
+     {0x10, 0x14, 1u << 16, 0x43FAu, 1u << 0, 1u << 0, 1u << 1, 1u << 16, 1u << 11, 3, 8, 0}},
 };
 
 static void wr(sim_board *b, uint32_t a, uint32_t v)
