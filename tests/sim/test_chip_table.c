@@ -359,6 +359,13 @@ static const code_case codes[] = {
     {"stm32wb10cc", 0x494, 320, 12},
     {"stm32l151cba", 0x429, 128, 32},
     {"STM32L152RBA", 0x429, 128, 32},
+    /* H5 (DS14258 H562/H563/H573, DS14539 H503, DS14540 H523/H533 [U]) */
+    {"stm32h563zi", 0x484, 2048, 640},
+    {"stm32h563vg", 0x484, 1024, 640},
+    {"stm32h573ii", 0x484, 2048, 640},
+    {"stm32h503rb", 0x474, 128, 32},
+    {"stm32h523ve", 0x478, 512, 272},
+    {"stm32h533re", 0x478, 512, 272},
 };
 
 static void ordering_codes_resolve(void **state)
