@@ -470,11 +470,14 @@ static void debug_command(stlink_probe *p)
         return;
     case STLINK_DEBUG_APIV2_INIT_AP:
     case STLINK_DEBUG_APIV2_CLOSE_AP_DBG:
-        /* O12 stlink_usb_init_access_port / close_access_port: AP 0 only. */
+        /* O12 stlink_usb_init_access_port / close_access_port: the APs the
+         * part has (AP 0; the H5's AP 0 and AP 1). */
         if (!stl_in_debug(p))
             st = STLINK_DEBUG_ERR_FAULT;
+        else if (c[2] == 0 || (p->board && c[2] == sim_board_chip(p->board)->mem_ap))
+            st = STLINK_DEBUG_ERR_OK;
         else
-            st = c[2] == 0 ? STLINK_DEBUG_ERR_OK : STLINK_BAD_AP_ERROR;
+            st = STLINK_BAD_AP_ERROR;
         stl_reply_status(p, st);
         return;
     case STLINK_APIV3_SET_COM_FREQ:

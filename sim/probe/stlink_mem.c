@@ -10,6 +10,40 @@
 
 /* ---- memory commands ------------------------------------------------------ */
 
+/* The AP named is the debug APB-AP of a part whose system bus is on another
+ * AP (the H5: the AHB-AP is AP1, AP0 reaches the debug APB, RM0481 "Debug
+ * support"; OpenOCD's stm32h5x.cfg writes DBGMCU_CR through AP0 at
+ * 0xE0044004). Only the DBGMCU is modelled there. */
+static bool apb_view(const stlink_probe *p, uint8_t ap)
+{
+    const sim_chip *c = p->board ? sim_board_chip(p->board) : NULL;
+    return c && c->mem_ap != 0 && ap == 0 && c->apb_dbgmcu != 0;
+}
+
+/* A block access through that APB-AP: the DBGMCU's 4 KiB answer as the
+ * DBGMCU at idcode_addr; anything else on the debug APB faults [U: ROM
+ * tables and the other CoreSight components are not modelled]. */
+static sim_err apb_access(stlink_probe *p, uint32_t addr, uint8_t *buf, size_t n, unsigned width,
+                          bool write, uint32_t *fault)
+{
+    const sim_chip *c = sim_board_chip(p->board);
+    for (size_t i = 0; i < n; i += width) {
+        uint32_t a = addr + (uint32_t)i;
+        if (a - c->apb_dbgmcu >= 0x1000u) {
+            *fault = a;
+            return SIM_E_BUS;
+        }
+        uint32_t t = c->idcode_addr + (a - c->apb_dbgmcu), f = 0;
+        sim_err e = write ? stl_mem_write(p, t, buf + i, width, width, &f)
+                          : sim_board_mem_read(p->board, t, buf + i, width, width, &f);
+        if (e != SIM_OK) {
+            *fault = a;
+            return e;
+        }
+    }
+    return SIM_OK;
+}
+
 static unsigned rw8_max(const stlink_probe *p)
 {
     /* O12 stlink_usb_block: 512 from V3J6 on, else 64. */
@@ -30,8 +64,8 @@ static uint8_t mem_check(const stlink_probe *p, uint32_t addr, size_t n, uint8_t
 {
     if (!stl_in_debug(p))
         return STLINK_DEBUG_ERR_FAULT;
-    if (ap != 0)
-        return STLINK_BAD_AP_ERROR; /* a single AHB-AP (AP 0) on every STM32 here */
+    if (p->board && ap != sim_board_chip(p->board)->mem_ap && !apb_view(p, ap))
+        return STLINK_BAD_AP_ERROR; /* the system AHB-AP, and the H5's AP0 */
     if (n > max)
         return STLINK_DEBUG_ERR_FAULT;
     if (width > 1 && ((addr % width) || (n % width)))
@@ -76,7 +110,9 @@ void stl_cmd_read_mem(stlink_probe *p, unsigned width, bool inc)
     }
     uint32_t fault = addr;
     sim_err e = SIM_OK;
-    if (inc) {
+    if (apb_view(p, ap)) {
+        e = apb_access(p, addr, out, n, width, false, &fault);
+    } else if (inc) {
         e = sim_board_mem_read(p->board, addr, out, n, width, &fault);
     } else {
         for (size_t i = 0; i < n && e == SIM_OK; i += 4)
@@ -104,7 +140,9 @@ void stl_cmd_write_mem(stlink_probe *p, unsigned width, bool inc)
     }
     uint32_t fault = addr;
     sim_err e = SIM_OK;
-    if (inc) {
+    if (apb_view(p, ap)) {
+        e = apb_access(p, addr, p->data, n, width, true, &fault);
+    } else if (inc) {
         e = stl_mem_write(p, addr, p->data, n, width, &fault);
     } else {
         for (size_t i = 0; i < n && e == SIM_OK; i += 4)
@@ -202,8 +240,8 @@ uint8_t stl_dap_access(stlink_probe *p, uint16_t port, uint16_t reg, bool write,
             return STLINK_DEBUG_ERR_OK;
         }
     }
-    if (port != 0)
-        return STLINK_BAD_AP_ERROR;
+    if (port != sim_board_chip(p->board)->mem_ap)
+        return STLINK_BAD_AP_ERROR; /* the H5's APB-AP registers are not modelled [U] */
     if (p->dp_ctrl & CS_STICKYERR)
         return STLINK_SWD_AP_STICKY_ERROR; /* until ABORT.STKERRCLR */
     uint8_t st = STLINK_DEBUG_ERR_OK;

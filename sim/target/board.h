@@ -99,6 +99,12 @@ typedef struct sim_chip {
     const struct sim_rst_bits {
         uint32_t rmvf, pin, por, sft, iwdg;
     } * rst_bits;
+    /* The access port of the system bus (the AHB-AP the memory commands
+     * name): 0 on most parts, 1 on the H5, whose AP0 is the debug APB-AP. */
+    uint8_t mem_ap;
+    /* Where the debug APB-AP (AP0 while mem_ap != 0) shows the DBGMCU
+     * (H5: 0xE0044000, the same registers as at idcode_addr); 0: none. */
+    uint32_t apb_dbgmcu;
 } sim_chip;
 
 /*

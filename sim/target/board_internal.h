@@ -151,6 +151,9 @@ extern const flash_ctrl_ops sim_flash_h750; /* H750xB: one 128 KiB sector */
  * 16 sectors). */
 extern const flash_ctrl_ops sim_flash_h7a3;
 extern const flash_ctrl_ops sim_flash_h7b0;
+/* flash_h5.c: the H5 embedded flash (128-bit quad-words, 8 KiB sectors, two
+ * banks, product states): H56x/H57x, H52x/H53x, H503. */
+extern const flash_ctrl_ops sim_flash_h5;
 
 /* ---- services the board offers to its controllers ------------------------ */
 

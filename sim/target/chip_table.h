@@ -60,6 +60,7 @@ extern const sim_chip_series sim_series_l01;
 extern const sim_chip_series sim_series_l5u5;
 extern const sim_chip_series sim_series_c0u0;
 extern const sim_chip_series sim_series_h7;
+extern const sim_chip_series sim_series_h5;
 
 /* Flash KiB of a flash-size letter, 0 if it is not one. */
 uint32_t sim_flash_kib_of(char code);

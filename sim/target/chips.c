@@ -25,7 +25,7 @@
 static const sim_chip_series *const series[] = {
     &sim_series_f1,   &sim_series_f4,  &sim_series_l,   &sim_series_f0f3,
     &sim_series_f7,   &sim_series_l4g, &sim_series_l01, &sim_series_l5u5,
-    &sim_series_c0u0, &sim_series_l4p, &sim_series_h7};
+    &sim_series_c0u0, &sim_series_l4p, &sim_series_h7,  &sim_series_h5};
 #define NSERIES (sizeof series / sizeof series[0])
 
 const sim_chip *sim_chip_at(size_t index)

@@ -120,7 +120,9 @@ static uint64_t msi_hz(const sim_board *b)
 static uint64_t hsi_hz(const sim_board *b)
 {
     const sim_clk_osc *o = &tree(b)->hsi;
-    return o->div_bit && (cr(b) & o->div_bit) ? o->hz / o->div : o->hz;
+    uint64_t hz = o->div_bit && (cr(b) & o->div_bit) ? o->hz / o->div : o->hz;
+    uint32_t d = field_value(&o->div_field, cr(b)); /* 1 where there is none */
+    return d ? hz / d : 0;
 }
 
 /* One PLL setting, as the configuration registers say now. */
@@ -234,7 +236,7 @@ static uint64_t pll_lock_at(const sim_board *b)
 static bool pll_out_enabled(const sim_board *b, unsigned k)
 {
     const sim_clk_pll *P = &tree(b)->pll;
-    return !P->out[k].en || (b->rcc[P->cfg / 4] & P->out[k].en);
+    return !P->out[k].en || (b->rcc[(P->en_reg ? P->en_reg : P->cfg) / 4] & P->out[k].en);
 }
 
 /* When s is (or will be) ready to be SYSCLK; UINT64_MAX when it is off or
@@ -494,8 +496,20 @@ void rcc_write(sim_board *b, uint32_t off, uint32_t value, uint32_t mask)
     uint32_t v = (old & ~mask) | (value & mask);
     uint32_t cr_before = cr(b);
     bool pll_on = cr_before & P->on;
-    if (off == t->cr)
+    if (off == t->cr) {
+        uint32_t d = field_mask(t->hsi.div_field.shift, t->hsi.div_field.width);
+        if (d && pll_on && pll_config(b).input == SIM_CLK_HSI)
+            v = (v & ~d) | (old & d); /* HSIDIV "cannot be changed if the HSI
+                                       * is selected as reference clock for
+                                       * an enabled PLL" (RM0481 RCC_CR) */
         v = cr_write(b, old, v);
+    }
+    if (P->en_reg && off == P->en_reg && pll_on) {
+        /* H5 PLL1PEN "can be written only when the PLL1 is disabled"
+         * (RM0481 RCC_PLL1CFGR) */
+        uint32_t e = P->out[0].en | P->out[1].en;
+        v = (v & ~e) | (old & e);
+    }
     if (off == P->cfg && pll_on) {
         /* PLL configuration "can be written only when PLL is disabled"
          * (RM0008 7.3.2, RM0367 7.3.3; RM0390 6.3.2, RM0351 6.4.4). An

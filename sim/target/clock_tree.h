@@ -50,6 +50,10 @@ typedef struct sim_clk_osc {
     /* HSI only: a RCC_CR field dividing it for SYSCLK alone, not for the
      * PLL (G0 and C0 HSIDIV: HSISYS = HSI / HSIDIV); width 0: none. */
     sim_clk_field sys_div;
+    /* HSI only: a RCC_CR field dividing it for SYSCLK and the PLLs alike
+     * (H5 HSIDIV b4:3, /1 /2 /4 /8); width 0: none. The field keeps its
+     * value while an enabled PLL takes the HSI (RM0481 RCC_CR). */
+    sim_clk_field div_field;
 } sim_clk_osc;
 
 /* The MSI's frequency ranges. */
@@ -91,6 +95,10 @@ typedef struct sim_clk_pll {
     /* RCC offset of the register holding PLLSRC when it is not cfg (H7
      * RCC_PLLCKSELR, frozen there while PLLON is set too), 0 = cfg */
     uint32_t src_reg;
+    /* RCC offset of the register holding the output enable bits when it
+     * is not cfg (H5 RCC_PLL1CFGR.PLL1PEN), 0 = cfg; frozen there too
+     * while PLLON is set */
+    uint32_t en_reg;
     /* N's decoded values count in 1/n_den (F105 PLLMUL x6.5), 0 = 1 */
     uint16_t n_den;
     uint32_t ref_min_hz; /* the VCO input, after M */
@@ -180,5 +188,7 @@ extern const sim_clock_tree sim_clock_u5;
 extern const sim_clock_tree sim_clock_h743;
 extern const sim_clock_tree sim_clock_h723;
 extern const sim_clock_tree sim_clock_h7a3;
+/* clock_trees_h5.c */
+extern const sim_clock_tree sim_clock_h5;
 
 #endif
