@@ -28,7 +28,7 @@
 /* The controller families (loaders/families/). */
 extern const fl_family fl_family_f0, fl_family_f1, fl_family_f4, fl_family_f7, fl_family_l0,
     fl_family_l1, fl_family_l4, fl_family_l4p, fl_family_g0, fl_family_wb, fl_family_l5,
-    fl_family_u5, fl_family_h7, fl_family_h5, fl_family_h503;
+    fl_family_u5, fl_family_h7, fl_family_h7ab, fl_family_h5, fl_family_h503;
 
 /* ---- fast clocks ----------------------------------------------------------
  *
@@ -335,6 +335,23 @@ static const fl_line line_h7 = {
     .dbg_clock_bit = (1u << 21) | (1u << 22),
 };
 
+/* H7Ax/H7Bx (RM0455): the H7's DBGMCU and IWDG1 freeze, flash size and
+ * unique ID in the flash's system area instead (CMSIS FLASHSIZE_BASE
+ * 0x08FFF80C, as OpenOCD's fsize_addr; UID_BASE 0x08FFF800). */
+static const fl_line line_h7ab = {
+    .name = "STM32H7",
+    .id = "h7",
+    .family = &fl_family_h7ab,
+    .idcode_addr = 0x5C001000u,
+    .flash_base = 0x08000000u,
+    .flash_regs = 0x52002000u,
+    .flash_size_reg = 0x08FFF80Cu,
+    .uid_addr = {0x08FFF800u, 0x08FFF804u, 0x08FFF808u},
+    .wdg_freeze_reg = 0x5C001054u,
+    .wdg_freeze_bit = 1u << 18,
+    .dbg_clock_reg = 0x5C001004u,
+    .dbg_clock_bit = (1u << 21) | (1u << 22),
+};
 /* H5 (H52x/H53x/H56x/H57x: RM0481; H503: RM0492): a Cortex-M33 whose
  * DBGMCU sits at 0x44024000 as the core sees it (CMSIS DBGMCU_BASE; the
  * debug APB behind AP0 shows it at 0xE0044000), DBG_IWDG_STOP b12 of
@@ -601,6 +618,15 @@ const fl_chip fl_chip_rows[] = {
      .banks = 2, .bank2_at = 1024 * KIB, .bank2_regs = 0x100, .bank2_start = 1024 * KIB},
     {ROW(0x483, "STM32H72x/H73x", line_h7, "stm32h723;stm32h725;stm32h730;stm32h733;stm32h735",
          1024, PAGES(128 * KIB), 128)},
+    /* H7A3/H7B3 (RM0455): 2 MiB in two banks of 128 x 8 KiB, bank 2 at
+     * 0x08100000 with its registers 0x100 above bank 1's, as on the H74x;
+     * the 1 MiB H7A3xG keeps bank 2 there after a gap and is refused; the
+     * 128 KiB H7B0xB is bank 1 alone (16 sectors: dual_from). SRAM: the
+     * 128 KiB DTCM at 0x20000000. */
+    {ROW(0x480, "STM32H7A3/H7B0/H7B3", line_h7ab, "stm32h7a3;stm32h7b0;stm32h7b3", 2048,
+         PAGES(8 * KIB), 128),
+     .banks = 2, .dual_from = 256 * KIB, .bank2_at = 1024 * KIB, .bank2_regs = 0x100,
+     .bank2_start = 1024 * KIB},
     /* H5 (RM0481, RM0492): 8 KiB sectors in two banks of half the flash
      * each on every size (CMSIS FLASH_BANK_SIZE = FLASH_SIZE >> 1),
      * numbered per bank (SNB, BKSEL for bank 2). SRAM: SRAM1 alone (256,

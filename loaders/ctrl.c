@@ -149,8 +149,7 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
     return FL_OK;
 }
 
-fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uint32_t timeout_ms,
-                   const char *what, uint32_t addr)
+fl_err fl_ctrl_start(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start)
 {
     const fl_family *f = fl_family_of(t);
     uint32_t cr_addr = fl_reg(t, bank, f->cr), keep = 0;
@@ -160,9 +159,26 @@ fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uin
     PD_TRY(t, pd_write32(t->probe, cr_addr, keep | cr));
     if (start)
         PD_TRY(t, pd_write32(t->probe, cr_addr, keep | cr | start));
+    return FL_OK;
+}
+
+fl_err fl_ctrl_finish(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char *what,
+                      uint32_t addr)
+{
+    const fl_family *f = fl_family_of(t);
+    uint32_t cr_addr = fl_reg(t, bank, f->cr), keep = 0;
     fl_err e = fl_wait_idle(t, bank, timeout_ms, what, addr);
     /* Operation bits off whatever happened: a PER or SER left set turns
      * the next program into an error. */
-    PD_TRY(t, pd_write32(t->probe, cr_addr, keep));
+    if (f->cr_keep)
+        PD_TRY(t, pd_read32(t->probe, cr_addr, &keep));
+    PD_TRY(t, pd_write32(t->probe, cr_addr, keep & f->cr_keep));
     return e;
+}
+
+fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uint32_t timeout_ms,
+                   const char *what, uint32_t addr)
+{
+    fl_err e = fl_ctrl_start(t, bank, cr, start);
+    return e ? e : fl_ctrl_finish(t, bank, timeout_ms, what, addr);
 }

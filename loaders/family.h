@@ -145,7 +145,12 @@ fl_err fl_wait_idle(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char
  * returns the typed error they mean (FL_OK for none). */
 fl_err fl_flags_describe(const fl_target *t, uint32_t sr, char *buf, size_t n);
 /* Write cr (operation bits), then cr | start, wait for the end, and write
- * CR back to what it keeps: the shape of every erase. */
+ * CR back to what it keeps: the shape of every erase. Its two halves apart,
+ * for operations that run in several banks at once (H7 bank erase: start
+ * both, then finish both). */
+fl_err fl_ctrl_start(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start);
+fl_err fl_ctrl_finish(fl_target *t, uint32_t bank, uint32_t timeout_ms, const char *what,
+                      uint32_t addr);
 fl_err fl_ctrl_run(fl_target *t, uint32_t bank, uint32_t cr, uint32_t start, uint32_t timeout_ms,
                    const char *what, uint32_t addr);
 /* Main lock first (fl_unlock: OPTKEYR only takes keys once CR/PECR is

@@ -78,6 +78,19 @@ typedef struct fl_loader_l4 {
     uint32_t sr_clear_off;
 } fl_loader_l4;
 
+/* For stub_h7, which serves every H7 flash interface: the CR bits of the
+ * variant (H74x/H72x: PSIZE x64 with PG and SER, FW b6, START b7, SNB from
+ * b8; H7Ax/H7Bx: no PSIZE, FW b4, START b5, SNB from b6) and its flash word
+ * (32 or 16 bytes). The host's h7 descriptors fill these; other stubs
+ * ignore them. */
+typedef struct fl_loader_h7 {
+    uint32_t cr_program; /* CR while programming: PG (| PSIZE) */
+    uint32_t cr_erase;   /* CR of a sector erase before SNB: SER (| PSIZE) */
+    uint32_t cr_fw, cr_start;
+    uint32_t snb_shift, snb_mask; /* SNB = (unit_code & snb_mask) << snb_shift */
+    uint32_t word;                /* flash word, bytes: 32 or 16 */
+} fl_loader_h7;
+
 typedef struct fl_loader_ctl {
     uint32_t op;              /* enum fl_loader_op */
     uint32_t flash_regs;      /* controller base, e.g. 0x40022000 */
@@ -96,6 +109,11 @@ typedef struct fl_loader_ctl {
     fl_loader_l4 l4; /* stub_l4x only */
     /* stub_l0: bytes of a half page (L0 64, L1 128); 0: 64. */
     uint32_t half_page;
+    fl_loader_h7 h7; /* stub_h7 only */
 } fl_loader_ctl;
+
+/* The control block sits between the stub and the buffers (0x100 bytes:
+ * flash.c, CTL_ADDR and BUF_ADDR). */
+_Static_assert(sizeof(fl_loader_ctl) <= 0x100, "fl_loader_ctl outgrew its 0x100 bytes");
 
 #endif

@@ -1,9 +1,12 @@
-/* STM32H7 (RM0433 chapter 4, RM0468 chapter 4): 256-bit flash words. With
- * PG set (and PSIZE x64), eight 32-bit stores fill a flash word's write
- * buffer and the controller queues its write (SR.QW) once the buffer is
- * full; a partial word (only ever a tail: the host pads to 32 bytes) waits
- * in the buffer (SR.WBNE) until CR.FW forces it out, its missing bytes
- * left erased. Each bank has its own CR/SR/CCR, bank 2's 0x100 above bank
+/* STM32H7 (RM0433 chapter 4 H74x/H75x, RM0468 H72x/H73x, RM0455 H7Ax/H7Bx):
+ * flash words of 256 bits (H7Ax/H7Bx: 128). With PG set (and PSIZE x64
+ * where there is one), 32-bit stores fill a flash word's write buffer and
+ * the controller queues its write (SR.QW) once the buffer is full; a
+ * partial word (only ever a tail: the host pads to the word) waits in the
+ * buffer (SR.WBNE) until CR.FW forces it out, its missing bytes left
+ * erased. The CR bits that differ between the variants and the word size
+ * come from the control block (fl_loader_h7, filled by the host's h7
+ * descriptors). Each bank has its own CR/SR/CCR, bank 2's 0x100 above bank
  * 1's (the host passes both blocks and where bank 2 starts); SR flags are
  * cleared in CCR. The watchdog is IWDG1, at 0x58004800 on the H7 (RM0433
  * memory map), not the 0x40003000 of the other families. */
@@ -14,18 +17,10 @@
 #define SR(r)  ((r) + 0x10u)
 #define CCR(r) ((r) + 0x14u)
 
-#define SR_BSY        (1u << 0)
-#define SR_QW         (1u << 2)
-#define SR_EOP        (1u << 16)
-#define SR_ERRORS     0x17EE0000u /* WRPERR..DBECCERR b17-b26 (not b20), CRCRDERR b28 */
-#define CR_PG         (1u << 1)
-#define CR_SER        (1u << 2)
-#define CR_PSIZE_MASK (3u << 4)
-#define CR_PSIZE_X64  (3u << 4)
-#define CR_FW         (1u << 6)
-#define CR_START      (1u << 7)
-#define CR_SNB_SHIFT  8
-#define FLASH_WORD    32u
+#define SR_BSY    (1u << 0)
+#define SR_QW     (1u << 2)
+#define SR_EOP    (1u << 16)
+#define SR_ERRORS 0x17EE0000u /* WRPERR..DBECCERR b17-b26 (not b20), CRCRDERR b28 */
 
 static uint32_t regs_for(const fl_loader_ctl *ctl, uint32_t addr)
 {
@@ -50,18 +45,19 @@ static uint32_t wait_queue(uint32_t regs)
 static uint32_t program_bank(fl_loader_ctl *ctl, uint32_t regs, uint32_t addr, const uint8_t *src,
                              uint32_t len)
 {
+    const uint32_t word = ctl->h7.word, cr = ctl->h7.cr_program;
     REG32(CCR(regs)) = SR_ERRORS | SR_EOP;
-    REG32(CR(regs)) = (REG32(CR(regs)) & ~CR_PSIZE_MASK) | CR_PSIZE_X64 | CR_PG;
+    REG32(CR(regs)) = cr;
     uint32_t st = FL_ST_OK;
-    for (uint32_t i = 0; st == FL_ST_OK && i < len; i += FLASH_WORD) {
-        uint32_t n = len - i < FLASH_WORD ? len - i : FLASH_WORD;
+    for (uint32_t i = 0; st == FL_ST_OK && i < len; i += word) {
+        uint32_t n = len - i < word ? len - i : word;
         for (uint32_t w = 0; w < n; w += 4)
             REG32(addr + i + w) = word_at(src + i + w);
         /* The M7 may hold the stores in its write buffer: let them reach
          * the flash interface before FW or QW is looked at. */
         __asm__ volatile("dsb" ::: "memory");
-        if (n < FLASH_WORD)
-            REG32(CR(regs)) |= CR_FW;
+        if (n < word)
+            REG32(CR(regs)) = cr | ctl->h7.cr_fw;
         uint32_t sr = wait_queue(regs);
         if (sr & SR_ERRORS) {
             ctl->sr = sr;
@@ -76,7 +72,7 @@ static uint32_t program_bank(fl_loader_ctl *ctl, uint32_t regs, uint32_t addr, c
                 break;
             }
     }
-    REG32(CR(regs)) &= ~CR_PG;
+    REG32(CR(regs)) = 0;
     return st;
 }
 
@@ -84,7 +80,7 @@ static uint32_t program_bank(fl_loader_ctl *ctl, uint32_t regs, uint32_t addr, c
  * chunks): each part through its own bank's registers. */
 static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *src, uint32_t len)
 {
-    if ((addr & (FLASH_WORD - 1)) || (len & 3))
+    if ((addr & (ctl->h7.word - 1)) || (len & 3))
         return FL_ST_BAD_REQUEST;
     uint32_t first = len;
     if (ctl->bank2_regs && addr < ctl->bank2_addr && ctl->bank2_addr - addr < len)
@@ -95,15 +91,16 @@ static uint32_t program_chunk(fl_loader_ctl *ctl, uint32_t addr, const uint8_t *
     return st;
 }
 
-/* Sector erase (RM0433 4.3): SER, SNB (the sector in its bank: the low
- * bits of unit_code; its bank is the unit's address), PSIZE x64, START. */
+/* Sector erase (RM0433 4.3, RM0455 4.3): SER (and PSIZE), SNB (the sector
+ * in its bank: the low bits of unit_code; its bank is the unit's address),
+ * then START. */
 static uint32_t erase_unit(fl_loader_ctl *ctl, uint32_t unit_addr, uint32_t unit_code)
 {
     uint32_t regs = regs_for(ctl, unit_addr);
     REG32(CCR(regs)) = SR_ERRORS | SR_EOP;
-    uint32_t cr = CR_SER | CR_PSIZE_X64 | (unit_code & 0x7u) << CR_SNB_SHIFT;
+    uint32_t cr = ctl->h7.cr_erase | (unit_code & ctl->h7.snb_mask) << ctl->h7.snb_shift;
     REG32(CR(regs)) = cr;
-    REG32(CR(regs)) = cr | CR_START;
+    REG32(CR(regs)) = cr | ctl->h7.cr_start;
     uint32_t sr = wait_busy(SR(regs), SR_BSY | SR_QW);
     REG32(CR(regs)) = 0;
     if (sr & SR_ERRORS) {

@@ -343,6 +343,88 @@ static void h5_sectors(void **state)
     assert_false(fl_chip_has_part(h523, "stm32h563zi"));
 }
 
+/* H7A3/H7B0/H7B3 (0x480, RM0455): two banks of 128 x 8 KiB, bank 2 at
+ * 0x08100000 with its own register block, sectors numbered per bank; the
+ * 1 MiB H7A3xG has bank 2 there after a gap (refused, as the H743xG); the
+ * 128 KiB H7B0xB is bank 1 alone. Identity in the flash's system area
+ * (0x08FFF80C, 0x08FFF800), DBGMCU where the other H7s have it. */
+static void h7ab_sectors(void **state)
+{
+    (void)state;
+    const fl_chip *ab = fl_chip_by_dev_id(0x480), *h743 = fl_chip_by_dev_id(0x450);
+    assert_non_null(ab);
+    assert_string_equal(ab->name, "STM32H7A3/H7B0/H7B3");
+    assert_int_equal(ab->line->idcode_addr, 0x5C001000);
+    assert_int_equal(ab->line->flash_regs, 0x52002000);
+    assert_int_equal(ab->line->flash_size_reg, 0x08FFF80C);
+    assert_int_equal(ab->line->uid_addr[0], 0x08FFF800);
+    assert_int_equal(ab->line->uid_addr[1], 0x08FFF804);
+    assert_int_equal(ab->line->uid_addr[2], 0x08FFF808);
+    assert_int_equal(ab->line->wdg_freeze_reg, h743->line->wdg_freeze_reg);
+    assert_int_equal(ab->line->dbg_clock_bit, h743->line->dbg_clock_bit);
+    assert_ptr_not_equal(ab->line->family, h743->line->family); /* other CR bits */
+    assert_int_equal(fl_chip_program_unit(ab), 16);             /* 128-bit flash words */
+    assert_int_equal(fl_chip_erased(ab), 0xFF);
+    assert_string_equal(fl_chip_stub(ab), "h7");
+    assert_true(fl_chip_matches_family(ab, "h7"));
+    assert_true(fl_chip_matches_family(ab, "STM32H7"));
+
+    /* 2 MiB: 256 sectors, 128 a bank. */
+    uint32_t mib2 = 2048 * 1024;
+    assert_int_equal(fl_chip_banks(ab, mib2), 2);
+    assert_int_equal(fl_chip_unit_count(ab, mib2), 256);
+    fl_unit u;
+    assert_true(fl_chip_unit(ab, mib2, 0, &u));
+    assert_int_equal(u.addr, 0x08000000);
+    assert_int_equal(u.size, 8 * 1024);
+    assert_true(fl_chip_unit(ab, mib2, 127, &u));
+    assert_int_equal(u.addr, 0x080FE000);
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 127);
+    assert_true(fl_chip_unit_at(ab, mib2, 0x08100000, &u));
+    assert_int_equal(u.index, 128);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 0);
+    assert_true(fl_chip_unit_at(ab, mib2, 0x08123456, &u));
+    assert_int_equal(u.addr, 0x08122000);
+    assert_int_equal(u.index_in_bank, 0x11); /* 0x22000 / 8 KiB */
+    assert_true(fl_chip_unit_at(ab, mib2, 0x081FFFFF, &u));
+    assert_int_equal(u.index, 255);
+    assert_int_equal(u.bank, 1);
+    assert_int_equal(u.index_in_bank, 127);
+    assert_false(fl_chip_unit_at(ab, mib2, 0x08200000, &u));
+    assert_int_equal(ab->bank2_regs, 0x100);
+    assert_int_equal(ab->bank2_start, 1024 * 1024);
+
+    /* 128 KiB (H7B0xB): one bank of 16 sectors. */
+    assert_int_equal(fl_chip_banks(ab, 128 * 1024), 1);
+    assert_int_equal(fl_chip_unit_count(ab, 128 * 1024), 16);
+    assert_true(fl_chip_unit_at(ab, 128 * 1024, 0x0801FFFF, &u));
+    assert_int_equal(u.index, 15);
+    assert_int_equal(u.bank, 0);
+    assert_int_equal(u.index_in_bank, 15);
+    assert_false(fl_chip_unit_at(ab, 128 * 1024, 0x08020000, &u));
+
+    /* 1 MiB (H7A3xG): bank 2 after a gap, not modelled; no other size. */
+    assert_int_equal(fl_chip_unit_count(ab, 1024 * 1024), 0);
+    assert_int_equal(fl_chip_unit_count(ab, 4096 * 1024), 0);
+    assert_int_equal(ab->sram_base, 0x20000000);
+    assert_int_equal(ab->sram_size, 128 * 1024);
+
+    /* Ordering codes: the row's three lines, the flash letter checked. */
+    char why[128];
+    assert_true(fl_chip_matches_part(ab, mib2, "stm32h7a3zi", why, sizeof why));
+    assert_true(fl_chip_matches_part(ab, mib2, "STM32H7A3ZIT6Q", why, sizeof why));
+    assert_true(fl_chip_matches_part(ab, mib2, "stm32h7b3li", why, sizeof why));
+    assert_true(fl_chip_matches_part(ab, 128 * 1024, "stm32h7b0vb", why, sizeof why));
+    assert_true(fl_chip_matches_part(ab, 128 * 1024, "stm32h7b0xb", why, sizeof why));
+    assert_false(fl_chip_matches_part(ab, mib2, "stm32h7b0vb", why, sizeof why));
+    assert_false(fl_chip_matches_part(ab, 128 * 1024, "stm32h7a3zi", why, sizeof why));
+    assert_false(fl_chip_matches_part(ab, mib2, "stm32h743zi", why, sizeof why));
+    assert_false(fl_chip_matches_part(h743, mib2, "stm32h7a3zi", why, sizeof why));
+    assert_int_equal(fl_part_flash_size("stm32h7b0vb"), 128 * 1024);
+}
+
 /* Ordering codes pick the row's parts and their flash letter
  * (datasheets' ordering information: 4 16, 6 32, 8 64, B 128, C 256, E
  * 512, G 1024 KiB). */
@@ -422,6 +504,7 @@ int main(void)
         cmocka_unit_test(f7_sectors),
         cmocka_unit_test(h7_sectors),
         cmocka_unit_test(h5_sectors),
+        cmocka_unit_test(h7ab_sectors),
         cmocka_unit_test(ordering_codes),
         cmocka_unit_test(every_row_is_usable),
     };

@@ -7,6 +7,7 @@
  * and the H5 (h5.c): H7-like bits in a TrustZone layout, product states.
  */
 #include "family.h"
+#include "families/h7.h"
 #include "stubs.h"
 
 #include <setjmp.h>
@@ -339,14 +340,132 @@ static void every_family_is_consistent(void **state)
     }
 }
 
+/* The control block stub_h7 gets from each H7 descriptor: the variant's
+ * CR bits and flash word (loader_abi.h fl_loader_h7). H74x (RM0433):
+ * PSIZE x64 b5:4 with PG and SER, FW b6, START b7, SNB b10:8, 32 bytes.
+ * H7Ax/H7Bx (RM0455): no PSIZE, FW b4, START b5, SNB b12:6, 16 bytes. */
+static fl_loader_ctl h7_ctl(uint16_t dev_id, uint32_t flash_size)
+{
+    fl_target t = target_of(dev_id, flash_size);
+    const fl_family *f = t.chip->line->family;
+    fl_loader_ctl ctl;
+    memset(&ctl, 0, sizeof ctl);
+    assert_non_null(f->loader_setup);
+    f->loader_setup(&t, &ctl);
+    return ctl;
+}
+
+static void h7ab_register_bits(void **state)
+{
+    (void)state;
+    fl_loader_ctl h74 = h7_ctl(0x450, 2048 * 1024), ab = h7_ctl(0x480, 2048 * 1024);
+    assert_int_equal(h74.h7.cr_program, (1u << 1) | (3u << 4));
+    assert_int_equal(h74.h7.cr_erase, (1u << 2) | (3u << 4));
+    assert_int_equal(h74.h7.cr_fw, 1u << 6);
+    assert_int_equal(h74.h7.cr_start, 1u << 7);
+    assert_int_equal(h74.h7.snb_shift, 8);
+    assert_int_equal(h74.h7.snb_mask, 0x7);
+    assert_int_equal(h74.h7.word, 32);
+    assert_int_equal(ab.h7.cr_program, 1u << 1); /* PG alone */
+    assert_int_equal(ab.h7.cr_erase, 1u << 2);   /* SER alone */
+    assert_int_equal(ab.h7.cr_fw, 1u << 4);
+    assert_int_equal(ab.h7.cr_start, 1u << 5);
+    assert_int_equal(ab.h7.snb_shift, 6);
+    assert_int_equal(ab.h7.snb_mask, 0x7F);
+    assert_int_equal(ab.h7.word, 16);
+    /* SNB b12:6 holds every sector of a bank and nothing above it. */
+    assert_int_equal(ab.h7.snb_mask << ab.h7.snb_shift, 0x1FC0);
+    assert_int_equal((ab.h7.snb_mask << ab.h7.snb_shift) &
+                         (ab.h7.cr_erase | ab.h7.cr_start | ab.h7.cr_fw | ab.h7.cr_program),
+                     0);
+    assert_int_equal((h74.h7.snb_mask << h74.h7.snb_shift) &
+                         (h74.h7.cr_erase | h74.h7.cr_start | h74.h7.cr_fw | h74.h7.cr_program),
+                     0);
+
+    /* Same registers, flags, keys and options as the other H7s. */
+    fl_target t = target_of(0x480, 2048 * 1024), h743 = target_of(0x450, 2048 * 1024);
+    const fl_family *f = t.chip->line->family, *g = h743.chip->line->family;
+    assert_int_equal(fl_reg_blocks(&t), 2);
+    assert_int_equal(fl_reg(&t, 1, f->cr), 0x5200210C);
+    assert_int_equal(fl_sr_clear_reg(&t, 1), 0x52002114);
+    assert_int_equal(fl_bank_of(&t, 0x080FFFF0), 0);
+    assert_int_equal(fl_bank_of(&t, 0x08100000), 1);
+    assert_int_equal(fl_sr_errors(f), fl_sr_errors(g));
+    assert_int_equal(f->sr_busy, g->sr_busy);
+    assert_int_equal(f->rdp_off, g->rdp_off);
+    assert_int_equal(f->opt.user_mask, g->opt.user_mask);
+    assert_int_equal(f->program_unit, 16);
+    assert_int_equal(f->cr_program, 1u << 1);
+    assert_string_equal(f->stub, g->stub);
+    assert_ptr_equal(f->mass_erase, g->mass_erase);
+    assert_ptr_equal(f->prepare, g->prepare);
+}
+
+/* Sector codes per bank on the H7A/B: SNB 0-127 in each bank's own CR,
+ * the bank from the address; what stub_h7 makes of the code fits SNB. */
+static void h7ab_unit_codes(void **state)
+{
+    (void)state;
+    fl_target t = target_of(0x480, 2048 * 1024);
+    const fl_family *f = t.chip->line->family;
+    fl_loader_ctl ctl = h7_ctl(0x480, 2048 * 1024);
+    for (uint32_t i = 0; i < 256; i++) {
+        fl_unit u;
+        assert_true(fl_chip_unit(t.chip, t.flash_size, i, &u));
+        uint32_t code = u.index_in_bank | u.bank << f->bank_code_shift;
+        assert_int_equal(code & ctl.h7.snb_mask, i % 128);
+        assert_int_equal(code >> f->bank_code_shift, i / 128);
+        assert_int_equal(fl_bank_of(&t, u.addr), u.bank);
+        assert_int_equal(u.addr % f->program_unit, 0);
+        assert_int_equal(u.size % f->program_unit, 0);
+    }
+    /* The H7B0's 128 KiB: bank 1 only, 16 sectors. */
+    fl_target b0 = target_of(0x480, 128 * 1024);
+    assert_int_equal(fl_chip_unit_count(b0.chip, b0.flash_size), 16);
+    fl_unit last;
+    assert_true(fl_chip_unit(b0.chip, b0.flash_size, 15, &last));
+    assert_int_equal(last.bank, 0);
+    assert_int_equal(fl_bank_of(&b0, last.addr), 0);
+}
+
+/* Bank swap (FLASH_OPTCR.SWAP_BANK b31 in force, FLASH_OPTSR_CUR
+ * .SWAP_BANK_OPT b31 for the next reset): refused, swapped or pending,
+ * with what it means and what to do; the other bits do not matter. */
+static void h7_swap_refusal(void **state)
+{
+    (void)state;
+    assert_null(fl_h7_swap_refusal(0x00000001u, 0x1606AAF0u)); /* OPTLOCK, RDP 0 */
+    assert_null(fl_h7_swap_refusal(0x7FFFFFFFu, 0x7FFFFFFFu));
+    const char *now = fl_h7_swap_refusal(0x80000001u, 0x9606AAF0u);
+    assert_non_null(now);
+    assert_non_null(strstr(now, "swapped"));
+    assert_non_null(strstr(now, "SWAP_BANK_OPT"));
+    assert_non_null(strstr(now, "reset"));
+    /* In force but being undone at the next reset: still swapped now. */
+    assert_ptr_equal(fl_h7_swap_refusal(0x80000001u, 0x1606AAF0u), now);
+    const char *next = fl_h7_swap_refusal(0x00000001u, 0x9606AAF0u);
+    assert_non_null(next);
+    assert_ptr_not_equal(next, now);
+    assert_non_null(strstr(next, "pending"));
+    assert_non_null(strstr(next, "0x08100000"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(h7_bank_registers),        cmocka_unit_test(h7_unit_codes),
-        cmocka_unit_test(h7_status_flags),          cmocka_unit_test(h7_rdp_and_options),
-        cmocka_unit_test(h7_program_unit_and_stub), cmocka_unit_test(h5_registers),
-        cmocka_unit_test(h5_sector_codes),          cmocka_unit_test(h5_product_states),
-        cmocka_unit_test(h5_status_flags),          cmocka_unit_test(every_family_is_consistent),
+        cmocka_unit_test(h7_bank_registers),
+        cmocka_unit_test(h7_unit_codes),
+        cmocka_unit_test(h7_status_flags),
+        cmocka_unit_test(h7_rdp_and_options),
+        cmocka_unit_test(h7_program_unit_and_stub),
+        cmocka_unit_test(h5_registers),
+        cmocka_unit_test(h5_sector_codes),
+        cmocka_unit_test(h5_product_states),
+        cmocka_unit_test(h5_status_flags),
+        cmocka_unit_test(h7ab_register_bits),
+        cmocka_unit_test(h7ab_unit_codes),
+        cmocka_unit_test(h7_swap_refusal),
+        cmocka_unit_test(every_family_is_consistent),
     };
     return cmocka_run_group_tests_name("loaders.family", tests, NULL, NULL);
 }
