@@ -188,6 +188,8 @@ static void set_limits(pd_probe *p)
     l->has_rw_status2 = v3 || v->jtag >= 15;
     l->has_voltage = v3 || v->jtag >= 13;
     l->has_set_freq = v3 || v->jtag >= 22;
+    /* O12 STLINK_F_HAS_AP_INIT: J28+ or V3 (V3J2). */
+    l->has_ap_init = v3 || v->jtag >= 28;
 }
 
 pd_err pd_read_version(pd_probe *p)
@@ -428,6 +430,9 @@ pd_err pd_enter_swd(pd_probe *p)
         return e;
     p->in_swd = true;
     p->want_swd = true;
+    /* A new session may be on another board: look for its AP afresh. */
+    p->mem_ap = 0;
+    p->ap_probed = false;
     pd_clear_msg(p);
     return PD_OK;
 }

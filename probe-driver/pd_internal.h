@@ -36,8 +36,15 @@ struct pd_probe {
     /* What the caller asked for, re-applied after a reopen or USB reset. */
     unsigned swd_khz_req; /* 0 = fastest */
     unsigned swd_khz;     /* in use, 0 = unknown */
-    bool in_swd;          /* we entered SWD and nothing reset the probe since */
-    bool want_swd;        /* the caller entered SWD: pd_reopen/pd_usb_reset restore it */
+    /* The AP whose bus holds the core and memory: 0, or 1 on parts whose
+     * AP0 is a debug APB-AP (the STM32H5, RM0481 "Debug"). The firmware's
+     * own register commands (READDEBUGREG, READREG...) work on AP0 only,
+     * so on another AP everything goes through memory commands naming it
+     * (found by pd_mem.c the first time AP0 faults on the core's PPB). */
+    uint8_t mem_ap;
+    bool ap_probed; /* this debug session already looked for the AP */
+    bool in_swd;    /* we entered SWD and nothing reset the probe since */
+    bool want_swd;  /* the caller entered SWD: pd_reopen/pd_usb_reset restore it */
 
     /* A transfer timed out or the device vanished: do not talk to it in
      * pd_close (it would only cost more timeouts). Cleared by a good open. */

@@ -32,6 +32,17 @@
 #define DBG_LASTRW_STATUS2 0x3E
 #define DBG_READMEM_16     0x47
 #define DBG_WRITEMEM_16    0x48
+#define DBG_INIT_AP        0x4B /* O12 STLINK_DEBUG_APIV2_INIT_AP */
+
+/* ARMv7-M C1.6 / ARMv8-M D1.2: the core's debug registers in the PPB. */
+#define PD_DCRSR     0xE000EDF4u
+#define PD_DCRDR     0xE000EDF8u
+#define DCRSR_REGWNR (1u << 16)
+#define S_REGRDY     (1u << 16)
+#define PD_CPUID     0xE000ED00u
+#define PPB_BASE     0xE0000000u
+#define PPB_SIZE     0x00100000u
+#define REG_WAIT_MS  50u
 
 #define DHCSR_KEY          0xA05F0000u
 #define C_DEBUGEN          (1u << 0)
@@ -114,7 +125,9 @@ static pd_err mem_chunk(pd_probe *p, bool write, unsigned width, uint32_t addr, 
         cmd_init(c, sub);
         pd_put32(c + 2, addr);
         pd_put16(c + 6, (uint16_t)n);
-        /* [8] AP 0, [9..11] CSW bits: 0, as S17 and O12's HLA driver send. */
+        /* [8] the AP (0 but on the H5's AP1, O12 stlink_usb_read_mem32's
+         * ap_num), [9..11] CSW bits: 0, as S17 and O12's HLA driver send. */
+        c[8] = p->mem_ap;
         pd_err e;
         if (write) {
             e = pd_xfer(p, name, c, buf, n, NULL, 0);
@@ -284,6 +297,46 @@ static pd_err need_open(pd_probe *p, const char *what)
     return PD_OK;
 }
 
+/* A word through a memory command on mem_ap (and its status). */
+static pd_err word_via_mem(pd_probe *p, bool write, uint32_t addr, uint32_t *v)
+{
+    uint8_t b[4];
+    if (write)
+        pd_put32(b, *v);
+    pd_err e = mem_chunk(p, write, 4, addr, b, 4);
+    if (e == PD_OK && !write)
+        *v = pd_get32(b);
+    return e;
+}
+
+/* AP0 faulted on the core's own registers: the part's system bus may be on
+ * AP1 (the STM32H5: AP0 is its debug APB-AP, the Cortex-M33 and memory are
+ * behind the AHB-AP AP1, RM0481 "Debug"; OpenOCD's stm32h5x.cfg). Once per
+ * debug session: open AP1 (INIT_AP, firmware J28+ or V3) and read CPUID
+ * through it; keep it if that answers. */
+static bool find_mem_ap(pd_probe *p)
+{
+    if (p->ap_probed || p->mem_ap || !p->lim.has_ap_init)
+        return false;
+    p->ap_probed = true;
+    uint8_t c[PD_CMD_SIZE], r[2];
+    cmd_init(c, DBG_INIT_AP);
+    c[2] = 1;
+    if (pd_cmd_status(p, "INIT_AP", c, r, sizeof r) != PD_OK)
+        return false;
+    p->mem_ap = 1;
+    uint32_t cpuid = 0;
+    if (word_via_mem(p, false, PD_CPUID, &cpuid) == PD_OK && cpuid != 0)
+        return true;
+    p->mem_ap = 0;
+    return false;
+}
+
+static bool in_ppb(uint32_t addr)
+{
+    return addr - PPB_BASE < PPB_SIZE;
+}
+
 pd_err pd_read32(pd_probe *p, uint32_t addr, uint32_t *v)
 {
     pd_err e = need_open(p, "READDEBUGREG");
@@ -291,12 +344,20 @@ pd_err pd_read32(pd_probe *p, uint32_t addr, uint32_t *v)
         return e;
     if (!v || (addr & 3))
         return pd_fail(p, PD_E_ARG, "READDEBUGREG: address 0x%08X is not word aligned", addr);
+    if (p->mem_ap) {
+        e = word_via_mem(p, false, addr, v);
+        if (e == PD_OK)
+            pd_clear_msg(p);
+        return e;
+    }
     /* F2 36 a32 -> 8 bytes: status, value at 4 (S17 _stlink_usb_read_debug32,
      * O12 stlink_usb_read_reg... retried on WAIT). */
     uint8_t c[PD_CMD_SIZE], r[8];
     cmd_init(c, DBG_READDEBUGREG);
     pd_put32(c + 2, addr);
     e = pd_cmd_status(p, "READDEBUGREG", c, r, sizeof r);
+    if (e == PD_E_TARGET && is_ap_fault(r[0]) && in_ppb(addr) && find_mem_ap(p))
+        return pd_read32(p, addr, v);
     if (e == PD_E_TARGET && is_ap_fault(r[0]))
         return pd_fail(p, PD_E_TARGET,
                        "read of the word at 0x%08X failed (SWD status 0x%02X); "
@@ -316,11 +377,19 @@ pd_err pd_write32(pd_probe *p, uint32_t addr, uint32_t v)
         return e;
     if (addr & 3)
         return pd_fail(p, PD_E_ARG, "WRITEDEBUGREG: address 0x%08X is not word aligned", addr);
+    if (p->mem_ap) {
+        e = word_via_mem(p, true, addr, &v);
+        if (e == PD_OK)
+            pd_clear_msg(p);
+        return e;
+    }
     uint8_t c[PD_CMD_SIZE], r[2];
     cmd_init(c, DBG_WRITEDEBUGREG);
     pd_put32(c + 2, addr);
     pd_put32(c + 6, v);
     e = pd_cmd_status(p, "WRITEDEBUGREG", c, r, sizeof r);
+    if (e == PD_E_TARGET && is_ap_fault(r[0]) && in_ppb(addr) && find_mem_ap(p))
+        return pd_write32(p, addr, v);
     if (e == PD_E_TARGET && is_ap_fault(r[0]))
         return pd_fail(p, PD_E_TARGET,
                        "write of the word at 0x%08X failed (SWD status 0x%02X); "
@@ -331,6 +400,30 @@ pd_err pd_write32(pd_probe *p, uint32_t addr, uint32_t v)
     return e;
 }
 
+/* A core register through DCRSR/DCRDR on mem_ap (ARMv7-M C1.6.3, ARMv8-M
+ * D1.2.3): the firmware's READREG/WRITEREG reach the core through AP0
+ * only. The core must be halted, as for those commands. */
+static pd_err reg_via_mem(pd_probe *p, unsigned regsel, bool write, uint32_t *v)
+{
+    pd_err e = PD_OK;
+    if (write)
+        e = pd_write32(p, PD_DCRDR, *v);
+    if (e == PD_OK)
+        e = pd_write32(p, PD_DCRSR, (write ? DCRSR_REGWNR : 0) | regsel);
+    uint64_t end = pd_now_ms() + REG_WAIT_MS;
+    uint32_t dh = 0;
+    while (e == PD_OK && (e = pd_read32(p, PD_DHCSR, &dh)) == PD_OK && !(dh & S_REGRDY)) {
+        if (pd_now_ms() >= end)
+            return pd_fail(p, PD_E_TARGET,
+                           "core register %u: the core did not answer (DHCSR 0x%08X); halt it "
+                           "and retry",
+                           regsel, dh);
+    }
+    if (e == PD_OK && !write)
+        e = pd_read32(p, PD_DCRDR, v);
+    return e;
+}
+
 pd_err pd_read_reg(pd_probe *p, unsigned regsel, uint32_t *v)
 {
     pd_err e = need_open(p, "READREG");
@@ -338,6 +431,8 @@ pd_err pd_read_reg(pd_probe *p, unsigned regsel, uint32_t *v)
         return e;
     if (!v || regsel > 0x7F)
         return pd_fail(p, PD_E_ARG, "READREG: register selector %u is not 0-127", regsel);
+    if (p->mem_ap)
+        return reg_via_mem(p, regsel, false, v);
     /* F2 33 regsel -> 8 bytes: status, value at 4 (API v2 READREG). */
     uint8_t c[PD_CMD_SIZE], r[8];
     cmd_init(c, DBG_READREG);
@@ -357,6 +452,8 @@ pd_err pd_write_reg(pd_probe *p, unsigned regsel, uint32_t v)
         return e;
     if (regsel > 0x7F)
         return pd_fail(p, PD_E_ARG, "WRITEREG: register selector %u is not 0-127", regsel);
+    if (p->mem_ap)
+        return reg_via_mem(p, regsel, true, &v);
     /* F2 34 regsel v32 -> 2 bytes status. */
     uint8_t c[PD_CMD_SIZE], r[2];
     cmd_init(c, DBG_WRITEREG);

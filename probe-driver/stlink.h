@@ -184,6 +184,7 @@ typedef struct pd_limits {
     bool has_rw_status2;  /* GETLASTRWSTATUS2 */
     bool has_voltage;     /* GET_TARGET_VOLTAGE */
     bool has_set_freq;    /* SWD clock can be set */
+    bool has_ap_init;     /* INIT_AP: memory commands on another AP than 0 */
 } pd_limits;
 const pd_limits *pd_get_limits(const pd_probe *p);
 

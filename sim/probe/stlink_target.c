@@ -136,6 +136,29 @@ static sim_err write_word(stlink_probe *p, uint32_t addr, uint32_t v)
     return stl_mem_write(p, addr, buf, 4, 4, &fault);
 }
 
+/*
+ * The firmware's own register commands (READ/WRITEDEBUGREG, READ/WRITEREG,
+ * READALLREGS, RESETSYS, RUNCORE...) work through AP0: OpenOCD reaches any
+ * other AP only with memory commands naming it (ap_num), and refuses the
+ * H5 over its high-level ST-LINK driver for that reason (stm32h5x.cfg).
+ * On a part whose AP0 is a debug APB-AP (mem_ap != 0: the H5) they reach
+ * the DBGMCU window there and nothing of the core: an AP fault.
+ */
+static bool ap0_is_apb(const stlink_probe *p)
+{
+    return sim_board_chip(p->board)->mem_ap != 0;
+}
+
+/* addr as AP0 sees it on such a part: the DBGMCU window, or false. */
+static bool apb_target(const stlink_probe *p, uint32_t addr, uint32_t *at)
+{
+    const sim_chip *c = sim_board_chip(p->board);
+    if (!c->apb_dbgmcu || addr - c->apb_dbgmcu >= 0x1000u)
+        return false;
+    *at = c->idcode_addr + (addr - c->apb_dbgmcu);
+    return true;
+}
+
 /* One 32-bit debug-register read or write (READ/WRITEDEBUGREG). */
 uint8_t stl_debugreg_read(stlink_probe *p, uint32_t addr, uint32_t *v)
 {
@@ -145,6 +168,8 @@ uint8_t stl_debugreg_read(stlink_probe *p, uint32_t addr, uint32_t *v)
     if (!p->board)
         return STLINK_SWD_DP_ERROR;
     stl_swd_xfers(p, 4); /* CSW, TAR, DRW, RDBUFF */
+    if (ap0_is_apb(p) && !apb_target(p, addr, &addr))
+        return STLINK_SWD_AP_FAULT;
     return stl_status_of(sim_board_read32(p->board, addr, v));
 }
 
@@ -155,6 +180,8 @@ uint8_t stl_debugreg_write(stlink_probe *p, uint32_t addr, uint32_t v)
     if (!p->board)
         return STLINK_SWD_DP_ERROR;
     stl_swd_xfers(p, 3); /* CSW, TAR, DRW */
+    if (ap0_is_apb(p) && !apb_target(p, addr, &addr))
+        return STLINK_SWD_AP_FAULT;
     return stl_status_of(write_word(p, addr, v));
 }
 
@@ -166,6 +193,8 @@ uint8_t stl_core_reg_read(stlink_probe *p, unsigned regsel, uint32_t *v)
     if (!p->board)
         return STLINK_SWD_DP_ERROR;
     stl_swd_xfers(p, 11); /* DCRSR write, DHCSR.S_REGRDY read, DCRDR read */
+    if (ap0_is_apb(p))
+        return STLINK_SWD_AP_FAULT;
     sim_err e = sim_board_reg_read(p->board, regsel, v);
     if (e)
         *v = 0;
@@ -179,5 +208,7 @@ uint8_t stl_core_reg_write(stlink_probe *p, unsigned regsel, uint32_t v)
     if (!p->board)
         return STLINK_SWD_DP_ERROR;
     stl_swd_xfers(p, 10); /* DCRDR write, DCRSR write, DHCSR.S_REGRDY read */
+    if (ap0_is_apb(p))
+        return STLINK_SWD_AP_FAULT;
     return stl_status_of(sim_board_reg_write(p->board, regsel, v));
 }
