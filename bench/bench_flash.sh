@@ -23,7 +23,7 @@
 # LD_PRELOAD transport costs tens of milliseconds more than natively.
 # A tool that does not know the part (st-flash 1.7.0's chip list, OpenOCD
 # 0.12's configs) shows n/a.
-# Run after a build: bench/bench_flash.sh [build-dir] [parts... | issue13 | issue14]
+# Run after a build: bench/bench_flash.sh [build-dir] [parts... | issue13 | issue14 | issue15]
 # (default: issue13, the parts of issue 13's table and the first four).
 set -uo pipefail
 
@@ -35,6 +35,7 @@ ocd_cfg() {
   stm32f3*) echo stm32f3x.cfg ;; stm32f4*) echo stm32f4x.cfg ;; stm32f7*) echo stm32f7x.cfg ;;
   stm32l0*) echo stm32l0.cfg ;; stm32l4*) echo stm32l4x.cfg ;; stm32g0*) echo stm32g0x.cfg ;;
   stm32g4*) echo stm32g4x.cfg ;; stm32wb*) echo stm32wbx.cfg ;; stm32wl*) echo stm32wlx.cfg ;;
+  stm32h7*) echo stm32h7x.cfg ;;
   # L1, L5, U5: OpenOCD's configs raise clocks the simulator does not model
   # yet (docs/simulator.md); C0, U0: OpenOCD 0.12 has no config.
   *) echo - ;;
@@ -45,7 +46,7 @@ st_flash_knows() {
   case $1 in
   stm32g05* | stm32g06* | stm32g0b* | stm32g0c* | stm32g47* | stm32g48* | stm32g49* | stm32g4a* | \
     stm32l41* | stm32l42* | stm32l4p* | stm32l4q* | stm32wb1* | stm32wl* | stm32c0* | stm32u0* | \
-    stm32l5* | stm32u5*) return 1 ;;
+    stm32l5* | stm32u5* | stm32h5*) return 1 ;;
   esac
   return 0
 }
@@ -93,8 +94,13 @@ if [ "${1:-}" = --inner ]; then
     flashline ratio unit st-flash ratio openocd ratio
   for part in "${parts[@]}"; do
     sn=$(serial_of "$part")
-    for which in 64k full; do
-      n=65536 size=$(size_of "$part")
+    size=$(size_of "$part")
+    rows=(64k)
+    [ "$size" -gt 1048576 ] && rows+=(1m) # issue 15: H743 at 1 and 2 MiB
+    rows+=(full)
+    for which in "${rows[@]}"; do
+      n=65536
+      [ $which = 1m ] && n=1048576
       [ $which = full ] && n=$size
       # A 64 KiB image on a 64 KiB part is a full image: a mass erase may
       # serve it.
@@ -143,6 +149,8 @@ case "${parts[*]:-}" in
 issue14)
   parts=(stm32g071rb stm32g474re stm32l4r5zi stm32wb55rg stm32wl55jc stm32c031c6 stm32l552ze
     stm32u575zi stm32l073rz stm32l152re) ;;
+issue15)
+  parts=(stm32h743zi stm32h723zg stm32h7b3zi stm32h563zi) ;;
 esac
 sim=$(realpath "$build/sim/launcher/flashline-sim")
 fl=$(realpath "$build/cli/flashline")

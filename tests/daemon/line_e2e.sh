@@ -41,6 +41,7 @@ declare -A chip_of=([f1]=stm32f103rb [f4]=stm32f446re [l0]=stm32l053r8 [l4]=stm3
 declare -A probes_of=([f1]="1 2" [f4]="3 4" [l0]="5 6" [l4]="7 8")
 declare -A start_of=([f1]=1000 [f4]=2000 [l0]=3000 [l4]=4000)
 declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
+declare -A size_of=()
 PROFILE
   ;;
 families)
@@ -55,9 +56,25 @@ declare -A start_of=([g0]=1000 [g4]=2000 [wb]=3000 [u5]=4000 [l1]=5000)
 declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors [8]=watchdog)
 PROFILE
   ;;
-*) echo "unknown profile $profile (wave1, families)"; exit 2 ;;
+h743)
+  # A 2 MiB image (both banks) on four H743 fixtures, and a small F103 job
+  # beside it so that every fault has its probe: loader-fail alternate on 1
+  # and 5, the wedge on 3, the unplug on 7.
+  cat >"$dir/profile.sh" <<'PROFILE'
+probe_parts=(v2-1:stm32h743zi v3:stm32h743zi v3:stm32h743zi v2-1:stm32h743zi
+             v2-1:stm32f103rb v3:stm32f103rb v2:stm32f103rb v2-1:stm32f103rb)
+fams=(h7 f1)
+declare -A chip_of=([h7]=stm32h743zi [f1]=stm32f103rb)
+declare -A probes_of=([h7]="1 2 3 4" [f1]="5 6 7 8")
+declare -A start_of=([h7]=1000 [f1]=2000)
+declare -A size_of=([h7]=2097152)
+declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
+PROFILE
+  ;;
+*) echo "unknown profile $profile (wave1, families, h743)"; exit 2 ;;
 esac
 . "$dir/profile.sh"
+img_size() { [ -n "${size_of[$1]:-}" ] && echo "${size_of[$1]}" || echo 6144; }
 args=()
 for i in 1 2 3 4 5 6 7 8; do args+=(--probe "${probe_parts[$((i - 1))]}:$(p $i)"); done
 
@@ -65,6 +82,8 @@ cat >"$dir/inner.sh" <<'EOF'
 set -uo pipefail
 dir=$1 sim=$2 fld=$3 fl=$4 per_job=$5
 . "$dir/profile.sh"
+img_size() { [ -n "${size_of[$1]:-}" ] && echo "${size_of[$1]}" || echo 6144; }
+total=$((per_job * ${#fams[@]}))
 sock=$dir/api.sock db=$dir/flashline.db
 ctl() { "$sim" ctl --control "$dir/ctl" "$@"; }
 api() { curl -sS --unix-socket "$sock" "$@"; }
@@ -91,7 +110,7 @@ for i in "${!board_fault[@]}"; do ctl fault "$(p $i)" "${board_fault[$i]}" >/dev
 
 # One image per family, 6 KiB of noise with the serial number at +0x1000.
 for fam in "${fams[@]}"; do
-  head -c 6144 /dev/urandom >"$dir/$fam.bin"
+  head -c "$(img_size "$fam")" /dev/urandom >"$dir/$fam.bin"
   sha=$(api -X POST --data-binary @"$dir/$fam.bin" "http://x/v1/images?format=bin&base=0x08000000" | jq -r .sha256)
   [ ${#sha} = 64 ] || { echo "upload failed"; exit 1; }
   pl=$(for i in ${probes_of[$fam]}; do printf '"%s",' "$(p $i)"; done)
@@ -144,17 +163,17 @@ while :; do
       ${board_fault[$i]:+--fault ${board_fault[$i]}})
     uid=${out##* UID }
     mv "$dir/boards/tmp.bin" "$dir/boards/$uid.bin"
-    if [ "$i" = 3 ] && [ "$wedged" = 0 ] && [ "$ok" -ge "$per_job" ] && u=$(unit_opens 3); then
+    if [ "$i" = 3 ] && [ "$wedged" = 0 ] && [ "$ok" -ge $((total / 4)) ] && u=$(unit_opens 3); then
       ctl wedge "$(p 3)" >/dev/null && wedged=1 && log "wedged probe 3 during unit $u at $ok units"
     fi
-    if [ "$i" = 7 ] && [ "$unplugged" = 0 ] && [ "$ok" -ge $((per_job * 3 / 2)) ] &&
+    if [ "$i" = 7 ] && [ "$unplugged" = 0 ] && [ "$ok" -ge $((total * 3 / 8)) ] &&
       u=$(unit_opens 7); then
       ctl unplug "$(p 7)" >/dev/null; sleep 1.5; ctl plug "$(p 7)" >/dev/null
       unplugged=1; log "unplugged and replugged probe 7 during unit $u at $ok units"
     fi
     # The kill comes while the unit on the board just swapped on is in
     # flight: with every probe waiting for this loop, nothing else is.
-    if [ "$killed" = 0 ] && [ "$ok" -ge $((per_job * 2 + 4)) ]; then
+    if [ "$killed" = 0 ] && [ "$ok" -ge $((total / 2 + 4)) ]; then
       # What had been reported done before the kill.
       api "http://x/v1/units?result=ok&limit=10000" | jq -r '.units[] | "\(.id) \(.serial_number)"' | sort >"$dir/reported"
       # A unit at speed 0 may end between the look and the kill: stop the
@@ -240,7 +259,7 @@ while IFS='|' read -r uid sn job; do
   printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((sn & 255)) $(((sn >> 8) & 255)) \
     $(((sn >> 16) & 255)) $(((sn >> 24) & 255)))" |
     dd of="$dir/want.bin" bs=1 seek=4096 conv=notrunc status=none
-  cmp -s -n 6144 "$dir/want.bin" "$f" || no "board $uid (unit serial $sn, $fam) does not hold its image"
+  cmp -s -n "$(img_size "$fam")" "$dir/want.bin" "$f" || no "board $uid (unit serial $sn, $fam) does not hold its image"
   checked=$((checked + 1))
 done < <(q "SELECT uid, serial_number, job FROM units WHERE result='ok'")
 echo "boards checked against their images: $checked"
