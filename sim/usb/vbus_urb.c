@@ -85,11 +85,16 @@ void urb_fifo_set_ready(vprobe *p, bool ready)
     char sink[FIFO_CHUNK];
     if (p->fifo_fd < 0)
         return;
+    /* Straight to the kernel: this process runs under umockdev's preload,
+     * whose read()/write() wrappers take fds on testbed device nodes for
+     * their own emulation, and a probe unplugged and plugged back mid-unit
+     * once left a wrapped read() spinning here with the bus lock held (the
+     * whole line stopped: daemon.family_e2e's h743 profile). */
     if (ready && p->fifo_full) {
-        if (read(p->fifo_fd, sink, sizeof sink) > 0)
+        if (syscall(SYS_read, p->fifo_fd, sink, sizeof sink) > 0)
             p->fifo_full = false;
     } else if (!ready && !p->fifo_full) {
-        if (write(p->fifo_fd, fill, sizeof fill) == (ssize_t)sizeof fill)
+        if (syscall(SYS_write, p->fifo_fd, fill, sizeof fill) == (long)sizeof fill)
             p->fifo_full = true;
     }
 }

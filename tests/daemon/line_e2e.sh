@@ -57,15 +57,15 @@ declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors [8]=watchdog)
 PROFILE
   ;;
 h743)
-  # A 2 MiB image (both banks) on four H743 fixtures, and a small F103 job
-  # beside it so that every fault has its probe: loader-fail alternate on 1
-  # and 5, the wedge on 3, the unplug on 7.
+  # A 2 MiB image (both banks) on four H743 fixtures (1, 2, 3, 7: the
+  # loader-fail alternate on 1, running firmware on 2, the wedge on 3, the
+  # unplug on 7), and a small F103 job beside it (the other faults).
   cat >"$dir/profile.sh" <<'PROFILE'
-probe_parts=(v2-1:stm32h743zi v3:stm32h743zi v3:stm32h743zi v2-1:stm32h743zi
-             v2-1:stm32f103rb v3:stm32f103rb v2:stm32f103rb v2-1:stm32f103rb)
+probe_parts=(v2-1:stm32h743zi v3:stm32h743zi v3:stm32h743zi v2-1:stm32f103rb
+             v2-1:stm32f103rb v3:stm32f103rb v2-1:stm32h743zi v2:stm32f103rb)
 fams=(h7 f1)
 declare -A chip_of=([h7]=stm32h743zi [f1]=stm32f103rb)
-declare -A probes_of=([h7]="1 2 3 4" [f1]="5 6 7 8")
+declare -A probes_of=([h7]="1 2 3 7" [f1]="4 5 6 8")
 declare -A start_of=([h7]=1000 [f1]=2000)
 declare -A size_of=([h7]=2097152)
 declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors)
