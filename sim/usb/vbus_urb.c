@@ -89,7 +89,7 @@ void urb_fifo_set_ready(vprobe *p, bool ready)
      * whose read()/write() wrappers take fds on testbed device nodes for
      * their own emulation, and a probe unplugged and plugged back mid-unit
      * once left a wrapped read() spinning here with the bus lock held (the
-     * whole line stopped: daemon.family_e2e's h743 profile). */
+     * whole line stopped: line_e2e.sh's h743 profile). */
     if (ready && p->fifo_full) {
         if (syscall(SYS_read, p->fifo_fd, sink, sizeof sink) > 0)
             p->fifo_full = false;
