@@ -59,7 +59,8 @@ enum {
     CONFIG_SET_TOKEN_FILE = 1u << 10,
     CONFIG_SET_HOSTS = 1u << 11,
     CONFIG_SET_HTTP_LIMITS = 1u << 12, /* any of the caps and timeouts */
-    CONFIG_SET_HEALTH = 1u << 13,      /* any key of [health] */
+    CONFIG_SET_HEALTH = 1u << 13,      /* any key of [health]; the last bit
+                                          (tests/deploy/test_config_sample.c) */
 };
 
 /* Defaults. False only when out of memory. */

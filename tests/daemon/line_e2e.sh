@@ -54,6 +54,7 @@ declare -A chip_of=([g0]=stm32g071rb [g4]=stm32g474re [wb]=stm32wb55rg [u5]=stm3
 declare -A probes_of=([g0]="1 2" [g4]="3 4" [wb]="5" [u5]="6 7" [l1]="8")
 declare -A start_of=([g0]=1000 [g4]=2000 [wb]=3000 [u5]=4000 [l1]=5000)
 declare -A board_fault=([2]=firmware [4]=watchdog [6]=stale-errors [8]=watchdog)
+declare -A size_of=()
 PROFILE
   ;;
 h743)

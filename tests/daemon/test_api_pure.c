@@ -209,8 +209,18 @@ static void test_config(void **state)
                        "use = AAA, BBB,CCC\n"
                        "ignore = DDD\n"
                        "[retention]\n"
-                       "days = 365\n";
+                       "days = 365\n"
+                       "[health]\n"
+                       "window = 10\n"
+                       "failing_recovery_percent = 90\n"
+                       "degraded_attempts = 1.75\n"
+                       "quarantine = false\n";
     assert_true(config_parse_string(&c, text, "t.conf", msg, sizeof msg));
+    assert_int_equal(c.health.window, 10);
+    assert_true(c.health.failing_recovery > 0.899 && c.health.failing_recovery < 0.901);
+    assert_true(c.health.degraded_attempts > 1.749 && c.health.degraded_attempts < 1.751);
+    assert_false(c.health.quarantine);
+    assert_int_equal(c.health.failing_min_units, 5); /* untouched: the default */
     assert_string_equal(c.socket, "/tmp/x.sock");
     assert_string_equal(c.db, "/tmp/x.db");
     assert_string_equal(c.http, "127.0.0.1:8080");
@@ -250,6 +260,10 @@ static void test_config(void **state)
         {"[daemon]\nhttp = ::1:80\n", "t.conf:2: http"},
         {"[probes]\nuse = A,,B\n", "t.conf:2: empty serial"},
         {"[retention]\ndays = -1\n", "t.conf:2: days"},
+        {"[health]\nwindow = 0\n", "t.conf:2: [health] window"},
+        {"[health]\nfailing_recovery_percent = 150\n", "t.conf:2: [health] failing_recovery"},
+        {"[health]\nquarantine = maybe\n", "t.conf:2: [health] quarantine"},
+        {"[health]\nwindows = 3\n", "t.conf:2: [health] windows"},
         {"[daemon]\n\n\nthis is not ini\n", "t.conf:4: not INI syntax"},
         {"[daemon]\ndb =\n", "t.conf:2: db is empty"},
     };

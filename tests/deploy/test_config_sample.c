@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 
     uncomment(text);
     config_init(&c);
-    unsigned all = (CONFIG_SET_HTTP_LIMITS << 1) - 1;
+    unsigned all = (CONFIG_SET_HEALTH << 1) - 1; /* the last bit */
     if (!config_parse_string(&c, text, "sample-uncommented", msg, sizeof msg)) {
         fprintf(stderr, "FAIL: the sample with its settings uncommented: %s\n", msg);
         fail = 1;
