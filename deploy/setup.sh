@@ -68,11 +68,16 @@ test)
   # store, the HTTP transport, the client) under ThreadSanitizer; see
   # tests/tsan.supp for what is exempt and why. chaos_kill (20 kills, 120
   # units: the audit's data, not its threads) runs in the other two builds
-  # only, to keep CI inside its time.
+  # only, to keep CI inside its time; so do line_e2e, family_e2e and
+  # adaptive_recovery: under TSan the daemon is slow enough that a running
+  # watchdog on a virtual board (the sim counts the host's think time) reset
+  # it mid-programming once and a good board was rejected, a timing effect
+  # of the instrumented host, not a race (the daemon's threads still run
+  # under TSan in metrics, continuous, db_full and the API tests).
   build tsan
   TSAN_OPTIONS="suppressions=$top/tests/tsan.supp" \
     ctest --preset tsan -j "$jobs" -R '^(daemon|schema|jobs\.test_unit|cli\.test_client)' \
-      -E '^daemon\.chaos_kill$'
+      -E '^daemon\.(chaos_kill|line_e2e|family_e2e|adaptive_recovery)$'
   ;;
 demo)
   build default
