@@ -194,6 +194,14 @@ static void set_error(run *x, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A recovery step found the probe gone from the bus: the unit is
+ * interrupted (redone on its board when the probe is back). */
+static void set_gone(run *x)
+{
+    set_error(x, "the probe left the USB bus: %s",
+              x->ops->message ? x->ops->message(x->d) : "not found by serial");
+}
+
 static unit_event event_of(unit_err e)
 {
     switch (e) {
@@ -695,8 +703,7 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
                     continue; /* s again */
                 }
                 if (le == UNIT_E_GONE) {
-                    set_error(&x, "the probe left the USB bus: %s",
-                              ops->message ? ops->message(d) : "not found by serial");
+                    set_gone(&x);
                     s = US_INTERRUPTED;
                     break;
                 }
@@ -746,8 +753,7 @@ void unit_run(const unit_config *cfg, const unit_recipe *r, const unit_ops *ops,
                 break;
             }
             if (re == UNIT_E_GONE) {
-                set_error(&x, "the probe left the USB bus: %s",
-                          ops->message ? ops->message(d) : "not found by serial");
+                set_gone(&x);
                 s = US_INTERRUPTED;
                 break;
             }

@@ -16,14 +16,14 @@ static bool valid_target_kind(const char *k)
     return false;
 }
 
-static bool fits(const char *t, size_t cap)
+bool store_fits(const char *t, size_t cap)
 {
     return t && *t && strlen(t) < cap;
 }
 
 bool store_valid_actor(const char *actor)
 {
-    return fits(actor, sizeof(((store_action *)0)->actor));
+    return store_fits(actor, sizeof(((store_action *)0)->actor));
 }
 
 store_err store_action_insert_reason(store *s, int64_t now_ms, const char *actor, const char *verb,
@@ -50,13 +50,13 @@ store_err store_action_add(store *s, int64_t now_ms, const char *actor, const ch
         return STORE_E_ARG;
     if (!store_valid_actor(actor))
         return store_failf(s, STORE_E_ARG, "actor is empty or longer than 63 bytes");
-    if (!fits(verb, sizeof(((store_action *)0)->verb)))
+    if (!store_fits(verb, sizeof(((store_action *)0)->verb)))
         return store_failf(s, STORE_E_ARG, "action verb is empty or longer than 31 bytes");
     if (!valid_target_kind(target_kind))
         return store_failf(s, STORE_E_ARG,
                            "action target kind must be job, probe, image or station, not \"%s\"",
                            target_kind ? target_kind : "(null)");
-    if (!fits(target, sizeof(((store_action *)0)->target)))
+    if (!store_fits(target, sizeof(((store_action *)0)->target)))
         return store_failf(s, STORE_E_ARG, "action target is empty or longer than 71 bytes");
     /* Longer details would come back cut off, and cut JSON is not JSON. */
     if (detail_json && strlen(detail_json) >= sizeof(((store_action *)0)->detail_json))

@@ -9,16 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool fits(const char *t, size_t cap)
-{
-    return t && *t && strlen(t) < cap;
-}
-
 static store_err check(store *s, const store_cure *c)
 {
-    if (!fits(c->probe, sizeof c->probe) || !fits(c->state, sizeof c->state) ||
-        !fits(c->event, sizeof c->event) || !fits(c->error, sizeof c->error) ||
-        !fits(c->step, sizeof c->step))
+    if (!store_fits(c->probe, sizeof c->probe) || !store_fits(c->state, sizeof c->state) ||
+        !store_fits(c->event, sizeof c->event) || !store_fits(c->error, sizeof c->error) ||
+        !store_fits(c->step, sizeof c->step))
         return store_failf(s, STORE_E_ARG, "a recovery memory field is empty or too long");
     return STORE_OK;
 }

@@ -123,6 +123,8 @@ store_err store_tx_begin(store *s);
 store_err store_tx_commit(store *s, const char *what);
 void store_tx_rollback(store *s);
 
+/* A text field that is set and shorter than its column's buffer (cap). */
+bool store_fits(const char *t, size_t cap);
 /* Copies column i (text) into buf, truncating, always NUL-terminated. */
 void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t n);
 /* Binds a text that may be NULL. */
